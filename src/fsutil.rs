@@ -1,0 +1,134 @@
+//! Writing files so that a failure never leaves half a file or half a folder:
+//! everything is written beside its destination, then renamed into place.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
+/// flushed and then renamed over the destination. Creates missing parent folders.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = parent_of(path);
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("{}: cannot create folder", parent.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".bench-gate-")
+        .suffix(".tmp")
+        .tempfile_in(&parent)
+        .with_context(|| format!("{}: cannot create a temporary file", parent.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+/// Whether `dir` exists and holds anything.
+pub fn is_non_empty_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut it| it.next().is_some())
+        .unwrap_or(false)
+}
+
+/// Fills a fresh folder beside `dest` with `fill`, then renames it to `dest`.
+/// An existing non-empty `dest` is replaced only when `force` is set; on any
+/// error the temporary folder is removed and `dest` is untouched.
+pub fn write_dir_atomic(
+    dest: &Path,
+    force: bool,
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    if dest.exists() && !dest.is_dir() {
+        anyhow::bail!("{}: exists and is not a folder", dest.display());
+    }
+    if is_non_empty_dir(dest) && !force {
+        anyhow::bail!(
+            "{}: folder exists and is not empty; pass --force to replace it",
+            dest.display()
+        );
+    }
+    let parent = parent_of(dest);
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("{}: cannot create folder", parent.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".bench-gate-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("{}: cannot create a temporary folder", parent.display()))?;
+    fill(tmp.path())?;
+    if dest.exists() {
+        // Move the old folder aside first so that a failed rename can be undone.
+        let old = tempfile::Builder::new()
+            .prefix(".bench-gate-old-")
+            .tempdir_in(&parent)
+            .with_context(|| format!("{}: cannot create a temporary folder", parent.display()))?;
+        let old_path = old.path().join("previous");
+        std::fs::rename(dest, &old_path)
+            .with_context(|| format!("{}: cannot move the old folder aside", dest.display()))?;
+        if let Err(e) = std::fs::rename(tmp.path(), dest) {
+            let _ = std::fs::rename(&old_path, dest);
+            return Err(e).with_context(|| format!("{}: cannot rename into place", dest.display()));
+        }
+        // `old` removes the previous contents when dropped.
+    } else {
+        std::fs::rename(tmp.path(), dest)
+            .with_context(|| format!("{}: cannot rename into place", dest.display()))?;
+    }
+    // The temporary folder was renamed away; forget it rather than delete `dest`.
+    let _ = tmp.keep();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_fill_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("out");
+        let err = write_dir_atomic(&dest, false, |d| {
+            std::fs::write(d.join("a"), "x")?;
+            anyhow::bail!("boom")
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "boom");
+        assert!(!dest.exists());
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn refuses_non_empty_without_force_and_replaces_with_it() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("out");
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("old"), "1").unwrap();
+        let err = write_dir_atomic(&dest, false, |_| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("pass --force"));
+        write_dir_atomic(&dest, true, |d| Ok(std::fs::write(d.join("new"), "2")?)).unwrap();
+        assert!(dest.join("new").exists() && !dest.join("old").exists());
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn atomic_file_write() {
+        let root = tempfile::tempdir().unwrap();
+        let f = root.path().join("sub/x.json");
+        write_atomic(&f, b"hi").unwrap();
+        write_atomic(&f, b"there").unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "there");
+        assert_eq!(
+            std::fs::read_dir(root.path().join("sub")).unwrap().count(),
+            1
+        );
+    }
+}

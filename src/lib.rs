@@ -1,0 +1,15 @@
+//! bench-gate: a performance regression gate for pull requests.
+//!
+//! Data flows one way: workload → measurement → statistics → comparison →
+//! report → publish. Each module takes the previous stage's value and knows
+//! nothing about later ones.
+
+pub mod app;
+pub mod cli;
+pub mod fsutil;
+pub mod measure;
+pub mod persona;
+pub mod report;
+pub mod results;
+pub mod stats;
+pub mod workload;

@@ -1,0 +1,30 @@
+//! The binary: parse the command line, run it, map the outcome to an exit code.
+//! Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use bench_gate::{app, cli::Cli, measure};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // The measurement helper must start before anything allocates much: its
+    // memory high-water mark is inherited by the command it measures.
+    if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new(measure::HELPER_ARG)) {
+        return ExitCode::from(measure::helper::main());
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // --help and --version are not errors; anything else is bad input.
+            return ExitCode::from(if e.use_stderr() { app::EXIT_ERROR } else { 0 });
+        }
+    };
+    match app::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(app::EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Measuring one iteration of a command: wall time, CPU time, peak memory and
+//! exit status, through the helper process (see [`helper`]).
+
+pub mod helper;
+pub mod progress;
+pub mod runner;
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use wait_timeout::ChildExt;
+
+/// The hidden first argument that turns the binary into the helper.
+pub const HELPER_ARG: &str = "__measure";
+
+/// One measured iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Monotonic wall time from spawn to reap, in milliseconds.
+    pub wall_ms: f64,
+    pub user_ms: f64,
+    pub sys_ms: f64,
+    /// Peak resident set size of the command itself (`ru_maxrss`), in KiB.
+    pub peak_rss_kib: u64,
+}
+
+impl Sample {
+    pub fn peak_mb(&self) -> f64 {
+        self.peak_rss_kib as f64 / 1024.0
+    }
+}
+
+/// What to run, fully resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+    pub cwd: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    Exit(i32),
+    Signal(i32),
+    Timeout(Duration),
+    Spawn(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Exit(c) => write!(f, "exited with status {c}"),
+            Failure::Signal(s) => write!(f, "was killed by signal {s}"),
+            Failure::Timeout(d) => {
+                write!(f, "timed out after {:.1} s and was killed", d.as_secs_f64())
+            }
+            Failure::Spawn(m) => write!(f, "could not be started: {m}"),
+        }
+    }
+}
+
+/// A failed iteration: why, and the last lines the command wrote to stderr.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failed {
+    pub failure: Failure,
+    pub stderr_tail: String,
+}
+
+/// A successful iteration, and how long the harness took around it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    pub sample: Sample,
+    /// Harness time per iteration beyond the command's own wall time
+    /// (starting the helper, reading its report), in milliseconds.
+    pub overhead_ms: f64,
+}
+
+/// Process group of the iteration in flight, so Ctrl-C can kill it.
+static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// Kills the process group of the iteration in flight, if any.
+pub fn kill_active() {
+    let pgid = ACTIVE_GROUP.swap(0, Ordering::SeqCst);
+    if pgid > 0 {
+        kill_group(pgid);
+    }
+}
+
+fn kill_group(pgid: i32) {
+    // SAFETY: plain syscall; a group that is already gone gives ESRCH, ignored.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+const STDERR_TAIL_LINES: usize = 10;
+
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
+    lines[start..].join("\n")
+}
+
+/// Runs one iteration through the helper. The helper and the command share a
+/// new process group, which is killed afterwards in every case, so nothing the
+/// command started outlives the iteration.
+pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
+    let exe = std::env::current_exe().map_err(|e| Failed {
+        failure: Failure::Spawn(format!("cannot find the bench-gate executable: {e}")),
+        stderr_tail: String::new(),
+    })?;
+    let mut cmd = Command::new(exe);
+    cmd.arg(HELPER_ARG)
+        .arg("--")
+        .arg(&inv.program)
+        .args(&inv.args);
+    cmd.envs(inv.env.iter().map(|(k, v)| (k, v)));
+    if let Some(cwd) = &inv.cwd {
+        cmd.current_dir(cwd);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| Failed {
+        failure: Failure::Spawn(e.to_string()),
+        stderr_tail: String::new(),
+    })?;
+    let pgid = child.id() as i32;
+    ACTIVE_GROUP.store(pgid, Ordering::SeqCst);
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let waited = child.wait_timeout(inv.timeout);
+    let timed_out = !matches!(waited, Ok(Some(_)));
+    // Kill the whole group: on timeout the command, and in any case whatever it
+    // left running in the background (which would also keep the pipes open).
+    kill_group(pgid);
+    ACTIVE_GROUP.store(0, Ordering::SeqCst);
+    if timed_out {
+        let _ = child.wait();
+    }
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let report = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
+    let stderr_tail = tail(&err_reader.join().unwrap_or_default());
+    let fail = |failure| Failed {
+        failure,
+        stderr_tail: stderr_tail.clone(),
+    };
+    if timed_out {
+        return Err(fail(Failure::Timeout(inv.timeout)));
+    }
+    let line = report.lines().next().unwrap_or("");
+    if let Some(msg) = line.strip_prefix("spawn-error ") {
+        return Err(fail(Failure::Spawn(msg.to_string())));
+    }
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let parsed = match fields.as_slice() {
+        ["ok", wall, user, sys, rss, status] => (|| {
+            Some((
+                wall.parse::<u128>().ok()?,
+                user.parse::<i64>().ok()?,
+                sys.parse::<i64>().ok()?,
+                rss.parse::<i64>().ok()?,
+                *status,
+            ))
+        })(),
+        _ => None,
+    };
+    let Some((wall_ns, user_us, sys_us, rss_kib, status)) = parsed else {
+        return Err(fail(Failure::Spawn(format!(
+            "the measurement helper reported nothing usable ({line:?})"
+        ))));
+    };
+    if let Some(code) = status.strip_prefix("exit:") {
+        let code: i32 = code.parse().unwrap_or(-1);
+        if code != 0 {
+            return Err(fail(Failure::Exit(code)));
+        }
+    } else if let Some(sig) = status.strip_prefix("signal:") {
+        return Err(fail(Failure::Signal(sig.parse().unwrap_or(-1))));
+    } else {
+        return Err(fail(Failure::Spawn(format!("unexpected status {status}"))));
+    }
+    let wall_ms = wall_ns as f64 / 1e6;
+    Ok(Measured {
+        sample: Sample {
+            wall_ms,
+            user_ms: user_us as f64 / 1000.0,
+            sys_ms: sys_us as f64 / 1000.0,
+            peak_rss_kib: rss_kib.max(0) as u64,
+        },
+        overhead_ms: (elapsed_ms - wall_ms).max(0.0),
+    })
+}

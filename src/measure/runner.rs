@@ -1,0 +1,150 @@
+//! Running a scenario: warm-up runs (executed and kept apart), then measured
+//! iterations. A failing iteration fails the scenario; it is never a sample.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::Path;
+
+use super::progress::Progress;
+use super::{measure_once, Failure, Invocation, Sample};
+use crate::workload::Scenario;
+
+/// Raw measurements of one scenario.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScenarioRun {
+    pub samples: Vec<Sample>,
+    pub warmup_samples: Vec<Sample>,
+    /// Harness overhead per measured iteration, in ms.
+    pub overhead_ms: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioFailed {
+    pub scenario: String,
+    pub command: String,
+    /// 1-based; counts warm-up runs separately.
+    pub iteration: u32,
+    pub warmup: bool,
+    pub failure: Failure,
+    pub stderr_tail: String,
+}
+
+impl fmt::Display for ScenarioFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "scenario '{}' failed on {} {}: `{}` {}",
+            self.scenario,
+            if self.warmup {
+                "warm-up run"
+            } else {
+                "iteration"
+            },
+            self.iteration,
+            self.command,
+            self.failure
+        )?;
+        if self.stderr_tail.trim().is_empty() {
+            write!(f, " (it wrote nothing to stderr)")
+        } else {
+            write!(f, "; last lines of its stderr:")?;
+            for line in self.stderr_tail.lines() {
+                write!(f, "\n  | {line}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+impl std::error::Error for ScenarioFailed {}
+
+fn substitute(text: &str, iteration: u32, run_dir: &Path) -> String {
+    text.replace("{iteration}", &iteration.to_string())
+        .replace("{run_dir}", &run_dir.display().to_string())
+}
+
+/// Builds the invocation for iteration `i`.
+pub fn invocation(s: &Scenario, i: u32, run_dir: &Path) -> Invocation {
+    let argv: Vec<String> = s
+        .command
+        .argv
+        .iter()
+        .map(|a| substitute(a, i, run_dir))
+        .collect();
+    Invocation {
+        program: OsString::from(&argv[0]),
+        args: argv[1..].iter().map(OsString::from).collect(),
+        env: s
+            .command
+            .env
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(substitute(v, i, run_dir))))
+            .collect(),
+        cwd: s.command.cwd.clone(),
+        timeout: s.timeout,
+    }
+}
+
+/// Shell-like rendering of a command line for messages.
+pub fn display_command(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn run_scenario(
+    s: &Scenario,
+    progress: &mut dyn Progress,
+) -> Result<ScenarioRun, ScenarioFailed> {
+    let run_dir = tempfile::Builder::new()
+        .prefix("bench-gate-run-")
+        .tempdir()
+        .map_err(|e| ScenarioFailed {
+            scenario: s.name.clone(),
+            command: display_command(&s.command.argv),
+            iteration: 0,
+            warmup: true,
+            failure: Failure::Spawn(format!("cannot create a temporary folder: {e}")),
+            stderr_tail: String::new(),
+        })?;
+    progress.start(&s.name, s.warmup, s.iterations);
+    let mut run = ScenarioRun::default();
+    let phases = [(true, s.warmup), (false, s.iterations)];
+    let mut global = 0;
+    for (warmup, count) in phases {
+        for i in 1..=count {
+            global += 1;
+            match measure_once(&invocation(s, global, run_dir.path())) {
+                Ok(m) => {
+                    progress.tick(warmup, m.sample.wall_ms);
+                    if warmup {
+                        run.warmup_samples.push(m.sample);
+                    } else {
+                        run.samples.push(m.sample);
+                        run.overhead_ms.push(m.overhead_ms);
+                    }
+                }
+                Err(f) => {
+                    progress.finish(false);
+                    return Err(ScenarioFailed {
+                        scenario: s.name.clone(),
+                        command: display_command(&s.command.argv),
+                        iteration: i,
+                        warmup,
+                        failure: f.failure,
+                        stderr_tail: f.stderr_tail,
+                    });
+                }
+            }
+        }
+    }
+    progress.finish(true);
+    Ok(run)
+}

@@ -1,0 +1,3 @@
+//! Reports for people and machines: terminal tables, Markdown, JSON, HTML.
+
+pub mod terminal;

@@ -1,0 +1,92 @@
+//! Terminal tables (comfy-table).
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
+
+use crate::results::Results;
+
+/// Human time: ms below a second, seconds above.
+pub fn fmt_ms(ms: f64) -> String {
+    if ms.abs() >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms.abs() >= 100.0 {
+        format!("{ms:.0} ms")
+    } else if ms.abs() >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+/// A value in its unit, made readable.
+pub fn fmt_value(value: f64, unit: &str) -> String {
+    match unit {
+        "ms" => fmt_ms(value),
+        "MB" => format!("{value:.1} MB"),
+        "" => format!("{value}"),
+        u => {
+            if value.fract() == 0.0 && value.abs() < 1e15 {
+                format!("{value:.0} {u}")
+            } else {
+                format!("{value:.3} {u}")
+            }
+        }
+    }
+}
+
+/// The run table: one row per scenario with its wall-time distribution.
+pub fn results_table(results: &Results) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "scenario",
+        "P50",
+        "P95",
+        "P99",
+        "mean ± sd",
+        "peak MB",
+        "n",
+        "outliers",
+    ]);
+    for s in &results.scenarios {
+        let Some(w) = s.summaries.get("wall_ms") else {
+            continue;
+        };
+        let peak = s
+            .summaries
+            .get("peak_mb")
+            .map(|p| format!("{:.1}", p.max))
+            .unwrap_or_default();
+        t.add_row(vec![
+            s.name.clone(),
+            fmt_ms(w.p50),
+            fmt_ms(w.p95),
+            fmt_ms(w.p99),
+            format!("{} ± {}", fmt_ms(w.mean), fmt_ms(w.stddev)),
+            peak,
+            w.n.to_string(),
+            w.outliers.len().to_string(),
+        ]);
+    }
+    for i in 1..8 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut out = t.to_string();
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units() {
+        assert_eq!(fmt_ms(0.4567), "0.46 ms");
+        assert_eq!(fmt_ms(12.34), "12.3 ms");
+        assert_eq!(fmt_ms(1500.0), "1.50 s");
+        assert_eq!(fmt_value(512.0, "MB"), "512.0 MB");
+        assert_eq!(fmt_value(3.0, "ops/s"), "3 ops/s");
+    }
+}

@@ -1,0 +1,247 @@
+//! The results file (`run --output results.json`): a versioned schema holding
+//! every scenario's raw samples and summaries, the flat metric map, and the
+//! environment. `compare`, `capture` and `gate` work from this file alone.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::measure::runner::{display_command, ScenarioRun};
+use crate::measure::Sample;
+use crate::stats::Summary;
+use crate::workload::{Direction, Measure, Scenario, Workload};
+
+/// Bumped on any incompatible change to the results schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `key → value` facts about the machine: see [`fingerprint`].
+pub type Environment = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub schema_version: u32,
+    pub tool: String,
+    pub tool_version: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub workload: String,
+    pub environment: Environment,
+    pub scenarios: Vec<ScenarioResult>,
+    /// Flat map: dotted metric name → value with its raw samples.
+    pub metrics: BTreeMap<String, Metric>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    pub name: String,
+    pub command: String,
+    pub iterations: u32,
+    pub warmup: u32,
+    /// Measured iterations, in order; failed iterations are never samples.
+    pub samples: Vec<Sample>,
+    /// Warm-up runs, executed and kept for reference, in no statistic.
+    pub warmup_samples: Vec<Sample>,
+    /// Summary per measure (`wall_ms`, `user_ms`, `sys_ms`, `cpu_ms`, `peak_mb`).
+    pub summaries: BTreeMap<String, Summary>,
+    /// Mean harness overhead per iteration beyond the command's wall time, ms.
+    pub overhead_ms_mean: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub value: f64,
+    pub unit: String,
+    #[serde(default)]
+    pub direction: Direction,
+    /// Where it came from: scenario, measure and statistic, when measured here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistic: Option<String>,
+    /// The raw samples the value was computed from (same unit).
+    #[serde(default)]
+    pub samples: Vec<f64>,
+}
+
+pub fn measure_values(samples: &[Sample], m: Measure) -> Vec<f64> {
+    samples
+        .iter()
+        .map(|s| match m {
+            Measure::WallMs => s.wall_ms,
+            Measure::UserMs => s.user_ms,
+            Measure::SysMs => s.sys_ms,
+            Measure::CpuMs => s.user_ms + s.sys_ms,
+            Measure::PeakMb => s.peak_mb(),
+        })
+        .collect()
+}
+
+/// Summaries and metrics of one scenario's raw run.
+pub fn scenario_result(s: &Scenario, run: &ScenarioRun) -> (ScenarioResult, Vec<(String, Metric)>) {
+    let summaries: BTreeMap<String, Summary> = Measure::ALL
+        .iter()
+        .filter_map(|m| {
+            Summary::of(&measure_values(&run.samples, *m)).map(|x| (m.name().to_string(), x))
+        })
+        .collect();
+    let metrics = s
+        .metrics
+        .iter()
+        .filter_map(|spec| {
+            let summary = summaries.get(spec.measure.name())?;
+            Some((
+                spec.name.clone(),
+                Metric {
+                    value: summary.get(&spec.statistic)?,
+                    unit: spec.measure.unit().to_string(),
+                    direction: Direction::Lower,
+                    scenario: Some(s.name.clone()),
+                    measure: Some(spec.measure.name().to_string()),
+                    statistic: Some(spec.statistic.clone()),
+                    samples: measure_values(&run.samples, spec.measure),
+                },
+            ))
+        })
+        .collect();
+    let overhead = if run.overhead_ms.is_empty() {
+        0.0
+    } else {
+        run.overhead_ms.iter().sum::<f64>() / run.overhead_ms.len() as f64
+    };
+    (
+        ScenarioResult {
+            name: s.name.clone(),
+            command: display_command(&s.command.argv),
+            iterations: s.iterations,
+            warmup: s.warmup,
+            samples: run.samples.clone(),
+            warmup_samples: run.warmup_samples.clone(),
+            summaries,
+            overhead_ms_mean: overhead,
+        },
+        metrics,
+    )
+}
+
+impl Results {
+    pub fn new(workload: &Workload, runs: &[ScenarioRun], environment: Environment) -> Results {
+        let mut scenarios = Vec::new();
+        let mut metrics = BTreeMap::new();
+        for (s, run) in workload.scenarios.iter().zip(runs) {
+            let (r, m) = scenario_result(s, run);
+            scenarios.push(r);
+            metrics.extend(m);
+        }
+        Results {
+            schema_version: SCHEMA_VERSION,
+            tool: "bench-gate".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            created_at: now_rfc3339(),
+            workload: workload.name.clone(),
+            environment,
+            scenarios,
+            metrics,
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Results> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read results", path.display()))?;
+        Results::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and checks a results file; `name` is used in messages. Results
+    /// may come from an untrusted run (forks), so every number is checked.
+    pub fn parse(name: &str, text: &str) -> Result<Results> {
+        let results: Results = serde_json::from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "{name}:{}:{}: not a bench-gate results file: {}",
+                e.line(),
+                e.column(),
+                e.to_string().split(" at line ").next().unwrap_or_default()
+            )
+        })?;
+        if results.schema_version != SCHEMA_VERSION {
+            anyhow::bail!(
+                "{name}: results schema version {} is not supported (this bench-gate reads version {SCHEMA_VERSION})",
+                results.schema_version
+            );
+        }
+        if results.metrics.is_empty() {
+            anyhow::bail!("{name}: the results hold no metrics");
+        }
+        for (k, m) in &results.metrics {
+            if !m.value.is_finite() || m.samples.iter().any(|x| !x.is_finite()) {
+                anyhow::bail!("{name}: metric '{k}' has a value that is not a finite number");
+            }
+        }
+        Ok(results)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("results always serialise");
+        s.push('\n');
+        s
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::fsutil::write_atomic(path, self.to_json().as_bytes())
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// What is known about this machine, for telling whether two measurements
+/// are comparable. On GitHub Actions the runner's OS, architecture and image
+/// come from the environment (`RUNNER_OS`, `RUNNER_ARCH`, `ImageOS`,
+/// `ImageVersion`, `RUNNER_ENVIRONMENT`).
+pub fn fingerprint() -> Environment {
+    use sysinfo::System;
+    let mut env = Environment::new();
+    let mut sys = System::new();
+    sys.refresh_memory();
+    sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
+    let os = std::env::consts::OS;
+    let arch = std::env::consts::ARCH;
+    env.insert("os".into(), os.into());
+    env.insert("arch".into(), arch.into());
+    env.insert("platform".into(), format!("{os}-{arch}"));
+    if let Some(v) = System::long_os_version() {
+        env.insert("os_version".into(), v);
+    }
+    if let Some(k) = System::kernel_version() {
+        env.insert("kernel".into(), k);
+    }
+    if let Some(cpu) = sys.cpus().first() {
+        env.insert("cpu_model".into(), cpu.brand().trim().to_string());
+    }
+    env.insert("cpu_cores".into(), sys.cpus().len().to_string());
+    env.insert(
+        "memory_gb".into(),
+        format!("{:.0}", sys.total_memory() as f64 / (1u64 << 30) as f64),
+    );
+    env.insert(
+        "bench_gate_version".into(),
+        env!("CARGO_PKG_VERSION").into(),
+    );
+    for (var, key) in [
+        ("RUNNER_OS", "runner_os"),
+        ("RUNNER_ARCH", "runner_arch"),
+        ("ImageOS", "runner_image"),
+        ("ImageVersion", "runner_image_version"),
+        ("RUNNER_ENVIRONMENT", "runner_environment"),
+    ] {
+        if let Ok(v) = std::env::var(var) {
+            if !v.is_empty() {
+                env.insert(key.into(), v);
+            }
+        }
+    }
+    env
+}

@@ -1,0 +1,460 @@
+//! `bench-gate.yml`: a project's own scenarios and workloads.
+//!
+//! ```yaml
+//! default_workload: standard
+//! scenarios:
+//!   single:
+//!     command: ["persona", "generate", "--from", "data/", "--count", "1",
+//!               "--output", "{run_dir}/out-{iteration}"]
+//!     env: { OLLAMA_BASE_URL: "http://127.0.0.1:11434" }
+//!     cwd: .                # relative to this file
+//!     iterations: 20
+//!     warmup: 2
+//!     timeout: 60           # seconds
+//!     metrics:
+//!       generation.single.latency_p50_ms: wall_ms.p50
+//!       memory.single_peak_mb: peak_mb.max
+//! workloads:
+//!   standard: [single]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+
+use super::{CommandSpec, Measure, MetricSpec, Scenario, Workload, WorkloadError, STATISTICS};
+
+pub const DEFAULT_FILE: &str = "bench-gate.yml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    #[allow(dead_code)]
+    version: Option<u32>,
+    #[serde(default)]
+    default_workload: Option<String>,
+    scenarios: BTreeMap<String, RawScenario>,
+    #[serde(default)]
+    workloads: BTreeMap<String, RawWorkload>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    command: RawCommand,
+    #[serde(default)]
+    shell: bool,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    cwd: Option<PathBuf>,
+    #[serde(default)]
+    iterations: Option<std::num::NonZeroU32>,
+    #[serde(default)]
+    warmup: Option<u32>,
+    #[serde(default, deserialize_with = "seconds")]
+    timeout: Option<Duration>,
+    #[serde(default)]
+    metrics: BTreeMap<String, MetricExpr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawCommand {
+    Line(String),
+    Argv(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawWorkload {
+    List(Vec<String>),
+    Full(FullWorkload),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullWorkload {
+    scenarios: Vec<String>,
+    #[serde(default)]
+    iterations: Option<u32>,
+    #[serde(default)]
+    warmup: Option<u32>,
+}
+
+/// `measure.statistic`, e.g. `wall_ms.p95`.
+#[derive(Debug, Clone)]
+struct MetricExpr {
+    measure: Measure,
+    statistic: String,
+}
+
+// Checks happen inside the visitors, while the YAML scalar is being read, so
+// that serde_yaml reports the scalar's own line and column.
+impl<'de> Deserialize<'de> for MetricExpr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = MetricExpr;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a metric expression such as wall_ms.p50")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<MetricExpr, E> {
+                let (m, stat) = s.split_once('.').unwrap_or((s, ""));
+                let measure = Measure::parse(m).ok_or_else(|| {
+                    E::custom(format!(
+                        "unknown measure '{m}' in '{s}'; expected one of {}",
+                        Measure::ALL.map(|m| m.name()).join(", ")
+                    ))
+                })?;
+                if !STATISTICS.contains(&stat) {
+                    return Err(E::custom(format!(
+                        "unknown statistic '{stat}' in '{s}'; expected one of {}",
+                        STATISTICS.join(", ")
+                    )));
+                }
+                Ok(MetricExpr {
+                    measure,
+                    statistic: stat.to_string(),
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    struct V;
+    impl de::Visitor<'_> for V {
+        type Value = Duration;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a positive number of seconds")
+        }
+        fn visit_f64<E: de::Error>(self, s: f64) -> Result<Duration, E> {
+            if s.is_finite() && s > 0.0 && s < 1e9 {
+                Ok(Duration::from_secs_f64(s))
+            } else {
+                Err(E::custom("timeout must be a positive number of seconds"))
+            }
+        }
+        fn visit_u64<E: de::Error>(self, s: u64) -> Result<Duration, E> {
+            self.visit_f64(s as f64)
+        }
+        fn visit_i64<E: de::Error>(self, s: i64) -> Result<Duration, E> {
+            self.visit_f64(s as f64)
+        }
+    }
+    d.deserialize_any(V).map(Some)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// A workload as the config defines it: scenario names and optional overrides.
+#[derive(Debug, Clone)]
+struct WorkloadDef {
+    scenarios: Vec<String>,
+    iterations: Option<u32>,
+    warmup: Option<u32>,
+}
+
+/// A loaded config: scenarios with defaults applied, and named workloads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub default_workload: String,
+    scenarios: BTreeMap<String, Scenario>,
+    workloads: BTreeMap<String, WorkloadDef>,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            match e.location() {
+                Some(loc) => ConfigError::Syntax {
+                    path: shown.clone(),
+                    line: loc.line(),
+                    column: loc.column(),
+                    message,
+                },
+                None => ConfigError::Invalid {
+                    path: shown.clone(),
+                    message,
+                },
+            }
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: shown.clone(),
+            message,
+        };
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut scenarios = BTreeMap::new();
+        for (name, s) in raw.scenarios {
+            let argv = match s.command {
+                RawCommand::Line(line) if s.shell => vec!["sh".into(), "-c".into(), line],
+                RawCommand::Line(line) => line.split_whitespace().map(str::to_string).collect(),
+                RawCommand::Argv(argv) if s.shell => {
+                    vec!["sh".into(), "-c".into(), argv.join(" ")]
+                }
+                RawCommand::Argv(argv) => argv,
+            };
+            if argv.is_empty() || argv[0].trim().is_empty() {
+                return Err(invalid(format!(
+                    "scenarios.{name}.command: the command is empty"
+                )));
+            }
+            let metrics: Vec<MetricSpec> = if s.metrics.is_empty() {
+                vec![
+                    MetricSpec {
+                        name: format!("{name}.latency_p50_ms"),
+                        measure: Measure::WallMs,
+                        statistic: "p50".into(),
+                    },
+                    MetricSpec {
+                        name: format!("{name}.latency_p95_ms"),
+                        measure: Measure::WallMs,
+                        statistic: "p95".into(),
+                    },
+                    MetricSpec {
+                        name: format!("{name}.peak_mb"),
+                        measure: Measure::PeakMb,
+                        statistic: "max".into(),
+                    },
+                ]
+            } else {
+                s.metrics
+                    .into_iter()
+                    .map(|(metric, e)| MetricSpec {
+                        name: metric,
+                        measure: e.measure,
+                        statistic: e.statistic,
+                    })
+                    .collect()
+            };
+            let cwd = match s.cwd {
+                Some(c) if c.is_relative() => Some(base.join(c)),
+                Some(c) => Some(c),
+                None if base.as_os_str().is_empty() => None,
+                None => Some(base.clone()),
+            };
+            scenarios.insert(
+                name.clone(),
+                Scenario {
+                    name,
+                    command: CommandSpec {
+                        argv,
+                        env: s.env,
+                        cwd,
+                    },
+                    iterations: s.iterations.map_or(10, |n| n.get()),
+                    warmup: s.warmup.unwrap_or(1),
+                    timeout: s.timeout.unwrap_or(Duration::from_secs(300)),
+                    metrics,
+                },
+            );
+        }
+        if scenarios.is_empty() {
+            return Err(invalid("scenarios: at least one scenario is needed".into()));
+        }
+        let mut workloads = BTreeMap::new();
+        for (name, w) in raw.workloads {
+            let (list, iterations, warmup) = match w {
+                RawWorkload::List(l) => (l, None, None),
+                RawWorkload::Full(f) => (f.scenarios, f.iterations, f.warmup),
+            };
+            for s in &list {
+                if !scenarios.contains_key(s) {
+                    return Err(invalid(format!(
+                        "workloads.{name}: unknown scenario '{s}'; defined: {}",
+                        scenarios.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            }
+            if iterations == Some(0) {
+                return Err(invalid(format!(
+                    "workloads.{name}.iterations: must be at least 1"
+                )));
+            }
+            workloads.insert(
+                name,
+                WorkloadDef {
+                    scenarios: list,
+                    iterations,
+                    warmup,
+                },
+            );
+        }
+        if workloads.is_empty() {
+            workloads.insert(
+                "standard".into(),
+                WorkloadDef {
+                    scenarios: scenarios.keys().cloned().collect(),
+                    iterations: None,
+                    warmup: None,
+                },
+            );
+        }
+        let default_workload = raw.default_workload.unwrap_or_else(|| {
+            if workloads.contains_key("standard") {
+                "standard".into()
+            } else {
+                workloads.keys().next().cloned().unwrap_or_default()
+            }
+        });
+        if !workloads.contains_key(&default_workload) {
+            return Err(invalid(format!(
+                "default_workload: unknown workload '{default_workload}'"
+            )));
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            default_workload,
+            scenarios,
+            workloads,
+        })
+    }
+
+    pub fn workload_names(&self) -> Vec<String> {
+        self.workloads.keys().cloned().collect()
+    }
+
+    pub fn workload(&self, name: &str) -> Result<Workload, WorkloadError> {
+        let def = self
+            .workloads
+            .get(name)
+            .ok_or_else(|| WorkloadError::UnknownWorkload {
+                name: name.to_string(),
+                available: format!(
+                    "{} (from {})",
+                    self.workload_names().join(", "),
+                    self.path.display()
+                ),
+            })?;
+        let scenarios = def
+            .scenarios
+            .iter()
+            .map(|s| {
+                let mut sc = self.scenarios[s].clone();
+                if let Some(n) = def.iterations {
+                    sc.iterations = n;
+                }
+                if let Some(w) = def.warmup {
+                    sc.warmup = w;
+                }
+                sc
+            })
+            .collect();
+        Ok(Workload {
+            name: name.to_string(),
+            scenarios,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("cfg/bench-gate.yml"), text)
+    }
+
+    #[test]
+    fn full_example() {
+        let c = parse(
+            "scenarios:\n  single:\n    command: [\"persona\", \"generate\", \"--count\", \"1\"]\n    env: {A: b}\n    iterations: 5\n    timeout: 2.5\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n      memory.single_peak_mb: peak_mb.max\n  sh:\n    command: echo hi | cat\n    shell: true\nworkloads:\n  quick:\n    scenarios: [single]\n    iterations: 2\n  standard: [single, sh]\n",
+        )
+        .unwrap();
+        assert_eq!(c.default_workload, "standard");
+        let q = c.workload("quick").unwrap();
+        assert_eq!(q.scenarios.len(), 1);
+        let s = &q.scenarios[0];
+        assert_eq!(s.iterations, 2);
+        assert_eq!(s.timeout, Duration::from_millis(2500));
+        assert_eq!(s.command.cwd.as_deref(), Some(Path::new("cfg")));
+        assert_eq!(s.metrics[0].name, "generation.single.latency_p50_ms");
+        let std = c.workload("standard").unwrap();
+        assert_eq!(std.scenarios[1].command.argv, ["sh", "-c", "echo hi | cat"]);
+        // Default metrics for a scenario without any.
+        assert_eq!(std.scenarios[1].metrics[0].name, "sh.latency_p50_ms");
+    }
+
+    #[test]
+    fn wrong_type_names_file_line_and_column() {
+        let err = parse("scenarios:\n  a:\n    command: [x]\n    iterations: many\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("cfg/bench-gate.yml:4:17: scenarios.a.iterations: invalid type"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn semantic_errors_have_positions_too() {
+        let err = parse("scenarios:\n  a:\n    command: [x]\n    iterations: 0\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("cfg/bench-gate.yml:4:"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("expected a nonzero u32"), "{err}");
+        let err = parse("scenarios:\n  a:\n    command: [x]\n    metrics:\n      m: wall.p50\n")
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("cfg/bench-gate.yml:5:"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("unknown measure 'wall'"), "{err}");
+        let err = parse("scenarios:\n  a:\n    command: [x]\n    timeout: 0\n").unwrap_err();
+        assert!(
+            err.to_string().contains("timeout must be a positive"),
+            "{err}"
+        );
+        let err = parse("scenarios:\n  a:\n    comand: [x]\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `comand`"), "{err}");
+        let err = parse("scenarios:\n  a:\n    command: []\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cfg/bench-gate.yml: scenarios.a.command: the command is empty"
+        );
+        let err = parse("scenarios:\n  a:\n    command: [x]\nworkloads:\n  w: [b]\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("workloads.w: unknown scenario 'b'"),
+            "{err}"
+        );
+    }
+}

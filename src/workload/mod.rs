@@ -1,0 +1,212 @@
+//! Workloads and scenarios: what to run, how often, and which metrics each
+//! scenario reports. Built-in workloads benchmark bench-gate's own generator;
+//! a `bench-gate.yml` adds a project's own commands.
+
+pub mod builtin;
+pub mod config;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Which raw measurement a metric is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Wall-clock time, spawn to reap (ms).
+    WallMs,
+    /// User CPU time (ms).
+    UserMs,
+    /// System CPU time (ms).
+    SysMs,
+    /// User + system CPU time (ms).
+    CpuMs,
+    /// Peak resident set size (MB, i.e. MiB: 1 MB = 1024 KiB here).
+    PeakMb,
+}
+
+impl Measure {
+    pub const ALL: [Measure; 5] = [
+        Measure::WallMs,
+        Measure::UserMs,
+        Measure::SysMs,
+        Measure::CpuMs,
+        Measure::PeakMb,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::WallMs => "wall_ms",
+            Measure::UserMs => "user_ms",
+            Measure::SysMs => "sys_ms",
+            Measure::CpuMs => "cpu_ms",
+            Measure::PeakMb => "peak_mb",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Measure::PeakMb => "MB",
+            _ => "ms",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Measure> {
+        Measure::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+pub const STATISTICS: &[&str] = &["p50", "median", "p95", "p99", "mean", "min", "max"];
+
+/// Lower is better (time, memory) or higher is better (throughput).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Lower,
+    Higher,
+}
+
+/// A metric a scenario reports: `name` = `statistic` of `measure`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSpec {
+    pub name: String,
+    pub measure: Measure,
+    pub statistic: String,
+}
+
+/// A command line with its environment. `{iteration}` in an argument or an
+/// environment value becomes the iteration number, and `{run_dir}` a fresh
+/// temporary folder for the whole scenario, removed afterwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandSpec {
+    pub argv: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    pub command: CommandSpec,
+    pub iterations: u32,
+    pub warmup: u32,
+    pub timeout: Duration,
+    pub metrics: Vec<MetricSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    pub name: String,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Adjustments from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub iterations: Option<u32>,
+    pub warmup: Option<u32>,
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum WorkloadError {
+    #[error("unknown workload '{name}'; available: {available}")]
+    UnknownWorkload { name: String, available: String },
+    #[error("unknown scenario '{name}' in workload '{workload}'; available: {available}")]
+    UnknownScenario {
+        name: String,
+        workload: String,
+        available: String,
+    },
+    #[error("--iterations must be at least 1")]
+    ZeroIterations,
+    #[error("scenario '{0}': the command is empty")]
+    EmptyCommand(String),
+    #[error("scenario '{scenario}': command '{program}' not found{hint}")]
+    CommandNotFound {
+        scenario: String,
+        program: String,
+        hint: String,
+    },
+}
+
+impl Workload {
+    /// Applies `--only`, `--iterations` and `--warmup`, then checks that every
+    /// command can be found, so that nothing is measured before a bad input
+    /// is reported.
+    pub fn adjust(mut self, o: &Overrides) -> Result<Workload, WorkloadError> {
+        if o.iterations == Some(0) {
+            return Err(WorkloadError::ZeroIterations);
+        }
+        if !o.only.is_empty() {
+            for name in &o.only {
+                if !self.scenarios.iter().any(|s| &s.name == name) {
+                    return Err(WorkloadError::UnknownScenario {
+                        name: name.clone(),
+                        workload: self.name.clone(),
+                        available: self.scenario_names().join(", "),
+                    });
+                }
+            }
+            self.scenarios.retain(|s| o.only.contains(&s.name));
+        }
+        for s in &mut self.scenarios {
+            if let Some(n) = o.iterations {
+                s.iterations = n;
+            }
+            if let Some(w) = o.warmup {
+                s.warmup = w;
+            }
+            check_command(s)?;
+        }
+        Ok(self)
+    }
+
+    pub fn scenario_names(&self) -> Vec<String> {
+        self.scenarios.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+fn check_command(s: &Scenario) -> Result<(), WorkloadError> {
+    let Some(program) = s.command.argv.first().filter(|p| !p.trim().is_empty()) else {
+        return Err(WorkloadError::EmptyCommand(s.name.clone()));
+    };
+    let found = if program.contains('/') {
+        let path = match &s.command.cwd {
+            Some(cwd) if !program.starts_with('/') => cwd.join(program),
+            _ => PathBuf::from(program),
+        };
+        path.is_file()
+    } else {
+        let path_var = s
+            .command
+            .env
+            .get("PATH")
+            .cloned()
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_default();
+        let cwd = s
+            .command
+            .cwd
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("."));
+        which::which_in(program, Some(path_var), cwd).is_ok()
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(WorkloadError::CommandNotFound {
+            scenario: s.name.clone(),
+            program: program.clone(),
+            hint: if program.contains('/') {
+                String::new()
+            } else {
+                " on PATH".into()
+            },
+        })
+    }
+}
