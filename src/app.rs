@@ -3,13 +3,18 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
+use crate::baseline::{discover, Baseline, BaselineMetric};
 use crate::cli::{
-    Cli, Command, GenerateArgs, PersonaFormat, ProviderKind, RunArgs, RunFormat, WorkloadArgs,
+    CaptureArgs, CleanArgs, Cli, Command, CompareArgs, CompareFormat, CompareInputs, GenerateArgs,
+    ListArgs, PersonaFormat, ProviderKind, ReportArgs, ReportFormat, RunArgs, RunFormat,
+    TrendsArgs, TrendsFormat, WorkloadArgs,
 };
+use crate::compare::{self, Comparison, ThresholdFlags};
 use crate::measure::{self, progress, runner};
 use crate::persona::{self, provider, synth::SynthOptions};
+use crate::report;
 use crate::results::{self, Results};
 use crate::workload::{self, builtin, config::Config, Overrides, Workload};
 
@@ -26,7 +31,321 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Generate(args) => generate(args),
         Command::Run(args) => run_cmd(args),
+        Command::Capture(args) => capture(args),
+        Command::Compare(args) => compare_cmd(args),
+        Command::Report(args) => report_cmd(args),
+        Command::List(args) => list(args),
+        Command::Clean(args) => clean(args),
+        Command::Trends(args) => trends(args),
     }
+}
+
+/// Reads `--results`, or benchmarks the workload when there is none.
+fn obtain_results(results: Option<&std::path::Path>, workload: &WorkloadArgs) -> Result<Results> {
+    match results {
+        Some(path) => Results::load(path),
+        None => benchmark(workload),
+    }
+}
+
+/// Loads a baseline, printing a warning for each key it did not understand.
+pub fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
+    let b = Baseline::load(path)?;
+    for k in &b.unknown_keys {
+        eprintln!("warning: {}: unknown key '{k}' ignored", path.display());
+    }
+    Ok(b)
+}
+
+/// Everything `compare`, `report` and `gate` share: baseline, results, comparison.
+pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
+    let flags = ThresholdFlags {
+        warning: inputs.warn_threshold,
+        failure: inputs.fail_threshold,
+    };
+    if let (Some(w), Some(f)) = (flags.warning, flags.failure) {
+        if w > f {
+            anyhow::bail!("--warn-threshold {w} is above --fail-threshold {f}");
+        }
+    }
+    // Read the baseline first: a missing baseline should not cost a benchmark.
+    let path = discover::resolve(&inputs.baseline, &inputs.baselines_dir)?;
+    let baseline = load_baseline(&path)?;
+    let results = obtain_results(inputs.results.as_deref(), &inputs.workload)?;
+    let c = compare::compare(&baseline, &path.display().to_string(), &results, flags);
+    Ok((c, results))
+}
+
+fn compare_cmd(args: CompareArgs) -> Result<u8> {
+    let (c, results) = comparison(&args.inputs)?;
+    if let Some(path) = &args.save_results {
+        results.save(path)?;
+        eprintln!("wrote {}", path.display());
+    }
+    let text = match args.format {
+        CompareFormat::Table => report::terminal::comparison_table(&c),
+        CompareFormat::Markdown => report::markdown::table(&c),
+        CompareFormat::Json => report::json(&c),
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(compare::exit_code(
+        c.verdict,
+        args.fail_on_regression,
+        args.fail_on_warning,
+    ))
+}
+
+fn report_cmd(args: ReportArgs) -> Result<u8> {
+    let (c, _) = comparison(&args.inputs)?;
+    let text = match args.format {
+        ReportFormat::Markdown => report::markdown::report(&c),
+        ReportFormat::Json => report::json(&c),
+        ReportFormat::Html => report::html::report(&c),
+    };
+    match &args.output {
+        Some(path) => {
+            crate::fsutil::write_atomic(path, text.as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(EXIT_OK)
+}
+
+/// Turns results into a baseline: metric values with units and directions
+/// where the name does not imply them, and every raw sample.
+pub fn baseline_from_results(results: &Results, version: String) -> Baseline {
+    let mut b = Baseline {
+        schema_version: Some(crate::baseline::SCHEMA_VERSION),
+        version,
+        captured_at: results::now_rfc3339(),
+        workload: Some(results.workload.clone()),
+        environment: results.environment.clone(),
+        ..Default::default()
+    };
+    for (name, m) in &results.metrics {
+        let implied = compare::unit_from_name(name);
+        b.metrics.insert(
+            name.clone(),
+            BaselineMetric {
+                value: m.value,
+                unit: (m.unit != implied).then(|| m.unit.clone()),
+                direction: m.direction,
+                warning: None,
+                failure: None,
+            },
+        );
+        if !m.samples.is_empty() {
+            b.samples.insert(name.clone(), m.samples.clone());
+        }
+    }
+    b
+}
+
+fn capture(args: CaptureArgs) -> Result<u8> {
+    if args.output.exists() && !args.force {
+        anyhow::bail!(
+            "{}: baseline exists; pass --force to overwrite it",
+            args.output.display()
+        );
+    }
+    let version = match &args.version {
+        Some(v) => v.clone(),
+        None => args
+            .output
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(discover::parse_version)
+            .map(|v| v.to_string())
+            .with_context(|| {
+                format!(
+                    "{}: cannot tell the version from the file name; pass --version",
+                    args.output.display()
+                )
+            })?,
+    };
+    let results = obtain_results(args.from.as_deref(), &args.workload)?;
+    let baseline = baseline_from_results(&results, version);
+    baseline.save(&args.output, args.force)?;
+    eprintln!(
+        "wrote {} ({} metrics, version {})",
+        args.output.display(),
+        baseline.metrics.len(),
+        baseline.version
+    );
+    Ok(EXIT_OK)
+}
+
+fn list(args: ListArgs) -> Result<u8> {
+    let found = discover::list(&args.dir)?;
+    if found.is_empty() {
+        eprintln!("{}: no baselines", args.dir.display());
+        return Ok(EXIT_OK);
+    }
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    let mut header = vec!["name", "version", "captured", "size"];
+    if args.verbose {
+        header.extend(["workload", "metrics", "thresholds", "platform", "cpu"]);
+    }
+    t.set_header(header);
+    for f in &found {
+        let name = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let size = std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
+        let size = if size >= 1024 {
+            format!("{:.1} KiB", size as f64 / 1024.0)
+        } else {
+            format!("{size} B")
+        };
+        match Baseline::load(&f.path) {
+            Ok(b) => {
+                let mut row = vec![name, b.version.clone(), b.captured_at.clone(), size];
+                if args.verbose {
+                    row.extend([
+                        b.workload.clone().unwrap_or_default(),
+                        b.metrics.len().to_string(),
+                        b.thresholds
+                            .map(|t| format!("{}% / {}%", t.warning, t.failure))
+                            .unwrap_or_else(|| "defaults".into()),
+                        b.environment.get("platform").cloned().unwrap_or_default(),
+                        b.environment.get("cpu_model").cloned().unwrap_or_default(),
+                    ]);
+                }
+                t.add_row(row);
+            }
+            Err(e) => {
+                t.add_row(vec![name, "(unreadable)".into(), e.to_string(), size]);
+            }
+        }
+    }
+    println!("{t}");
+    Ok(EXIT_OK)
+}
+
+fn clean(args: CleanArgs) -> Result<u8> {
+    let found = discover::list(&args.dir)?;
+    let doomed: Vec<std::path::PathBuf> = if let Some(name) = &args.name {
+        let path = args.dir.join(name);
+        if !found.iter().any(|f| f.path == path) {
+            anyhow::bail!("{}: no such baseline", path.display());
+        }
+        vec![path]
+    } else {
+        let keep = args.keep.unwrap_or(usize::MAX);
+        // Only files named by version take part; others are never deleted by --keep.
+        found
+            .into_iter()
+            .filter(|f| f.version.is_some())
+            .skip(keep)
+            .map(|f| f.path)
+            .collect()
+    };
+    for p in &doomed {
+        if args.dry_run {
+            println!("would delete {}", p.display());
+        } else {
+            std::fs::remove_file(p).with_context(|| format!("{}: cannot delete", p.display()))?;
+            println!("deleted {}", p.display());
+        }
+    }
+    if doomed.is_empty() {
+        println!("nothing to delete");
+    }
+    Ok(EXIT_OK)
+}
+
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+fn sparkline(values: &[Option<f64>]) -> String {
+    let present: Vec<f64> = values.iter().flatten().copied().collect();
+    let lo = present.iter().copied().fold(f64::MAX, f64::min);
+    let hi = present.iter().copied().fold(f64::MIN, f64::max);
+    values
+        .iter()
+        .map(|v| match v {
+            None => ' ',
+            Some(v) if hi > lo => SPARKS[(((v - lo) / (hi - lo)) * 7.0).round() as usize],
+            Some(_) => SPARKS[3],
+        })
+        .collect()
+}
+
+fn trends(args: TrendsArgs) -> Result<u8> {
+    let mut found = discover::list(&args.dir)?;
+    found.retain(|f| f.version.is_some());
+    found.reverse(); // oldest version first
+    let mut versions = Vec::new();
+    let mut series: std::collections::BTreeMap<String, Vec<Option<f64>>> = Default::default();
+    for (i, f) in found.iter().enumerate() {
+        let b = Baseline::load(&f.path)?;
+        versions.push(b.version.clone());
+        for (name, m) in &b.metrics {
+            series
+                .entry(name.clone())
+                .or_insert_with(|| vec![None; found.len()])[i] = Some(m.value);
+        }
+    }
+    if let Some(metric) = &args.metric {
+        let Some(s) = series.get(metric).cloned() else {
+            anyhow::bail!(
+                "metric '{metric}' is in no baseline in {}; known metrics: {}",
+                args.dir.display(),
+                series.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        };
+        series = [(metric.clone(), s)].into_iter().collect();
+    }
+    if args.format == TrendsFormat::Json {
+        let out = serde_json::json!({ "versions": versions, "metrics": series });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(EXIT_OK);
+    }
+    if versions.is_empty() {
+        eprintln!("{}: no baselines named by version", args.dir.display());
+        return Ok(EXIT_OK);
+    }
+    if let (Some(metric), Some(values)) = (&args.metric, series.values().next()) {
+        let unit = compare::unit_from_name(metric);
+        let max = values
+            .iter()
+            .flatten()
+            .copied()
+            .fold(f64::MIN_POSITIVE, f64::max);
+        println!("{metric}");
+        for (v, x) in versions.iter().zip(values) {
+            match x {
+                Some(x) => println!(
+                    "{v:>12} {:<40} {}",
+                    "█".repeat(((x / max) * 40.0).round() as usize),
+                    report::terminal::fmt_value(*x, unit)
+                ),
+                None => println!("{v:>12} (not measured)"),
+            }
+        }
+        return Ok(EXIT_OK);
+    }
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    let mut header = vec!["metric".to_string()];
+    header.extend(versions.iter().cloned());
+    header.push("trend".into());
+    t.set_header(header);
+    for (name, values) in &series {
+        let unit = compare::unit_from_name(name);
+        let mut row = vec![name.clone()];
+        row.extend(values.iter().map(|v| {
+            v.map(|x| report::terminal::fmt_value(x, unit))
+                .unwrap_or_else(|| "—".into())
+        }));
+        row.push(sparkline(values));
+        t.add_row(row);
+    }
+    println!("{t}");
+    Ok(EXIT_OK)
 }
 
 /// Resolves `--config`/`bench-gate.yml` and `--workload` into a checked workload.

@@ -48,6 +48,42 @@ Examples:
   bench-gate run --only single --iterations 50
   bench-gate run --config bench-gate.yml --workload standard")]
     Run(RunArgs),
+    /// Save results as a new baseline file (benchmarking first unless --from is given).
+    #[command(after_help = "\
+Examples:
+  bench-gate capture --output baselines/v1.13.0.yaml
+  bench-gate capture --from results.json --output baselines/v1.13.0.yaml --version 1.13.0
+  bench-gate capture --output baselines/v1.13.0.yaml --force    # replace an existing file")]
+    Capture(CaptureArgs),
+    /// Compare results with a baseline and print the regression table.
+    #[command(after_help = "\
+Examples:
+  bench-gate compare                                   # benchmark, compare with the latest baseline
+  bench-gate compare --results results.json --baseline baselines/v1.12.0.yaml
+  bench-gate compare --fail-on-regression --format markdown   # CI: exit 2 on a failure
+  bench-gate compare --warn-threshold 5 --fail-threshold 15")]
+    Compare(CompareArgs),
+    /// Write a comparison report as Markdown, JSON or self-contained HTML.
+    #[command(after_help = "\
+Examples:
+  bench-gate report --results results.json --format html --output report.html
+  bench-gate report --results results.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+    Report(ReportArgs),
+    /// List the baselines in the baselines folder.
+    List(ListArgs),
+    /// Delete old baselines: keep the N highest versions, or remove one by name.
+    #[command(after_help = "\
+Examples:
+  bench-gate clean --keep 3
+  bench-gate clean --name v1.9.0.yaml")]
+    Clean(CleanArgs),
+    /// One metric (or all) across every baseline, in version order.
+    #[command(after_help = "\
+Examples:
+  bench-gate trends
+  bench-gate trends --metric generation.single.latency_p50_ms
+  bench-gate trends --format json")]
+    Trends(TrendsArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -158,4 +194,145 @@ pub struct RunArgs {
 pub enum RunFormat {
     Table,
     Json,
+}
+
+fn percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of percent"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("'{s}' must be a non-negative number of percent"))
+    }
+}
+
+/// Where the baseline and the results come from, and threshold overrides.
+#[derive(Args, Debug)]
+pub struct CompareInputs {
+    /// Baseline file, or `latest`: the highest semantic version in --baselines-dir.
+    #[arg(
+        long,
+        short = 'b',
+        default_value = "latest",
+        value_name = "FILE|latest"
+    )]
+    pub baseline: String,
+    /// Folder holding the baselines.
+    #[arg(long, default_value = "baselines", value_name = "DIR")]
+    pub baselines_dir: PathBuf,
+    /// Results file from `run --output`; without it the workload is benchmarked first.
+    #[arg(long, short = 'r', value_name = "FILE")]
+    pub results: Option<PathBuf>,
+    /// Warning threshold in percent, for every metric (overrides the baseline's).
+    #[arg(long, value_parser = percent, value_name = "PERCENT")]
+    pub warn_threshold: Option<f64>,
+    /// Failure threshold in percent, for every metric (overrides the baseline's).
+    #[arg(long, value_parser = percent, value_name = "PERCENT")]
+    pub fail_threshold: Option<f64>,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    Table,
+    Markdown,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub inputs: CompareInputs,
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
+    /// Exit 2 when a metric fails (otherwise failures are reported and exit 0).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Exit 1 when a metric is above its warning threshold (2 on a failure).
+    #[arg(long)]
+    pub fail_on_warning: bool,
+    /// Also save the results that were compared (when benchmarking here).
+    #[arg(long, value_name = "FILE")]
+    pub save_results: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
+    Html,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub inputs: CompareInputs,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+    /// Write the report here instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CaptureArgs {
+    /// The baseline file to write, e.g. baselines/v1.13.0.yaml.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Results file to capture instead of benchmarking now.
+    #[arg(long = "from", value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Version recorded in the file. Default: from the file name (v1.13.0.yaml → 1.13.0).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(long, default_value = "baselines", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Also show workload, metric count, thresholds and environment.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["keep", "name"])))]
+pub struct CleanArgs {
+    #[arg(long, default_value = "baselines", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Keep the N highest versions and delete the rest.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+    /// Delete this one baseline (a file name in --dir).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Show what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TrendsFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct TrendsArgs {
+    #[arg(long, default_value = "baselines", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The metric to follow (dotted name). Default: every metric.
+    #[arg(long, short = 'm')]
+    pub metric: Option<String>,
+    #[arg(long, value_enum, default_value_t = TrendsFormat::Table)]
+    pub format: TrendsFormat,
 }

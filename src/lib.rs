@@ -5,7 +5,9 @@
 //! nothing about later ones.
 
 pub mod app;
+pub mod baseline;
 pub mod cli;
+pub mod compare;
 pub mod fsutil;
 pub mod measure;
 pub mod persona;

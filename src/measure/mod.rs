@@ -82,6 +82,21 @@ pub struct Measured {
     pub overhead_ms: f64,
 }
 
+static HELPER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Uses `path` (a bench-gate binary) as the measurement helper instead of the
+/// running executable: for programs that embed the library, and for tests.
+pub fn set_helper(path: impl Into<PathBuf>) {
+    let _ = HELPER.set(path.into());
+}
+
+fn helper_exe() -> std::io::Result<PathBuf> {
+    match HELPER.get() {
+        Some(p) => Ok(p.clone()),
+        None => std::env::current_exe(),
+    }
+}
+
 /// Process group of the iteration in flight, so Ctrl-C can kill it.
 static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
 
@@ -113,7 +128,7 @@ fn tail(bytes: &[u8]) -> String {
 /// new process group, which is killed afterwards in every case, so nothing the
 /// command started outlives the iteration.
 pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
-    let exe = std::env::current_exe().map_err(|e| Failed {
+    let exe = helper_exe().map_err(|e| Failed {
         failure: Failure::Spawn(format!("cannot find the bench-gate executable: {e}")),
         stderr_tail: String::new(),
     })?;

@@ -77,6 +77,63 @@ pub fn results_table(results: &Results) -> String {
     out
 }
 
+/// The comparison table: metric, baseline, current, change, threshold, status.
+pub fn comparison_table(c: &crate::compare::Comparison) -> String {
+    use super::view;
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "metric",
+        "baseline",
+        "current",
+        "change",
+        "threshold",
+        "status",
+    ]);
+    for m in &c.metrics {
+        let r = view::row(m);
+        t.add_row(vec![
+            r.name,
+            r.baseline,
+            r.current,
+            r.change,
+            r.threshold,
+            r.status.to_string(),
+        ]);
+    }
+    for i in 1..5 {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut out = format!(
+        "{}\nbaseline {} (version {}) · workload {}\n",
+        view::verdict_line(c).replace("**", ""),
+        c.baseline_file,
+        c.baseline_version,
+        c.workload
+    );
+    out.push_str(&t.to_string());
+    out.push('\n');
+    for m in c.metrics.iter().filter(|m| m.note.is_some()) {
+        out.push_str(&format!(
+            "note: {}: {}\n",
+            m.name,
+            m.note.as_deref().unwrap_or("")
+        ));
+    }
+    if !c.environment_differences.is_empty() {
+        out.push_str("environment differs from the baseline's:\n");
+        for d in &c.environment_differences {
+            out.push_str(&format!(
+                "  {}: {} (baseline) vs {} (this run)\n",
+                d.key, d.baseline, d.current
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,547 @@
+//! Comparing fresh results with a baseline: the only place where a metric's
+//! status and the overall verdict are decided.
+//!
+//! For a lower-is-better metric, change % = (current − baseline) / baseline × 100;
+//! for a higher-is-better one the regression is the negated change. A
+//! regression strictly above the failure threshold is a failure, strictly
+//! above the warning threshold a warning; an improvement by more than the
+//! warning threshold is shown as improved. A baseline of 0 has no percentage:
+//! the metric passes while the current value is 0 too, and is a warning
+//! ("baseline is 0") otherwise.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::baseline::{Baseline, Thresholds};
+use crate::results::Results;
+use crate::stats::Summary;
+use crate::workload::Direction;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    Latency,
+    Memory,
+    Startup,
+    Other,
+}
+
+impl MetricKind {
+    /// From the name: `startup`/`cold` → startup; `memory`/`_mb`/`peak`/`rss` →
+    /// memory; `latency`/`_ms`/`_s`/`time` → latency.
+    pub fn of(name: &str, unit: &str) -> MetricKind {
+        let n = name.to_lowercase();
+        if n.contains("startup") || n.contains("cold") {
+            MetricKind::Startup
+        } else if n.contains("memory")
+            || n.ends_with("_mb")
+            || n.contains("peak")
+            || n.contains("rss")
+            || unit == "MB"
+        {
+            MetricKind::Memory
+        } else if n.contains("latency")
+            || n.ends_with("_ms")
+            || n.ends_with("_s")
+            || n.contains("time")
+            || unit == "ms"
+            || unit == "s"
+            || unit == "ns"
+        {
+            MetricKind::Latency
+        } else {
+            MetricKind::Other
+        }
+    }
+
+    /// The design's table: latency +10 % / +25 %, memory and startup +20 % / +50 %.
+    pub fn default_thresholds(self) -> Thresholds {
+        match self {
+            MetricKind::Memory | MetricKind::Startup => Thresholds {
+                warning: 20.0,
+                failure: 50.0,
+            },
+            MetricKind::Latency | MetricKind::Other => Thresholds {
+                warning: 10.0,
+                failure: 25.0,
+            },
+        }
+    }
+}
+
+/// Unit from a metric name's suffix, for baselines that do not state one.
+pub fn unit_from_name(name: &str) -> &'static str {
+    let n = name.to_lowercase();
+    if n.ends_with("_ms") {
+        "ms"
+    } else if n.ends_with("_mb") {
+        "MB"
+    } else if n.ends_with("_s") || n.ends_with("_seconds") {
+        "s"
+    } else if n.ends_with("_ns") {
+        "ns"
+    } else if n.ends_with("_bytes") {
+        "bytes"
+    } else {
+        ""
+    }
+}
+
+/// Where a metric's thresholds came from, lowest precedence first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdSource {
+    Default,
+    BaselineFile,
+    Metric,
+    Flag,
+}
+
+/// `--warn-threshold` / `--fail-threshold`: override everything.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ThresholdFlags {
+    pub warning: Option<f64>,
+    pub failure: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Failure,
+    Warning,
+    Missing,
+    New,
+    Pass,
+    Improved,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Failure => "failure",
+            Status::Warning => "warning",
+            Status::Missing => "missing",
+            Status::New => "new",
+            Status::Pass => "pass",
+            Status::Improved => "improved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricComparison {
+    pub name: String,
+    pub unit: String,
+    pub direction: Direction,
+    pub kind: MetricKind,
+    pub baseline: Option<f64>,
+    pub current: Option<f64>,
+    /// (current − baseline) / baseline × 100, whatever the direction.
+    pub change_pct: Option<f64>,
+    /// How much worse, in percent: the change for lower-is-better metrics,
+    /// the negated change for higher-is-better ones.
+    pub regression_pct: Option<f64>,
+    pub thresholds: Thresholds,
+    pub threshold_source: ThresholdSource,
+    pub status: Status,
+    pub note: Option<String>,
+    /// Distribution of the current raw samples, when there are any.
+    pub current_summary: Option<Summary>,
+    /// Distribution of the baseline's raw samples, when it stored them.
+    pub baseline_summary: Option<Summary>,
+    /// The raw samples themselves (for charts), when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_samples: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_samples: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvDifference {
+    pub key: String,
+    pub baseline: String,
+    pub current: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Counts {
+    pub failure: usize,
+    pub warning: usize,
+    pub missing: usize,
+    pub new: usize,
+    pub pass: usize,
+    pub improved: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub baseline_file: String,
+    pub baseline_version: String,
+    pub baseline_captured_at: String,
+    pub workload: String,
+    pub results_created_at: String,
+    pub verdict: Verdict,
+    pub counts: Counts,
+    /// Worst first: failures, warnings, missing, new, passes, improvements;
+    /// within a status, the largest regression first.
+    pub metrics: Vec<MetricComparison>,
+    /// Environment keys both sides record, with different values.
+    pub environment_differences: Vec<EnvDifference>,
+    pub baseline_environment: BTreeMap<String, String>,
+    pub current_environment: BTreeMap<String, String>,
+}
+
+/// The decision for one metric with a baseline value and a current value.
+pub fn decide(
+    baseline: f64,
+    current: f64,
+    direction: Direction,
+    t: Thresholds,
+) -> (Status, Option<f64>, Option<f64>, Option<String>) {
+    if baseline == 0.0 {
+        let worse = match direction {
+            Direction::Lower => current > 0.0,
+            Direction::Higher => false,
+        };
+        return if worse {
+            (
+                Status::Warning,
+                None,
+                None,
+                Some(
+                    "baseline is 0, so no percentage can be computed; any increase is a warning"
+                        .into(),
+                ),
+            )
+        } else {
+            (
+                Status::Pass,
+                Some(0.0).filter(|_| current == 0.0),
+                None,
+                None,
+            )
+        };
+    }
+    let change = (current - baseline) / baseline * 100.0;
+    let regression = match direction {
+        Direction::Lower => change,
+        Direction::Higher => -change,
+    };
+    let status = if regression > t.failure {
+        Status::Failure
+    } else if regression > t.warning {
+        Status::Warning
+    } else if regression < -t.warning {
+        Status::Improved
+    } else {
+        Status::Pass
+    };
+    (status, Some(change), Some(regression), None)
+}
+
+/// Thresholds for one metric: kind default < baseline file < metric < flags.
+pub fn thresholds_for(
+    kind: MetricKind,
+    file: Option<Thresholds>,
+    metric: (Option<f64>, Option<f64>),
+    flags: ThresholdFlags,
+) -> (Thresholds, ThresholdSource) {
+    let mut t = kind.default_thresholds();
+    let mut source = ThresholdSource::Default;
+    if let Some(f) = file {
+        t = f;
+        source = ThresholdSource::BaselineFile;
+    }
+    if metric.0.is_some() || metric.1.is_some() {
+        t.warning = metric.0.unwrap_or(t.warning);
+        t.failure = metric.1.unwrap_or(t.failure);
+        source = ThresholdSource::Metric;
+    }
+    if flags.warning.is_some() || flags.failure.is_some() {
+        t.warning = flags.warning.unwrap_or(t.warning);
+        t.failure = flags.failure.unwrap_or(t.failure);
+        source = ThresholdSource::Flag;
+    }
+    (t, source)
+}
+
+pub fn compare(
+    baseline: &Baseline,
+    baseline_file: &str,
+    results: &Results,
+    flags: ThresholdFlags,
+) -> Comparison {
+    let names: BTreeSet<&String> = baseline
+        .metrics
+        .keys()
+        .chain(results.metrics.keys())
+        .collect();
+    let mut metrics = Vec::new();
+    for name in names {
+        let b = baseline.metrics.get(name);
+        let c = results.metrics.get(name);
+        let unit = c
+            .map(|m| m.unit.clone())
+            .filter(|u| !u.is_empty())
+            .or_else(|| b.and_then(|m| m.unit.clone()))
+            .unwrap_or_else(|| unit_from_name(name).to_string());
+        let direction = b
+            .map(|m| m.direction)
+            .filter(|d| *d == Direction::Higher)
+            .or_else(|| c.map(|m| m.direction))
+            .unwrap_or_default();
+        let kind = MetricKind::of(name, &unit);
+        let (thresholds, threshold_source) = thresholds_for(
+            kind,
+            baseline.thresholds,
+            b.map_or((None, None), |m| (m.warning, m.failure)),
+            flags,
+        );
+        let (status, change_pct, regression_pct, note) = match (b, c) {
+            (Some(b), Some(c)) => decide(b.value, c.value, direction, thresholds),
+            (Some(_), None) => (
+                Status::Missing,
+                None,
+                None,
+                Some("in the baseline but not measured in this run".into()),
+            ),
+            (None, Some(_)) => (
+                Status::New,
+                None,
+                None,
+                Some("measured, but the baseline has no value for it".into()),
+            ),
+            (None, None) => unreachable!("name comes from one of the two maps"),
+        };
+        metrics.push(MetricComparison {
+            name: name.clone(),
+            unit,
+            direction,
+            kind,
+            baseline: b.map(|m| m.value),
+            current: c.map(|m| m.value),
+            change_pct,
+            regression_pct,
+            thresholds,
+            threshold_source,
+            status,
+            note,
+            current_summary: c.and_then(|m| Summary::of(&m.samples)),
+            baseline_summary: baseline.samples.get(name).and_then(|s| Summary::of(s)),
+            current_samples: c.map(|m| m.samples.clone()).filter(|s| !s.is_empty()),
+            baseline_samples: baseline
+                .samples
+                .get(name)
+                .cloned()
+                .filter(|s| !s.is_empty()),
+        });
+    }
+    metrics.sort_by(|a, b| {
+        a.status.cmp(&b.status).then_with(|| {
+            b.regression_pct
+                .unwrap_or(f64::MIN)
+                .total_cmp(&a.regression_pct.unwrap_or(f64::MIN))
+                .then_with(|| a.name.cmp(&b.name))
+        })
+    });
+    let mut counts = Counts::default();
+    for m in &metrics {
+        *match m.status {
+            Status::Failure => &mut counts.failure,
+            Status::Warning => &mut counts.warning,
+            Status::Missing => &mut counts.missing,
+            Status::New => &mut counts.new,
+            Status::Pass => &mut counts.pass,
+            Status::Improved => &mut counts.improved,
+        } += 1;
+    }
+    let verdict = if counts.failure > 0 {
+        Verdict::Fail
+    } else if counts.warning > 0 {
+        Verdict::Warn
+    } else {
+        Verdict::Pass
+    };
+    let environment_differences = baseline
+        .environment
+        .iter()
+        .filter_map(|(k, bv)| {
+            let cv = results.environment.get(k)?;
+            (cv != bv).then(|| EnvDifference {
+                key: k.clone(),
+                baseline: bv.clone(),
+                current: cv.clone(),
+            })
+        })
+        .collect();
+    Comparison {
+        baseline_file: baseline_file.to_string(),
+        baseline_version: baseline.version.clone(),
+        baseline_captured_at: baseline.captured_at.clone(),
+        workload: results.workload.clone(),
+        results_created_at: results.created_at.clone(),
+        verdict,
+        counts,
+        metrics,
+        environment_differences,
+        baseline_environment: baseline.environment.clone(),
+        current_environment: results.environment.clone(),
+    }
+}
+
+/// The exit code of `compare` in CI mode (see the README's table).
+pub fn exit_code(verdict: Verdict, fail_on_regression: bool, fail_on_warning: bool) -> u8 {
+    match verdict {
+        Verdict::Fail if fail_on_regression || fail_on_warning => 2,
+        Verdict::Warn if fail_on_warning => 1,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Thresholds = Thresholds {
+        warning: 10.0,
+        failure: 25.0,
+    };
+
+    fn status(b: f64, c: f64, d: Direction, t: Thresholds) -> Status {
+        decide(b, c, d, t).0
+    }
+
+    /// Each boundary exactly: at a threshold is not above it.
+    #[test]
+    fn status_boundaries_lower_is_better() {
+        let cases = [
+            (100.0, 100.0, Status::Pass),
+            (100.0, 110.0, Status::Pass),
+            (100.0, 110.001, Status::Warning),
+            (100.0, 125.0, Status::Warning),
+            (100.0, 125.001, Status::Failure),
+            (100.0, 90.0, Status::Pass),
+            (100.0, 89.999, Status::Improved),
+            (100.0, 0.0, Status::Improved),
+        ];
+        for (b, c, want) in cases {
+            assert_eq!(status(b, c, Direction::Lower, T), want, "{b} → {c}");
+        }
+    }
+
+    #[test]
+    fn status_boundaries_higher_is_better() {
+        let cases = [
+            (200.0, 180.0, Status::Pass),
+            (200.0, 179.99, Status::Warning),
+            (200.0, 150.0, Status::Warning),
+            (200.0, 149.99, Status::Failure),
+            (200.0, 220.0, Status::Pass),
+            (200.0, 220.01, Status::Improved),
+        ];
+        for (b, c, want) in cases {
+            assert_eq!(status(b, c, Direction::Higher, T), want, "{b} → {c}");
+        }
+        let (_, change, regression, _) = decide(200.0, 150.0, Direction::Higher, T);
+        assert_eq!((change, regression), (Some(-25.0), Some(25.0)));
+    }
+
+    #[test]
+    fn zero_baseline_never_divides() {
+        assert_eq!(decide(0.0, 0.0, Direction::Lower, T).0, Status::Pass);
+        let (s, change, _, note) = decide(0.0, 5.0, Direction::Lower, T);
+        assert_eq!((s, change), (Status::Warning, None));
+        assert!(note.unwrap().contains("baseline is 0"));
+        assert_eq!(decide(0.0, 5.0, Direction::Higher, T).0, Status::Pass);
+    }
+
+    #[test]
+    fn threshold_precedence() {
+        let file_t = Thresholds {
+            warning: 5.0,
+            failure: 8.0,
+        };
+        let file = Some(file_t);
+        let none = ThresholdFlags::default();
+        assert_eq!(
+            thresholds_for(MetricKind::Memory, None, (None, None), none),
+            (
+                Thresholds {
+                    warning: 20.0,
+                    failure: 50.0
+                },
+                ThresholdSource::Default
+            )
+        );
+        assert_eq!(
+            thresholds_for(MetricKind::Memory, file, (None, None), none),
+            (file_t, ThresholdSource::BaselineFile)
+        );
+        assert_eq!(
+            thresholds_for(MetricKind::Memory, file, (None, Some(30.0)), none),
+            (
+                Thresholds {
+                    warning: 5.0,
+                    failure: 30.0
+                },
+                ThresholdSource::Metric
+            )
+        );
+        let flags = ThresholdFlags {
+            warning: Some(1.0),
+            failure: None,
+        };
+        assert_eq!(
+            thresholds_for(MetricKind::Memory, file, (None, Some(30.0)), flags),
+            (
+                Thresholds {
+                    warning: 1.0,
+                    failure: 30.0
+                },
+                ThresholdSource::Flag
+            )
+        );
+        // A metric threshold moves a boundary: +26 % fails at the default,
+        // passes with failure: 30 as a warning.
+        let (t, _) = thresholds_for(MetricKind::Latency, None, (None, Some(30.0)), none);
+        assert_eq!(status(100.0, 126.0, Direction::Lower, t), Status::Warning);
+        assert_eq!(status(100.0, 130.0, Direction::Lower, t), Status::Warning);
+        assert_eq!(status(100.0, 130.01, Direction::Lower, t), Status::Failure);
+    }
+
+    #[test]
+    fn kinds_from_names() {
+        assert_eq!(
+            MetricKind::of("generation.single.latency_p50_ms", "ms"),
+            MetricKind::Latency
+        );
+        assert_eq!(
+            MetricKind::of("memory.single_peak_mb", "MB"),
+            MetricKind::Memory
+        );
+        assert_eq!(
+            MetricKind::of("startup.cli_cold_ms", "ms"),
+            MetricKind::Startup
+        );
+        assert_eq!(MetricKind::of("throughput.ops", ""), MetricKind::Other);
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(Verdict::Fail, false, false), 0);
+        assert_eq!(exit_code(Verdict::Fail, true, false), 2);
+        assert_eq!(exit_code(Verdict::Warn, true, false), 0);
+        assert_eq!(exit_code(Verdict::Warn, false, true), 1);
+        assert_eq!(exit_code(Verdict::Fail, false, true), 2);
+        assert_eq!(exit_code(Verdict::Pass, true, true), 0);
+    }
+}

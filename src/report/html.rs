@@ -1,0 +1,158 @@
+//! A self-contained HTML report: inline CSS and one inline SVG chart per
+//! metric, no scripts, fonts or images from anywhere (it opens offline).
+
+use std::fmt::Write;
+
+use super::view;
+use crate::compare::{Comparison, MetricComparison};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const W: f64 = 560.0;
+const LEFT: f64 = 90.0;
+
+/// Bars for baseline and current, the warning and failure limits as lines,
+/// and each raw sample as a dot under its bar.
+fn chart(m: &MetricComparison) -> String {
+    let b = m.baseline.unwrap_or(0.0);
+    let c = m.current.unwrap_or(0.0);
+    let limit = |pct: f64| match m.direction {
+        crate::workload::Direction::Lower => b * (1.0 + pct / 100.0),
+        crate::workload::Direction::Higher => b * (1.0 - pct / 100.0),
+    };
+    let (warn, fail) = (limit(m.thresholds.warning), limit(m.thresholds.failure));
+    let samples = |s: &Option<crate::stats::Summary>| s.as_ref().map(|s| s.max).unwrap_or(0.0);
+    let max = [
+        b,
+        c,
+        warn,
+        fail,
+        samples(&m.baseline_summary),
+        samples(&m.current_summary),
+    ]
+    .into_iter()
+    .fold(f64::MIN_POSITIVE, f64::max)
+        * 1.05;
+    let x = |v: f64| LEFT + (v / max) * (W - LEFT - 10.0);
+    let mut svg = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {W} 110\" width=\"{W}\" height=\"110\" role=\"img\" aria-label=\"{}\">",
+        esc(&m.name)
+    );
+    let bar = |svg: &mut String, y: f64, label: &str, v: Option<f64>, class: &str| {
+        let _ = write!(svg, "<text x=\"4\" y=\"{}\">{label}</text>", y + 14.0);
+        if let Some(v) = v {
+            let _ = write!(
+                svg,
+                "<rect class=\"{class}\" x=\"{LEFT}\" y=\"{y}\" width=\"{:.1}\" height=\"20\"/><text x=\"{:.1}\" y=\"{}\">{}</text>",
+                (x(v) - LEFT).max(1.0),
+                x(v) + 4.0,
+                y + 14.0,
+                esc(&super::terminal::fmt_value(v, &m.unit))
+            );
+        }
+    };
+    bar(&mut svg, 8.0, "baseline", m.baseline, "base");
+    bar(
+        &mut svg,
+        48.0,
+        "current",
+        m.current,
+        &format!("cur {}", m.status.label()),
+    );
+    if m.baseline.is_some_and(|b| b > 0.0) {
+        for (v, class) in [(warn, "warn"), (fail, "fail")] {
+            let _ = write!(
+                svg,
+                "<line class=\"{class}\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"2\" y2=\"92\"/>",
+                x(v),
+                x(v)
+            );
+        }
+    }
+    for (summary, samples_y, values) in [
+        (&m.baseline_summary, 32.0, m.baseline_samples.as_deref()),
+        (&m.current_summary, 72.0, m.current_samples.as_deref()),
+    ] {
+        if summary.is_some() {
+            for v in values.unwrap_or(&[]) {
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{:.1}\" cy=\"{samples_y}\" r=\"2\"/>",
+                    x(*v)
+                );
+            }
+        }
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{LEFT}\" y=\"106\" class=\"legend\">dashed: warning (orange) and failure (red) limits · dots: raw samples</text></svg>"
+    );
+    svg
+}
+
+pub fn report(c: &Comparison) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bench-gate report</title><style>\
+body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}}\
+table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}}\
+td:first-child,th:first-child{{text-align:left}}code{{font-size:.9em}}\
+.chart text{{font-size:11px}}.chart .legend{{fill:#666;font-size:10px}}\
+.base{{fill:#9aa5b1}}.cur{{fill:#3b82f6}}.cur.failure{{fill:#dc2626}}.cur.warning{{fill:#f59e0b}}.cur.improved{{fill:#16a34a}}\
+.warn{{stroke:#f59e0b;stroke-dasharray:4 3}}.fail{{stroke:#dc2626;stroke-dasharray:4 3}}circle{{fill:#111;opacity:.5}}\
+section{{margin:1.5rem 0}}</style></head><body>\n<h1>bench-gate report</h1>\n<p>{}</p>\n<p>Workload <b>{}</b> compared with baseline <code>{}</code> (version {}).</p>\n",
+        esc(&view::verdict_line(c).replace("**", "")),
+        esc(&c.workload),
+        esc(&c.baseline_file),
+        esc(&c.baseline_version)
+    );
+    h.push_str("<table><tr><th>Metric</th><th>Baseline</th><th>Current</th><th>Change</th><th>Threshold</th><th>Status</th></tr>\n");
+    for m in &c.metrics {
+        let r = view::row(m);
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td></tr>",
+            esc(&r.name),
+            esc(&r.baseline),
+            esc(&r.current),
+            esc(&r.change),
+            esc(&r.threshold),
+            r.icon,
+            r.status
+        );
+    }
+    h.push_str("</table>\n");
+    for m in &c.metrics {
+        let _ = writeln!(
+            h,
+            "<section><h3><code>{}</code></h3>{}</section>",
+            esc(&m.name),
+            chart(m)
+        );
+    }
+    h.push_str(
+        "<h2>Environment</h2><table><tr><th>Key</th><th>Baseline</th><th>This run</th></tr>\n",
+    );
+    let keys: std::collections::BTreeSet<&String> = c
+        .baseline_environment
+        .keys()
+        .chain(c.current_environment.keys())
+        .collect();
+    for k in keys {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(k),
+            esc(c.baseline_environment.get(k).map_or("—", |s| s)),
+            esc(c.current_environment.get(k).map_or("—", |s| s))
+        );
+    }
+    h.push_str("</table></body></html>\n");
+    h
+}

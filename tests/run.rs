@@ -1,0 +1,333 @@
+//! `bench-gate run`: the measuring instrument. Workloads, config scenarios,
+//! failures, timeouts, memory isolation and every bad input.
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn bg() -> Command {
+    Command::cargo_bin("bench-gate").unwrap()
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn builtin_quick_workload_writes_the_results_schema() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("results.json");
+    bg().args([
+        "run",
+        "--workload",
+        "quick",
+        "--iterations",
+        "3",
+        "--warmup",
+        "1",
+        "--output",
+    ])
+    .arg(&out)
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("cli_startup").and(predicate::str::contains("mean ± sd")))
+    // Not a terminal: plain progress lines, no control characters.
+    .stderr(
+        predicate::str::contains("[single] 1 warm-up run(s), then 3 measured iteration(s)")
+            .and(predicate::str::contains("\u{1b}").not()),
+    );
+    let r = read_json(&out);
+    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["workload"], "quick");
+    let metrics = r["metrics"].as_object().unwrap();
+    for name in [
+        "generation.single.latency_p50_ms",
+        "generation.single.latency_p95_ms",
+        "generation.single.latency_p99_ms",
+        "generation.batch_10.latency_p50_ms",
+        "generation.batch_10.latency_p95_ms",
+        "memory.single_peak_mb",
+        "memory.batch_10_peak_mb",
+        "startup.cli_cold_ms",
+    ] {
+        let m = &metrics[name];
+        assert_eq!(m["samples"].as_array().unwrap().len(), 3, "{name}");
+        assert!(m["value"].as_f64().unwrap() > 0.0, "{name}");
+    }
+    let single = &r["scenarios"][0];
+    assert_eq!(single["samples"].as_array().unwrap().len(), 3);
+    assert_eq!(single["warmup_samples"].as_array().unwrap().len(), 1);
+    let wall = &single["summaries"]["wall_ms"];
+    for k in [
+        "n", "min", "max", "mean", "stddev", "p50", "p95", "p99", "mad", "cv", "outliers",
+    ] {
+        assert!(wall.get(k).is_some(), "summary lacks {k}");
+    }
+    // P50 of the samples is the metric value.
+    let mut xs: Vec<f64> = single["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["wall_ms"].as_f64().unwrap())
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    assert_eq!(
+        metrics["generation.single.latency_p50_ms"]["value"]
+            .as_f64()
+            .unwrap(),
+        xs[1]
+    );
+    for k in [
+        "os",
+        "arch",
+        "cpu_model",
+        "cpu_cores",
+        "memory_gb",
+        "kernel",
+        "bench_gate_version",
+    ] {
+        assert!(r["environment"].get(k).is_some(), "environment lacks {k}");
+    }
+}
+
+fn config(dir: &Path, text: &str) -> std::path::PathBuf {
+    let p = dir.join("bench-gate.yml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn config_scenarios_report_their_metric_names() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d.path(),
+        "scenarios:\n  noop:\n    command: [\"true\"]\n    iterations: 4\n    warmup: 0\n    metrics:\n      app.noop.latency_p50_ms: wall_ms.p50\n      app.noop.peak_mb: peak_mb.max\n  shell:\n    command: \"echo {iteration} > {run_dir}/out-{iteration}.txt && test -s {run_dir}/out-{iteration}.txt\"\n    shell: true\n    iterations: 3\nworkloads:\n  standard: [noop, shell]\n",
+    );
+    let out = d.path().join("r.json");
+    bg().args(["run", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success();
+    let r = read_json(&out);
+    let names: Vec<&String> = r["metrics"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        names,
+        [
+            "app.noop.latency_p50_ms",
+            "app.noop.peak_mb",
+            "shell.latency_p50_ms",
+            "shell.latency_p95_ms",
+            "shell.peak_mb"
+        ]
+    );
+    assert_eq!(r["scenarios"][1]["samples"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn only_selects_scenarios() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("r.json");
+    bg().args([
+        "run",
+        "-q",
+        "--workload",
+        "quick",
+        "--only",
+        "cli_startup",
+        "--iterations",
+        "2",
+        "--output",
+    ])
+    .arg(&out)
+    .assert()
+    .success();
+    let r = read_json(&out);
+    assert_eq!(r["scenarios"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        r["metrics"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["startup.cli_cold_ms"]
+    );
+}
+
+#[test]
+fn bad_inputs_exit_3_and_write_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("r.json");
+    let cfg = |name: &str, text: &str| {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (vec!["--workload".into(), "huge".into()], "unknown workload 'huge'; available: quick, standard, full, batch".into()),
+        (vec!["--workload".into(), "quick".into(), "--only".into(), "nope".into()], "unknown scenario 'nope' in workload 'quick'".into()),
+        (vec!["--iterations".into(), "0".into()], "0 is not in 1..".into()),
+        (vec!["--iterations".into(), "-2".into()], "unexpected argument '-2'".into()),
+        (vec!["--config".into(), cfg("missing-cmd.yml", "scenarios:\n  a:\n    command: [\"definitely-not-a-command-xyz\"]\n")], "scenario 'a': command 'definitely-not-a-command-xyz' not found on PATH".into()),
+        (vec!["--config".into(), cfg("empty-cmd.yml", "scenarios:\n  a:\n    command: \"\"\n")], "scenarios.a.command: the command is empty".into()),
+        (vec!["--config".into(), cfg("types.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    iterations: lots\n")], "types.yml:4:17: scenarios.a.iterations: invalid type: string \"lots\"".into()),
+        (vec!["--config".into(), cfg("zero.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    iterations: 0\n")], "zero.yml:4:17: scenarios.a.iterations: invalid value: integer `0`".into()),
+        (vec!["--config".into(), cfg("neg.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    iterations: -5\n")], "neg.yml:4:17: scenarios.a.iterations: invalid type: integer `-5`, expected a nonzero u32".into()),
+        (vec!["--config".into(), cfg("timeout.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    timeout: 0\n")], "timeout.yml:4:14: scenarios.a.timeout: timeout must be a positive number of seconds".into()),
+        (vec!["--config".into(), d.path().join("absent.yml").display().to_string()], "absent.yml: cannot read".into()),
+    ];
+    for (args, expected) in cases {
+        let o = bg()
+            .arg("run")
+            .args(&args)
+            .arg("--output")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains(&expected),
+            "{args:?}: expected {expected:?} in {err}"
+        );
+        assert!(!out.exists(), "{args:?} wrote results");
+    }
+}
+
+#[test]
+fn a_crashing_command_fails_the_scenario_with_its_stderr() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d.path(),
+        "scenarios:\n  crash:\n    command: \"echo starting >&2; echo 'boom: disk on fire' >&2; exit 7\"\n    shell: true\n    iterations: 3\n    warmup: 0\n",
+    );
+    let out = d.path().join("r.json");
+    bg().args(["run", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("scenario 'crash' failed on iteration 1")
+                .and(predicate::str::contains("exited with status 7"))
+                .and(predicate::str::contains("| boom: disk on fire")),
+        );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_signal_fails_the_scenario() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d.path(),
+        "scenarios:\n  killed:\n    command: \"kill -SEGV $$\"\n    shell: true\n    warmup: 0\n",
+    );
+    bg().args(["run", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("was killed by signal 11"));
+}
+
+fn processes_with(marker: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            if String::from_utf8_lossy(&cmd).contains(marker) {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}
+
+#[test]
+fn a_hanging_command_times_out_and_leaves_no_process_behind() {
+    let d = tempfile::tempdir().unwrap();
+    // A background child and a foreground one, both far longer than the timeout.
+    let cfg = config(
+        d.path(),
+        "scenarios:\n  hang:\n    command: \"sleep 61.25 & sleep 61.5\"\n    shell: true\n    timeout: 1\n    warmup: 0\n",
+    );
+    let started = std::time::Instant::now();
+    bg().args(["run", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "timed out after 1.0 s and was killed",
+        ));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        processes_with("61.25"),
+        Vec::<u32>::new(),
+        "background sleep survived"
+    );
+    assert_eq!(
+        processes_with("61.5"),
+        Vec::<u32>::new(),
+        "foreground sleep survived"
+    );
+}
+
+#[test]
+fn background_processes_of_a_successful_command_are_killed_too() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d.path(),
+        "scenarios:\n  leaky:\n    command: \"sleep 62.75 >/dev/null 2>&1 & true\"\n    shell: true\n    iterations: 1\n    warmup: 0\n",
+    );
+    bg().args(["run", "--config"]).arg(&cfg).assert().success();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(processes_with("62.75"), Vec::<u32>::new());
+}
+
+/// Reaps `pid` with wait4 and returns its ru_maxrss in KiB.
+fn wait4_maxrss(pid: i32) -> i64 {
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid);
+    usage.ru_maxrss
+}
+
+/// The gate holds 150 MB; `true` measured through the helper still reports
+/// its own few MB. The control shows the inheritance the helper avoids.
+#[test]
+#[allow(clippy::zombie_processes)] // reaped by wait4_maxrss
+fn peak_memory_is_the_childs_own_even_when_the_gate_is_large() {
+    let ballast: Vec<u8> = vec![1u8; 150 << 20];
+    // Touch every page so it is resident.
+    let sum: u64 = ballast.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+    assert_eq!(sum, (150u64 << 20) / 4096);
+
+    // Control: spawned directly from this large process, `true` reports ≥ 100 MB.
+    let child = std::process::Command::new("true").spawn().unwrap();
+    let direct_kib = wait4_maxrss(child.id() as i32);
+    assert!(
+        direct_kib > 100 * 1024,
+        "control: direct spawn reported only {direct_kib} KiB"
+    );
+
+    bench_gate::measure::set_helper(env!("CARGO_BIN_EXE_bench-gate"));
+    let inv = bench_gate::measure::Invocation {
+        program: "true".into(),
+        args: vec![],
+        env: vec![],
+        cwd: None,
+        timeout: Duration::from_secs(10),
+    };
+    let m = bench_gate::measure::measure_once(&inv).unwrap();
+    assert!(
+        m.sample.peak_mb() < 10.0,
+        "true reported {} MB",
+        m.sample.peak_mb()
+    );
+    assert!(m.sample.peak_rss_kib > 0);
+    drop(ballast);
+}
