@@ -53,7 +53,8 @@ Examples:
 Examples:
   bench-gate capture --output baselines/v1.13.0.yaml
   bench-gate capture --from results.json --output baselines/v1.13.0.yaml --version 1.13.0
-  bench-gate capture --output baselines/v1.13.0.yaml --force    # replace an existing file")]
+  bench-gate capture --output baselines/v1.13.0.yaml --force    # replace an existing file",
+        disable_version_flag = true)]
     Capture(CaptureArgs),
     /// Compare results with a baseline and print the regression table.
     #[command(after_help = "\

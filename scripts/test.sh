@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone with only the Rust toolchain:
+#   bash scripts/test.sh
+# It installs what the tests need by itself, then checks formatting and lints
+# and runs every test. Set BENCH_GATE_SKIP_INSTALL=1 to skip the installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+if [ "${BENCH_GATE_SKIP_INSTALL:-0}" != 1 ]; then
+  log "installing test dependencies"
+  bash scripts/install-test-deps.sh
+fi
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+
+log "cargo test"
+# Snapshots are compared, never written, in the suite.
+INSTA_UPDATE=no cargo test --all-targets --locked
