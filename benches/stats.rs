@@ -20,6 +20,10 @@ fn main() {
             })
             .collect();
         times.sort_by(f64::total_cmp);
-        println!("| {n} | {:.3} ms | {:.1} ns |", times[2], times[2] * 1e6 / n as f64);
+        println!(
+            "| {n} | {:.3} ms | {:.1} ns |",
+            times[2],
+            times[2] * 1e6 / n as f64
+        );
     }
 }

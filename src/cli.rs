@@ -49,12 +49,14 @@ Examples:
   bench-gate run --config bench-gate.yml --workload standard")]
     Run(RunArgs),
     /// Save results as a new baseline file (benchmarking first unless --from is given).
-    #[command(after_help = "\
+    #[command(
+        after_help = "\
 Examples:
   bench-gate capture --output baselines/v1.13.0.yaml
   bench-gate capture --from results.json --output baselines/v1.13.0.yaml --version 1.13.0
   bench-gate capture --output baselines/v1.13.0.yaml --force    # replace an existing file",
-        disable_version_flag = true)]
+        disable_version_flag = true
+    )]
     Capture(CaptureArgs),
     /// Compare results with a baseline and print the regression table.
     #[command(after_help = "\

@@ -77,8 +77,17 @@ fn compare_table_statuses_and_exit_codes() {
     let r = mixed(d.path());
     let out = compare(d.path(), &r, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "failures are only reported by default");
-    assert!(text.contains("Failed: 1 metric above the failure threshold, 1 metric above the warning threshold"), "{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "failures are only reported by default"
+    );
+    assert!(
+        text.contains(
+            "Failed: 1 metric above the failure threshold, 1 metric above the warning threshold"
+        ),
+        "{text}"
+    );
     // Worst first.
     let order: Vec<&str> = text
         .lines()
@@ -102,15 +111,44 @@ fn compare_table_statuses_and_exit_codes() {
         ]
     );
     assert!(text.contains("missing"), "{text}");
-    assert!(text.contains("note: startup.cli_cold_ms: in the baseline but not measured in this run"));
+    assert!(
+        text.contains("note: startup.cli_cold_ms: in the baseline but not measured in this run")
+    );
     // Only keys both sides record are compared: the baseline has no cpu_model.
     assert!(!text.contains("environment differs"), "{text}");
-    assert_eq!(compare(d.path(), &r, &["--fail-on-regression"]).status.code(), Some(2));
-    assert_eq!(compare(d.path(), &r, &["--fail-on-warning"]).status.code(), Some(2));
+    assert_eq!(
+        compare(d.path(), &r, &["--fail-on-regression"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        compare(d.path(), &r, &["--fail-on-warning"]).status.code(),
+        Some(2)
+    );
     // Thresholds from flags override the file: 30 % lets +26 % pass as a warning → exit 1.
-    let out = compare(d.path(), &r, &["--fail-on-warning", "--fail-threshold", "30"]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
-    let out = compare(d.path(), &r, &["--fail-on-regression", "--warn-threshold", "20", "--fail-threshold", "30"]);
+    let out = compare(
+        d.path(),
+        &r,
+        &["--fail-on-warning", "--fail-threshold", "30"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = compare(
+        d.path(),
+        &r,
+        &[
+            "--fail-on-regression",
+            "--warn-threshold",
+            "20",
+            "--fail-threshold",
+            "30",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -120,7 +158,8 @@ fn compare_json_and_markdown_snapshots() {
     let r = mixed(d.path());
     let md = String::from_utf8(compare(d.path(), &r, &["--format", "markdown"]).stdout).unwrap();
     insta::assert_snapshot!("compare_markdown_table", md);
-    let json_out: Value = serde_json::from_slice(&compare(d.path(), &r, &["--format", "json"]).stdout).unwrap();
+    let json_out: Value =
+        serde_json::from_slice(&compare(d.path(), &r, &["--format", "json"]).stdout).unwrap();
     insta::assert_json_snapshot!("compare_json", json_out);
 }
 
@@ -128,7 +167,12 @@ fn compare_json_and_markdown_snapshots() {
 fn report_markdown_snapshot_and_html_is_self_contained() {
     let (d, _) = setup();
     let r = mixed(d.path());
-    let out = bg().current_dir(d.path()).args(["report", "--format", "markdown", "--results"]).arg(&r).output().unwrap();
+    let out = bg()
+        .current_dir(d.path())
+        .args(["report", "--format", "markdown", "--results"])
+        .arg(&r)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     insta::assert_snapshot!("report_markdown", String::from_utf8(out.stdout).unwrap());
 
@@ -158,7 +202,10 @@ fn capture_round_trips_and_refuses_to_overwrite() {
     let r = results(
         d.path(),
         "r.json",
-        &[("generation.single.latency_p50_ms", 12.345678901234), ("memory.single_peak_mb", 9.1)],
+        &[
+            ("generation.single.latency_p50_ms", 12.345678901234),
+            ("memory.single_peak_mb", 9.1),
+        ],
     );
     let out_file = bdir.join("v1.13.0.yaml");
     bg().current_dir(d.path())
@@ -170,8 +217,16 @@ fn capture_round_trips_and_refuses_to_overwrite() {
         .success()
         .stderr(predicate::str::contains("version 1.13.0"));
     // Compare the same results with what was captured: identical values, 0 % change.
-    let out = bg().current_dir(d.path())
-        .args(["compare", "--format", "json", "--baseline", "latest", "--results"])
+    let out = bg()
+        .current_dir(d.path())
+        .args([
+            "compare",
+            "--format",
+            "json",
+            "--baseline",
+            "latest",
+            "--results",
+        ])
         .arg(&r)
         .output()
         .unwrap();
@@ -200,7 +255,9 @@ fn capture_round_trips_and_refuses_to_overwrite() {
         .arg(&out_file)
         .assert()
         .success();
-    assert!(std::fs::read_to_string(&out_file).unwrap().contains("version: 1.13.1"));
+    assert!(std::fs::read_to_string(&out_file)
+        .unwrap()
+        .contains("version: 1.13.1"));
     // A file name that is no version needs --version.
     bg().current_dir(d.path())
         .args(["capture", "--from"])
@@ -221,30 +278,63 @@ fn bad_baselines_and_results_exit_3_naming_the_file() {
         p.display().to_string()
     };
     let cases = vec![
-        (write("a.yaml", "version: '1'\nmetrics:\n  x: [1\n"), "a.yaml:".to_string()),
-        (write("b.yaml", "version: '1'\nmetrics:\n  x:\n    y: fast\n"), "b.yaml:4:8: metrics.x.y: expected a number, found the text \"fast\"".into()),
-        (write("c.yaml", "version: '1'\nmetrics:\n  x: -1\n"), "c.yaml:3:6: metrics.x: -1 is negative".into()),
-        (write("d.yaml", "version: '1'\nmetrics:\n  x: .inf\n"), "d.yaml:3:6: metrics.x: inf is not a finite number".into()),
-        (write("e.yaml", "version: '1'\nmetrics:\n  x: 1\nthresholds: {warning: 50, failure: 20}\n"), "e.yaml:4:13: thresholds: warning threshold 50% is above failure threshold 20%".into()),
-        (write("f.yaml", "version: '1'\nmetrics: {}\n"), "f.yaml:2:10: metrics: the metrics tree is empty".into()),
-        (bdir.join("none.yaml").display().to_string(), "none.yaml: cannot read baseline".into()),
+        (
+            write("a.yaml", "version: '1'\nmetrics:\n  x: [1\n"),
+            "a.yaml:".to_string(),
+        ),
+        (
+            write("b.yaml", "version: '1'\nmetrics:\n  x:\n    y: fast\n"),
+            "b.yaml:4:8: metrics.x.y: expected a number, found the text \"fast\"".into(),
+        ),
+        (
+            write("c.yaml", "version: '1'\nmetrics:\n  x: -1\n"),
+            "c.yaml:3:6: metrics.x: -1 is negative".into(),
+        ),
+        (
+            write("d.yaml", "version: '1'\nmetrics:\n  x: .inf\n"),
+            "d.yaml:3:6: metrics.x: inf is not a finite number".into(),
+        ),
+        (
+            write(
+                "e.yaml",
+                "version: '1'\nmetrics:\n  x: 1\nthresholds: {warning: 50, failure: 20}\n",
+            ),
+            "e.yaml:4:13: thresholds: warning threshold 50% is above failure threshold 20%".into(),
+        ),
+        (
+            write("f.yaml", "version: '1'\nmetrics: {}\n"),
+            "f.yaml:2:10: metrics: the metrics tree is empty".into(),
+        ),
+        (
+            bdir.join("none.yaml").display().to_string(),
+            "none.yaml: cannot read baseline".into(),
+        ),
     ];
     for (file, expected) in cases {
         let out = compare(d.path(), &r, &["--baseline", &file]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{file}: {err}");
-        assert!(err.contains(&expected), "{file}: expected {expected:?} in {err}");
+        assert!(
+            err.contains(&expected),
+            "{file}: expected {expected:?} in {err}"
+        );
     }
     // Results that are not results.
     let bogus = d.path().join("bogus.json");
     std::fs::write(&bogus, "{\"hello\": 1}").unwrap();
     let out = compare(d.path(), &bogus, &[]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bogus.json:1:12: not a bench-gate results file"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("bogus.json:1:12: not a bench-gate results file"));
     // Warning above failure on the command line.
-    let out = compare(d.path(), &r, &["--warn-threshold", "30", "--fail-threshold", "20"]);
+    let out = compare(
+        d.path(),
+        &r,
+        &["--warn-threshold", "30", "--fail-threshold", "20"],
+    );
     assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--warn-threshold 30 is above --fail-threshold 20"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--warn-threshold 30 is above --fail-threshold 20"));
     // No baseline at all.
     let empty = tempfile::tempdir().unwrap();
     std::fs::create_dir(empty.path().join("baselines")).unwrap();
@@ -256,10 +346,15 @@ fn bad_baselines_and_results_exit_3_naming_the_file() {
 #[test]
 fn unknown_keys_warn_but_load() {
     let (d, bdir) = setup();
-    std::fs::write(bdir.join("v1.12.0.yaml"), format!("{DESIGN}owner: perf-team\n")).unwrap();
+    std::fs::write(
+        bdir.join("v1.12.0.yaml"),
+        format!("{DESIGN}owner: perf-team\n"),
+    )
+    .unwrap();
     let out = compare(d.path(), &mixed(d.path()), &[]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: baselines/v1.12.0.yaml: unknown key 'owner' ignored"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("warning: baselines/v1.12.0.yaml: unknown key 'owner' ignored"));
 }
 
 #[test]
@@ -268,38 +363,87 @@ fn list_clean_and_trends() {
     for (v, p50) in [("1.10.0", 1400.0), ("1.11.0", 1450.0), ("1.13.0", 1600.0)] {
         std::fs::write(
             bdir.join(format!("v{v}.yaml")),
-            DESIGN.replace("\"1.12.0\"", &format!("\"{v}\"")).replace("latency_p50_ms: 1500", &format!("latency_p50_ms: {p50}")),
+            DESIGN
+                .replace("\"1.12.0\"", &format!("\"{v}\""))
+                .replace("latency_p50_ms: 1500", &format!("latency_p50_ms: {p50}")),
         )
         .unwrap();
     }
-    bg().current_dir(d.path()).args(["list", "--verbose"]).assert().success().stdout(
-        predicate::str::contains("v1.13.0.yaml")
-            .and(predicate::str::contains("2025-01-15T10:00:00Z"))
-            .and(predicate::str::contains("10% / 25%")),
-    );
-    let out = bg().current_dir(d.path()).args(["trends", "--metric", "generation.single.latency_p50_ms"]).output().unwrap();
+    bg().current_dir(d.path())
+        .args(["list", "--verbose"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("v1.13.0.yaml")
+                .and(predicate::str::contains("2025-01-15T10:00:00Z"))
+                .and(predicate::str::contains("10% / 25%")),
+        );
+    let out = bg()
+        .current_dir(d.path())
+        .args(["trends", "--metric", "generation.single.latency_p50_ms"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "generation.single.latency_p50_ms");
-    assert!(lines[1].trim_start().starts_with("1.10.0") && lines[1].ends_with("1.40 s"), "{text}");
-    assert!(lines[4].trim_start().starts_with("1.13.0") && lines[4].ends_with("1.60 s"), "{text}");
+    assert!(
+        lines[1].trim_start().starts_with("1.10.0") && lines[1].ends_with("1.40 s"),
+        "{text}"
+    );
+    assert!(
+        lines[4].trim_start().starts_with("1.13.0") && lines[4].ends_with("1.60 s"),
+        "{text}"
+    );
     let j: Value = serde_json::from_slice(
-        &bg().current_dir(d.path()).args(["trends", "--format", "json"]).output().unwrap().stdout,
+        &bg()
+            .current_dir(d.path())
+            .args(["trends", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
     )
     .unwrap();
-    assert_eq!(j["versions"], json!(["1.10.0", "1.11.0", "1.12.0", "1.13.0"]));
-    assert_eq!(j["metrics"]["generation.single.latency_p50_ms"], json!([1400.0, 1450.0, 1500.0, 1600.0]));
-    bg().current_dir(d.path()).args(["trends", "--metric", "nope"]).assert().code(3);
-
-    bg().current_dir(d.path()).args(["clean", "--keep", "2", "--dry-run"]).assert().success().stdout(
-        predicate::str::contains("would delete baselines/v1.11.0.yaml").and(predicate::str::contains("would delete baselines/v1.10.0.yaml")),
+    assert_eq!(
+        j["versions"],
+        json!(["1.10.0", "1.11.0", "1.12.0", "1.13.0"])
     );
+    assert_eq!(
+        j["metrics"]["generation.single.latency_p50_ms"],
+        json!([1400.0, 1450.0, 1500.0, 1600.0])
+    );
+    bg().current_dir(d.path())
+        .args(["trends", "--metric", "nope"])
+        .assert()
+        .code(3);
+
+    bg().current_dir(d.path())
+        .args(["clean", "--keep", "2", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("would delete baselines/v1.11.0.yaml").and(
+                predicate::str::contains("would delete baselines/v1.10.0.yaml"),
+            ),
+        );
     assert!(bdir.join("v1.10.0.yaml").exists());
-    bg().current_dir(d.path()).args(["clean", "--keep", "2"]).assert().success();
-    let mut left: Vec<String> = std::fs::read_dir(&bdir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    bg().current_dir(d.path())
+        .args(["clean", "--keep", "2"])
+        .assert()
+        .success();
+    let mut left: Vec<String> = std::fs::read_dir(&bdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     left.sort();
     assert_eq!(left, ["v1.12.0.yaml", "v1.13.0.yaml"]);
-    bg().current_dir(d.path()).args(["clean", "--name", "v1.12.0.yaml"]).assert().success();
-    bg().current_dir(d.path()).args(["clean", "--name", "v9.yaml"]).assert().code(3).stderr(predicate::str::contains("no such baseline"));
+    bg().current_dir(d.path())
+        .args(["clean", "--name", "v1.12.0.yaml"])
+        .assert()
+        .success();
+    bg().current_dir(d.path())
+        .args(["clean", "--name", "v9.yaml"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no such baseline"));
     bg().current_dir(d.path()).args(["clean"]).assert().code(3);
 }
