@@ -21,4 +21,4 @@ cargo clippy --all-targets --locked -- -D warnings
 
 log "cargo test"
 # Snapshots are compared, never written, in the suite.
-INSTA_UPDATE=no cargo test --all-targets --locked
+INSTA_UPDATE=no cargo test --locked

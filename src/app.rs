@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 
 use crate::baseline::{discover, Baseline, BaselineMetric};
 use crate::cli::{
-    CaptureArgs, CleanArgs, Cli, Command, CompareArgs, CompareFormat, CompareInputs, GenerateArgs,
-    ListArgs, PersonaFormat, ProviderKind, ReportArgs, ReportFormat, RunArgs, RunFormat,
-    TrendsArgs, TrendsFormat, WorkloadArgs,
+    CaptureArgs, CleanArgs, Cli, Command, CompareArgs, CompareFormat, CompareInputs, GateArgs,
+    GenerateArgs, ListArgs, PersonaFormat, ProviderKind, ReportArgs, ReportFormat, RunArgs,
+    RunFormat, TrendsArgs, TrendsFormat, WorkloadArgs,
 };
 use crate::compare::{self, Comparison, ThresholdFlags};
 use crate::measure::{self, progress, runner};
@@ -37,7 +37,46 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::List(args) => list(args),
         Command::Clean(args) => clean(args),
         Command::Trends(args) => trends(args),
+        Command::Gate(args) => gate(args),
     }
+}
+
+fn gate(args: GateArgs) -> Result<u8> {
+    use crate::github::{
+        context::{Context, ProcessEnv},
+        gate,
+    };
+    let ctx = Context::from_env(&ProcessEnv, args.token.clone())?;
+    let i = &args.inputs;
+    if let (Some(w), Some(f)) = (i.warn_threshold, i.fail_threshold) {
+        if w > f {
+            anyhow::bail!("--warn-threshold {w} is above --fail-threshold {f}");
+        }
+    }
+    let opts = gate::GateOptions {
+        check_name: args.check_name.clone(),
+        override_label: args.override_label.clone(),
+        override_permission: args.override_permission,
+        comment: args.comment,
+        fail_on_regression: args.fail_on_regression,
+        fail_on_warning: args.fail_on_warning,
+        results_out: args.results_out.clone(),
+        report_out: args.report_out.clone(),
+        baseline: i.baseline.clone(),
+        baselines_dir: i.baselines_dir.clone(),
+        flags: ThresholdFlags {
+            warning: i.warn_threshold,
+            failure: i.fail_threshold,
+        },
+        workload: i
+            .workload
+            .workload
+            .clone()
+            .unwrap_or_else(|| "standard".into()),
+        results_given: i.results.is_some(),
+    };
+    let mut obtain = || obtain_results(i.results.as_deref(), &i.workload);
+    gate::run(&ctx, &opts, &mut obtain)
 }
 
 /// Reads `--results`, or benchmarks the workload when there is none.

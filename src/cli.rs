@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::compare::gate::Role;
 use crate::persona::synth::{Complexity, DetailLevel};
 
 const EXIT_CODES: &str = "\
@@ -87,6 +88,17 @@ Examples:
   bench-gate trends --metric generation.single.latency_p50_ms
   bench-gate trends --format json")]
     Trends(TrendsArgs),
+    /// The GitHub gate: benchmark, compare, comment on the pull request, set a check run.
+    #[command(after_help = "\
+It reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL,
+GITHUB_TOKEN, GITHUB_STEP_SUMMARY and GITHUB_OUTPUT. Outside GitHub (no event) it
+prints the comment it would post and exits with the compare exit code.
+
+Examples:
+  bench-gate gate                                        # in a workflow, via the action
+  bench-gate gate --results results.json                 # publish results made earlier
+  bench-gate gate --check-name perf-linux --override-label perf-ok")]
+    Gate(GateArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -338,4 +350,45 @@ pub struct TrendsArgs {
     pub metric: Option<String>,
     #[arg(long, value_enum, default_value_t = TrendsFormat::Table)]
     pub format: TrendsFormat,
+}
+
+fn boolean(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Ok(true),
+        "false" | "no" | "0" | "off" | "" => Ok(false),
+        other => Err(format!("'{other}' is not true or false")),
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct GateArgs {
+    #[command(flatten)]
+    pub inputs: CompareInputs,
+    /// Token for the GitHub API (default: $GITHUB_TOKEN). Never printed.
+    #[arg(long, env = "BENCH_GATE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Check-run name; also tells apart the comments of several gates on one PR.
+    #[arg(long, default_value = "bench-gate")]
+    pub check_name: String,
+    /// Label with which a maintainer overrides a failure.
+    #[arg(long, default_value = "performance-override")]
+    pub override_label: String,
+    /// Least repository permission of whoever applies the override label.
+    #[arg(long, value_enum, default_value_t = Role::Maintain)]
+    pub override_permission: Role,
+    /// Post (and update) the pull-request comment.
+    #[arg(long, default_value = "true", value_parser = boolean, action = clap::ArgAction::Set)]
+    pub comment: bool,
+    /// Exit 2 on a failure-level regression (release tags always do).
+    #[arg(long, default_value = "true", value_parser = boolean, action = clap::ArgAction::Set)]
+    pub fail_on_regression: bool,
+    /// Exit 1 on a warning-level regression.
+    #[arg(long, default_value = "false", value_parser = boolean, action = clap::ArgAction::Set)]
+    pub fail_on_warning: bool,
+    /// Where to write the results file (also the `results-path` output).
+    #[arg(long, default_value = "bench-gate-results.json", value_name = "FILE")]
+    pub results_out: PathBuf,
+    /// Where to write the Markdown report (also the `report-path` output).
+    #[arg(long, default_value = "bench-gate-report.md", value_name = "FILE")]
+    pub report_out: PathBuf,
 }

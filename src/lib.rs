@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod cli;
 pub mod compare;
 pub mod fsutil;
+pub mod github;
 pub mod measure;
 pub mod persona;
 pub mod report;

@@ -31,6 +31,33 @@ pub struct Results {
     pub scenarios: Vec<ScenarioResult>,
     /// Flat map: dotted metric name → value with its raw samples.
     pub metrics: BTreeMap<String, Metric>,
+    /// Which pull request and commit the results belong to, when `gate` ran
+    /// them on GitHub: what the fork-safe publisher checks before posting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<GithubInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GithubInfo {
+    pub repository: String,
+    pub event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<u64>,
+    pub head_sha: String,
+}
+
+/// Metric names may come from an untrusted run and end up in a comment:
+/// letters, digits and `_ . - /` only.
+pub fn valid_metric_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
+}
+
+fn valid_unit(unit: &str) -> bool {
+    unit.len() <= 20 && !unit.contains(['<', '>', '`', '|', '\n', '\r', '@'])
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +172,7 @@ impl Results {
             environment,
             scenarios,
             metrics,
+            github: None,
         }
     }
 
@@ -175,8 +203,33 @@ impl Results {
             anyhow::bail!("{name}: the results hold no metrics");
         }
         for (k, m) in &results.metrics {
+            if !valid_metric_name(k) {
+                anyhow::bail!(
+                    "{name}: metric name {k:?} is not allowed (letters, digits and _ . - / only)"
+                );
+            }
+            if !valid_unit(&m.unit) {
+                anyhow::bail!(
+                    "{name}: metric '{k}' has a unit that is not allowed: {:?}",
+                    m.unit
+                );
+            }
             if !m.value.is_finite() || m.samples.iter().any(|x| !x.is_finite()) {
                 anyhow::bail!("{name}: metric '{k}' has a value that is not a finite number");
+            }
+        }
+        if let Some(g) = &results.github {
+            if !(g.head_sha.len() == 40 && g.head_sha.chars().all(|c| c.is_ascii_hexdigit())) {
+                anyhow::bail!(
+                    "{name}: github.head_sha {:?} is not a commit SHA",
+                    g.head_sha
+                );
+            }
+            if crate::github::context::Repo::parse(&g.repository).is_none() {
+                anyhow::bail!(
+                    "{name}: github.repository {:?} is not OWNER/NAME",
+                    g.repository
+                );
             }
         }
         Ok(results)

@@ -9,6 +9,8 @@
 //! the metric passes while the current value is 0 too, and is a warning
 //! ("baseline is 0") otherwise.
 
+pub mod gate;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;

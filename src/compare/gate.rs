@@ -1,0 +1,285 @@
+//! The gate's decision: the comparison's verdict combined with the event
+//! (a release tag needs a clean run), the maintainer override label and a
+//! changed baseline. Pure; the GitHub module only carries the result out.
+
+use serde::Serialize;
+
+use super::Verdict;
+
+/// Repository roles, weakest first: `admin` ⊃ `maintain` ⊃ `write` ⊃ `triage` ⊃ `read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Read,
+    Triage,
+    Write,
+    Maintain,
+    Admin,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Triage => "triage",
+            Role::Write => "write",
+            Role::Maintain => "maintain",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// GitHub's `role_name` (or `permission`); custom and unknown roles, and
+    /// `none`, are below `read`.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "read" | "pull" => Role::Read,
+            "triage" => Role::Triage,
+            "write" | "push" => Role::Write,
+            "maintain" => Role::Maintain,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// What became of the override label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Override {
+    /// The label is not on the pull request.
+    Absent,
+    /// On the PR and applied by someone with enough permission.
+    Granted { by: String, role: String },
+    /// On the PR but applied by someone without the permission: ignored.
+    Insufficient {
+        by: String,
+        role: String,
+        required: Role,
+    },
+    /// On the PR, but who applied it could not be found or checked.
+    Unverified { reason: String },
+    /// Release tags ignore the label.
+    Ignored,
+}
+
+impl Override {
+    pub fn granted(&self) -> bool {
+        matches!(self, Override::Granted { .. })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateResult {
+    Pass,
+    Warn,
+    Fail,
+    Overridden,
+    NoBaseline,
+}
+
+impl GateResult {
+    /// The action's `result` output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateResult::Pass => "pass",
+            GateResult::Warn => "warn",
+            GateResult::Fail => "fail",
+            GateResult::Overridden => "overridden",
+            GateResult::NoBaseline => "no-baseline",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateDecision {
+    pub result: GateResult,
+    /// Check-run conclusion: `success`, `failure` or `neutral` (which, like
+    /// `skipped`, counts as passing for a required check).
+    pub conclusion: &'static str,
+    /// One line, for the check run's title and the comment's heading.
+    pub title: String,
+    pub exit_code: u8,
+    /// The failure is that a baseline changed without approval.
+    pub baseline_approval_needed: bool,
+}
+
+pub struct GateInputs {
+    /// `None` when there is no baseline to compare with yet.
+    pub verdict: Option<Verdict>,
+    pub failures: usize,
+    pub warnings: usize,
+    pub release: bool,
+    pub override_state: Override,
+    pub baseline_changed: bool,
+    pub fail_on_regression: bool,
+    pub fail_on_warning: bool,
+}
+
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+pub fn decide(i: &GateInputs) -> GateDecision {
+    let fail_code = if i.release || i.fail_on_regression || i.fail_on_warning {
+        2
+    } else {
+        0
+    };
+    let granted = !i.release && i.override_state.granted();
+    let decision = |result, conclusion, title: String, exit_code| GateDecision {
+        result,
+        conclusion,
+        title,
+        exit_code,
+        baseline_approval_needed: false,
+    };
+    if i.baseline_changed && !i.release && !granted {
+        return GateDecision {
+            baseline_approval_needed: true,
+            ..decision(
+                GateResult::Fail,
+                "failure",
+                "Baseline change needs approval: a maintainer must apply the override label".into(),
+                fail_code,
+            )
+        };
+    }
+    match i.verdict {
+        None => decision(
+            GateResult::NoBaseline,
+            "neutral",
+            "No baseline yet: nothing to compare with".into(),
+            0,
+        ),
+        Some(Verdict::Fail) if granted => decision(
+            GateResult::Overridden,
+            "success",
+            format!(
+                "Overridden: {} above the failure threshold",
+                plural(i.failures, "metric")
+            ),
+            0,
+        ),
+        Some(Verdict::Fail) => decision(
+            GateResult::Fail,
+            "failure",
+            format!(
+                "Failed: {} above the failure threshold",
+                plural(i.failures, "metric")
+            ),
+            fail_code,
+        ),
+        Some(Verdict::Warn) => decision(
+            GateResult::Warn,
+            "success",
+            format!(
+                "Passed with warnings: {} above the warning threshold",
+                plural(i.warnings, "metric")
+            ),
+            if i.fail_on_warning { 1 } else { 0 },
+        ),
+        Some(Verdict::Pass) => decision(
+            GateResult::Pass,
+            "success",
+            "Passed: no metric regressed".into(),
+            0,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(verdict: Option<Verdict>) -> GateInputs {
+        GateInputs {
+            verdict,
+            failures: 2,
+            warnings: 1,
+            release: false,
+            override_state: Override::Absent,
+            baseline_changed: false,
+            fail_on_regression: true,
+            fail_on_warning: false,
+        }
+    }
+
+    fn granted() -> Override {
+        Override::Granted {
+            by: "mona".into(),
+            role: "maintain".into(),
+        }
+    }
+
+    #[test]
+    fn verdicts_map_to_conclusions() {
+        let d = decide(&inputs(Some(Verdict::Fail)));
+        assert_eq!(
+            (d.result, d.conclusion, d.exit_code),
+            (GateResult::Fail, "failure", 2)
+        );
+        assert_eq!(d.title, "Failed: 2 metrics above the failure threshold");
+        let d = decide(&inputs(Some(Verdict::Warn)));
+        assert_eq!(
+            (d.result, d.conclusion, d.exit_code),
+            (GateResult::Warn, "success", 0)
+        );
+        let d = decide(&inputs(None));
+        assert_eq!(
+            (d.result, d.conclusion, d.exit_code),
+            (GateResult::NoBaseline, "neutral", 0)
+        );
+        let mut i = inputs(Some(Verdict::Fail));
+        i.fail_on_regression = false;
+        assert_eq!(decide(&i).exit_code, 0);
+    }
+
+    #[test]
+    fn override_turns_a_failure_into_success_but_not_on_tags() {
+        let mut i = inputs(Some(Verdict::Fail));
+        i.override_state = granted();
+        let d = decide(&i);
+        assert_eq!(
+            (d.result, d.conclusion, d.exit_code),
+            (GateResult::Overridden, "success", 0)
+        );
+        assert!(d.title.starts_with("Overridden"));
+        i.release = true;
+        i.fail_on_regression = false;
+        let d = decide(&i);
+        assert_eq!(
+            (d.result, d.conclusion, d.exit_code),
+            (GateResult::Fail, "failure", 2)
+        );
+        let mut i = inputs(Some(Verdict::Fail));
+        i.override_state = Override::Insufficient {
+            by: "bob".into(),
+            role: "read".into(),
+            required: Role::Maintain,
+        };
+        assert_eq!(decide(&i).result, GateResult::Fail);
+    }
+
+    #[test]
+    fn baseline_change_needs_approval() {
+        let mut i = inputs(Some(Verdict::Pass));
+        i.baseline_changed = true;
+        let d = decide(&i);
+        assert_eq!(
+            (d.result, d.conclusion, d.baseline_approval_needed),
+            (GateResult::Fail, "failure", true)
+        );
+        assert!(d.title.starts_with("Baseline change needs approval"));
+        i.override_state = granted();
+        assert_eq!(decide(&i).result, GateResult::Pass);
+    }
+
+    #[test]
+    fn roles_are_ordered() {
+        assert!(Role::Admin > Role::Maintain && Role::Maintain > Role::Write);
+        assert!(Role::Write > Role::Triage && Role::Triage > Role::Read);
+        assert_eq!(Role::parse("maintain"), Some(Role::Maintain));
+        assert_eq!(Role::parse("none"), None);
+        assert_eq!(Role::parse("security-manager"), None);
+    }
+}

@@ -1,0 +1,130 @@
+//! GitHub Actions workflow commands and files: masking, annotations, step
+//! summary and outputs, escaped as the runner requires.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rand::Rng;
+
+/// Escapes a command's message (`::error::MESSAGE`).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property value (`file=`, `title=`): also `:` and `,`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+}
+
+/// `::error file=F,line=N,title=T::message`
+pub fn annotation(
+    level: Level,
+    file: Option<&str>,
+    line: Option<usize>,
+    title: &str,
+    message: &str,
+) -> String {
+    let name = match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Notice => "notice",
+    };
+    let mut props = Vec::new();
+    if let Some(f) = file {
+        props.push(format!("file={}", escape_property(f)));
+    }
+    if let Some(l) = line {
+        props.push(format!("line={l}"));
+    }
+    props.push(format!("title={}", escape_property(title)));
+    format!("::{name} {}::{}", props.join(","), escape_data(message))
+}
+
+/// Tells the runner to mask `secret` in every later log line. Printed before
+/// anything else could print the secret.
+pub fn mask(secret: &str) {
+    // A multi-line secret needs one mask per line.
+    for line in secret.lines().filter(|l| !l.trim().is_empty()) {
+        println!("::add-mask::{line}");
+    }
+}
+
+/// Appends Markdown to the step summary file.
+pub fn append_summary(path: &Path, markdown: &str) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot open the step summary", path.display()))?;
+    writeln!(f, "{markdown}")
+        .with_context(|| format!("{}: cannot write the step summary", path.display()))
+}
+
+/// `name<<DELIM`, value, `DELIM` for each output, with a random delimiter
+/// that cannot occur in the value.
+pub fn format_outputs(outputs: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (name, value) in outputs {
+        let delimiter = loop {
+            let d = format!("ghadelimiter_{:016x}", rand::rng().random::<u64>());
+            if !value.contains(&d) {
+                break d;
+            }
+        };
+        out.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+    }
+    out
+}
+
+pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot open GITHUB_OUTPUT", path.display()))?;
+    f.write_all(format_outputs(outputs).as_bytes())
+        .with_context(|| format!("{}: cannot write GITHUB_OUTPUT", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_are_escaped() {
+        assert_eq!(
+            annotation(Level::Error, Some("baselines/v1,2:3.yaml"), Some(7), "latency: +30%", "50% worse\nsee table"),
+            "::error file=baselines/v1%2C2%3A3.yaml,line=7,title=latency%3A +30%25::50%25 worse%0Asee table"
+        );
+        assert_eq!(
+            annotation(Level::Warning, None, None, "t", "m"),
+            "::warning title=t::m"
+        );
+    }
+
+    #[test]
+    fn outputs_use_a_random_delimiter() {
+        let text = format_outputs(&[("result", "fail".into()), ("multi", "a\nb".into())]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("result<<ghadelimiter_"));
+        let d = lines[0].split("<<").nth(1).unwrap();
+        assert_eq!(lines[1], "fail");
+        assert_eq!(lines[2], d);
+        assert_eq!(&lines[4..6], ["a", "b"]);
+        assert_ne!(
+            lines[3].split("<<").nth(1).unwrap(),
+            d,
+            "each output gets its own delimiter"
+        );
+    }
+}

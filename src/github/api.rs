@@ -1,0 +1,581 @@
+//! The GitHub REST calls the gate makes, and nothing else. This is the one
+//! file that uses octocrab: its raw `_get`/`_post`/`_patch`/`_delete` are used
+//! because the typed API has gaps the gate would trip over (in 0.54:
+//! `update_comment` sends POST, not PATCH; the collaborator-permission call
+//! cannot parse `role_name`; check runs have no `started_at`; its retries are
+//! immediate and also repeat POSTs). Retries here back off, honour
+//! `retry-after` and the rate-limit reset, and never repeat a create blindly.
+
+use std::time::Duration;
+
+use http::{HeaderMap, Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::context::{Repo, Token};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("GitHub API {method} {path} answered HTTP {status}: {message}")]
+    Status {
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("GitHub API {method} {path} failed: {message}")]
+    Transport {
+        method: String,
+        path: String,
+        message: String,
+    },
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            ApiError::Transport { .. } => None,
+        }
+    }
+    /// 403 and 404 on a write: the token lacks a permission (or the repository
+    /// is not visible to it), as with read-only tokens on fork pull requests.
+    pub fn is_permission(&self) -> bool {
+        matches!(self.status(), Some(403 | 404))
+    }
+    /// Worth retrying: server errors, rate limits and transport failures.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Status {
+                status, message, ..
+            } => {
+                *status >= 500
+                    || *status == 429
+                    || (*status == 403 && message.contains("rate limit"))
+            }
+            ApiError::Transport { .. } => true,
+        }
+    }
+}
+
+/// How long and how often to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    /// First back-off delay, doubled after each attempt.
+    pub base: Duration,
+    /// Longest single wait (a rate-limit reset an hour away is not waited for).
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            base: Duration::from_secs(1),
+            max_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// `BENCH_GATE_RETRY_BASE_MS` shortens the back-off (tests use it).
+    pub fn from_env() -> RetryPolicy {
+        let mut p = RetryPolicy::default();
+        if let Some(ms) = std::env::var("BENCH_GATE_RETRY_BASE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            p.base = Duration::from_millis(ms);
+        }
+        p
+    }
+
+    fn wait(&self, attempt: u32, hint: RetryHint) -> Duration {
+        let wait = if let Some(secs) = hint.retry_after {
+            Duration::from_secs(secs)
+        } else if let Some(reset) = hint.reset {
+            let now = chrono::Utc::now().timestamp();
+            Duration::from_secs((reset - now).max(1) as u64)
+        } else {
+            self.base * 2u32.saturating_pow(attempt)
+        };
+        wait.min(self.max_wait)
+    }
+}
+
+/// What a failed response says about waiting: `retry-after` seconds, or the
+/// rate-limit reset time when no requests remain.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RetryHint {
+    pub retry_after: Option<u64>,
+    pub reset: Option<i64>,
+}
+
+impl RetryHint {
+    pub fn from_headers(headers: &HeaderMap) -> RetryHint {
+        let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+        RetryHint {
+            retry_after: header("retry-after").and_then(|v| v.parse().ok()),
+            reset: (header("x-ratelimit-remaining") == Some("0"))
+                .then(|| header("x-ratelimit-reset").and_then(|v| v.parse().ok()))
+                .flatten(),
+        }
+    }
+}
+
+/// A check run's output.
+pub struct CheckOutput<'a> {
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub text: &'a str,
+    pub annotations: &'a [Value],
+}
+
+/// A response: status, headers and the JSON body (Null when empty).
+struct Reply {
+    headers: HeaderMap,
+    body: Value,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Comment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub html_url: String,
+    #[serde(default)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullInfo {
+    pub head_sha: String,
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelEvent {
+    pub label: String,
+    pub actor: String,
+    pub labeled: bool,
+}
+
+pub struct GitHub {
+    rt: tokio::runtime::Runtime,
+    octo: octocrab::Octocrab,
+    repo: Repo,
+    retry: RetryPolicy,
+}
+
+fn message_of(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| body.chars().take(200).collect())
+}
+
+/// The `rel="next"` link as a path and query, so that pages are always read
+/// from the API host we were given, never from a host named in a header.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (url, rel) = part.split_once(';')?;
+        if !rel.contains("rel=\"next\"") {
+            return None;
+        }
+        let url = url.trim().trim_start_matches('<').trim_end_matches('>');
+        let uri: http::Uri = url.parse().ok()?;
+        uri.path_and_query().map(|p| p.as_str().to_string())
+    })
+}
+
+impl GitHub {
+    pub fn new(api_url: &str, token: &Token, repo: Repo) -> anyhow::Result<GitHub> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let octo = {
+            let _guard = rt.enter();
+            octocrab::Octocrab::builder()
+                .base_uri(api_url)
+                .map_err(|e| anyhow::anyhow!("GITHUB_API_URL '{api_url}' is not a URL: {e}"))?
+                .personal_token(token.expose().to_string())
+                .set_connect_timeout(Some(Duration::from_secs(15)))
+                .set_read_timeout(Some(Duration::from_secs(60)))
+                .build()
+                .map_err(|e| anyhow::anyhow!("cannot set up the GitHub client: {e}"))?
+        };
+        Ok(GitHub {
+            rt,
+            octo,
+            repo,
+            retry: RetryPolicy::from_env(),
+        })
+    }
+
+    fn repo_path(&self, rest: &str) -> String {
+        format!("/repos/{}/{}{rest}", self.repo.owner, self.repo.name)
+    }
+
+    /// One request, without retries. A failure comes with the response
+    /// headers, which say how long to wait before trying again.
+    fn once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, (ApiError, RetryHint)> {
+        let fail = |message: String| {
+            (
+                ApiError::Transport {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    message,
+                },
+                RetryHint::default(),
+            )
+        };
+        self.rt.block_on(async {
+            let resp = match *method {
+                Method::GET => self.octo._get(path).await,
+                Method::POST => self.octo._post(path, body).await,
+                Method::PATCH => self.octo._patch(path, body).await,
+                Method::DELETE => self.octo._delete(path, None::<&()>).await,
+                _ => unreachable!("only the methods above are used"),
+            }
+            .map_err(|e| fail(e.to_string()))?;
+            let status: StatusCode = resp.status();
+            let headers = resp.headers().clone();
+            let text = self
+                .octo
+                .body_to_string(resp)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            if !status.is_success() {
+                let limited = status == StatusCode::FORBIDDEN
+                    && headers
+                        .get("x-ratelimit-remaining")
+                        .is_some_and(|v| v.as_bytes() == b"0");
+                let mut message = message_of(&text);
+                if limited && !message.contains("rate limit") {
+                    message.push_str(" (rate limit)");
+                }
+                return Err((
+                    ApiError::Status {
+                        method: method.to_string(),
+                        path: path.to_string(),
+                        status: status.as_u16(),
+                        message,
+                    },
+                    RetryHint::from_headers(&headers),
+                ));
+            }
+            let body = if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text)
+                    .map_err(|e| fail(format!("the answer is not JSON: {e}")))?
+            };
+            Ok(Reply { headers, body })
+        })
+    }
+
+    /// A request retried on transient failures, waiting as the response says
+    /// (`retry-after`, rate-limit reset) or with exponential back-off.
+    fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, ApiError> {
+        let mut attempt = 0;
+        loop {
+            match self.once(&method, path, body) {
+                Ok(r) => return Ok(r),
+                Err((e, hint)) if e.is_transient() && attempt + 1 < self.retry.attempts => {
+                    let wait = self.retry.wait(attempt, hint);
+                    eprintln!("GitHub API: {e}; retrying in {:.1} s", wait.as_secs_f64());
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+
+    /// Every page of a list endpoint.
+    fn get_all(&self, path: &str) -> Result<Vec<Value>, ApiError> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut next = Some(format!("{path}{sep}per_page=100"));
+        let mut out = Vec::new();
+        let mut pages = 0;
+        while let Some(p) = next.take() {
+            let reply = self.request(Method::GET, &p, None)?;
+            match reply.body {
+                Value::Array(items) => out.extend(items),
+                other => out.push(other),
+            }
+            pages += 1;
+            // A bound against a server that links forever.
+            if pages < 1000 {
+                next = next_link(&reply.headers);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
+        let r = self.request(
+            Method::GET,
+            &self.repo_path(&format!("/pulls/{number}")),
+            None,
+        )?;
+        Ok(PullInfo {
+            head_sha: r
+                .body
+                .pointer("/head/sha")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            labels: r.body["labels"]
+                .as_array()
+                .map(|ls| {
+                    ls.iter()
+                        .filter_map(|l| l["name"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    pub fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError> {
+        Ok(self
+            .get_all(&self.repo_path(&format!("/pulls/{number}/files")))?
+            .iter()
+            .filter_map(|f| f["filename"].as_str().map(str::to_string))
+            .collect())
+    }
+
+    pub fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError> {
+        Ok(self
+            .get_all(&self.repo_path(&format!("/issues/{number}/comments")))?
+            .into_iter()
+            .filter_map(|c| serde_json::from_value(c).ok())
+            .collect())
+    }
+
+    /// Creates a comment; not retried (a retried create could post twice):
+    /// the caller looks for the comment before trying again.
+    pub fn create_comment(&self, number: u64, body: &str) -> Result<Comment, ApiError> {
+        let r = self
+            .once(
+                &Method::POST,
+                &self.repo_path(&format!("/issues/{number}/comments")),
+                Some(&json!({ "body": body })),
+            )
+            .map_err(|(e, _)| e)?;
+        Ok(serde_json::from_value(r.body).unwrap_or(Comment {
+            id: 0,
+            body: None,
+            html_url: String::new(),
+            created_at: String::new(),
+        }))
+    }
+
+    /// PATCH, as GitHub's REST description requires.
+    pub fn update_comment(&self, id: u64, body: &str) -> Result<Comment, ApiError> {
+        let r = self.request(
+            Method::PATCH,
+            &self.repo_path(&format!("/issues/comments/{id}")),
+            Some(&json!({ "body": body })),
+        )?;
+        Ok(serde_json::from_value(r.body).unwrap_or(Comment {
+            id,
+            body: None,
+            html_url: String::new(),
+            created_at: String::new(),
+        }))
+    }
+
+    pub fn delete_comment(&self, id: u64) -> Result<(), ApiError> {
+        self.request(
+            Method::DELETE,
+            &self.repo_path(&format!("/issues/comments/{id}")),
+            None,
+        )
+        .map(|_| ())
+    }
+
+    /// The user's role on the repository (`admin`, `maintain`, `write`,
+    /// `triage`, `read` or a custom role), from `role_name`, falling back to
+    /// the coarser `permission`.
+    pub fn permission(&self, user: &str) -> Result<String, ApiError> {
+        let r = self.request(
+            Method::GET,
+            &self.repo_path(&format!("/collaborators/{user}/permission")),
+            None,
+        )?;
+        Ok(r.body["role_name"]
+            .as_str()
+            .or_else(|| r.body["permission"].as_str())
+            .unwrap_or("none")
+            .to_string())
+    }
+
+    /// `labeled` and `unlabeled` events from the issue's timeline, oldest first.
+    pub fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError> {
+        Ok(self
+            .get_all(&self.repo_path(&format!("/issues/{number}/timeline")))?
+            .iter()
+            .filter_map(|e| {
+                let kind = e["event"].as_str()?;
+                if kind != "labeled" && kind != "unlabeled" {
+                    return None;
+                }
+                Some(LabelEvent {
+                    label: e.pointer("/label/name")?.as_str()?.to_string(),
+                    actor: e.pointer("/actor/login")?.as_str()?.to_string(),
+                    labeled: kind == "labeled",
+                })
+            })
+            .collect())
+    }
+
+    /// An in-progress check run; the id of an existing one with the same name
+    /// for the commit is reused when a retried create may already have landed.
+    pub fn create_check_run(
+        &self,
+        name: &str,
+        head_sha: &str,
+        started_at: &str,
+    ) -> Result<u64, ApiError> {
+        let body = json!({
+            "name": name,
+            "head_sha": head_sha,
+            "status": "in_progress",
+            "started_at": started_at,
+        });
+        let path = self.repo_path("/check-runs");
+        let mut attempt = 0;
+        loop {
+            match self.once(&Method::POST, &path, Some(&body)) {
+                Ok(r) => return Ok(r.body["id"].as_u64().unwrap_or(0)),
+                Err((e, hint)) if e.is_transient() && attempt + 1 < self.retry.attempts => {
+                    std::thread::sleep(self.retry.wait(attempt, hint));
+                    attempt += 1;
+                    // Look before creating again.
+                    let existing = self.request(
+                        Method::GET,
+                        &self.repo_path(&format!(
+                            "/commits/{head_sha}/check-runs?check_name={name}"
+                        )),
+                        None,
+                    )?;
+                    if let Some(id) = existing.body["check_runs"]
+                        .as_array()
+                        .and_then(|runs| runs.iter().find_map(|r| r["id"].as_u64()))
+                    {
+                        return Ok(id);
+                    }
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+
+    /// Completes a check run. GitHub takes at most 50 annotations per
+    /// request, so further ones are sent in more updates.
+    pub fn complete_check_run(
+        &self,
+        id: u64,
+        conclusion: &str,
+        completed_at: &str,
+        out: &CheckOutput,
+    ) -> Result<(), ApiError> {
+        let path = self.repo_path(&format!("/check-runs/{id}"));
+        let mut chunks = out.annotations.chunks(50);
+        let first = chunks.next().unwrap_or(&[]);
+        self.request(
+            Method::PATCH,
+            &path,
+            Some(&json!({
+                "status": "completed",
+                "conclusion": conclusion,
+                "completed_at": completed_at,
+                "output": {"title": out.title, "summary": out.summary, "text": out.text, "annotations": first},
+            })),
+        )?;
+        for chunk in chunks {
+            self.request(
+                Method::PATCH,
+                &path,
+                Some(&json!({"output": {"title": out.title, "summary": out.summary, "annotations": chunk}})),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_keeps_only_path_and_query() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            "<https://evil.example/repos/o/r/issues/1/comments?page=2>; rel=\"next\", <https://x/last?page=9>; rel=\"last\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("/repos/o/r/issues/1/comments?page=2")
+        );
+        assert_eq!(next_link(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn waits_honour_retry_after_and_reset_with_a_cap() {
+        let p = RetryPolicy::default();
+        let hint = |h: &HeaderMap| RetryHint::from_headers(h);
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(p.wait(0, hint(&h)), Duration::from_secs(3));
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        let reset = chrono::Utc::now().timestamp() + 10;
+        h.insert("x-ratelimit-reset", reset.to_string().parse().unwrap());
+        let w = p.wait(0, hint(&h));
+        assert!(
+            w >= Duration::from_secs(8) && w <= Duration::from_secs(11),
+            "{w:?}"
+        );
+        h.insert(
+            "x-ratelimit-reset",
+            (reset + 7200).to_string().parse().unwrap(),
+        );
+        assert_eq!(p.wait(0, hint(&h)), Duration::from_secs(60));
+        // A reset is only a reason to wait when no requests remain.
+        h.insert("x-ratelimit-remaining", "17".parse().unwrap());
+        assert_eq!(hint(&h).reset, None);
+        assert_eq!(p.wait(2, RetryHint::default()), Duration::from_secs(4));
+    }
+
+    #[test]
+    fn transient_and_permission_errors() {
+        let e = |status, message: &str| ApiError::Status {
+            method: "GET".into(),
+            path: "/x".into(),
+            status,
+            message: message.into(),
+        };
+        assert!(e(502, "bad gateway").is_transient());
+        assert!(e(403, "API rate limit exceeded").is_transient());
+        assert!(!e(403, "Resource not accessible by integration").is_transient());
+        assert!(e(403, "Resource not accessible by integration").is_permission());
+        assert!(e(404, "Not Found").is_permission());
+    }
+}

@@ -1,0 +1,397 @@
+//! Everything the gate needs from the Actions environment, read once into
+//! one plain value. Payloads are parsed with small types holding only the
+//! fields the gate uses, so unrelated payload changes never break it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A token that never shows in `Debug` output, logs or errors.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(s: String) -> Option<Token> {
+        let s = s.trim().to_string();
+        (!s.is_empty()).then_some(Token(s))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    pub owner: String,
+    pub name: String,
+}
+
+impl Repo {
+    pub fn parse(full: &str) -> Option<Repo> {
+        let (owner, name) = full.split_once('/')?;
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        (ok(owner) && ok(name) && !name.contains('/')).then(|| Repo {
+            owner: owner.to_string(),
+            name: name.to_string(),
+        })
+    }
+    pub fn full(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+}
+
+// ---- the payload fields we read ----
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Login {
+    pub login: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabelName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RepoRef {
+    pub full_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommitRef {
+    pub sha: String,
+    #[serde(rename = "ref", default)]
+    pub git_ref: String,
+    #[serde(default)]
+    pub repo: Option<RepoRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequest {
+    pub number: u64,
+    pub head: CommitRef,
+    pub base: CommitRef,
+    #[serde(default)]
+    pub labels: Vec<LabelName>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequestPayload {
+    pub action: String,
+    pub pull_request: PullRequest,
+    #[serde(default)]
+    pub label: Option<LabelName>,
+    pub sender: Login,
+    pub repository: RepoRef,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PushPayload {
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub after: String,
+    pub repository: RepoRef,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowRunPullRequest {
+    pub number: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowRun {
+    pub id: u64,
+    pub head_sha: String,
+    #[serde(default)]
+    pub event: String,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub pull_requests: Vec<WorkflowRunPullRequest>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowRunPayload {
+    pub workflow_run: WorkflowRun,
+    pub repository: RepoRef,
+}
+
+/// The events the gate acts on.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// No GitHub at all: print the comment, exit with the compare code.
+    Local,
+    PullRequest(Box<PullRequestPayload>),
+    /// `push` of a tag: release gating, the label is ignored.
+    PushTag {
+        tag: String,
+        sha: String,
+    },
+    /// `push` to a branch: report only.
+    PushBranch {
+        branch: String,
+        sha: String,
+    },
+    /// The privileged half of the fork-safe pattern.
+    WorkflowRun(Box<WorkflowRunPayload>),
+    WorkflowDispatch {
+        git_ref: String,
+        sha: String,
+    },
+    /// Anything else: a message and a neutral exit.
+    Unsupported {
+        name: String,
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub event_name: String,
+    pub event: Event,
+    pub repo: Option<Repo>,
+    pub api_url: String,
+    pub token: Option<Token>,
+    pub step_summary: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub server_url: String,
+    pub run_id: Option<String>,
+    /// `RUNNER_*` variables, for the log.
+    pub runner: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("GITHUB_EVENT_PATH {path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("GITHUB_EVENT_PATH {path}: not a {event} payload: {message}")]
+    Payload {
+        path: String,
+        event: String,
+        message: String,
+    },
+    #[error("GITHUB_REPOSITORY '{0}' is not OWNER/NAME")]
+    Repository(String),
+}
+
+/// Environment lookup, injectable for tests.
+pub trait Env {
+    fn var(&self, key: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn var(&self, key: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_string())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn read_payload<T: for<'de> Deserialize<'de>>(path: &Path, event: &str) -> Result<T, ContextError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ContextError::Read {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    serde_json::from_str(&text).map_err(|e| ContextError::Payload {
+        path: path.display().to_string(),
+        event: event.to_string(),
+        message: e.to_string(),
+    })
+}
+
+impl Context {
+    /// Reads the context; `token` (from `--token`) wins over `GITHUB_TOKEN`.
+    pub fn from_env(env: &dyn Env, token: Option<String>) -> Result<Context, ContextError> {
+        let event_name = env.var("GITHUB_EVENT_NAME").unwrap_or_default();
+        let path = env.var("GITHUB_EVENT_PATH").map(PathBuf::from);
+        let sha = env.var("GITHUB_SHA").unwrap_or_default();
+        let event = match (event_name.as_str(), &path) {
+            ("", _) | (_, None) => Event::Local,
+            ("pull_request" | "pull_request_target", Some(p)) => {
+                let payload: PullRequestPayload = read_payload(p, &event_name)?;
+                match payload.action.as_str() {
+                    "opened" | "synchronize" | "reopened" | "labeled" | "unlabeled" => {
+                        Event::PullRequest(Box::new(payload))
+                    }
+                    other => Event::Unsupported {
+                        name: event_name.clone(),
+                        detail: format!("action '{other}'"),
+                    },
+                }
+            }
+            ("push", Some(p)) => {
+                let payload: PushPayload = read_payload(p, "push")?;
+                let sha = if payload.after.chars().all(|c| c == '0') {
+                    sha.clone()
+                } else {
+                    payload.after.clone()
+                };
+                if let Some(tag) = payload.git_ref.strip_prefix("refs/tags/") {
+                    Event::PushTag {
+                        tag: tag.to_string(),
+                        sha,
+                    }
+                } else {
+                    Event::PushBranch {
+                        branch: payload
+                            .git_ref
+                            .strip_prefix("refs/heads/")
+                            .unwrap_or(&payload.git_ref)
+                            .to_string(),
+                        sha,
+                    }
+                }
+            }
+            ("workflow_run", Some(p)) => {
+                Event::WorkflowRun(Box::new(read_payload(p, "workflow_run")?))
+            }
+            ("workflow_dispatch", Some(_)) => Event::WorkflowDispatch {
+                git_ref: env.var("GITHUB_REF").unwrap_or_default(),
+                sha: sha.clone(),
+            },
+            (other, Some(_)) => Event::Unsupported {
+                name: other.to_string(),
+                detail: String::new(),
+            },
+        };
+        let repo = match env.var("GITHUB_REPOSITORY") {
+            Some(r) => Some(Repo::parse(&r).ok_or(ContextError::Repository(r))?),
+            None => None,
+        };
+        let runner = [
+            "RUNNER_OS",
+            "RUNNER_ARCH",
+            "RUNNER_NAME",
+            "RUNNER_ENVIRONMENT",
+            "ImageOS",
+            "ImageVersion",
+        ]
+        .iter()
+        .filter_map(|k| env.var(k).map(|v| (k.to_string(), v)))
+        .collect();
+        Ok(Context {
+            event_name,
+            event,
+            repo,
+            api_url: env
+                .var("GITHUB_API_URL")
+                .unwrap_or_else(|| "https://api.github.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+            token: token
+                .and_then(Token::new)
+                .or_else(|| env.var("GITHUB_TOKEN").and_then(Token::new)),
+            step_summary: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            output: env.var("GITHUB_OUTPUT").map(PathBuf::from),
+            server_url: env
+                .var("GITHUB_SERVER_URL")
+                .unwrap_or_else(|| "https://github.com".into()),
+            run_id: env.var("GITHUB_RUN_ID"),
+            runner,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events");
+
+    fn ctx(name: &str, file: &str) -> Context {
+        let path = format!("{EVENTS}/{file}");
+        let env = [
+            ("GITHUB_EVENT_NAME", name),
+            ("GITHUB_EVENT_PATH", path.as_str()),
+            ("GITHUB_REPOSITORY", "Codertocat/Hello-World"),
+            ("GITHUB_SHA", "mergecommitsha"),
+            ("GITHUB_API_URL", "https://ghe.example/api/v3/"),
+            ("GITHUB_TOKEN", "ghs_secret"),
+        ];
+        Context::from_env(&env, None).unwrap()
+    }
+
+    #[test]
+    fn pull_request_uses_the_head_sha_not_github_sha() {
+        let c = ctx("pull_request", "pull_request.opened.json");
+        let Event::PullRequest(p) = &c.event else {
+            panic!("{:?}", c.event)
+        };
+        assert_eq!(
+            p.pull_request.head.sha,
+            "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+        );
+        assert_eq!(p.pull_request.number, 2);
+        assert_eq!(c.api_url, "https://ghe.example/api/v3");
+        assert_eq!(format!("{:?}", c.token), "Some(Token(***))");
+    }
+
+    #[test]
+    fn push_tag_branch_workflow_run_and_others() {
+        assert!(
+            matches!(ctx("push", "push.tag.json").event, Event::PushTag { ref tag, .. } if tag == "simple-tag")
+        );
+        assert!(
+            matches!(ctx("push", "push.branch.json").event, Event::PushBranch { ref branch, .. } if branch == "master")
+        );
+        let Event::WorkflowRun(w) = ctx("workflow_run", "workflow_run.completed.json").event else {
+            panic!()
+        };
+        assert_eq!(
+            w.workflow_run.head_sha,
+            "3484a3fb816e0859fd6e1cea078d76385ff50625"
+        );
+        assert!(matches!(
+            ctx("issues", "issues.opened.json").event,
+            Event::Unsupported { .. }
+        ));
+        assert!(matches!(
+            ctx("workflow_dispatch", "workflow_dispatch.json").event,
+            Event::WorkflowDispatch { .. }
+        ));
+    }
+
+    #[test]
+    fn no_event_is_local_and_bad_inputs_are_clear() {
+        let env = [("GITHUB_TOKEN", "")];
+        let c = Context::from_env(&env, None).unwrap();
+        assert!(matches!(c.event, Event::Local));
+        assert!(c.token.is_none());
+        let env = [("GITHUB_REPOSITORY", "no-slash")];
+        assert_eq!(
+            Context::from_env(&env, None).unwrap_err().to_string(),
+            "GITHUB_REPOSITORY 'no-slash' is not OWNER/NAME"
+        );
+        let env = [
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", "/nonexistent.json"),
+        ];
+        assert!(Context::from_env(&env, None)
+            .unwrap_err()
+            .to_string()
+            .starts_with("GITHUB_EVENT_PATH /nonexistent.json: cannot read"));
+    }
+}

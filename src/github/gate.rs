@@ -1,0 +1,862 @@
+//! `bench-gate gate`: benchmark (or read results), compare, then tell the
+//! pull request: one comment, one check run, the step summary and outputs.
+//!
+//! Order matters: results and the report are on disk and in the step
+//! summary before any API call, so a publishing failure never loses them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde_json::{json, Value};
+
+use super::actions::{self, Level};
+use super::api::{ApiError, CheckOutput, Comment, GitHub};
+use super::comment::{self, CommentInput, Embedded};
+use super::context::{Context, Event};
+use crate::baseline::{self, discover};
+use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role};
+use crate::compare::{self, Comparison, Status, ThresholdFlags};
+use crate::report;
+use crate::results::{GithubInfo, Results};
+
+#[derive(Debug, Clone)]
+pub struct GateOptions {
+    pub check_name: String,
+    pub override_label: String,
+    pub override_permission: Role,
+    pub comment: bool,
+    pub fail_on_regression: bool,
+    pub fail_on_warning: bool,
+    pub results_out: PathBuf,
+    pub report_out: PathBuf,
+    pub baseline: String,
+    pub baselines_dir: PathBuf,
+    pub flags: ThresholdFlags,
+    pub workload: String,
+    /// Results came from a file (`--results`), not from benchmarking here.
+    pub results_given: bool,
+}
+
+/// Benchmarks, or reads `--results`; supplied by the caller.
+pub type Obtain<'a> = &'a mut dyn FnMut() -> Result<Results>;
+
+fn now() -> String {
+    crate::results::now_rfc3339()
+}
+
+/// The comparison, or `None` when `--baseline latest` finds no baseline yet.
+fn compare_with_baseline(
+    results: &Results,
+    opts: &GateOptions,
+) -> Result<Option<(Comparison, String)>> {
+    let path = match discover::resolve(&opts.baseline, &opts.baselines_dir) {
+        Ok(p) => p,
+        Err(_) if opts.baseline == "latest" => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let b = baseline::Baseline::load(&path)?;
+    for k in &b.unknown_keys {
+        eprintln!("warning: {}: unknown key '{k}' ignored", path.display());
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let shown = path.display().to_string();
+    Ok(Some((
+        compare::compare(&b, &shown, results, opts.flags),
+        text,
+    )))
+}
+
+fn gate_inputs(
+    c: Option<&Comparison>,
+    release: bool,
+    o: &Override,
+    changed: bool,
+    opts: &GateOptions,
+) -> GateInputs {
+    GateInputs {
+        verdict: c.map(|c| c.verdict),
+        failures: c.map_or(0, |c| c.counts.failure),
+        warnings: c.map_or(0, |c| c.counts.warning),
+        release,
+        override_state: o.clone(),
+        baseline_changed: changed,
+        fail_on_regression: opts.fail_on_regression,
+        fail_on_warning: opts.fail_on_warning,
+    }
+}
+
+/// The Markdown report for the step summary and `report-path`.
+fn report_markdown(decision: &GateDecision, c: Option<&Comparison>, check: &str) -> String {
+    match c {
+        Some(c) => format!("## bench-gate · {check}: {}\n\n{}", decision.title, report::markdown::report(c)),
+        None => format!(
+            "## bench-gate · {check}: {}\n\nNo baseline was found; capture one with `bench-gate capture --output baselines/v0.1.0.yaml` and commit it.\n",
+            decision.title
+        ),
+    }
+}
+
+/// Writes the results file, the report file, the step summary and the first
+/// outputs. Runs before any API call.
+fn write_local(
+    ctx: &Context,
+    opts: &GateOptions,
+    results: &Results,
+    report_md: &str,
+    decision: &GateDecision,
+) -> Result<()> {
+    results.save(&opts.results_out)?;
+    crate::fsutil::write_atomic(&opts.report_out, report_md.as_bytes())?;
+    if let Some(summary) = &ctx.step_summary {
+        if let Err(e) = actions::append_summary(summary, report_md) {
+            eprintln!("warning: {e:#}");
+        }
+    }
+    if let Some(out) = &ctx.output {
+        actions::write_outputs(
+            out,
+            &[
+                ("result", decision.result.as_str().to_string()),
+                ("results-path", abs(&opts.results_out)),
+                ("report-path", abs(&opts.report_out)),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn abs(p: &Path) -> String {
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// 1-based line of a dotted metric in a baseline's YAML text, found by
+/// following the keys' indentation.
+pub fn metric_line(yaml: &str, name: &str) -> Option<usize> {
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    for (i, raw) in yaml.lines().enumerate() {
+        let line = raw.split(" #").next().unwrap_or(raw);
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('-') {
+            continue;
+        }
+        let Some((key, _)) = trimmed.split_once(':') else {
+            continue;
+        };
+        let indent = line.len() - trimmed.len();
+        while stack.last().is_some_and(|(d, _)| *d >= indent) {
+            stack.pop();
+        }
+        stack.push((indent, key.trim().trim_matches('"').to_string()));
+        if stack.len() > 1 && stack[0].1 == "metrics" {
+            let dotted: Vec<&str> = stack[1..].iter().map(|(_, k)| k.as_str()).collect();
+            if dotted.join(".") == name {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+struct Flagged {
+    level: Level,
+    title: String,
+    message: String,
+    line: Option<usize>,
+}
+
+fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
+    c.metrics
+        .iter()
+        .filter(|m| matches!(m.status, Status::Failure | Status::Warning))
+        .map(|m| {
+            let r = report::view::row(m);
+            Flagged {
+                level: if m.status == Status::Failure {
+                    Level::Error
+                } else {
+                    Level::Warning
+                },
+                title: format!("{}: {} ({})", m.name, r.change, r.status),
+                message: format!(
+                    "{} went from {} to {} ({}); thresholds {}.{}",
+                    m.name,
+                    r.baseline,
+                    r.current,
+                    r.change,
+                    r.threshold,
+                    m.note
+                        .as_deref()
+                        .map(|n| format!(" {n}."))
+                        .unwrap_or_default()
+                ),
+                line: metric_line(yaml, &m.name),
+            }
+        })
+        .collect()
+}
+
+fn check_annotations(c: Option<&(Comparison, String)>) -> Vec<Value> {
+    let Some((c, yaml)) = c else {
+        return Vec::new();
+    };
+    flagged(c, yaml)
+        .into_iter()
+        .map(|f| {
+            json!({
+                "path": c.baseline_file.trim_start_matches("./"),
+                "start_line": f.line.unwrap_or(1),
+                "end_line": f.line.unwrap_or(1),
+                "annotation_level": if f.level == Level::Error { "failure" } else { "warning" },
+                "title": f.title,
+                "message": f.message,
+            })
+        })
+        .collect()
+}
+
+/// Log annotations, for when no check run could carry them.
+fn log_annotations(c: Option<&(Comparison, String)>) {
+    if let Some((c, yaml)) = c {
+        for f in flagged(c, yaml) {
+            println!(
+                "{}",
+                actions::annotation(
+                    f.level,
+                    Some(c.baseline_file.trim_start_matches("./")),
+                    f.line,
+                    &f.title,
+                    &f.message
+                )
+            );
+        }
+    }
+}
+
+const TWO_WORKFLOWS: &str = "To publish for pull requests from forks (whose token is read-only), use the two-workflow pattern: \
+the pull_request workflow runs `bench-gate gate` and uploads the results file as an artifact; a workflow_run workflow \
+downloads it and runs `bench-gate gate --results FILE` with `permissions: { pull-requests: write, checks: write }`. See the README.";
+
+fn explain_denied(what: &str, permission: &str, e: &ApiError) {
+    println!(
+        "{}",
+        actions::annotation(
+            Level::Warning,
+            None,
+            None,
+            "bench-gate could not publish",
+            &format!("Could not write the {what} ({e}). The workflow needs `permissions: {{ {permission} }}`. {TWO_WORKFLOWS}")
+        )
+    );
+}
+
+/// One comment per pull request and check name: update the newest, delete
+/// duplicates a race left behind, create only when there is none (and look
+/// again before retrying a create).
+fn upsert_comment(api: &GitHub, pr: u64, check: &str, body: &str) -> Result<Comment, ApiError> {
+    let ours = |comments: Vec<Comment>| -> Vec<Comment> {
+        let mut v: Vec<Comment> = comments
+            .into_iter()
+            .filter(|c| {
+                c.body
+                    .as_deref()
+                    .is_some_and(|b| comment::is_ours(b, check))
+            })
+            .collect();
+        v.sort_by(|a, b| (a.created_at.as_str(), a.id).cmp(&(b.created_at.as_str(), b.id)));
+        v
+    };
+    let mut existing = ours(api.comments(pr)?);
+    for attempt in 0..3 {
+        if let Some(newest) = existing.pop() {
+            let updated = api.update_comment(newest.id, body)?;
+            for dup in existing {
+                if let Err(e) = api.delete_comment(dup.id) {
+                    eprintln!(
+                        "warning: could not delete duplicate comment {}: {e}",
+                        dup.id
+                    );
+                } else {
+                    println!("deleted duplicate bench-gate comment {}", dup.id);
+                }
+            }
+            return Ok(updated);
+        }
+        match api.create_comment(pr, body) {
+            Ok(c) => return Ok(c),
+            Err(e) if e.is_transient() && attempt < 2 => {
+                eprintln!("GitHub API: {e}; looking for the comment before trying again");
+                std::thread::sleep(std::time::Duration::from_millis(500 * (attempt + 1)));
+                existing = ours(api.comments(pr)?);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// Who applied `label` most recently, from the timeline.
+fn label_applier(api: &GitHub, pr: u64, label: &str) -> Result<Option<String>, ApiError> {
+    Ok(api
+        .label_events(pr)?
+        .into_iter()
+        .rev()
+        .find(|e| e.labeled && e.label == label)
+        .map(|e| e.actor))
+}
+
+fn override_state(
+    api: Option<&GitHub>,
+    pr: u64,
+    labels: &[String],
+    applied_now_by: Option<&str>,
+    opts: &GateOptions,
+) -> Override {
+    if !labels.iter().any(|l| l == &opts.override_label) {
+        return Override::Absent;
+    }
+    let Some(api) = api else {
+        return Override::Unverified {
+            reason: "no token to look up who applied it".into(),
+        };
+    };
+    let by = match applied_now_by {
+        Some(u) => u.to_string(),
+        None => match label_applier(api, pr, &opts.override_label) {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                return Override::Unverified {
+                    reason: "no labeled event for it in the timeline".into(),
+                }
+            }
+            Err(e) => {
+                return Override::Unverified {
+                    reason: format!("the timeline could not be read: {e}"),
+                }
+            }
+        },
+    };
+    match api.permission(&by) {
+        Ok(role_name) => match Role::parse(&role_name) {
+            Some(role) if role >= opts.override_permission => Override::Granted {
+                by,
+                role: role_name,
+            },
+            _ => Override::Insufficient {
+                by,
+                role: role_name,
+                required: opts.override_permission,
+            },
+        },
+        Err(e) => Override::Unverified {
+            reason: format!("the permission of @{by} could not be read: {e}"),
+        },
+    }
+}
+
+fn connect(ctx: &Context) -> Result<Option<GitHub>> {
+    match (&ctx.token, &ctx.repo) {
+        (Some(token), Some(repo)) => Ok(Some(GitHub::new(&ctx.api_url, token, repo.clone())?)),
+        (None, _) => {
+            println!("bench-gate: no GITHUB_TOKEN (or --token); the report goes to the log and step summary only.");
+            Ok(None)
+        }
+        (_, None) => {
+            println!("bench-gate: no GITHUB_REPOSITORY; the report goes to the log and step summary only.");
+            Ok(None)
+        }
+    }
+}
+
+fn run_url(ctx: &Context) -> Option<String> {
+    Some(format!(
+        "{}/{}/actions/runs/{}",
+        ctx.server_url,
+        ctx.repo.as_ref()?.full(),
+        ctx.run_id.as_ref()?
+    ))
+}
+
+pub fn run(ctx: &Context, opts: &GateOptions, obtain: Obtain) -> Result<u8> {
+    if let Some(t) = &ctx.token {
+        if !matches!(ctx.event, Event::Local) {
+            actions::mask(t.expose());
+        }
+    }
+    match &ctx.event {
+        Event::Unsupported { name, detail } => {
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({detail})")
+            };
+            println!(
+                "bench-gate gate: the '{name}' event{detail} is not one the gate acts on (pull_request opened/synchronize/reopened/labeled/unlabeled, push, workflow_run, workflow_dispatch); nothing to do."
+            );
+            if let Some(out) = &ctx.output {
+                actions::write_outputs(out, &[("result", "skipped".into())])?;
+            }
+            Ok(0)
+        }
+        Event::Local => local(opts, obtain),
+        Event::PullRequest(p) => {
+            let pr = p.pull_request.number;
+            let head = p.pull_request.head.sha.clone();
+            let label_event = matches!(p.action.as_str(), "labeled" | "unlabeled");
+            let applied_now_by = (p.action == "labeled"
+                && p.label
+                    .as_ref()
+                    .is_some_and(|l| l.name == opts.override_label))
+            .then_some(p.sender.login.as_str());
+            let api = connect(ctx)?;
+            // The payload is a snapshot; the pull request's labels now are what counts.
+            let mut labels: Vec<String> = match api.as_ref().map(|a| a.pull(pr)) {
+                Some(Ok(info)) => info.labels,
+                _ => p
+                    .pull_request
+                    .labels
+                    .iter()
+                    .map(|l| l.name.clone())
+                    .collect(),
+            };
+            if p.action == "unlabeled" {
+                if let Some(removed) = &p.label {
+                    labels.retain(|l| l != &removed.name);
+                }
+            }
+            let mut notes = Vec::new();
+            let mut reused = None;
+            if label_event {
+                if let Some(api) = &api {
+                    reused = reuse_results(api, pr, &head, &opts.check_name);
+                }
+                match &reused {
+                    Some(_) => {
+                        println!("bench-gate: label change; re-deciding from the results in the comment for {head}, without benchmarking.");
+                        notes.push("_Re-decided after a label change from this commit's earlier results; nothing was benchmarked again._".to_string());
+                    }
+                    None => println!("bench-gate: label change, but no earlier results for {head}; benchmarking."),
+                }
+            }
+            publish(
+                ctx,
+                opts,
+                api.as_ref(),
+                Target {
+                    pr: Some(pr),
+                    head,
+                    labels,
+                    applied_now_by,
+                    release: false,
+                    report_only: false,
+                },
+                reused,
+                notes,
+                obtain,
+            )
+        }
+        Event::WorkflowRun(w) => {
+            if !opts.results_given {
+                anyhow::bail!(
+                    "a workflow_run gate publishes the results of the pull_request run: pass --results FILE (the downloaded artifact); it never benchmarks the default branch in its place"
+                );
+            }
+            let results = obtain()?;
+            let info = results.github.clone().context(
+                "the results file has no github section (pull request and head commit); it must come from `bench-gate gate` in the pull_request workflow",
+            )?;
+            let pr = info
+                .pull_request
+                .context("the results file names no pull request")?;
+            let run = &w.workflow_run;
+            if info.head_sha != run.head_sha {
+                anyhow::bail!(
+                    "the results are for commit {}, but the workflow run is for {}; refusing to publish them",
+                    info.head_sha,
+                    run.head_sha
+                );
+            }
+            if !run.pull_requests.is_empty() && !run.pull_requests.iter().any(|p| p.number == pr) {
+                anyhow::bail!("pull request #{pr} is not one of the workflow run's pull requests; refusing to publish");
+            }
+            let api = connect(ctx)?.context(
+                "a workflow_run gate needs a token that can write: set GITHUB_TOKEN or --token",
+            )?;
+            let current = api.pull(pr)?;
+            if current.head_sha != run.head_sha {
+                println!(
+                    "::notice title=bench-gate stood down::Pull request #{pr} has moved on to {} since the run for {}; not publishing stale results.",
+                    current.head_sha, run.head_sha
+                );
+                if let Some(out) = &ctx.output {
+                    actions::write_outputs(out, &[("result", "stale".into())])?;
+                }
+                return Ok(0);
+            }
+            let mut given = Some(results);
+            let mut from_artifact = move || given.take().context("results already used");
+            publish(
+                ctx,
+                opts,
+                Some(&api),
+                Target { pr: Some(pr), head: run.head_sha.clone(), labels: current.labels, applied_now_by: None, release: false, report_only: false },
+                None,
+                vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still `{}`._", run.id, &run.head_sha[..7.min(run.head_sha.len())])],
+                &mut from_artifact,
+            )
+        }
+        Event::PushTag { sha, .. } => {
+            let api = connect(ctx)?;
+            publish(
+                ctx,
+                opts,
+                api.as_ref(),
+                Target {
+                    pr: None,
+                    head: sha.clone(),
+                    labels: vec![],
+                    applied_now_by: None,
+                    release: true,
+                    report_only: false,
+                },
+                None,
+                vec![],
+                obtain,
+            )
+        }
+        Event::PushBranch { sha, .. } | Event::WorkflowDispatch { sha, .. } => publish(
+            ctx,
+            opts,
+            None,
+            Target {
+                pr: None,
+                head: sha.clone(),
+                labels: vec![],
+                applied_now_by: None,
+                release: false,
+                report_only: true,
+            },
+            None,
+            vec![],
+            obtain,
+        ),
+    }
+}
+
+/// Results embedded in our comment, if they are for this very commit.
+fn reuse_results(api: &GitHub, pr: u64, head: &str, check: &str) -> Option<Results> {
+    let comments = api.comments(pr).ok()?;
+    let newest = comments
+        .iter()
+        .filter(|c| {
+            c.body
+                .as_deref()
+                .is_some_and(|b| comment::is_ours(b, check))
+        })
+        .max_by(|a, b| (a.created_at.as_str(), a.id).cmp(&(b.created_at.as_str(), b.id)))?;
+    let e = comment::decode(newest.body.as_deref()?)?;
+    (e.head_sha == head && e.check == check).then_some(e.results)
+}
+
+/// Outside GitHub: print the comment that would be posted.
+fn local(opts: &GateOptions, obtain: Obtain) -> Result<u8> {
+    let results = obtain()?;
+    let cmp = compare_with_baseline(&results, opts)?;
+    let c = cmp.as_ref().map(|(c, _)| c);
+    let decision = policy::decide(&gate_inputs(c, false, &Override::Absent, false, opts));
+    let (body, _) = comment::body(&CommentInput {
+        check_name: &opts.check_name,
+        decision: &decision,
+        comparison: c,
+        head_sha: "local",
+        workload: &results.workload,
+        override_state: &Override::Absent,
+        override_label: &opts.override_label,
+        override_permission: opts.override_permission,
+        changed_baselines: &[],
+        baselines_dir: &opts.baselines_dir.display().to_string(),
+        run_url: None,
+        notes: vec![
+            "_Run outside GitHub Actions: this is the comment that would be posted._".into(),
+        ],
+        embedded: None,
+    });
+    println!("{body}");
+    Ok(match c {
+        Some(c) => compare::exit_code(c.verdict, opts.fail_on_regression, opts.fail_on_warning),
+        None => 0,
+    })
+}
+
+struct Target<'a> {
+    pr: Option<u64>,
+    head: String,
+    labels: Vec<String>,
+    applied_now_by: Option<&'a str>,
+    release: bool,
+    report_only: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn publish(
+    ctx: &Context,
+    opts: &GateOptions,
+    api: Option<&GitHub>,
+    t: Target,
+    reused: Option<Results>,
+    mut notes: Vec<String>,
+    obtain: Obtain,
+) -> Result<u8> {
+    let check_api = if t.report_only { None } else { api };
+    let mut denied = false;
+    // The check run shows "in progress" while benchmarking.
+    let mut check_id = None;
+    if reused.is_none() {
+        if let Some(api) = check_api {
+            match api.create_check_run(&opts.check_name, &t.head, &now()) {
+                Ok(id) => check_id = Some(id),
+                Err(e) if e.is_permission() => {
+                    explain_denied("check run", "checks: write", &e);
+                    denied = true;
+                }
+                Err(e) => eprintln!("warning: could not create the check run: {e}"),
+            }
+        }
+    }
+    let results = match reused {
+        Some(r) => r,
+        None => match obtain() {
+            Ok(r) => r,
+            Err(e) => {
+                if let (Some(api), Some(id)) = (check_api, check_id) {
+                    let summary = format!("```\n{e:#}\n```");
+                    let out = CheckOutput {
+                        title: "The benchmark could not run",
+                        summary: &summary,
+                        text: "",
+                        annotations: &[],
+                    };
+                    let _ = api.complete_check_run(id, "failure", &now(), &out);
+                }
+                return Err(e);
+            }
+        },
+    };
+    let mut results = results;
+    if let Some(repo) = &ctx.repo {
+        results.github = Some(GithubInfo {
+            repository: repo.full(),
+            event: ctx.event_name.clone(),
+            pull_request: t.pr,
+            head_sha: t.head.clone(),
+        });
+    }
+    let cmp = compare_with_baseline(&results, opts)?;
+    let c = cmp.as_ref().map(|(c, _)| c);
+
+    let override_state = match t.pr {
+        _ if t.release => {
+            if t.labels.iter().any(|l| l == &opts.override_label) {
+                Override::Ignored
+            } else {
+                Override::Absent
+            }
+        }
+        Some(pr) => override_state(api, pr, &t.labels, t.applied_now_by, opts),
+        None => Override::Absent,
+    };
+    let dir = opts.baselines_dir.display().to_string();
+    let dir = dir
+        .trim_start_matches("./")
+        .trim_end_matches('/')
+        .to_string();
+    let changed: Vec<String> = match (api, t.pr) {
+        (Some(api), Some(pr)) => match api.pull_files(pr) {
+            Ok(files) => files
+                .into_iter()
+                .filter(|f| f.starts_with(&format!("{dir}/")))
+                .collect(),
+            Err(e) => {
+                eprintln!("warning: could not list the pull request's files, so baseline changes are not checked: {e}");
+                Vec::new()
+            }
+        },
+        _ => Vec::new(),
+    };
+    let decision = policy::decide(&gate_inputs(
+        c,
+        t.release,
+        &override_state,
+        !changed.is_empty(),
+        opts,
+    ));
+    let report_md = report_markdown(&decision, c, &opts.check_name);
+    write_local(ctx, opts, &results, &report_md, &decision)?;
+    println!(
+        "bench-gate: {} ({})",
+        decision.title,
+        decision.result.as_str()
+    );
+    if t.report_only {
+        print!(
+            "{}",
+            c.map(report::terminal::comparison_table)
+                .unwrap_or_default()
+        );
+        return Ok(0);
+    }
+
+    // A newer push makes this run stale: do not overwrite the newer commit's comment.
+    let mut stale = false;
+    if let (Some(api), Some(pr)) = (api, t.pr) {
+        match api.pull(pr) {
+            Ok(info) if info.head_sha != t.head => {
+                println!(
+                    "::notice title=bench-gate stood down::Pull request #{pr} is now at {}, newer than {} benchmarked here; the comment is left to that run.",
+                    info.head_sha, t.head
+                );
+                stale = true;
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: could not read the pull request's current head: {e}"),
+        }
+    }
+
+    let workload = results.workload.clone();
+    let embedded = Embedded {
+        version: 1,
+        check: opts.check_name.clone(),
+        head_sha: t.head.clone(),
+        results,
+    };
+    let input = CommentInput {
+        check_name: &opts.check_name,
+        decision: &decision,
+        comparison: c,
+        head_sha: &t.head,
+        workload: &workload,
+        override_state: &override_state,
+        override_label: &opts.override_label,
+        override_permission: opts.override_permission,
+        changed_baselines: &changed,
+        baselines_dir: &dir,
+        run_url: run_url(ctx),
+        notes: std::mem::take(&mut notes),
+        embedded: Some(&embedded),
+    };
+    let (body, trim) = comment::body(&input);
+    if trim != comment::Trim::default() {
+        println!("bench-gate: the comment was trimmed to fit GitHub's limit ({trim:?}); the full report is in the step summary.");
+    }
+    let mut outputs: Vec<(&str, String)> = Vec::new();
+    if let (Some(api), Some(pr), false, true) = (api, t.pr, stale, opts.comment) {
+        match upsert_comment(api, pr, &opts.check_name, &body) {
+            Ok(c) => {
+                println!("bench-gate: comment {}", c.html_url);
+                outputs.push(("comment-url", c.html_url));
+            }
+            Err(e) if e.is_permission() => {
+                explain_denied("pull-request comment", "pull-requests: write", &e);
+                denied = true;
+            }
+            Err(e) => {
+                eprintln!("warning: could not post the comment: {e}");
+                denied = true;
+            }
+        }
+    }
+    if let Some(api) = check_api.filter(|_| !denied || check_id.is_some()) {
+        let summary = strip_hidden(&body, &opts.check_name);
+        let text = c.map(report::markdown::report).unwrap_or_default();
+        let annotations = check_annotations(cmp.as_ref());
+        let limit = |s: &str| truncate_bytes(s, 65_000);
+        let (summary, text) = (limit(&summary), limit(&text));
+        let out = CheckOutput {
+            title: &decision.title,
+            summary: &summary,
+            text: &text,
+            annotations: &annotations,
+        };
+        let result = match check_id {
+            Some(id) => api
+                .complete_check_run(id, decision.conclusion, &now(), &out)
+                .map(|_| id),
+            // No run was started (a label event re-decides without benchmarking).
+            None => api
+                .create_check_run(&opts.check_name, &t.head, &now())
+                .and_then(|id| {
+                    api.complete_check_run(id, decision.conclusion, &now(), &out)
+                        .map(|_| id)
+                }),
+        };
+        match result {
+            Ok(id) => outputs.push(("check-run-id", id.to_string())),
+            Err(e) if e.is_permission() => {
+                explain_denied("check run", "checks: write", &e);
+                denied = true;
+            }
+            Err(e) => {
+                eprintln!("warning: could not complete the check run: {e}");
+                denied = true;
+            }
+        }
+    }
+    if api.is_none() || denied {
+        log_annotations(cmp.as_ref());
+        println!("bench-gate: {TWO_WORKFLOWS}");
+    }
+    if let Some(out) = &ctx.output {
+        if !outputs.is_empty() {
+            actions::write_outputs(out, &outputs)?;
+        }
+    }
+    Ok(decision.exit_code)
+}
+
+/// The comment without its marker and hidden results: the check run's summary.
+fn strip_hidden(body: &str, check: &str) -> String {
+    let mut s = body.replace(&comment::marker(check), "");
+    if let Some(i) = s.find("<!-- bench-gate:results ") {
+        s.truncate(i);
+    }
+    s.trim().to_string()
+}
+
+fn truncate_bytes(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max - 40;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n\n_(trimmed to fit the limit)_", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_lines_follow_indentation() {
+        let y = include_str!("../../tests/fixtures/persona-v1.12.0.yaml");
+        assert_eq!(metric_line(y, "generation.single.latency_p50_ms"), Some(9));
+        assert_eq!(
+            metric_line(y, "generation.batch_10.latency_p50_ms"),
+            Some(13)
+        );
+        assert_eq!(metric_line(y, "memory.batch_10_peak_mb"), Some(17));
+        assert_eq!(metric_line(y, "startup.cli_cold_ms"), Some(19));
+        assert_eq!(metric_line(y, "nope"), None);
+    }
+
+    #[test]
+    fn truncation_is_on_a_char_boundary() {
+        let s = "é".repeat(40_000);
+        let t = truncate_bytes(&s, 65_000);
+        assert!(t.len() <= 65_000);
+        assert!(t.ends_with("_(trimmed to fit the limit)_"));
+    }
+}

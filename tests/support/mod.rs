@@ -1,0 +1,449 @@
+//! A stateful fake GitHub on 127.0.0.1 (wiremock with one responder that
+//! keeps state), for the gate's tests. It serves the few REST calls the gate
+//! makes, paginates with Link headers, and can fail on purpose.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+#[derive(Debug, Clone)]
+pub struct FakeComment {
+    pub id: u64,
+    pub body: String,
+    pub user: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeCheckRun {
+    pub id: u64,
+    pub name: String,
+    pub head_sha: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub started_at: Option<String>,
+    pub title: String,
+    pub summary: String,
+    pub text: String,
+    pub annotations: Vec<Value>,
+}
+
+/// A failure to inject: the next request matching `method` and a path
+/// containing `path` gets `status` (with `retry-after` when set). With
+/// `apply` the request still takes effect, as when a response is lost.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub apply: bool,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub head_sha: String,
+    pub labels: Vec<String>,
+    pub files: Vec<String>,
+    pub comments: Vec<FakeComment>,
+    /// (event, label, actor) in order.
+    pub timeline: Vec<(String, String, String)>,
+    pub permissions: Vec<(String, String)>,
+    pub check_runs: Vec<FakeCheckRun>,
+    /// Every request: method, path with query, body.
+    pub requests: Vec<(String, String, String)>,
+    /// 403 "Resource not accessible by integration" on every write.
+    pub read_only: bool,
+    pub faults: Vec<Fault>,
+    pub page_size: usize,
+    next_id: u64,
+    clock: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            head_sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821".into(),
+            labels: Vec::new(),
+            files: vec!["src/lib.rs".into()],
+            comments: Vec::new(),
+            timeline: Vec::new(),
+            permissions: Vec::new(),
+            check_runs: Vec::new(),
+            requests: Vec::new(),
+            read_only: false,
+            faults: Vec::new(),
+            page_size: 2,
+            next_id: 1000,
+            clock: 0,
+        }
+    }
+}
+
+impl State {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+    fn timestamp(&mut self) -> String {
+        self.clock += 1;
+        format!(
+            "2026-11-27T10:{:02}:{:02}Z",
+            self.clock / 60,
+            self.clock % 60
+        )
+    }
+    /// Adds a comment as if someone (or an earlier run) had posted it.
+    pub fn seed_comment(&mut self, body: &str, user: &str) -> u64 {
+        let id = self.id();
+        let created_at = self.timestamp();
+        self.comments.push(FakeComment {
+            id,
+            body: body.into(),
+            user: user.into(),
+            created_at,
+        });
+        id
+    }
+}
+
+pub struct FakeGitHub {
+    pub uri: String,
+    pub state: Arc<Mutex<State>>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl FakeGitHub {
+    pub fn start() -> FakeGitHub {
+        let state = Arc::new(Mutex::new(State::default()));
+        let (uri_tx, uri_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let s = state.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let server = MockServer::start().await;
+                Mock::given(wiremock::matchers::any())
+                    .respond_with(Responder(s))
+                    .mount(&server)
+                    .await;
+                uri_tx.send(server.uri()).unwrap();
+                // Serve until the test drops us.
+                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            });
+        });
+        let uri = uri_rx.recv().unwrap();
+        FakeGitHub {
+            uri,
+            state,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    pub fn comments(&self) -> Vec<FakeComment> {
+        self.with(|s| s.comments.clone())
+    }
+
+    pub fn check_runs(&self) -> Vec<FakeCheckRun> {
+        self.with(|s| s.check_runs.clone())
+    }
+
+    pub fn requests(&self) -> Vec<(String, String, String)> {
+        self.with(|s| s.requests.clone())
+    }
+}
+
+struct Responder(Arc<Mutex<State>>);
+
+fn json_response(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+fn comment_json(base: &str, c: &FakeComment) -> Value {
+    json!({
+        "id": c.id,
+        "body": c.body,
+        "user": {"login": c.user},
+        "created_at": c.created_at,
+        "updated_at": c.created_at,
+        "html_url": format!("{base}/Codertocat/Hello-World/pull/2#issuecomment-{}", c.id),
+    })
+}
+
+fn paginate(
+    base: &str,
+    path: &str,
+    query_page: usize,
+    size: usize,
+    items: Vec<Value>,
+) -> ResponseTemplate {
+    let pages = items.len().div_ceil(size).max(1);
+    let page = query_page.clamp(1, pages);
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .collect();
+    let mut r = json_response(200, Value::Array(slice));
+    if page < pages {
+        r = r.insert_header(
+            "link",
+            format!("<{base}{path}?per_page=100&page={}>; rel=\"next\", <{base}{path}?per_page=100&page={pages}>; rel=\"last\"", page + 1).as_str(),
+        );
+    }
+    r
+}
+
+impl Respond for Responder {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut s = self.0.lock().unwrap();
+        let method = req.method.to_string();
+        let full_path = req.url.path().to_string();
+        // GitHub Enterprise serves the API under /api/v3.
+        let path = full_path
+            .strip_prefix("/api/v3")
+            .unwrap_or(&full_path)
+            .to_string();
+        let query: Vec<(String, String)> = req
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let page = query
+            .iter()
+            .find(|(k, _)| k == "page")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(1);
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        s.requests.push((
+            method.clone(),
+            format!(
+                "{}{}",
+                full_path,
+                req.url.query().map(|q| format!("?{q}")).unwrap_or_default()
+            ),
+            String::from_utf8_lossy(&req.body).into_owned(),
+        ));
+        let base = format!("{}://{}", req.url.scheme(), req.url.authority());
+        let base_api = format!(
+            "{base}{}",
+            if full_path.starts_with("/api/v3") {
+                "/api/v3"
+            } else {
+                ""
+            }
+        );
+
+        let mut fault_hit = None;
+        if let Some(i) = s
+            .faults
+            .iter()
+            .position(|f| f.method == method && path.contains(f.path))
+        {
+            fault_hit = Some(s.faults.remove(i));
+        }
+        if let Some(f) = &fault_hit {
+            if !f.apply {
+                let mut r = json_response(f.status, json!({"message": "injected failure"}));
+                if let Some(secs) = f.retry_after {
+                    r = r.insert_header("retry-after", secs.to_string().as_str());
+                }
+                return r;
+            }
+        }
+        if s.read_only && method != "GET" {
+            return json_response(
+                403,
+                json!({"message": "Resource not accessible by integration", "status": "403"}),
+            );
+        }
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let response = match (method.as_str(), segs.as_slice()) {
+            ("GET", ["repos", _, _, "pulls", n]) => json_response(
+                200,
+                json!({
+                    "number": n.parse::<u64>().unwrap_or(0),
+                    "state": "open",
+                    "head": {"sha": s.head_sha, "ref": "changes"},
+                    "base": {"sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "ref": "master"},
+                    "labels": s.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
+                }),
+            ),
+            ("GET", ["repos", _, _, "pulls", _, "files"]) => {
+                let items = s
+                    .files
+                    .iter()
+                    .map(|f| json!({"filename": f, "status": "modified"}))
+                    .collect();
+                paginate(&base_api, &path, page, s.page_size, items)
+            }
+            ("GET", ["repos", _, _, "issues", _, "comments"]) => {
+                let items = s.comments.iter().map(|c| comment_json(&base, c)).collect();
+                paginate(&base_api, &path, page, s.page_size, items)
+            }
+            ("POST", ["repos", _, _, "issues", _, "comments"]) => {
+                let id = s.id();
+                let created_at = s.timestamp();
+                let c = FakeComment {
+                    id,
+                    body: body["body"].as_str().unwrap_or_default().into(),
+                    user: "github-actions[bot]".into(),
+                    created_at,
+                };
+                s.comments.push(c.clone());
+                json_response(201, comment_json(&base, &c))
+            }
+            ("PATCH", ["repos", _, _, "issues", "comments", id]) => {
+                let id: u64 = id.parse().unwrap_or(0);
+                match s.comments.iter_mut().find(|c| c.id == id) {
+                    Some(c) => {
+                        c.body = body["body"].as_str().unwrap_or_default().into();
+                        let c = c.clone();
+                        json_response(200, comment_json(&base, &c))
+                    }
+                    None => json_response(404, json!({"message": "Not Found"})),
+                }
+            }
+            ("DELETE", ["repos", _, _, "issues", "comments", id]) => {
+                let id: u64 = id.parse().unwrap_or(0);
+                let before = s.comments.len();
+                s.comments.retain(|c| c.id != id);
+                if s.comments.len() < before {
+                    ResponseTemplate::new(204)
+                } else {
+                    json_response(404, json!({"message": "Not Found"}))
+                }
+            }
+            ("GET", ["repos", _, _, "collaborators", user, "permission"]) => {
+                let role = s
+                    .permissions
+                    .iter()
+                    .find(|(u, _)| u == user)
+                    .map(|(_, r)| r.clone())
+                    .unwrap_or_else(|| "read".into());
+                let permission = match role.as_str() {
+                    "maintain" => "write",
+                    "triage" => "read",
+                    r => r,
+                }
+                .to_string();
+                json_response(
+                    200,
+                    json!({"permission": permission, "role_name": role, "user": {"login": user}}),
+                )
+            }
+            ("GET", ["repos", _, _, "issues", _, "timeline"]) => {
+                let items = s
+                    .timeline
+                    .iter()
+                    .map(|(event, label, actor)| json!({"event": event, "label": {"name": label}, "actor": {"login": actor}}))
+                    .collect();
+                paginate(&base_api, &path, page, s.page_size, items)
+            }
+            ("POST", ["repos", _, _, "check-runs"]) => {
+                let id = s.id();
+                let run = FakeCheckRun {
+                    id,
+                    name: body["name"].as_str().unwrap_or_default().into(),
+                    head_sha: body["head_sha"].as_str().unwrap_or_default().into(),
+                    status: body["status"].as_str().unwrap_or("queued").into(),
+                    conclusion: None,
+                    started_at: body["started_at"].as_str().map(str::to_string),
+                    title: String::new(),
+                    summary: String::new(),
+                    text: String::new(),
+                    annotations: Vec::new(),
+                };
+                s.check_runs.push(run);
+                json_response(
+                    201,
+                    json!({"id": id, "name": body["name"], "head_sha": body["head_sha"], "status": body["status"]}),
+                )
+            }
+            ("PATCH", ["repos", _, _, "check-runs", id]) => {
+                let id: u64 = id.parse().unwrap_or(0);
+                match s.check_runs.iter_mut().find(|r| r.id == id) {
+                    Some(r) => {
+                        if let Some(st) = body["status"].as_str() {
+                            r.status = st.into();
+                        }
+                        if let Some(c) = body["conclusion"].as_str() {
+                            r.conclusion = Some(c.into());
+                        }
+                        let out = &body["output"];
+                        if let Some(t) = out["title"].as_str() {
+                            r.title = t.into();
+                        }
+                        if let Some(t) = out["summary"].as_str() {
+                            r.summary = t.into();
+                        }
+                        if let Some(t) = out["text"].as_str() {
+                            r.text = t.into();
+                        }
+                        if let Some(a) = out["annotations"].as_array() {
+                            if a.len() > 50 {
+                                return json_response(
+                                    422,
+                                    json!({"message": "Only 50 annotations are allowed per request"}),
+                                );
+                            }
+                            r.annotations.extend(a.iter().cloned());
+                        }
+                        json_response(
+                            200,
+                            json!({"id": id, "status": r.status, "conclusion": r.conclusion}),
+                        )
+                    }
+                    None => json_response(404, json!({"message": "Not Found"})),
+                }
+            }
+            ("GET", ["repos", _, _, "commits", sha, "check-runs"]) => {
+                let name = query
+                    .iter()
+                    .find(|(k, _)| k == "check_name")
+                    .map(|(_, v)| v.clone());
+                let runs: Vec<Value> = s
+                    .check_runs
+                    .iter()
+                    .filter(|r| r.head_sha == *sha && name.as_ref().is_none_or(|n| *n == r.name))
+                    .map(|r| json!({"id": r.id, "name": r.name, "status": r.status}))
+                    .collect();
+                json_response(200, json!({"total_count": runs.len(), "check_runs": runs}))
+            }
+            _ => json_response(
+                404,
+                json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
+            ),
+        };
+        match fault_hit {
+            // The request took effect, but its answer is lost.
+            Some(f) => json_response(
+                f.status,
+                json!({"message": "injected failure after the write"}),
+            ),
+            None => response,
+        }
+    }
+}
