@@ -285,7 +285,7 @@ pub fn body(i: &CommentInput) -> (String, Trim) {
         // The most rows (worst first) that fit: binary search.
         let (mut lo, mut hi) = (1, i.comparison.map_or(1, |c| c.metrics.len()));
         while lo < hi {
-            let mid = (lo + hi + 1) / 2;
+            let mid = (lo + hi).div_ceil(2);
             trim.rows = Some(mid);
             if render(i, trim).len() <= BODY_LIMIT {
                 lo = mid;
