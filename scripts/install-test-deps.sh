@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # Installs what the test suite uses besides the Rust toolchain. Idempotent:
-# anything already present is left alone.
+# anything already present (and current) is left alone.
+#   - Debian: shellcheck
+#   - npm (package.json / package-lock.json): @octokit/openapi (GitHub's REST
+#     description), @octokit/webhooks-examples, @stoplight/prism-cli
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
 need_apt=()
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "installing Debian packages: ${need_apt[*]}"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "warning: cannot install ${need_apt[*]} (no apt-get); the tests that need them will fail" >&2
+    echo "error: cannot install ${need_apt[*]} (no apt-get)" >&2
+    exit 3
   fi
+fi
+
+# npm packages, reinstalled only when the lockfile changes.
+stamp=node_modules/.bench-gate-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/.bin/prism ]; then
+  echo "installing npm packages (package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
 fi

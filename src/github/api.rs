@@ -167,6 +167,8 @@ pub struct GitHub {
     octo: octocrab::Octocrab,
     repo: Repo,
     retry: RetryPolicy,
+    /// host[:port] of the API, the only host pagination links may name.
+    authority: String,
 }
 
 fn message_of(body: &str) -> String {
@@ -180,9 +182,10 @@ fn message_of(body: &str) -> String {
         .unwrap_or_else(|| body.chars().take(200).collect())
 }
 
-/// The `rel="next"` link as a path and query, so that pages are always read
-/// from the API host we were given, never from a host named in a header.
-fn next_link(headers: &HeaderMap) -> Option<String> {
+/// The `rel="next"` link as a path and query, when it points at the API
+/// host we were given (`authority`); a link to any other host is not
+/// followed, so the token is never sent elsewhere.
+fn next_link(headers: &HeaderMap, authority: &str) -> Option<String> {
     let link = headers.get("link")?.to_str().ok()?;
     link.split(',').find_map(|part| {
         let (url, rel) = part.split_once(';')?;
@@ -191,6 +194,10 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
         }
         let url = url.trim().trim_start_matches('<').trim_end_matches('>');
         let uri: http::Uri = url.parse().ok()?;
+        if uri.authority().map(|a| a.as_str()) != Some(authority) {
+            eprintln!("warning: not following a pagination link to another host: {url}");
+            return None;
+        }
         uri.path_and_query().map(|p| p.as_str().to_string())
     })
 }
@@ -206,16 +213,30 @@ impl GitHub {
                 .base_uri(api_url)
                 .map_err(|e| anyhow::anyhow!("GITHUB_API_URL '{api_url}' is not a URL: {e}"))?
                 .personal_token(token.expose().to_string())
+                .add_header(
+                    http::header::ACCEPT,
+                    "application/vnd.github+json".to_string(),
+                )
+                .add_header(
+                    http::header::USER_AGENT,
+                    concat!("bench-gate/", env!("CARGO_PKG_VERSION")).to_string(),
+                )
                 .set_connect_timeout(Some(Duration::from_secs(15)))
                 .set_read_timeout(Some(Duration::from_secs(60)))
                 .build()
                 .map_err(|e| anyhow::anyhow!("cannot set up the GitHub client: {e}"))?
         };
+        let authority = api_url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.authority().map(|a| a.as_str().to_string()))
+            .unwrap_or_default();
         Ok(GitHub {
             rt,
             octo,
             repo,
             retry: RetryPolicy::from_env(),
+            authority,
         })
     }
 
@@ -319,7 +340,7 @@ impl GitHub {
             pages += 1;
             // A bound against a server that links forever.
             if pages < 1000 {
-                next = next_link(&reply.headers);
+                next = next_link(&reply.headers, &self.authority);
             }
         }
         Ok(out)
@@ -522,7 +543,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn next_link_keeps_only_path_and_query() {
+    fn next_link_only_on_the_api_host() {
         let mut h = HeaderMap::new();
         h.insert(
             "link",
