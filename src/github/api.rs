@@ -552,10 +552,15 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(
-            next_link(&h).as_deref(),
+            next_link(&h, "evil.example").as_deref(),
             Some("/repos/o/r/issues/1/comments?page=2")
         );
-        assert_eq!(next_link(&HeaderMap::new()), None);
+        assert_eq!(
+            next_link(&h, "api.github.com"),
+            None,
+            "another host is never followed"
+        );
+        assert_eq!(next_link(&HeaderMap::new(), "api.github.com"), None);
     }
 
     #[test]

@@ -141,7 +141,10 @@ impl FakeGitHub {
             rt.block_on(async move {
                 let server = MockServer::start().await;
                 Mock::given(wiremock::matchers::any())
-                    .respond_with(Responder(s))
+                    .respond_with(Responder {
+                        state: s,
+                        base: server.uri(),
+                    })
                     .mount(&server)
                     .await;
                 uri_tx.send(server.uri()).unwrap();
@@ -175,7 +178,12 @@ impl FakeGitHub {
     }
 }
 
-struct Responder(Arc<Mutex<State>>);
+/// Answers every request from the shared state; `base` is the server's own
+/// address, used in pagination links as GitHub uses its API host.
+struct Responder {
+    state: Arc<Mutex<State>>,
+    base: String,
+}
 
 fn json_response(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(body)
@@ -218,7 +226,7 @@ fn paginate(
 
 impl Respond for Responder {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let mut s = self.0.lock().unwrap();
+        let mut s = self.state.lock().unwrap();
         let method = req.method.to_string();
         let full_path = req.url.path().to_string();
         // GitHub Enterprise serves the API under /api/v3.
@@ -246,7 +254,7 @@ impl Respond for Responder {
             ),
             String::from_utf8_lossy(&req.body).into_owned(),
         ));
-        let base = format!("{}://{}", req.url.scheme(), req.url.authority());
+        let base = self.base.clone();
         let base_api = format!(
             "{base}{}",
             if full_path.starts_with("/api/v3") {
