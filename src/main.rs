@@ -9,6 +9,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     // The measurement helper must start before anything allocates much: its
     // memory high-water mark is inherited by the command it measures.
+    #[cfg(unix)]
     if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new(measure::HELPER_ARG)) {
         return ExitCode::from(measure::helper::main());
     }

@@ -5,6 +5,7 @@
 //! method the description does not have.
 //!
 //! The npm packages are installed by `scripts/install-test-deps.sh`.
+#![cfg(target_os = "linux")] // /proc, wait4 in KiB, process groups, prism via node
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

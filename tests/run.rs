@@ -1,5 +1,6 @@
 //! `bench-gate run`: the measuring instrument. Workloads, config scenarios,
 //! failures, timeouts, memory isolation and every bad input.
+#![cfg(target_os = "linux")] // /proc, wait4 in KiB, process groups, prism via node
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! Measuring one iteration of a command: wall time, CPU time, peak memory and
 //! exit status, through the helper process (see [`helper`]).
 
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
+#[cfg(unix)]
 pub mod helper;
 pub mod progress;
 pub mod runner;
@@ -13,6 +16,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+#[cfg(unix)]
 use wait_timeout::ChildExt;
 
 /// The hidden first argument that turns the binary into the helper.
@@ -108,11 +112,26 @@ pub fn kill_active() {
     }
 }
 
+#[cfg(unix)]
 fn kill_group(pgid: i32) {
     // SAFETY: plain syscall; a group that is already gone gives ESRCH, ignored.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
     }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_pgid: i32) {}
+
+/// Measuring needs `wait4` and process groups: Linux and macOS.
+#[cfg(not(unix))]
+pub fn measure_once(_inv: &Invocation) -> Result<Measured, Failed> {
+    Err(Failed {
+        failure: Failure::Spawn(
+            "measuring commands needs Linux or macOS (wait4 rusage and process groups); on Windows, gate results measured elsewhere with --results".into(),
+        ),
+        stderr_tail: String::new(),
+    })
 }
 
 const STDERR_TAIL_LINES: usize = 10;
@@ -127,6 +146,7 @@ fn tail(bytes: &[u8]) -> String {
 /// Runs one iteration through the helper. The helper and the command share a
 /// new process group, which is killed afterwards in every case, so nothing the
 /// command started outlives the iteration.
+#[cfg(unix)]
 pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
     let exe = helper_exe().map_err(|e| Failed {
         failure: Failure::Spawn(format!("cannot find the bench-gate executable: {e}")),

