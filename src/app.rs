@@ -38,6 +38,16 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Clean(args) => clean(args),
         Command::Trends(args) => trends(args),
         Command::Gate(args) => gate(args),
+        Command::Serve(args) => crate::serve::run(crate::serve::ServeOptions {
+            bind: args.bind,
+            allow_remote: args.allow_remote,
+            model: args.model,
+            delay_ms: args.delay_ms,
+            jitter_ms: args.jitter_ms,
+            seed: args.seed,
+            max_seconds: args.max_seconds,
+            log: args.log,
+        }),
     }
 }
 
@@ -427,6 +437,8 @@ fn install_interrupt_handler() {
 pub fn benchmark(args: &WorkloadArgs) -> Result<Results> {
     let workload = resolve_workload(args)?;
     install_interrupt_handler();
+    // Stopped when dropped: after the last scenario, or after a failing one.
+    let _services = measure::services::Services::start(&workload.services)?;
     let mut progress = progress::for_stderr(args.quiet);
     let mut runs = Vec::new();
     for s in &workload.scenarios {

@@ -99,6 +99,14 @@ Examples:
   bench-gate gate --results results.json                 # publish results made earlier
   bench-gate gate --check-name perf-linux --override-label perf-ok")]
     Gate(GateArgs),
+    /// A local, deterministic LLM stand-in (OpenAI- and Ollama-compatible) answering persona prompts.
+    #[command(after_help = "\
+Examples:
+  bench-gate serve                                       # http://127.0.0.1:11434, like Ollama
+  bench-gate serve --bind 127.0.0.1:8080 --delay-ms 800 --jitter-ms 200 --seed 7
+  bench-gate serve --bind 127.0.0.1:0 --max-seconds 600 --log requests.jsonl
+Endpoints: POST /v1/chat/completions, GET /v1/models, POST /api/chat, GET /api/tags, GET /health")]
+    Serve(ServeArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -391,4 +399,31 @@ pub struct GateArgs {
     /// Where to write the Markdown report (also the `report-path` output).
     #[arg(long, default_value = "bench-gate-report.md", value_name = "FILE")]
     pub report_out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback only unless --allow-remote; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:11434")]
+    pub bind: std::net::SocketAddr,
+    /// Allow a non-loopback --bind address.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Model name served and listed.
+    #[arg(long, default_value = "bench-gate-offline")]
+    pub model: String,
+    /// Milliseconds to wait before each answer (the provider's latency).
+    #[arg(long, default_value_t = 0)]
+    pub delay_ms: u64,
+    /// Up to this many more milliseconds, drawn from a generator seeded with --seed.
+    #[arg(long, default_value_t = 0)]
+    pub jitter_ms: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Stop after this many seconds (so a forgotten server never lingers).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_seconds: Option<u64>,
+    /// Append one JSON line per request to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }

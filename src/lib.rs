@@ -14,5 +14,6 @@ pub mod measure;
 pub mod persona;
 pub mod report;
 pub mod results;
+pub mod serve;
 pub mod stats;
 pub mod workload;

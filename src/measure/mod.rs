@@ -7,6 +7,7 @@
 pub mod helper;
 pub mod progress;
 pub mod runner;
+pub mod services;
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -104,12 +105,14 @@ fn helper_exe() -> std::io::Result<PathBuf> {
 /// Process group of the iteration in flight, so Ctrl-C can kill it.
 static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
 
-/// Kills the process group of the iteration in flight, if any.
+/// Kills the process group of the iteration in flight, if any, and every
+/// running service's (on Ctrl-C and SIGTERM).
 pub fn kill_active() {
     let pgid = ACTIVE_GROUP.swap(0, Ordering::SeqCst);
     if pgid > 0 {
         kill_group(pgid);
     }
+    services::kill_all();
 }
 
 #[cfg(unix)]

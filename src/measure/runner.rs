@@ -59,8 +59,12 @@ impl fmt::Display for ScenarioFailed {
 impl std::error::Error for ScenarioFailed {}
 
 fn substitute(text: &str, iteration: u32, run_dir: &Path) -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "bench-gate".into());
     text.replace("{iteration}", &iteration.to_string())
         .replace("{run_dir}", &run_dir.display().to_string())
+        .replace("{bench_gate}", &exe)
 }
 
 /// Builds the invocation for iteration `i`.

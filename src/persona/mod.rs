@@ -3,6 +3,7 @@
 //! the previous step's value, so the benchmark and `serve` reuse them.
 
 pub mod data;
+pub mod from_prompt;
 pub mod model;
 pub mod parse;
 pub mod prompt;

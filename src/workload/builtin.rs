@@ -124,6 +124,7 @@ pub fn workload(name: &str, exe: &Path) -> Result<Workload, WorkloadError> {
     Ok(Workload {
         name: name.to_string(),
         scenarios,
+        services: Vec::new(),
     })
 }
 

@@ -25,7 +25,10 @@ use std::time::Duration;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
-use super::{CommandSpec, Measure, MetricSpec, Scenario, Workload, WorkloadError, STATISTICS};
+use super::{
+    CommandSpec, Measure, MetricSpec, Readiness, Scenario, ServiceSpec, Workload, WorkloadError,
+    STATISTICS,
+};
 
 pub const DEFAULT_FILE: &str = "bench-gate.yml";
 
@@ -40,6 +43,41 @@ struct RawConfig {
     scenarios: BTreeMap<String, RawScenario>,
     #[serde(default)]
     workloads: BTreeMap<String, RawWorkload>,
+    #[serde(default)]
+    services: BTreeMap<String, RawService>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    command: RawCommand,
+    #[serde(default)]
+    shell: bool,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    cwd: Option<PathBuf>,
+    #[serde(default)]
+    ready: Option<RawReady>,
+    #[serde(default, deserialize_with = "seconds")]
+    start_timeout: Option<Duration>,
+}
+
+/// `ready: {http: URL}` or `ready: {port: 11434}` (127.0.0.1) or `{port: "host:port"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReady {
+    #[serde(default)]
+    http: Option<String>,
+    #[serde(default)]
+    port: Option<RawPort>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawPort {
+    Number(u16),
+    Address(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +222,17 @@ pub struct Config {
     pub default_workload: String,
     scenarios: BTreeMap<String, Scenario>,
     workloads: BTreeMap<String, WorkloadDef>,
+    services: Vec<ServiceSpec>,
+}
+
+/// A command as written, made into an argument list.
+fn argv_of(command: RawCommand, shell: bool) -> Vec<String> {
+    match command {
+        RawCommand::Line(line) if shell => vec!["sh".into(), "-c".into(), line],
+        RawCommand::Line(line) => line.split_whitespace().map(str::to_string).collect(),
+        RawCommand::Argv(argv) if shell => vec!["sh".into(), "-c".into(), argv.join(" ")],
+        RawCommand::Argv(argv) => argv,
+    }
 }
 
 impl Config {
@@ -224,14 +273,7 @@ impl Config {
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut scenarios = BTreeMap::new();
         for (name, s) in raw.scenarios {
-            let argv = match s.command {
-                RawCommand::Line(line) if s.shell => vec!["sh".into(), "-c".into(), line],
-                RawCommand::Line(line) => line.split_whitespace().map(str::to_string).collect(),
-                RawCommand::Argv(argv) if s.shell => {
-                    vec!["sh".into(), "-c".into(), argv.join(" ")]
-                }
-                RawCommand::Argv(argv) => argv,
-            };
+            let argv = argv_of(s.command, s.shell);
             if argv.is_empty() || argv[0].trim().is_empty() {
                 return Err(invalid(format!(
                     "scenarios.{name}.command: the command is empty"
@@ -290,6 +332,58 @@ impl Config {
         if scenarios.is_empty() {
             return Err(invalid("scenarios: at least one scenario is needed".into()));
         }
+        let mut services = Vec::new();
+        for (name, sv) in raw.services {
+            let argv = argv_of(sv.command, sv.shell);
+            if argv.is_empty() || argv[0].trim().is_empty() {
+                return Err(invalid(format!(
+                    "services.{name}.command: the command is empty"
+                )));
+            }
+            let ready = match sv.ready {
+                None => Readiness::None,
+                Some(RawReady {
+                    http: Some(url),
+                    port: None,
+                }) => {
+                    if !url.starts_with("http://") {
+                        return Err(invalid(format!(
+                            "services.{name}.ready.http: '{url}' must be an http:// URL"
+                        )));
+                    }
+                    Readiness::Http(url)
+                }
+                Some(RawReady {
+                    http: None,
+                    port: Some(RawPort::Number(p)),
+                }) => Readiness::Port(format!("127.0.0.1:{p}")),
+                Some(RawReady {
+                    http: None,
+                    port: Some(RawPort::Address(a)),
+                }) => Readiness::Port(a),
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "services.{name}.ready: give exactly one of http or port"
+                    )))
+                }
+            };
+            let cwd = match sv.cwd {
+                Some(c) if c.is_relative() => Some(base.join(c)),
+                Some(c) => Some(c),
+                None if base.as_os_str().is_empty() => None,
+                None => Some(base.clone()),
+            };
+            services.push(ServiceSpec {
+                name,
+                command: CommandSpec {
+                    argv,
+                    env: sv.env,
+                    cwd,
+                },
+                ready,
+                start_timeout: sv.start_timeout.unwrap_or(Duration::from_secs(30)),
+            });
+        }
         let mut workloads = BTreeMap::new();
         for (name, w) in raw.workloads {
             let (list, iterations, warmup) = match w {
@@ -345,6 +439,7 @@ impl Config {
             default_workload,
             scenarios,
             workloads,
+            services,
         })
     }
 
@@ -381,6 +476,7 @@ impl Config {
         Ok(Workload {
             name: name.to_string(),
             scenarios,
+            services: self.services.clone(),
         })
     }
 }

@@ -101,6 +101,38 @@ pub struct Scenario {
 pub struct Workload {
     pub name: String,
     pub scenarios: Vec<Scenario>,
+    /// Started before the first scenario, stopped after the last.
+    pub services: Vec<ServiceSpec>,
+}
+
+/// How to tell that a service is ready.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Readiness {
+    /// Started is ready.
+    None,
+    /// An HTTP GET answers 2xx.
+    Http(String),
+    /// A TCP connection to host:port succeeds.
+    Port(String),
+}
+
+impl std::fmt::Display for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Readiness::None => write!(f, "no readiness check"),
+            Readiness::Http(u) => write!(f, "GET {u}"),
+            Readiness::Port(a) => write!(f, "connect to {a}"),
+        }
+    }
+}
+
+/// A process a workload needs running, such as `bench-gate serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub command: CommandSpec,
+    pub ready: Readiness,
+    pub start_timeout: Duration,
 }
 
 /// Adjustments from the command line.
@@ -160,7 +192,10 @@ impl Workload {
             if let Some(w) = o.warmup {
                 s.warmup = w;
             }
-            check_command(s)?;
+            check_command(&s.name, &s.command)?;
+        }
+        for sv in &self.services {
+            check_command(&format!("service {}", sv.name), &sv.command)?;
         }
         Ok(self)
     }
@@ -170,26 +205,28 @@ impl Workload {
     }
 }
 
-fn check_command(s: &Scenario) -> Result<(), WorkloadError> {
-    let Some(program) = s.command.argv.first().filter(|p| !p.trim().is_empty()) else {
-        return Err(WorkloadError::EmptyCommand(s.name.clone()));
+fn check_command(name: &str, command: &CommandSpec) -> Result<(), WorkloadError> {
+    let Some(program) = command.argv.first().filter(|p| !p.trim().is_empty()) else {
+        return Err(WorkloadError::EmptyCommand(name.to_string()));
     };
+    // `{bench_gate}` is this very executable.
+    if program == "{bench_gate}" {
+        return Ok(());
+    }
     let found = if program.contains('/') {
-        let path = match &s.command.cwd {
+        let path = match &command.cwd {
             Some(cwd) if !program.starts_with('/') => cwd.join(program),
             _ => PathBuf::from(program),
         };
         path.is_file()
     } else {
-        let path_var = s
-            .command
+        let path_var = command
             .env
             .get("PATH")
             .cloned()
             .or_else(|| std::env::var("PATH").ok())
             .unwrap_or_default();
-        let cwd = s
-            .command
+        let cwd = command
             .cwd
             .clone()
             .or_else(|| std::env::current_dir().ok())
@@ -200,7 +237,7 @@ fn check_command(s: &Scenario) -> Result<(), WorkloadError> {
         Ok(())
     } else {
         Err(WorkloadError::CommandNotFound {
-            scenario: s.name.clone(),
+            scenario: name.to_string(),
             program: program.clone(),
             hint: if program.contains('/') {
                 String::new()
