@@ -237,7 +237,7 @@ fn free_port() -> u16 {
 fn alive(pid: u32) -> bool {
     // A zombie is gone for our purposes: it runs nothing.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.split_whitespace().nth(2).is_some_and(|st| st == "Z"))
+        .map(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"))
         .unwrap_or(false)
 }
 
