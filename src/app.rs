@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use crate::baseline::{discover, Baseline, BaselineMetric};
 use crate::cli::{
     CaptureArgs, CleanArgs, Cli, Command, CompareArgs, CompareFormat, CompareInputs, GateArgs,
-    GenerateArgs, ListArgs, PersonaFormat, ProviderKind, ReportArgs, ReportFormat, RunArgs,
-    RunFormat, TrendsArgs, TrendsFormat, WorkloadArgs,
+    GenerateArgs, HistoryCommand, ListArgs, PersonaFormat, ProviderKind, ReportArgs, ReportFormat,
+    RunArgs, RunFormat, TrendsArgs, TrendsFormat, WorkloadArgs,
 };
 use crate::compare::{self, Comparison, ThresholdFlags};
 use crate::measure::{self, progress, runner};
@@ -48,7 +48,100 @@ pub fn run(cli: Cli) -> Result<u8> {
             max_seconds: args.max_seconds,
             log: args.log,
         }),
+        Command::Import(args) => {
+            let results = crate::import::import(args.format, &args.files)?;
+            write_out(args.output.as_deref(), &results.to_json())?;
+            eprintln!(
+                "imported {} metrics from {} file(s)",
+                results.metrics.len(),
+                args.files.len()
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Export(args) => {
+            let results = Results::load(&args.results)?;
+            write_out(
+                args.output.as_deref(),
+                &crate::export::export(&results, args.format),
+            )?;
+            Ok(EXIT_OK)
+        }
+        Command::Merge(args) => {
+            let parts = args
+                .files
+                .iter()
+                .map(|p| Ok((p.clone(), Results::load(p)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let merged = crate::shard::merge(parts)?;
+            merged.save(&args.output)?;
+            eprintln!(
+                "merged {} shards: {} scenarios, {} metrics into {}",
+                merged.shards.len(),
+                merged.scenarios.len(),
+                merged.metrics.len(),
+                args.output.display()
+            );
+            Ok(EXIT_OK)
+        }
+        Command::History(cmd) => history(cmd),
     }
+}
+
+/// Writes to a file (atomically) or to stdout.
+fn write_out(path: Option<&std::path::Path>, text: &str) -> Result<()> {
+    match path {
+        Some(p) => {
+            crate::fsutil::write_atomic(p, text.as_bytes())?;
+            eprintln!("wrote {}", p.display());
+        }
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
+fn history(cmd: HistoryCommand) -> Result<u8> {
+    use crate::history;
+    match cmd {
+        HistoryCommand::Append {
+            results,
+            file,
+            commit,
+            git_ref,
+            keep,
+        } => {
+            let r = Results::load(&results)?;
+            let n = history::append(&file, &history::entry(&r, commit, git_ref), keep)?;
+            eprintln!("{}: {n} entries", file.display());
+        }
+        HistoryCommand::Chart {
+            file,
+            output,
+            metric,
+        } => {
+            let entries = history::load(&file)?;
+            if entries.is_empty() {
+                anyhow::bail!(
+                    "{}: no history yet; add results with `bench-gate history append`",
+                    file.display()
+                );
+            }
+            if let Some(m) = &metric {
+                if !entries.iter().any(|e| e.metrics.contains_key(m)) {
+                    anyhow::bail!("metric '{m}' is not in {}", file.display());
+                }
+            }
+            let html = output
+                .extension()
+                .is_some_and(|e| e == "html" || e == "htm");
+            let text = if html {
+                history::html(&entries, metric.as_deref())
+            } else {
+                history::svg(&entries, metric.as_deref())
+            };
+            write_out(Some(&output), &text)?;
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 fn gate(args: GateArgs) -> Result<u8> {
@@ -84,6 +177,7 @@ fn gate(args: GateArgs) -> Result<u8> {
             .clone()
             .unwrap_or_else(|| "standard".into()),
         results_given: i.results.is_some(),
+        history_url: args.history_url.clone(),
     };
     let mut obtain = || obtain_results(i.results.as_deref(), &i.workload);
     gate::run(&ctx, &opts, &mut obtain)
@@ -417,10 +511,21 @@ pub fn resolve_workload(args: &WorkloadArgs) -> Result<Workload> {
             builtin::workload(args.workload.as_deref().unwrap_or("standard"), &exe)?
         }
     };
+    let shard = match args.shard {
+        Some(k) => {
+            let durations = match &args.shard_durations {
+                Some(p) => Some(crate::shard::durations(&Results::load(p)?)),
+                None => None,
+            };
+            Some((k, durations))
+        }
+        None => None,
+    };
     Ok(workload.adjust(&Overrides {
         iterations: args.iterations,
         warmup: args.warmup,
         only: args.only.clone(),
+        shard,
     })?)
 }
 

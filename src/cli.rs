@@ -107,6 +107,24 @@ Examples:
   bench-gate serve --bind 127.0.0.1:0 --max-seconds 600 --log requests.jsonl
 Endpoints: POST /v1/chat/completions, GET /v1/models, POST /api/chat, GET /api/tags, GET /health")]
     Serve(ServeArgs),
+    /// Turn another harness's output into bench-gate results.
+    #[command(after_help = "\
+Examples:
+  bench-gate import --format hyperfine bench.json --output results.json
+  bench-gate import --format criterion target/criterion --output results.json
+  bench-gate import --format pytest-benchmark .benchmarks.json --output results.json
+  bench-gate import --format go-bench bench.txt --output results.json")]
+    Import(ImportArgs),
+    /// Write results in another tool's format (Bencher BMF, github-action-benchmark).
+    Export(ExportArgs),
+    /// Combine the results of `run --shard K/N` jobs into one results file.
+    #[command(after_help = "\
+Example:
+  bench-gate merge shard-1.json shard-2.json shard-3.json --output results.json")]
+    Merge(MergeArgs),
+    /// Keep a record of results over time and chart each metric's trend.
+    #[command(subcommand)]
+    History(HistoryCommand),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -199,6 +217,12 @@ pub struct WorkloadArgs {
     /// No progress output.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Run only share K of N (for N matrix jobs; `merge` combines them).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
+    /// A previous results file: balance the shards by its scenario durations.
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub shard_durations: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -399,6 +423,9 @@ pub struct GateArgs {
     /// Where to write the Markdown report (also the `report-path` output).
     #[arg(long, default_value = "bench-gate-report.md", value_name = "FILE")]
     pub report_out: PathBuf,
+    /// A page with the metrics' history charts, linked from the comment.
+    #[arg(long, value_name = "URL")]
+    pub history_url: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -426,4 +453,63 @@ pub struct ServeArgs {
     /// Append one JSON line per request to this file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[arg(long, value_enum)]
+    pub format: crate::import::ImportFormat,
+    /// The harness's output files (criterion: target/criterion or an estimates.json).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write the results here (default: stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long, value_enum)]
+    pub format: crate::export::ExportFormat,
+    #[arg(long, short = 'r', value_name = "FILE")]
+    pub results: PathBuf,
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// Append a results file to the history (JSON Lines).
+    Append {
+        #[arg(long, short = 'r', value_name = "FILE")]
+        results: PathBuf,
+        #[arg(long, default_value = "bench-gate-history.jsonl", value_name = "FILE")]
+        file: PathBuf,
+        /// Commit the results belong to (default: $GITHUB_SHA).
+        #[arg(long, env = "GITHUB_SHA")]
+        commit: Option<String>,
+        /// Branch or tag (default: $GITHUB_REF_NAME).
+        #[arg(long = "ref", env = "GITHUB_REF_NAME")]
+        git_ref: Option<String>,
+        /// Keep only the last N entries.
+        #[arg(long)]
+        keep: Option<usize>,
+    },
+    /// Draw every metric's trend as SVG (or HTML when --output ends in .html).
+    Chart {
+        #[arg(long, default_value = "bench-gate-history.jsonl", value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
+        #[arg(long, short = 'm')]
+        metric: Option<String>,
+    },
 }

@@ -35,6 +35,12 @@ pub struct Results {
     /// them on GitHub: what the fork-safe publisher checks before posting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github: Option<GithubInfo>,
+    /// Set by `run --shard K/N`: which part of the workload this is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardInfo>,
+    /// Set by `merge`: every shard, with the environment it ran in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<crate::shard::ShardInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +179,8 @@ impl Results {
             scenarios,
             metrics,
             github: None,
+            shard: workload.shard.clone(),
+            shards: Vec::new(),
         }
     }
 

@@ -35,6 +35,8 @@ pub struct GateOptions {
     pub workload: String,
     /// Results came from a file (`--results`), not from benchmarking here.
     pub results_given: bool,
+    /// Linked from the comment: the metrics' history charts.
+    pub history_url: Option<String>,
 }
 
 /// Benchmarks, or reads `--results`; supplied by the caller.
@@ -724,6 +726,13 @@ fn publish(
         }
     }
 
+    if let Some(url) = &opts.history_url {
+        if url.starts_with("https://") || url.starts_with("http://") {
+            notes.push(format!(
+                "📈 [How each metric moved on the main branch]({url})"
+            ));
+        }
+    }
     let workload = results.workload.clone();
     let embedded = Embedded {
         version: 1,

@@ -125,6 +125,7 @@ pub fn workload(name: &str, exe: &Path) -> Result<Workload, WorkloadError> {
         name: name.to_string(),
         scenarios,
         services: Vec::new(),
+        shard: None,
     })
 }
 

@@ -477,6 +477,7 @@ impl Config {
             name: name.to_string(),
             scenarios,
             services: self.services.clone(),
+            shard: None,
         })
     }
 }

@@ -103,6 +103,8 @@ pub struct Workload {
     pub scenarios: Vec<Scenario>,
     /// Started before the first scenario, stopped after the last.
     pub services: Vec<ServiceSpec>,
+    /// Set when only a share of the workload runs (`--shard K/N`).
+    pub shard: Option<crate::shard::ShardInfo>,
 }
 
 /// How to tell that a service is ready.
@@ -141,6 +143,8 @@ pub struct Overrides {
     pub iterations: Option<u32>,
     pub warmup: Option<u32>,
     pub only: Vec<String>,
+    /// Run only this share, balanced by these expected durations when given.
+    pub shard: Option<(crate::shard::Shard, Option<BTreeMap<String, f64>>)>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -184,6 +188,18 @@ impl Workload {
                 }
             }
             self.scenarios.retain(|s| o.only.contains(&s.name));
+        }
+        if let Some((shard, durations)) = &o.shard {
+            let all = self.scenario_names();
+            let mine = crate::shard::assign(&all, *shard, durations.as_ref());
+            self.scenarios.retain(|s| mine.contains(&s.name));
+            self.shard = Some(crate::shard::ShardInfo {
+                index: shard.index,
+                total: shard.total,
+                scenarios: mine,
+                all_scenarios: all,
+                environment: None,
+            });
         }
         for s in &mut self.scenarios {
             if let Some(n) = o.iterations {
