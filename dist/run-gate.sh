@@ -1,28 +1,71 @@
 #!/usr/bin/env bash
-# Runs `bench-gate gate` with the action's inputs, which arrive as INPUT_*
+# Runs bench-gate with the action's inputs, which arrive as INPUT_*
 # environment variables (never interpolated into a script: no injection).
+#   - with `shard`: benchmark share K/N only and output its results;
+#   - with `results`: import (`results-format`) or merge (several files)
+#     them first, then gate;
+#   - otherwise: gate, benchmarking here.
 set -euo pipefail
-
-args=(gate)
-add() { # add FLAG VALUE: only when VALUE is not empty
-  if [ -n "$2" ]; then args+=("$1" "$2"); fi
-}
-add --workload "${INPUT_WORKLOAD:-}"
-add --config "${INPUT_CONFIG:-}"
-add --baseline "${INPUT_BASELINE:-}"
-add --baselines-dir "${INPUT_BASELINES_DIR:-}"
-add --results "${INPUT_RESULTS:-}"
-add --warn-threshold "${INPUT_WARN_THRESHOLD:-}"
-add --fail-threshold "${INPUT_FAIL_THRESHOLD:-}"
-add --override-label "${INPUT_OVERRIDE_LABEL:-}"
-add --override-permission "${INPUT_OVERRIDE_PERMISSION:-}"
-add --check-name "${INPUT_CHECK_NAME:-}"
-add --comment "${INPUT_COMMENT:-}"
-add --fail-on-regression "${INPUT_FAIL_ON_REGRESSION:-}"
 
 # Results and report live in the runner's temp folder, outside the checkout.
 out_dir="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/bench-gate"
 mkdir -p "$out_dir"
-args+=(--results-out "$out_dir/results.json" --report-out "$out_dir/report.md")
 
+workload_args=()
+add_to() { # add_to ARRAY FLAG VALUE: only when VALUE is not empty
+  local -n arr="$1"
+  if [ -n "$3" ]; then arr+=("$2" "$3"); fi
+}
+add_to workload_args --workload "${INPUT_WORKLOAD:-}"
+add_to workload_args --config "${INPUT_CONFIG:-}"
+
+if [ -n "${INPUT_SHARD:-}" ]; then
+  name="shard-${INPUT_SHARD//\//-of-}.json"
+  bench-gate run "${workload_args[@]}" --shard "$INPUT_SHARD" --output "$out_dir/$name"
+  if [ -n "${GITHUB_OUTPUT:-}" ]; then
+    echo "results-path=$out_dir/$name" >> "$GITHUB_OUTPUT"
+    echo "result=shard" >> "$GITHUB_OUTPUT"
+  fi
+  exit 0
+fi
+
+args=(gate "${workload_args[@]}")
+add_to args --baseline "${INPUT_BASELINE:-}"
+add_to args --baselines-dir "${INPUT_BASELINES_DIR:-}"
+add_to args --warn-threshold "${INPUT_WARN_THRESHOLD:-}"
+add_to args --fail-threshold "${INPUT_FAIL_THRESHOLD:-}"
+add_to args --override-label "${INPUT_OVERRIDE_LABEL:-}"
+add_to args --override-permission "${INPUT_OVERRIDE_PERMISSION:-}"
+add_to args --check-name "${INPUT_CHECK_NAME:-}"
+add_to args --comment "${INPUT_COMMENT:-}"
+add_to args --fail-on-regression "${INPUT_FAIL_ON_REGRESSION:-}"
+add_to args --history-url "${INPUT_HISTORY_URL:-}"
+
+if [ -n "${INPUT_RESULTS:-}" ]; then
+  # Whitespace-separated files or globs; globs expand here, on purpose.
+  files=()
+  read -r -a patterns <<< "${INPUT_RESULTS//$'\n'/ }"
+  for pattern in "${patterns[@]}"; do
+    matched=0
+    for f in $pattern; do
+      if [ -e "$f" ]; then files+=("$f"); matched=1; fi
+    done
+    if [ "$matched" = 0 ]; then
+      echo "::error title=bench-gate::results: nothing matches '$pattern'" >&2
+      exit 3
+    fi
+  done
+  if [ -n "${INPUT_RESULTS_FORMAT:-}" ]; then
+    bench-gate import --format "$INPUT_RESULTS_FORMAT" "${files[@]}" --output "$out_dir/imported.json"
+    results="$out_dir/imported.json"
+  elif [ "${#files[@]}" -gt 1 ]; then
+    bench-gate merge "${files[@]}" --output "$out_dir/merged.json"
+    results="$out_dir/merged.json"
+  else
+    results="${files[0]}"
+  fi
+  args+=(--results "$results")
+fi
+
+args+=(--results-out "$out_dir/results.json" --report-out "$out_dir/report.md")
 exec bench-gate "${args[@]}"

@@ -1,0 +1,319 @@
+//! Sharding a workload over matrix jobs and merging it back: coverage,
+//! refusals, and three shards through the action's script into one comment.
+#![cfg(target_os = "linux")] // bash and process groups
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use support::FakeGitHub;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bench-gate");
+
+fn setup() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let mut yml = String::from("scenarios:\n");
+    for name in ["alpha", "bravo", "charlie", "delta", "echo"] {
+        yml.push_str(&format!(
+            "  {name}:\n    command: [\"true\"]\n    iterations: 3\n    warmup: 0\n"
+        ));
+    }
+    std::fs::write(d.path().join("bench-gate.yml"), yml).unwrap();
+    d
+}
+
+fn run_shard(dir: &Path, shard: &str, extra: &[&str]) -> Value {
+    let out = dir.join(format!("shard-{}.json", shard.replace('/', "-")));
+    let o = Command::new(BIN)
+        .current_dir(dir)
+        .args(["run", "-q", "--shard", shard])
+        .args(extra)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+}
+
+fn merge(dir: &Path, files: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .arg("merge")
+        .args(files)
+        .args(["--output", "merged.json"])
+        .output()
+        .unwrap()
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn three_shards_cover_everything_once_and_merge() {
+    let d = setup();
+    let mut all = Vec::new();
+    for k in 1..=3 {
+        let r = run_shard(d.path(), &format!("{k}/3"), &[]);
+        assert_eq!(r["shard"]["index"], k);
+        assert_eq!(r["shard"]["all_scenarios"].as_array().unwrap().len(), 5);
+        all.extend(names(&r));
+    }
+    all.sort();
+    assert_eq!(all, ["alpha", "bravo", "charlie", "delta", "echo"]);
+    let o = merge(
+        d.path(),
+        &["shard-3-3.json", "shard-1-3.json", "shard-2-3.json"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("merged.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        names(&m),
+        ["alpha", "bravo", "charlie", "delta", "echo"],
+        "workload order"
+    );
+    assert_eq!(m["metrics"].as_object().unwrap().len(), 15);
+    assert_eq!(m["shards"].as_array().unwrap().len(), 3);
+    assert!(
+        m["shards"][0]["environment"]["cpu_model"].is_string(),
+        "each shard's environment kept"
+    );
+    assert!(m.get("shard").is_none());
+
+    // Balanced by the durations of a previous run: still each exactly once, and stable.
+    let mut again = Vec::new();
+    for k in 1..=2 {
+        let a = run_shard(
+            d.path(),
+            &format!("{k}/2"),
+            &["--shard-durations", "merged.json"],
+        );
+        let b = run_shard(
+            d.path(),
+            &format!("{k}/2"),
+            &["--shard-durations", "merged.json"],
+        );
+        assert_eq!(names(&a), names(&b));
+        again.extend(names(&a));
+    }
+    again.sort();
+    assert_eq!(again.len(), 5);
+}
+
+#[test]
+fn merge_refuses_gaps_overlaps_and_mixtures() {
+    let d = setup();
+    for k in 1..=3 {
+        run_shard(d.path(), &format!("{k}/3"), &[]);
+    }
+    let err = |o: std::process::Output| {
+        assert_eq!(o.status.code(), Some(3));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    assert!(
+        err(merge(d.path(), &["shard-1-3.json", "shard-2-3.json"])).contains("shard 3/3 missing")
+    );
+    assert!(err(merge(
+        d.path(),
+        &["shard-1-3.json", "shard-1-3.json", "shard-2-3.json"]
+    ))
+    .contains("shard 1/3 is given twice"));
+    let mut other: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("shard-2-3.json")).unwrap())
+            .unwrap();
+    other["workload"] = "nightly".into();
+    std::fs::write(d.path().join("other.json"), other.to_string()).unwrap();
+    assert!(err(merge(
+        d.path(),
+        &["shard-1-3.json", "other.json", "shard-3-3.json"]
+    ))
+    .contains("workload 'nightly' does not match 'standard'"));
+    // A scenario run by two shards.
+    let mut dup: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("shard-2-3.json")).unwrap())
+            .unwrap();
+    let first: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("shard-1-3.json")).unwrap())
+            .unwrap();
+    dup["scenarios"]
+        .as_array_mut()
+        .unwrap()
+        .push(first["scenarios"][0].clone());
+    std::fs::write(d.path().join("dup.json"), dup.to_string()).unwrap();
+    assert!(err(merge(
+        d.path(),
+        &["shard-1-3.json", "dup.json", "shard-3-3.json"]
+    ))
+    .contains("scenario 'alpha' is in both"));
+    // Plain results are not shards.
+    Command::new(BIN)
+        .current_dir(d.path())
+        .args(["run", "-q", "--output", "plain.json"])
+        .output()
+        .unwrap();
+    assert!(err(merge(d.path(), &["plain.json"])).contains("plain.json: not shard results"));
+    assert!(err(Command::new(BIN)
+        .current_dir(d.path())
+        .args(["run", "--shard", "4/3"])
+        .output()
+        .unwrap())
+    .contains("must have 1 <= K <= N"));
+}
+
+fn action_script(
+    dir: &Path,
+    fake: Option<&FakeGitHub>,
+    env: &[(&str, String)],
+) -> std::process::Output {
+    let bin_dir = PathBuf::from(BIN).parent().unwrap().to_path_buf();
+    let mut cmd = Command::new("bash");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/run-gate.sh"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .env("RUNNER_TEMP", dir.join("runner-temp"))
+        .env("GITHUB_OUTPUT", dir.join("output.txt"));
+    if let Some(f) = fake {
+        cmd.env("GITHUB_EVENT_NAME", "pull_request")
+            .env(
+                "GITHUB_EVENT_PATH",
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/events/pull_request.opened.json"),
+            )
+            .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+            .env("GITHUB_API_URL", &f.uri)
+            .env("GITHUB_TOKEN", "ghs_shard_test");
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn three_matrix_shards_through_the_action_make_one_comment_and_one_check() {
+    let d = setup();
+    // The baseline: a full run, captured.
+    let o = Command::new(BIN)
+        .current_dir(d.path())
+        .args(["capture", "-q", "--output", "baselines/v1.0.0.yaml"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(d.path().join("baselines/v1.0.0.yaml").exists());
+    let shards = d.path().join("downloaded");
+    std::fs::create_dir(&shards).unwrap();
+    for k in 1..=3 {
+        let o = action_script(d.path(), None, &[("INPUT_SHARD", format!("{k}/3"))]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let produced = d
+            .path()
+            .join(format!("runner-temp/bench-gate/shard-{k}-of-3.json"));
+        // What upload-artifact / download-artifact would carry.
+        std::fs::copy(&produced, shards.join(format!("shard-{k}.json"))).unwrap();
+    }
+    let outputs = std::fs::read_to_string(d.path().join("output.txt")).unwrap();
+    assert!(outputs.contains("result=shard"));
+    let fake = FakeGitHub::start();
+    // Generous thresholds: `true` takes about a millisecond, noisily.
+    let o = action_script(
+        d.path(),
+        Some(&fake),
+        &[
+            ("INPUT_RESULTS", "downloaded/shard-*.json".into()),
+            ("INPUT_WARN_THRESHOLD", "500".into()),
+            ("INPUT_FAIL_THRESHOLD", "1000".into()),
+            (
+                "INPUT_HISTORY_URL",
+                "https://example.org/trends.html".into(),
+            ),
+        ],
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("merged 3 shards: 5 scenarios, 15 metrics"),
+        "{text}"
+    );
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1);
+    let body = &comments[0].body;
+    for name in ["alpha", "bravo", "charlie", "delta", "echo"] {
+        assert!(
+            body.contains(&format!("`{name}.latency_p50_ms`")),
+            "{name} missing from {body}"
+        );
+    }
+    assert!(body
+        .contains("[How each metric moved on the main branch](https://example.org/trends.html)"));
+    assert_eq!(fake.check_runs().len(), 1);
+    assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
+}
+
+#[test]
+fn history_records_runs_and_charts_them() {
+    let d = setup();
+    for (i, sha) in ["1111111aaaa", "2222222bbbb", "3333333cccc"]
+        .iter()
+        .enumerate()
+    {
+        let out = d.path().join(format!("r{i}.json"));
+        Command::new(BIN)
+            .current_dir(d.path())
+            .args(["run", "-q", "--only", "alpha", "--output"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let o = Command::new(BIN)
+            .current_dir(d.path())
+            .args(["history", "append", "--results"])
+            .arg(&out)
+            .args(["--commit", sha, "--ref", "main", "--keep", "2"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let lines: Vec<Value> = std::fs::read_to_string(d.path().join("bench-gate-history.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "--keep 2");
+    assert_eq!(lines[1]["commit"], "3333333cccc");
+    assert!(
+        lines[1]["metrics"]["alpha.latency_p50_ms"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let o = Command::new(BIN)
+        .current_dir(d.path())
+        .args(["history", "chart", "--output", "trend.html"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let html = std::fs::read_to_string(d.path().join("trend.html")).unwrap();
+    assert_eq!(html.matches("<polyline").count(), 3, "one line per metric");
+    assert_eq!(html.matches("<circle").count(), 6);
+    assert!(html.contains("3333333"));
+    let o = Command::new(BIN)
+        .current_dir(d.path())
+        .args(["history", "chart", "--output", "x.svg", "--metric", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+}
