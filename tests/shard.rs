@@ -225,14 +225,15 @@ fn three_matrix_shards_through_the_action_make_one_comment_and_one_check() {
     let outputs = std::fs::read_to_string(d.path().join("output.txt")).unwrap();
     assert!(outputs.contains("result=shard"));
     let fake = FakeGitHub::start();
-    // Generous thresholds: `true` takes about a millisecond, noisily.
+    // The verdict is not what this test is about: `true` takes about a
+    // millisecond and can take ten times that on a loaded machine.
     let o = action_script(
         d.path(),
         Some(&fake),
         &[
             ("INPUT_RESULTS", "downloaded/shard-*.json".into()),
-            ("INPUT_WARN_THRESHOLD", "500".into()),
-            ("INPUT_FAIL_THRESHOLD", "1000".into()),
+            ("INPUT_WARN_THRESHOLD", "50000".into()),
+            ("INPUT_FAIL_THRESHOLD", "100000".into()),
             (
                 "INPUT_HISTORY_URL",
                 "https://example.org/trends.html".into(),
