@@ -113,6 +113,18 @@ fn wrong(path: &Path, what: &str, why: &str) -> anyhow::Error {
     anyhow::anyhow!("{}: not {what} ({why})", path.display())
 }
 
+/// The non-empty array `v[key]`, or an error saying the file is not `what`
+/// or holds no benchmarks.
+fn benchmarks<'a>(v: &'a Value, key: &str, path: &Path, what: &str) -> Result<&'a Vec<Value>> {
+    let items = v[key]
+        .as_array()
+        .ok_or_else(|| wrong(path, what, &format!("no `{key}` array")))?;
+    if items.is_empty() {
+        anyhow::bail!("{}: holds no benchmarks", path.display());
+    }
+    Ok(items)
+}
+
 fn f(v: &Value) -> Option<f64> {
     v.as_f64().filter(|x| x.is_finite())
 }
@@ -124,12 +136,7 @@ fn f(v: &Value) -> Option<f64> {
 fn hyperfine(path: &Path, out: &mut Out) -> Result<()> {
     const WHAT: &str = "hyperfine --export-json output";
     let v = read_json(path, WHAT)?;
-    let results = v["results"]
-        .as_array()
-        .ok_or_else(|| wrong(path, WHAT, "no `results` array"))?;
-    if results.is_empty() {
-        anyhow::bail!("{}: holds no benchmarks", path.display());
-    }
+    let results = benchmarks(&v, "results", path, WHAT)?;
     for r in results {
         let command = r["command"]
             .as_str()
@@ -268,12 +275,7 @@ fn criterion(path: &Path, out: &mut Out) -> Result<()> {
 fn pytest_benchmark(path: &Path, out: &mut Out, env: &mut Environment) -> Result<()> {
     const WHAT: &str = "pytest-benchmark --benchmark-json output";
     let v = read_json(path, WHAT)?;
-    let benches = v["benchmarks"]
-        .as_array()
-        .ok_or_else(|| wrong(path, WHAT, "no `benchmarks` array"))?;
-    if benches.is_empty() {
-        anyhow::bail!("{}: holds no benchmarks", path.display());
-    }
+    let benches = benchmarks(&v, "benchmarks", path, WHAT)?;
     if let Some(m) = v["machine_info"].as_object() {
         for (k, key) in [
             ("machine", "arch"),
@@ -346,12 +348,7 @@ fn to_ns(value: f64, unit: &str) -> Option<f64> {
 fn google_benchmark(path: &Path, out: &mut Out, env: &mut Environment) -> Result<()> {
     const WHAT: &str = "Google Benchmark --benchmark_format=json output";
     let v = read_json(path, WHAT)?;
-    let benches = v["benchmarks"]
-        .as_array()
-        .ok_or_else(|| wrong(path, WHAT, "no `benchmarks` array"))?;
-    if benches.is_empty() {
-        anyhow::bail!("{}: holds no benchmarks", path.display());
-    }
+    let benches = benchmarks(&v, "benchmarks", path, WHAT)?;
     if let Some(c) = v["context"].as_object() {
         if let Some(n) = c.get("num_cpus").and_then(Value::as_u64) {
             env.insert("cpu_cores".into(), n.to_string());

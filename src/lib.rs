@@ -14,6 +14,7 @@ pub mod github;
 pub mod history;
 pub mod import;
 pub mod measure;
+pub mod parse_error;
 pub mod persona;
 pub mod report;
 pub mod results;

@@ -4,33 +4,16 @@
 //! no other test loads the machine between its baseline and its run.
 #![cfg(target_os = "linux")]
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use support::{free_port, serve_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bench-gate");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn config(dir: &Path, port: u16, delay_ms: u64, scenario: &str) -> PathBuf {
-    let p = dir.join("bench-gate.yml");
-    std::fs::write(
-        &p,
-        format!(
-            "services:\n  llm:\n    command: [\"{{bench_gate}}\", \"serve\", \"--bind\", \"127.0.0.1:{port}\", \"--delay-ms\", \"{delay_ms}\", \"--max-seconds\", \"300\"]\n    ready: {{http: \"http://127.0.0.1:{port}/health\"}}\n    start_timeout: 20\nscenarios:\n{scenario}"
-        ),
-    )
-    .unwrap();
-    p
-}
 
 /// A provider delay added between baseline and run shows up as a regression.
 #[test]
@@ -51,7 +34,7 @@ fn a_slower_provider_shows_up_as_a_regression_of_the_cli() {
     let scenario = format!(
         "  single:\n    command: [\"python3\", \"llm_cli.py\", \"--from\", \"data\", \"--count\", \"2\", \"--output\", \"{{run_dir}}/out-{{iteration}}\"]\n    env: {{LLM_BASE_URL: \"http://127.0.0.1:{port}/v1\"}}\n    iterations: 4\n    warmup: 1\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n      memory.single_peak_mb: peak_mb.max\n"
     );
-    let cfg = config(d.path(), port, 0, &scenario);
+    let cfg = serve_config(d.path(), port, 0, &scenario);
     let out = Command::new(BIN)
         .current_dir(d.path())
         .args([
@@ -70,7 +53,7 @@ fn a_slower_provider_shows_up_as_a_regression_of_the_cli() {
         String::from_utf8_lossy(&out.stderr)
     );
     // The provider now takes a second longer (the CLI itself takes about 0.5 s).
-    let cfg = config(d.path(), port, 1000, &scenario);
+    let cfg = serve_config(d.path(), port, 1000, &scenario);
     let out = Command::new(BIN)
         .current_dir(d.path())
         .args([

@@ -3,12 +3,15 @@
 //! CLI gated end to end with the stand-in as its provider.
 #![cfg(target_os = "linux")] // /proc for process checks, SIGINT
 
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{free_port, serve_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bench-gate");
 
@@ -225,14 +228,6 @@ fn it_refuses_remote_addresses_and_stops_by_itself() {
 
 // ---- services around a workload ----
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn alive(pid: u32) -> bool {
     // A zombie is gone for our purposes: it runs nothing.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -249,24 +244,12 @@ fn service_pids(stderr: &str) -> Vec<u32> {
         .collect()
 }
 
-fn config(dir: &Path, port: u16, delay_ms: u64, scenario: &str) -> PathBuf {
-    let p = dir.join("bench-gate.yml");
-    std::fs::write(
-        &p,
-        format!(
-            "services:\n  llm:\n    command: [\"{{bench_gate}}\", \"serve\", \"--bind\", \"127.0.0.1:{port}\", \"--delay-ms\", \"{delay_ms}\", \"--max-seconds\", \"300\"]\n    ready: {{http: \"http://127.0.0.1:{port}/health\"}}\n    start_timeout: 20\nscenarios:\n{scenario}"
-        ),
-    )
-    .unwrap();
-    p
-}
-
 #[test]
 fn a_service_is_stopped_after_success_and_after_a_failing_scenario() {
     let d = tempfile::tempdir().unwrap();
     let port = free_port();
     let ok = format!("  ping:\n    command: [\"curl\", \"-sf\", \"http://127.0.0.1:{port}/health\"]\n    iterations: 3\n    warmup: 0\n");
-    let cfg = config(d.path(), port, 0, &ok);
+    let cfg = serve_config(d.path(), port, 0, &ok);
     let out = Command::new(BIN)
         .args(["run", "-q", "--config"])
         .arg(&cfg)
@@ -281,7 +264,7 @@ fn a_service_is_stopped_after_success_and_after_a_failing_scenario() {
     assert!(!alive(pids[0]));
 
     let failing = "  broken:\n    command: [\"false\"]\n    warmup: 0\n";
-    let cfg = config(d.path(), port, 0, failing);
+    let cfg = serve_config(d.path(), port, 0, failing);
     let out = Command::new(BIN)
         .args(["run", "-q", "--config"])
         .arg(&cfg)
@@ -298,7 +281,7 @@ fn a_service_is_stopped_after_success_and_after_a_failing_scenario() {
 fn an_interrupt_stops_the_service_and_the_scenario() {
     let d = tempfile::tempdir().unwrap();
     let port = free_port();
-    let cfg = config(
+    let cfg = serve_config(
         d.path(),
         port,
         0,

@@ -341,25 +341,17 @@ impl Baseline {
         let mut unknown = Vec::new();
         let de = serde_yaml::Deserializer::from_str(text);
         let raw: RawBaseline = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
-            .map_err(|e| {
-                let message = e.to_string();
-                let message = message
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or(&message)
-                    .to_string();
-                match e.location() {
-                    Some(l) => BaselineError::At {
-                        path: name.to_string(),
-                        line: l.line(),
-                        column: l.column(),
-                        message,
-                    },
-                    None => BaselineError::Invalid {
-                        path: name.to_string(),
-                        message,
-                    },
-                }
+            .map_err(|e| match crate::parse_error::yaml(&e) {
+                (message, Some((line, column))) => BaselineError::At {
+                    path: name.to_string(),
+                    line,
+                    column,
+                    message,
+                },
+                (message, None) => BaselineError::Invalid {
+                    path: name.to_string(),
+                    message,
+                },
             })?;
         if let Some(v) = raw.schema_version {
             if v > SCHEMA_VERSION {

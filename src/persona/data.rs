@@ -356,14 +356,7 @@ pub fn load(inputs: &[InputFile]) -> Result<Dataset, DataError> {
     Ok(data)
 }
 
-/// serde_json and serde_yaml append " at line X column Y"; we print the
-/// position first, so drop the duplicate.
-fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
-}
+use crate::parse_error::strip_position;
 
 fn decode(input: &InputFile) -> Result<String, DataError> {
     match std::str::from_utf8(&input.bytes) {

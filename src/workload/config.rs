@@ -246,26 +246,19 @@ impl Config {
 
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
-        let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| {
-            let message = e.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            match e.location() {
-                Some(loc) => ConfigError::Syntax {
+        let raw: RawConfig =
+            serde_yaml::from_str(text).map_err(|e| match crate::parse_error::yaml(&e) {
+                (message, Some((line, column))) => ConfigError::Syntax {
                     path: shown.clone(),
-                    line: loc.line(),
-                    column: loc.column(),
+                    line,
+                    column,
                     message,
                 },
-                None => ConfigError::Invalid {
+                (message, None) => ConfigError::Invalid {
                     path: shown.clone(),
                     message,
                 },
-            }
-        })?;
+            })?;
         let invalid = |message: String| ConfigError::Invalid {
             path: shown.clone(),
             message,

@@ -126,37 +126,47 @@ impl Drop for FakeGitHub {
     }
 }
 
+/// Runs a wiremock server on its own runtime thread, answering every
+/// request with the responder `make` builds from the server's address.
+/// Returns the address, a sender whose drop stops the server, and the thread.
+fn serve_in_thread<R: Respond + 'static>(
+    make: impl FnOnce(String) -> R + Send + 'static,
+) -> (
+    String,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let (uri_tx, uri_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let server = MockServer::start().await;
+            Mock::given(wiremock::matchers::any())
+                .respond_with(make(server.uri()))
+                .mount(&server)
+                .await;
+            uri_tx.send(server.uri()).unwrap();
+            // Serve until the test drops the sender.
+            let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+        });
+    });
+    (uri_rx.recv().unwrap(), stop_tx, thread)
+}
+
 impl FakeGitHub {
     pub fn start() -> FakeGitHub {
         let state = Arc::new(Mutex::new(State::default()));
-        let (uri_tx, uri_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
         let s = state.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let server = MockServer::start().await;
-                Mock::given(wiremock::matchers::any())
-                    .respond_with(Responder {
-                        state: s,
-                        base: server.uri(),
-                    })
-                    .mount(&server)
-                    .await;
-                uri_tx.send(server.uri()).unwrap();
-                // Serve until the test drops us.
-                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
-            });
-        });
-        let uri = uri_rx.recv().unwrap();
+        let (uri, stop, thread) = serve_in_thread(move |base| Responder { state: s, base });
         FakeGitHub {
             uri,
             state,
-            stop: Some(stop_tx),
+            stop: Some(stop),
             thread: Some(thread),
         }
     }
@@ -484,28 +494,11 @@ impl StaticServer {
     pub fn start(files: Vec<(String, Vec<u8>)>) -> StaticServer {
         let hits = Arc::new(Mutex::new(Vec::new()));
         let h = hits.clone();
-        let (uri_tx, uri_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let server = MockServer::start().await;
-                Mock::given(wiremock::matchers::any())
-                    .respond_with(Files { files, hits: h })
-                    .mount(&server)
-                    .await;
-                uri_tx.send(server.uri()).unwrap();
-                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
-            });
-        });
+        let (uri, stop, thread) = serve_in_thread(move |_| Files { files, hits: h });
         StaticServer {
-            uri: uri_rx.recv().unwrap(),
+            uri,
             hits,
-            stop: Some(stop_tx),
+            stop: Some(stop),
             thread: Some(thread),
         }
     }
@@ -522,4 +515,32 @@ impl Drop for StaticServer {
             let _ = t.join();
         }
     }
+}
+
+/// A free TCP port on 127.0.0.1 (released again; a tiny race is accepted).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A bench-gate.yml with a `bench-gate serve` service on `port` answering
+/// after `delay_ms`, and the given `scenarios:` body.
+pub fn serve_config(
+    dir: &std::path::Path,
+    port: u16,
+    delay_ms: u64,
+    scenarios: &str,
+) -> std::path::PathBuf {
+    let p = dir.join("bench-gate.yml");
+    std::fs::write(
+        &p,
+        format!(
+            "services:\n  llm:\n    command: [\"{{bench_gate}}\", \"serve\", \"--bind\", \"127.0.0.1:{port}\", \"--delay-ms\", \"{delay_ms}\", \"--max-seconds\", \"300\"]\n    ready: {{http: \"http://127.0.0.1:{port}/health\"}}\n    start_timeout: 20\nscenarios:\n{scenarios}"
+        ),
+    )
+    .unwrap();
+    p
 }
