@@ -151,11 +151,6 @@ fn gate(args: GateArgs) -> Result<u8> {
     };
     let ctx = Context::from_env(&ProcessEnv, args.token.clone())?;
     let i = &args.inputs;
-    if let (Some(w), Some(f)) = (i.warn_threshold, i.fail_threshold) {
-        if w > f {
-            anyhow::bail!("--warn-threshold {w} is above --fail-threshold {f}");
-        }
-    }
     let opts = gate::GateOptions {
         check_name: args.check_name.clone(),
         override_label: args.override_label.clone(),
@@ -167,10 +162,7 @@ fn gate(args: GateArgs) -> Result<u8> {
         report_out: args.report_out.clone(),
         baseline: i.baseline.clone(),
         baselines_dir: i.baselines_dir.clone(),
-        flags: ThresholdFlags {
-            warning: i.warn_threshold,
-            failure: i.fail_threshold,
-        },
+        flags: rules(i)?,
         workload: i
             .workload
             .workload
@@ -200,17 +192,30 @@ pub fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
     Ok(b)
 }
 
-/// Everything `compare`, `report` and `gate` share: baseline, results, comparison.
-pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
-    let flags = ThresholdFlags {
-        warning: inputs.warn_threshold,
-        failure: inputs.fail_threshold,
-    };
-    if let (Some(w), Some(f)) = (flags.warning, flags.failure) {
+/// The comparison rules from the command line, checked.
+fn rules(i: &CompareInputs) -> Result<ThresholdFlags> {
+    if let (Some(w), Some(f)) = (i.warn_threshold, i.fail_threshold) {
         if w > f {
             anyhow::bail!("--warn-threshold {w} is above --fail-threshold {f}");
         }
     }
+    for (name, v) in [("--floor-ms", i.floor_ms), ("--floor-mb", i.floor_mb)] {
+        if !(v.is_finite() && v >= 0.0) {
+            anyhow::bail!("{name} must be a non-negative number");
+        }
+    }
+    Ok(ThresholdFlags {
+        warning: i.warn_threshold,
+        failure: i.fail_threshold,
+        floor_ms: i.floor_ms,
+        floor_mb: i.floor_mb,
+        env_policy: i.env_mismatch,
+    })
+}
+
+/// Everything `compare`, `report` and `gate` share: baseline, results, comparison.
+pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
+    let flags = rules(inputs)?;
     // Read the baseline first: a missing baseline should not cost a benchmark.
     let path = discover::resolve(&inputs.baseline, &inputs.baselines_dir)?;
     let baseline = load_baseline(&path)?;

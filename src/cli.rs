@@ -278,6 +278,16 @@ pub struct CompareInputs {
     /// Failure threshold in percent, for every metric (overrides the baseline's).
     #[arg(long, value_parser = percent, value_name = "PERCENT")]
     pub fail_threshold: Option<f64>,
+    /// When the baseline was measured on another machine (CPU, cores, memory, OS, kernel,
+    /// runner image, bench-gate version): `warn` counts failures as warnings, `strict` keeps them.
+    #[arg(long, value_enum, default_value_t = crate::compare::EnvPolicy::Warn)]
+    pub env_mismatch: crate::compare::EnvPolicy,
+    /// Peak-memory and startup changes smaller than this many ms never warn or fail.
+    #[arg(long, default_value_t = crate::compare::FLOOR_MS, value_name = "MS")]
+    pub floor_ms: f64,
+    /// Peak-memory changes smaller than this many MB (MiB) never warn or fail.
+    #[arg(long, default_value_t = crate::compare::FLOOR_MB, value_name = "MB")]
+    pub floor_mb: f64,
     #[command(flatten)]
     pub workload: WorkloadArgs,
 }

@@ -100,11 +100,74 @@ pub enum ThresholdSource {
     Flag,
 }
 
-/// `--warn-threshold` / `--fail-threshold`: override everything.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// How failures are treated when the baseline was measured on a different
+/// machine (other CPU, core count, memory, OS, kernel, runner image or
+/// bench-gate version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvPolicy {
+    /// Failures count as warnings, and the report says why.
+    #[default]
+    Warn,
+    /// Failures stand.
+    Strict,
+}
+
+/// The environment keys whose difference makes timings incomparable.
+pub const FINGERPRINT_KEYS: &[&str] = &[
+    "cpu_model",
+    "cpu_cores",
+    "memory_gb",
+    "os",
+    "arch",
+    "kernel",
+    "runner_os",
+    "runner_arch",
+    "runner_image",
+    "runner_image_version",
+    "bench_gate_version",
+];
+
+/// Changes smaller than these never warn or fail for peak-memory and
+/// startup metrics: below them, percentages of tiny values are noise.
+pub const FLOOR_MS: f64 = 1.0;
+pub const FLOOR_MB: f64 = 1.0;
+
+/// Command-line rules: `--warn-threshold` / `--fail-threshold` (override
+/// every other threshold), the absolute floors, and the environment policy.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ThresholdFlags {
     pub warning: Option<f64>,
     pub failure: Option<f64>,
+    pub floor_ms: f64,
+    pub floor_mb: f64,
+    pub env_policy: EnvPolicy,
+}
+
+impl Default for ThresholdFlags {
+    fn default() -> Self {
+        ThresholdFlags {
+            warning: None,
+            failure: None,
+            floor_ms: FLOOR_MS,
+            floor_mb: FLOOR_MB,
+            env_policy: EnvPolicy::Warn,
+        }
+    }
+}
+
+/// A change in the metric's unit, converted to ms or MB for the floors.
+fn absolute_change(unit: &str, delta: f64) -> Option<(f64, &'static str)> {
+    let d = delta.abs();
+    Some(match unit {
+        "ms" => (d, "ms"),
+        "s" => (d * 1000.0, "ms"),
+        "us" => (d / 1000.0, "ms"),
+        "ns" => (d / 1e6, "ms"),
+        "MB" => (d, "MB"),
+        "bytes" => (d / 1048576.0, "MB"),
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -198,6 +261,9 @@ pub struct Comparison {
     pub metrics: Vec<MetricComparison>,
     /// Environment keys both sides record, with different values.
     pub environment_differences: Vec<EnvDifference>,
+    /// The fingerprint keys among those: the machines are not comparable.
+    pub environment_mismatch: Vec<String>,
+    pub env_policy: EnvPolicy,
     pub baseline_environment: BTreeMap<String, String>,
     pub current_environment: BTreeMap<String, String>,
 }
@@ -308,7 +374,7 @@ pub fn compare(
             b.map_or((None, None), |m| (m.warning, m.failure)),
             flags,
         );
-        let (status, change_pct, regression_pct, note) = match (b, c) {
+        let (mut status, change_pct, regression_pct, mut note) = match (b, c) {
             (Some(b), Some(c)) => decide(b.value, c.value, direction, thresholds),
             (Some(_), None) => (
                 Status::Missing,
@@ -324,6 +390,26 @@ pub fn compare(
             ),
             (None, None) => unreachable!("name comes from one of the two maps"),
         };
+        if let (Some(b), Some(c), Status::Failure | Status::Warning) = (b, c, status) {
+            let floor = |u| {
+                if u == "ms" {
+                    flags.floor_ms
+                } else {
+                    flags.floor_mb
+                }
+            };
+            if matches!(kind, MetricKind::Memory | MetricKind::Startup) {
+                if let Some((d, u)) = absolute_change(&unit, c.value - b.value) {
+                    if d < floor(u) {
+                        status = Status::Pass;
+                        note = Some(format!(
+                            "a change of {d:.3} {u} is below the absolute floor of {} {u}",
+                            floor(u)
+                        ));
+                    }
+                }
+            }
+        }
         metrics.push(MetricComparison {
             name: name.clone(),
             unit,
@@ -346,6 +432,22 @@ pub fn compare(
                 .cloned()
                 .filter(|s| !s.is_empty()),
         });
+    }
+    let environment_mismatch: Vec<String> = FINGERPRINT_KEYS
+        .iter()
+        .filter(|k| {
+            matches!((baseline.environment.get(**k), results.environment.get(**k)), (Some(x), Some(y)) if x != y)
+        })
+        .map(|k| k.to_string())
+        .collect();
+    if !environment_mismatch.is_empty() && flags.env_policy == EnvPolicy::Warn {
+        for m in metrics.iter_mut().filter(|m| m.status == Status::Failure) {
+            m.status = Status::Warning;
+            m.note = Some(format!(
+                "above the failure threshold, but measured on a different machine than the baseline ({}): counted as a warning",
+                environment_mismatch.join(", ")
+            ));
+        }
     }
     metrics.sort_by(|a, b| {
         a.status.cmp(&b.status).then_with(|| {
@@ -395,6 +497,8 @@ pub fn compare(
         counts,
         metrics,
         environment_differences,
+        environment_mismatch,
+        env_policy: flags.env_policy,
         baseline_environment: baseline.environment.clone(),
         current_environment: results.environment.clone(),
     }
@@ -501,6 +605,7 @@ mod tests {
         let flags = ThresholdFlags {
             warning: Some(1.0),
             failure: None,
+            ..ThresholdFlags::default()
         };
         assert_eq!(
             thresholds_for(MetricKind::Memory, file, (None, Some(30.0)), flags),
@@ -518,6 +623,114 @@ mod tests {
         assert_eq!(status(100.0, 126.0, Direction::Lower, t), Status::Warning);
         assert_eq!(status(100.0, 130.0, Direction::Lower, t), Status::Warning);
         assert_eq!(status(100.0, 130.01, Direction::Lower, t), Status::Failure);
+    }
+
+    fn results(env: &[(&str, &str)], metrics: &[(&str, f64, &str)]) -> Results {
+        let m: serde_json::Map<String, serde_json::Value> = metrics
+            .iter()
+            .map(|(k, v, u)| (k.to_string(), serde_json::json!({"value": v, "unit": u})))
+            .collect();
+        let env: serde_json::Map<String, serde_json::Value> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect();
+        Results::parse(
+            "r",
+            &serde_json::json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0", "created_at": "x",
+                                "workload": "w", "environment": env, "scenarios": [], "metrics": m})
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    fn baseline(yaml_metrics: &str, env: &str) -> Baseline {
+        Baseline::parse(
+            "b",
+            &format!("version: '1'\nenvironment: {{{env}}}\nmetrics:\n{yaml_metrics}"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn floors_keep_tiny_memory_and_startup_changes_from_failing() {
+        let b = baseline("  memory:\n    a_peak_mb: 2.0\n    b_peak_mb: 20.0\n  startup:\n    cli_cold_ms: 1.2\n  latency:\n    x_ms: 1.2\n", "");
+        let r = results(
+            &[],
+            &[
+                ("memory.a_peak_mb", 2.9, "MB"),
+                ("memory.b_peak_mb", 31.0, "MB"),
+                ("startup.cli_cold_ms", 2.1, "ms"),
+                ("latency.x_ms", 2.1, "ms"),
+            ],
+        );
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        let st = |n: &str| c.metrics.iter().find(|m| m.name == n).unwrap();
+        // +45 % but only 0.9 MB: below the 1 MiB floor.
+        assert_eq!(st("memory.a_peak_mb").status, Status::Pass);
+        assert!(st("memory.a_peak_mb")
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("below the absolute floor of 1 MB"));
+        // +55 % and 11 MB: fails.
+        assert_eq!(st("memory.b_peak_mb").status, Status::Failure);
+        // +75 % but 0.9 ms: startup below the 1 ms floor passes.
+        assert_eq!(st("startup.cli_cold_ms").status, Status::Pass);
+        // Latency has no floor.
+        assert_eq!(st("latency.x_ms").status, Status::Failure);
+        // With a lower floor the +45 % counts: a warning (memory fails above +50 %).
+        let strict_floor = ThresholdFlags {
+            floor_mb: 0.5,
+            ..ThresholdFlags::default()
+        };
+        assert_eq!(
+            compare(&b, "b", &r, strict_floor)
+                .metrics
+                .iter()
+                .find(|m| m.name == "memory.a_peak_mb")
+                .unwrap()
+                .status,
+            Status::Warning
+        );
+    }
+
+    #[test]
+    fn an_environment_mismatch_downgrades_failures_unless_strict() {
+        let b = baseline(
+            "  x_ms: 100\n",
+            "cpu_model: AMD EPYC, cpu_cores: '2', python_version: '3.12'",
+        );
+        let other = results(
+            &[("cpu_model", "Intel Xeon"), ("cpu_cores", "2")],
+            &[("x_ms", 140.0, "ms")],
+        );
+        let c = compare(&b, "b", &other, ThresholdFlags::default());
+        assert_eq!(c.environment_mismatch, ["cpu_model"]);
+        assert_eq!(c.metrics[0].status, Status::Warning);
+        assert!(c.metrics[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("different machine than the baseline (cpu_model)"));
+        assert_eq!(c.verdict, Verdict::Warn);
+        let strict = ThresholdFlags {
+            env_policy: EnvPolicy::Strict,
+            ..ThresholdFlags::default()
+        };
+        let c = compare(&b, "b", &other, strict);
+        assert_eq!(
+            (c.metrics[0].status, c.verdict),
+            (Status::Failure, Verdict::Fail)
+        );
+        // Same machine: the failure stands; keys outside the fingerprint do not count.
+        let same = results(
+            &[("cpu_model", "AMD EPYC"), ("python_version", "3.13")],
+            &[("x_ms", 140.0, "ms")],
+        );
+        let c = compare(&b, "b", &same, ThresholdFlags::default());
+        assert!(c.environment_mismatch.is_empty());
+        assert_eq!(c.environment_differences.len(), 1);
+        assert_eq!(c.metrics[0].status, Status::Failure);
     }
 
     #[test]

@@ -155,6 +155,28 @@ fn notices(i: &CommentInput) -> Vec<String> {
                 .join(", ")
         ));
     }
+    if let Some(c) = i.comparison {
+        if !c.environment_mismatch.is_empty() {
+            let downgraded = c
+                .metrics
+                .iter()
+                .filter(|m| {
+                    m.note
+                        .as_deref()
+                        .is_some_and(|n| n.contains("different machine"))
+                })
+                .count();
+            out.push(format!(
+                "🖥️ **This runner is not the machine the baseline was measured on** (it differs in {}). {}Re-capture the baseline on this runner class to compare like with like.",
+                c.environment_mismatch.join(", "),
+                if downgraded > 0 {
+                    format!("{downgraded} failure(s) are counted as warnings (policy `warn`; `env-mismatch: strict` keeps them). ")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
     out.extend(i.notes.iter().cloned());
     out
 }
