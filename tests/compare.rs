@@ -447,3 +447,59 @@ fn list_clean_and_trends() {
         .stderr(predicate::str::contains("no such baseline"));
     bg().current_dir(d.path()).args(["clean"]).assert().code(3);
 }
+
+#[test]
+fn changes_carry_a_bootstrap_interval_when_both_sides_have_samples() {
+    let (d, bdir) = setup();
+    std::fs::write(
+        bdir.join("v2.0.0.yaml"),
+        "version: '2.0.0'\nmetrics:\n  x:\n    latency_p50_ms: 100\nsamples:\n  x.latency_p50_ms: [97, 98, 99, 100, 100, 101, 102, 103]\n",
+    )
+    .unwrap();
+    let r = d.path().join("r.json");
+    std::fs::write(
+        &r,
+        json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0", "created_at": "x", "workload": "w",
+               "environment": {}, "scenarios": [],
+               "metrics": {"x.latency_p50_ms": {"value": 120.0, "unit": "ms", "statistic": "p50",
+                                                "samples": [117.0, 118.0, 119.0, 120.0, 120.0, 121.0, 122.0, 123.0]}}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = compare(
+        d.path(),
+        &r,
+        &["--baseline", "baselines/v2.0.0.yaml", "--format", "json"],
+    );
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let i = &c["metrics"][0]["interval"];
+    let (lo, hi) = (i["lo"].as_f64().unwrap(), i["hi"].as_f64().unwrap());
+    assert!(lo < 20.0 && 20.0 < hi && hi - lo < 10.0, "{i}");
+    assert_eq!(i["confidence"], 0.95);
+    // Reproducible, and shown in the table.
+    let again: Value = serde_json::from_slice(
+        &compare(
+            d.path(),
+            &r,
+            &["--baseline", "baselines/v2.0.0.yaml", "--format", "json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(&again["metrics"][0]["interval"], i);
+    let md = String::from_utf8(
+        compare(
+            d.path(),
+            &r,
+            &[
+                "--baseline",
+                "baselines/v2.0.0.yaml",
+                "--format",
+                "markdown",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(md.contains("| +20.0% ["), "{md}");
+}

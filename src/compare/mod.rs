@@ -223,6 +223,10 @@ pub struct MetricComparison {
     pub current_summary: Option<Summary>,
     /// Distribution of the baseline's raw samples, when it stored them.
     pub baseline_summary: Option<Summary>,
+    /// 95 % bootstrap interval of `change_pct`, from both sides' raw samples
+    /// (seeded, reproducible). Reported; the decision does not use it yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<crate::stats::bootstrap::Interval>,
     /// The raw samples themselves (for charts), when there are any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_samples: Option<Vec<f64>>,
@@ -410,8 +414,29 @@ pub fn compare(
                 }
             }
         }
+        // The percentile the metric's value is, for its interval.
+        let percentile = match c.and_then(|m| m.statistic.as_deref()) {
+            Some("p50" | "median") => Some(50.0),
+            Some("p95") => Some(95.0),
+            Some("p99") => Some(99.0),
+            Some("max") => Some(100.0),
+            Some("min") => Some(0.0),
+            _ => None,
+        };
+        let interval = match (percentile, baseline.samples.get(name), c) {
+            (Some(p), Some(bs), Some(c)) if b.is_some_and(|b| b.value > 0.0) => {
+                crate::stats::bootstrap::change_interval(
+                    bs,
+                    &c.samples,
+                    p,
+                    crate::stats::bootstrap::SEED,
+                )
+            }
+            _ => None,
+        };
         metrics.push(MetricComparison {
             name: name.clone(),
+            interval,
             unit,
             direction,
             kind,

@@ -65,7 +65,11 @@ pub fn row(m: &MetricComparison) -> Row {
         name: m.name.clone(),
         baseline: v(m.baseline),
         current: v(m.current),
-        change: m.change_pct.map(fmt_pct).unwrap_or_else(|| "—".into()),
+        change: match (m.change_pct, m.interval) {
+            (Some(c), Some(i)) => format!("{} [{}, {}]", fmt_pct(c), fmt_pct(i.lo), fmt_pct(i.hi)),
+            (Some(c), None) => fmt_pct(c),
+            _ => "—".into(),
+        },
         threshold: format!(
             "{sign}{}% / {sign}{}%",
             trim_num(m.thresholds.warning),

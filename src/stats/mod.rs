@@ -6,6 +6,8 @@
 //! p in [0, 100]: h = (n − 1)·p/100, Pₚ = x⌊h⌋ + (h − ⌊h⌋)·(x⌊h⌋₊₁ − x⌊h⌋).
 //! With n = 1 every percentile is the one sample; with n = 2, P50 is their mean.
 
+pub mod bootstrap;
+
 use serde::{Deserialize, Serialize};
 
 /// Percentile `p` (0–100) of already sorted, finite samples; `None` when empty.
