@@ -171,7 +171,23 @@ fn gate(args: GateArgs) -> Result<u8> {
         results_given: i.results.is_some(),
         history_url: args.history_url.clone(),
     };
-    let mut obtain = || obtain_results(i.results.as_deref(), &i.workload);
+    let flags = opts.flags;
+    let mut obtain = || match &i.results {
+        Some(p) => Results::load(p),
+        None => {
+            // Confirmation needs the baseline; without one there is nothing to confirm.
+            let baseline = discover::resolve(&i.baseline, &i.baselines_dir)
+                .ok()
+                .and_then(|p| Baseline::load(&p).ok().map(|b| (p, b)));
+            let confirm = baseline.as_ref().map(|(p, b)| Confirm {
+                baseline: b,
+                baseline_file: p.display().to_string(),
+                flags,
+                rounds: i.confirm,
+            });
+            benchmark_confirmed(&i.workload, confirm)
+        }
+    };
     gate::run(&ctx, &opts, &mut obtain)
 }
 
@@ -219,8 +235,20 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
     // Read the baseline first: a missing baseline should not cost a benchmark.
     let path = discover::resolve(&inputs.baseline, &inputs.baselines_dir)?;
     let baseline = load_baseline(&path)?;
-    let results = obtain_results(inputs.results.as_deref(), &inputs.workload)?;
-    let c = compare::compare(&baseline, &path.display().to_string(), &results, flags);
+    let shown = path.display().to_string();
+    let results = match &inputs.results {
+        Some(p) => Results::load(p)?,
+        None => benchmark_confirmed(
+            &inputs.workload,
+            Some(Confirm {
+                baseline: &baseline,
+                baseline_file: shown.clone(),
+                flags,
+                rounds: inputs.confirm,
+            }),
+        )?,
+    };
+    let c = compare::compare(&baseline, &shown, &results, flags);
     Ok((c, results))
 }
 
@@ -229,6 +257,9 @@ fn compare_cmd(args: CompareArgs) -> Result<u8> {
     if let Some(path) = &args.save_results {
         results.save(path)?;
         eprintln!("wrote {}", path.display());
+    }
+    for conf in &results.confirmations {
+        eprintln!("confirmation: {}", conf.describe());
     }
     let text = match args.format {
         CompareFormat::Table => report::terminal::comparison_table(&c),
@@ -545,6 +576,21 @@ fn install_interrupt_handler() {
 
 /// Benchmarks a workload: every scenario, in order, stopping at the first failure.
 pub fn benchmark(args: &WorkloadArgs) -> Result<Results> {
+    benchmark_confirmed(args, None)
+}
+
+/// What a confirmation re-run compares against, and how often it re-measures.
+pub struct Confirm<'a> {
+    pub baseline: &'a Baseline,
+    pub baseline_file: String,
+    pub flags: ThresholdFlags,
+    pub rounds: u32,
+}
+
+/// Benchmarks a workload; with `confirm`, every scenario with a metric above
+/// its failure threshold is measured `rounds` more times (while the services
+/// still run) and the results hold all the samples.
+pub fn benchmark_confirmed(args: &WorkloadArgs, confirm: Option<Confirm>) -> Result<Results> {
     let workload = resolve_workload(args)?;
     install_interrupt_handler();
     // Stopped when dropped: after the last scenario, or after a failing one.
@@ -554,7 +600,66 @@ pub fn benchmark(args: &WorkloadArgs) -> Result<Results> {
     for s in &workload.scenarios {
         runs.push(runner::run_scenario(s, progress.as_mut())?);
     }
-    Ok(Results::new(&workload, &runs, results::fingerprint()))
+    let env = results::fingerprint();
+    let first = Results::new(&workload, &runs, env.clone());
+    let Some(cf) = confirm.filter(|c| c.rounds > 0) else {
+        return Ok(first);
+    };
+    let failing = |r: &Results| -> Vec<(String, String)> {
+        compare::compare(cf.baseline, &cf.baseline_file, r, cf.flags)
+            .metrics
+            .into_iter()
+            .filter(|m| m.status == compare::Status::Failure)
+            .filter_map(|m| Some((r.metrics.get(&m.name)?.scenario.clone()?, m.name)))
+            .collect()
+    };
+    let before = failing(&first);
+    if before.is_empty() {
+        return Ok(first);
+    }
+    let mut confirmed = Vec::new();
+    for (i, s) in workload.scenarios.iter().enumerate() {
+        let metrics: Vec<String> = before
+            .iter()
+            .filter(|(sc, _)| sc == &s.name)
+            .map(|(_, m)| m.clone())
+            .collect();
+        if metrics.is_empty() {
+            continue;
+        }
+        eprintln!(
+            "confirming: {} above the failure threshold; measuring scenario '{}' {} more time(s)",
+            metrics.join(", "),
+            s.name,
+            cf.rounds
+        );
+        for _ in 0..cf.rounds {
+            let more = runner::run_scenario(s, progress.as_mut())?;
+            runs[i].samples.extend(more.samples);
+            runs[i].warmup_samples.extend(more.warmup_samples);
+            runs[i].overhead_ms.extend(more.overhead_ms);
+        }
+        confirmed.push((s.name.clone(), metrics));
+    }
+    let mut results = Results::new(&workload, &runs, env);
+    let after = failing(&results);
+    results.confirmations = confirmed
+        .into_iter()
+        .map(|(scenario, failing_before)| results::Confirmation {
+            failing_after: after
+                .iter()
+                .filter(|(sc, _)| *sc == scenario)
+                .map(|(_, m)| m.clone())
+                .collect(),
+            scenario,
+            rounds: cf.rounds,
+            failing_before,
+        })
+        .collect();
+    for c in &results.confirmations {
+        eprintln!("confirmation: {}", c.describe());
+    }
+    Ok(results)
 }
 
 fn run_cmd(args: RunArgs) -> Result<u8> {

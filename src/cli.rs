@@ -282,6 +282,10 @@ pub struct CompareInputs {
     /// runner image, bench-gate version): `warn` counts failures as warnings, `strict` keeps them.
     #[arg(long, value_enum, default_value_t = crate::compare::EnvPolicy::Warn)]
     pub env_mismatch: crate::compare::EnvPolicy,
+    /// When a metric fails, measure its scenario this many more times and decide on all
+    /// the samples (0: decide on the first measurement).
+    #[arg(long, default_value_t = 1, value_name = "ROUNDS")]
+    pub confirm: u32,
     /// Peak-memory and startup changes smaller than this many ms never warn or fail.
     #[arg(long, default_value_t = crate::compare::FLOOR_MS, value_name = "MS")]
     pub floor_ms: f64,

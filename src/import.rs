@@ -611,5 +611,6 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         github: None,
         shard: None,
         shards: Vec::new(),
+        confirmations: Vec::new(),
     })
 }

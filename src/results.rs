@@ -41,6 +41,49 @@ pub struct Results {
     /// Set by `merge`: every shard, with the environment it ran in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<crate::shard::ShardInfo>,
+    /// Scenarios measured again because a metric failed (see `--confirm`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmations: Vec<Confirmation>,
+}
+
+/// A confirmation re-run: a scenario measured `rounds` more times because
+/// metrics failed; the decision then used all its samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub scenario: String,
+    pub rounds: u32,
+    /// Its metrics above the failure threshold on the first measurement.
+    pub failing_before: Vec<String>,
+    /// Those still above it with every sample.
+    pub failing_after: Vec<String>,
+}
+
+impl Confirmation {
+    /// One sentence for reports and comments.
+    pub fn describe(&self) -> String {
+        let cleared: Vec<&String> = self
+            .failing_before
+            .iter()
+            .filter(|m| !self.failing_after.contains(m))
+            .collect();
+        format!(
+            "{} failed, so scenario `{}` was measured {} more time(s) and decided on all its samples: {}",
+            self.failing_before.join(", "),
+            self.scenario,
+            self.rounds,
+            if self.failing_after.is_empty() {
+                "no longer failing (the first measurement was a spike)".to_string()
+            } else if cleared.is_empty() {
+                "still failing (confirmed)".to_string()
+            } else {
+                format!(
+                    "{} still failing, {} no longer",
+                    self.failing_after.join(", "),
+                    cleared.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            }
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -181,6 +224,7 @@ impl Results {
             github: None,
             shard: workload.shard.clone(),
             shards: Vec::new(),
+            confirmations: Vec::new(),
         }
     }
 

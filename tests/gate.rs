@@ -829,3 +829,33 @@ fn outside_github_it_prints_the_comment_and_exits_with_the_compare_code() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// Benchmarking in the gate: a spike that a confirmation run clears is
+/// reported in the comment, and the check passes.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_comment_reports_a_confirmation_run() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    std::fs::write(
+        co.path("bench-gate.yml"),
+        "scenarios:\n  spiky:\n    command: \"n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; if [ $n -le 3 ]; then sleep 0.3; else sleep 0.02; fi\"\n    shell: true\n    iterations: 5\n    warmup: 0\n    metrics:\n      spiky.latency_p50_ms: wall_ms.p50\n",
+    )
+    .unwrap();
+    std::fs::write(
+        co.path("baselines/v1.13.0.yaml"),
+        "version: '1.13.0'\nmetrics:\n  spiky:\n    latency_p50_ms: 22\n",
+    )
+    .unwrap();
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["-q", "--warn-threshold", "50", "--fail-threshold", "100"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let body = &fake.comments()[0].body;
+    assert!(body.contains("🔁 **Confirmation run**: spiky.latency_p50_ms failed, so scenario `spiky` was measured 1 more time(s)"), "{body}");
+    assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
+}

@@ -332,3 +332,78 @@ fn peak_memory_is_the_childs_own_even_when_the_gate_is_large() {
     assert!(m.sample.peak_rss_kib > 0);
     drop(ballast);
 }
+
+/// A spike (the first three of five runs slow) fails on its own; the default
+/// confirmation run measures the scenario again and, deciding on all ten
+/// samples, passes, and says so.
+#[test]
+fn a_confirmation_run_turns_a_single_spike_into_a_pass() {
+    let setup = || {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("bench-gate.yml"),
+            "scenarios:\n  spiky:\n    command: \"n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; if [ $n -le 3 ]; then sleep 0.3; else sleep 0.02; fi\"\n    shell: true\n    iterations: 5\n    warmup: 0\n    metrics:\n      spiky.latency_p50_ms: wall_ms.p50\n",
+        )
+        .unwrap();
+        std::fs::create_dir(d.path().join("baselines")).unwrap();
+        std::fs::write(
+            d.path().join("baselines/v1.0.0.yaml"),
+            "version: '1.0.0'\nmetrics:\n  spiky:\n    latency_p50_ms: 22\n",
+        )
+        .unwrap();
+        d
+    };
+    let compare = |d: &Path, extra: &[&str]| {
+        bg().current_dir(d)
+            .args([
+                "compare",
+                "-q",
+                "--fail-on-regression",
+                "--warn-threshold",
+                "50",
+                "--fail-threshold",
+                "100",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let d = setup();
+    let out = compare(d.path(), &["--confirm", "0"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "without confirmation the spike fails"
+    );
+    let d = setup();
+    let out = compare(d.path(), &["--save-results", "r.json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("confirming: spiky.latency_p50_ms above the failure threshold; measuring scenario 'spiky' 1 more time(s)"), "{err}");
+    assert!(
+        err.contains("no longer failing (the first measurement was a spike)"),
+        "{err}"
+    );
+    let r = read_json(&d.path().join("r.json"));
+    assert_eq!(
+        r["scenarios"][0]["samples"].as_array().unwrap().len(),
+        10,
+        "decided on all samples"
+    );
+    assert_eq!(
+        r["confirmations"][0]["failing_before"],
+        serde_json::json!(["spiky.latency_p50_ms"])
+    );
+    assert_eq!(
+        r["confirmations"][0]["failing_after"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("count"))
+            .unwrap()
+            .trim(),
+        "10"
+    );
+}

@@ -657,6 +657,9 @@ fn publish(
     }
     let cmp = compare_with_baseline(&results, opts)?;
     let c = cmp.as_ref().map(|(c, _)| c);
+    for conf in &results.confirmations {
+        notes.push(format!("🔁 **Confirmation run**: {}.", conf.describe()));
+    }
 
     let override_state = match t.pr {
         _ if t.release => {
