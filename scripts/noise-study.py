@@ -10,7 +10,8 @@ is decided twice, by two rules:
   plain    the threshold rule alone (--confirm 0);
   confirm  the threshold rule with one confirmation run (--confirm 1, the default).
 
-Thresholds are the latency defaults (warning +10 %, failure +25 %). Prints,
+Thresholds are the latency defaults (warning +10 %, failure +25 %) unless
+--warn-threshold / --fail-threshold say otherwise. Prints,
 per workload and rule: the false-failure rate (unchanged program failed), the
 detection rate of +25 % (failed), the flag rate of +10 % (warned or failed),
 and the benchmarking time per decision, each with its count of trials.
@@ -48,6 +49,8 @@ def main():
     g.add_argument("--thorough", action="store_true")
     ap.add_argument("--trials", type=int)
     ap.add_argument("--iterations", type=int)
+    ap.add_argument("--warn-threshold", type=float, default=10.0)
+    ap.add_argument("--fail-threshold", type=float, default=25.0)
     a = ap.parse_args()
     trials = a.trials or (100 if a.thorough else 20)
     iterations = a.iterations or (30 if a.thorough else 10)
@@ -72,7 +75,8 @@ def main():
                     config(d / "variant.yml", argv(f), iterations)
                     for rname, confirm in rules.items():
                         start = time.monotonic()
-                        out = subprocess.run([bg, "compare", "-q", "--format", "json", "--config", "variant.yml", "--confirm", confirm],
+                        out = subprocess.run([bg, "compare", "-q", "--format", "json", "--config", "variant.yml", "--confirm", confirm,
+                                              "--warn-threshold", str(a.warn_threshold), "--fail-threshold", str(a.fail_threshold)],
                                              cwd=d, check=True, capture_output=True, text=True)
                         secs = time.monotonic() - start
                         status = json.loads(out.stdout)["metrics"][0]["status"]
@@ -83,7 +87,7 @@ def main():
                             c[status] += 1
                 print(f"{wname}: trial {t + 1}/{trials}", file=sys.stderr)
     print(f"Noise study: {trials} trials per cell, {iterations} measured iterations (+1 warm-up), "
-          f"thresholds +10 % / +25 %, on {os.cpu_count()} cores.\n")
+          f"thresholds +{a.warn_threshold:g} % / +{a.fail_threshold:g} %, on {os.cpu_count()} cores.\n")
     print("| workload | rule | false failures (unchanged) | +25 % failed | +10 % flagged | s per decision |")
     print("|:--|:--|--:|--:|--:|--:|")
     for wname in workloads:
