@@ -7,8 +7,10 @@ For each workload (a CPU-bound program whose work is set by a parameter, and
 then gates a variant: unchanged, 10 % more work, 25 % more work. Each variant
 is decided twice, by two rules:
 
-  plain    the threshold rule alone (--confirm 0);
-  confirm  the threshold rule with one confirmation run (--confirm 1, the default).
+  plain     the threshold rule alone (--confirm 0);
+  confirm   the threshold rule with one confirmation run (--confirm 1, the default);
+  interval  a confirmation run and the interval rule (--decision interval): a
+            failure needs the 95 % bootstrap interval above the failure threshold.
 
 Thresholds are the latency defaults (warning +10 %, failure +25 %) unless
 --warn-threshold / --fail-threshold say otherwise. Prints,
@@ -61,7 +63,8 @@ def main():
         "sleep 50 ms": lambda f: ["sleep", f"{0.05 * f:.4f}"],
     }
     factors = {"unchanged": 1.0, "+10%": 1.10, "+25%": 1.25}
-    rules = {"plain": "0", "confirm": "1"}
+    rules = {"plain": ["--confirm", "0"], "confirm": ["--confirm", "1"],
+             "interval": ["--confirm", "1", "--decision", "interval"]}
     counts = {}
     with tempfile.TemporaryDirectory() as tmp:
         d = pathlib.Path(tmp)
@@ -75,7 +78,7 @@ def main():
                     config(d / "variant.yml", argv(f), iterations)
                     for rname, confirm in rules.items():
                         start = time.monotonic()
-                        out = subprocess.run([bg, "compare", "-q", "--format", "json", "--config", "variant.yml", "--confirm", confirm,
+                        out = subprocess.run([bg, "compare", "-q", "--format", "json", "--config", "variant.yml", *confirm,
                                               "--warn-threshold", str(a.warn_threshold), "--fail-threshold", str(a.fail_threshold)],
                                              cwd=d, check=True, capture_output=True, text=True)
                         secs = time.monotonic() - start

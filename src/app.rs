@@ -226,6 +226,7 @@ fn rules(i: &CompareInputs) -> Result<ThresholdFlags> {
         floor_ms: i.floor_ms,
         floor_mb: i.floor_mb,
         env_policy: i.env_mismatch,
+        decision: i.decision,
     })
 }
 

@@ -502,4 +502,41 @@ fn changes_carry_a_bootstrap_interval_when_both_sides_have_samples() {
     )
     .unwrap();
     assert!(md.contains("| +20.0% ["), "{md}");
+    // With the interval rule and the failure threshold inside the interval:
+    // an inconclusive warning, not a failure; the threshold rule fails it.
+    let args = [
+        "--baseline",
+        "baselines/v2.0.0.yaml",
+        "--format",
+        "json",
+        "--fail-threshold",
+        "19.5",
+        "--warn-threshold",
+        "5",
+    ];
+    let by_threshold: Value = serde_json::from_slice(&compare(d.path(), &r, &args).stdout).unwrap();
+    assert_eq!(
+        by_threshold["metrics"][0]["status"], "failure",
+        "+20 % is above 19.5 %"
+    );
+    let mut with_rule = args.to_vec();
+    with_rule.extend(["--decision", "interval"]);
+    let by_interval: Value =
+        serde_json::from_slice(&compare(d.path(), &r, &with_rule).stdout).unwrap();
+    let m = &by_interval["metrics"][0];
+    assert_eq!(m["status"], "warning", "{m}");
+    assert!(
+        m["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("inconclusive: the 95 % interval"),
+        "{m}"
+    );
+    assert!(
+        m["note"]
+            .as_str()
+            .unwrap()
+            .contains("more iterations would settle it"),
+        "{m}"
+    );
 }

@@ -113,6 +113,19 @@ pub enum EnvPolicy {
     Strict,
 }
 
+/// How a metric's status is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DecisionRule {
+    /// The point estimate against the thresholds.
+    #[default]
+    Threshold,
+    /// The bootstrap interval must agree: a failure needs its lower end above
+    /// the failure threshold; an interval straddling it is an "inconclusive"
+    /// warning. Metrics without raw samples on both sides use the threshold rule.
+    Interval,
+}
+
 /// The environment keys whose difference makes timings incomparable.
 pub const FINGERPRINT_KEYS: &[&str] = &[
     "cpu_model",
@@ -142,6 +155,7 @@ pub struct ThresholdFlags {
     pub floor_ms: f64,
     pub floor_mb: f64,
     pub env_policy: EnvPolicy,
+    pub decision: DecisionRule,
 }
 
 impl Default for ThresholdFlags {
@@ -152,8 +166,50 @@ impl Default for ThresholdFlags {
             floor_ms: FLOOR_MS,
             floor_mb: FLOOR_MB,
             env_policy: EnvPolicy::Warn,
+            decision: DecisionRule::Threshold,
         }
     }
+}
+
+/// The interval rule for one metric, from its point regression and the
+/// interval of its change: `None` leaves the threshold rule's status alone.
+/// Regressions are direction-adjusted percentages (positive = worse).
+pub fn decide_by_interval(
+    regression: f64,
+    interval: crate::stats::bootstrap::Interval,
+    direction: Direction,
+    t: Thresholds,
+    samples: usize,
+) -> Option<(Status, String)> {
+    let (lo, hi) = match direction {
+        Direction::Lower => (interval.lo, interval.hi),
+        Direction::Higher => (-interval.hi, -interval.lo),
+    };
+    if lo > t.failure {
+        return Some((
+            Status::Failure,
+            format!("the 95 % interval [{lo:+.1}%, {hi:+.1}%] lies above the failure threshold"),
+        ));
+    }
+    if hi > t.failure {
+        // Half-width shrinks as 1/sqrt(n): n' = n (h/d)^2 settles it.
+        let half = (hi - lo) / 2.0;
+        let distance = (regression - t.failure).abs();
+        let more = if distance > 0.0 && samples > 0 {
+            let needed = (samples as f64 * (half / distance).powi(2)).ceil() as usize;
+            format!(
+                "about {} more iterations would settle it",
+                needed.saturating_sub(samples).max(1)
+            )
+        } else {
+            "it sits on the threshold; more iterations will not settle it".to_string()
+        };
+        return Some((
+            Status::Warning,
+            format!("inconclusive: the 95 % interval [{lo:+.1}%, {hi:+.1}%] straddles the failure threshold; {more}"),
+        ));
+    }
+    None
 }
 
 /// A change in the metric's unit, converted to ms or MB for the floors.
@@ -394,26 +450,6 @@ pub fn compare(
             ),
             (None, None) => unreachable!("name comes from one of the two maps"),
         };
-        if let (Some(b), Some(c), Status::Failure | Status::Warning) = (b, c, status) {
-            let floor = |u| {
-                if u == "ms" {
-                    flags.floor_ms
-                } else {
-                    flags.floor_mb
-                }
-            };
-            if matches!(kind, MetricKind::Memory | MetricKind::Startup) {
-                if let Some((d, u)) = absolute_change(&unit, c.value - b.value) {
-                    if d < floor(u) {
-                        status = Status::Pass;
-                        note = Some(format!(
-                            "a change of {d:.3} {u} is below the absolute floor of {} {u}",
-                            floor(u)
-                        ));
-                    }
-                }
-            }
-        }
         // The percentile the metric's value is, for its interval.
         let percentile = match c.and_then(|m| m.statistic.as_deref()) {
             Some("p50" | "median") => Some(50.0),
@@ -434,6 +470,43 @@ pub fn compare(
             }
             _ => None,
         };
+        if let (DecisionRule::Interval, Some(r), Some(i), Some(c)) =
+            (flags.decision, regression_pct, interval, c)
+        {
+            if let Some((st, why)) =
+                decide_by_interval(r, i, direction, thresholds, c.samples.len())
+            {
+                status = st;
+                note = Some(why);
+            } else if status == Status::Failure {
+                // The interval reaches below the failure threshold: not a failure.
+                status = Status::Warning;
+                note = Some(format!(
+                    "the 95 % interval [{:+.1}%, {:+.1}%] does not clear the failure threshold",
+                    i.lo, i.hi
+                ));
+            }
+        }
+        if let (Some(b), Some(c), Status::Failure | Status::Warning) = (b, c, status) {
+            let floor = |u| {
+                if u == "ms" {
+                    flags.floor_ms
+                } else {
+                    flags.floor_mb
+                }
+            };
+            if matches!(kind, MetricKind::Memory | MetricKind::Startup) {
+                if let Some((d, u)) = absolute_change(&unit, c.value - b.value) {
+                    if d < floor(u) {
+                        status = Status::Pass;
+                        note = Some(format!(
+                            "a change of {d:.3} {u} is below the absolute floor of {} {u}",
+                            floor(u)
+                        ));
+                    }
+                }
+            }
+        }
         metrics.push(MetricComparison {
             name: name.clone(),
             interval,
@@ -674,6 +747,42 @@ mod tests {
             &format!("version: '1'\nenvironment: {{{env}}}\nmetrics:\n{yaml_metrics}"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_interval_rule() {
+        use crate::stats::bootstrap::Interval;
+        let t = T;
+        let iv = |lo, hi| Interval {
+            estimate: (lo + hi) / 2.0,
+            lo,
+            hi,
+            confidence: 0.95,
+        };
+        // Clearly above the failure threshold: failure.
+        let (s, why) = decide_by_interval(30.0, iv(27.0, 33.0), Direction::Lower, t, 40).unwrap();
+        assert_eq!(s, Status::Failure);
+        assert!(why.contains("lies above"));
+        // Straddling it: an inconclusive warning with the iterations that would settle it.
+        // Half-width 4, distance 2: n' = 40 * (4/2)^2 = 160, so 120 more.
+        let (s, why) = decide_by_interval(27.0, iv(23.0, 31.0), Direction::Lower, t, 40).unwrap();
+        assert_eq!(s, Status::Warning);
+        assert!(
+            why.starts_with("inconclusive") && why.contains("about 120 more iterations"),
+            "{why}"
+        );
+        // Below it: the threshold rule stands.
+        assert_eq!(
+            decide_by_interval(15.0, iv(12.0, 18.0), Direction::Lower, t, 40),
+            None
+        );
+        // Higher is better: a fall of 27–33 % is the regression.
+        assert_eq!(
+            decide_by_interval(30.0, iv(-33.0, -27.0), Direction::Higher, t, 40)
+                .unwrap()
+                .0,
+            Status::Failure
+        );
     }
 
     #[test]
