@@ -225,14 +225,33 @@ pub struct Config {
     services: Vec<ServiceSpec>,
 }
 
-/// A command as written, made into an argument list.
-fn argv_of(command: RawCommand, shell: bool) -> Vec<String> {
-    match command {
+/// A scenario's or service's command as written, made into a `CommandSpec`:
+/// the argument list (through `sh -c` with `shell`), and `cwd` relative to
+/// the config file's folder `base`. `field` names it in the error.
+fn command_spec(
+    field: &str,
+    command: RawCommand,
+    shell: bool,
+    env: BTreeMap<String, String>,
+    cwd: Option<PathBuf>,
+    base: &Path,
+) -> Result<CommandSpec, String> {
+    let argv: Vec<String> = match command {
         RawCommand::Line(line) if shell => vec!["sh".into(), "-c".into(), line],
         RawCommand::Line(line) => line.split_whitespace().map(str::to_string).collect(),
         RawCommand::Argv(argv) if shell => vec!["sh".into(), "-c".into(), argv.join(" ")],
         RawCommand::Argv(argv) => argv,
+    };
+    if argv.is_empty() || argv[0].trim().is_empty() {
+        return Err(format!("{field}.command: the command is empty"));
     }
+    let cwd = match cwd {
+        Some(c) if c.is_relative() => Some(base.join(c)),
+        Some(c) => Some(c),
+        None if base.as_os_str().is_empty() => None,
+        None => Some(base.to_path_buf()),
+    };
+    Ok(CommandSpec { argv, env, cwd })
 }
 
 impl Config {
@@ -266,12 +285,15 @@ impl Config {
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut scenarios = BTreeMap::new();
         for (name, s) in raw.scenarios {
-            let argv = argv_of(s.command, s.shell);
-            if argv.is_empty() || argv[0].trim().is_empty() {
-                return Err(invalid(format!(
-                    "scenarios.{name}.command: the command is empty"
-                )));
-            }
+            let command = command_spec(
+                &format!("scenarios.{name}"),
+                s.command,
+                s.shell,
+                s.env,
+                s.cwd,
+                &base,
+            )
+            .map_err(invalid)?;
             let metrics: Vec<MetricSpec> = if s.metrics.is_empty() {
                 vec![
                     MetricSpec {
@@ -300,21 +322,11 @@ impl Config {
                     })
                     .collect()
             };
-            let cwd = match s.cwd {
-                Some(c) if c.is_relative() => Some(base.join(c)),
-                Some(c) => Some(c),
-                None if base.as_os_str().is_empty() => None,
-                None => Some(base.clone()),
-            };
             scenarios.insert(
                 name.clone(),
                 Scenario {
                     name,
-                    command: CommandSpec {
-                        argv,
-                        env: s.env,
-                        cwd,
-                    },
+                    command,
                     iterations: s.iterations.map_or(10, |n| n.get()),
                     warmup: s.warmup.unwrap_or(1),
                     timeout: s.timeout.unwrap_or(Duration::from_secs(300)),
@@ -327,12 +339,15 @@ impl Config {
         }
         let mut services = Vec::new();
         for (name, sv) in raw.services {
-            let argv = argv_of(sv.command, sv.shell);
-            if argv.is_empty() || argv[0].trim().is_empty() {
-                return Err(invalid(format!(
-                    "services.{name}.command: the command is empty"
-                )));
-            }
+            let command = command_spec(
+                &format!("services.{name}"),
+                sv.command,
+                sv.shell,
+                sv.env,
+                sv.cwd,
+                &base,
+            )
+            .map_err(invalid)?;
             let ready = match sv.ready {
                 None => Readiness::None,
                 Some(RawReady {
@@ -360,19 +375,9 @@ impl Config {
                     )))
                 }
             };
-            let cwd = match sv.cwd {
-                Some(c) if c.is_relative() => Some(base.join(c)),
-                Some(c) => Some(c),
-                None if base.as_os_str().is_empty() => None,
-                None => Some(base.clone()),
-            };
             services.push(ServiceSpec {
                 name,
-                command: CommandSpec {
-                    argv,
-                    env: sv.env,
-                    cwd,
-                },
+                command,
                 ready,
                 start_timeout: sv.start_timeout.unwrap_or(Duration::from_secs(30)),
             });
