@@ -254,23 +254,25 @@ fn explain_denied(what: &str, permission: &str, e: &ApiError) {
     );
 }
 
+/// This gate's comments (by marker), oldest first; the newest is last.
+fn ours(comments: Vec<Comment>, check: &str) -> Vec<Comment> {
+    let mut v: Vec<Comment> = comments
+        .into_iter()
+        .filter(|c| {
+            c.body
+                .as_deref()
+                .is_some_and(|b| comment::is_ours(b, check))
+        })
+        .collect();
+    v.sort_by(|a, b| (a.created_at.as_str(), a.id).cmp(&(b.created_at.as_str(), b.id)));
+    v
+}
+
 /// One comment per pull request and check name: update the newest, delete
 /// duplicates a race left behind, create only when there is none (and look
 /// again before retrying a create).
 fn upsert_comment(api: &GitHub, pr: u64, check: &str, body: &str) -> Result<Comment, ApiError> {
-    let ours = |comments: Vec<Comment>| -> Vec<Comment> {
-        let mut v: Vec<Comment> = comments
-            .into_iter()
-            .filter(|c| {
-                c.body
-                    .as_deref()
-                    .is_some_and(|b| comment::is_ours(b, check))
-            })
-            .collect();
-        v.sort_by(|a, b| (a.created_at.as_str(), a.id).cmp(&(b.created_at.as_str(), b.id)));
-        v
-    };
-    let mut existing = ours(api.comments(pr)?);
+    let mut existing = ours(api.comments(pr)?, check);
     for attempt in 0..3 {
         if let Some(newest) = existing.pop() {
             let updated = api.update_comment(newest.id, body)?;
@@ -291,7 +293,7 @@ fn upsert_comment(api: &GitHub, pr: u64, check: &str, body: &str) -> Result<Comm
             Err(e) if e.is_transient() && attempt < 2 => {
                 eprintln!("GitHub API: {e}; looking for the comment before trying again");
                 std::thread::sleep(std::time::Duration::from_millis(500 * (attempt + 1)));
-                existing = ours(api.comments(pr)?);
+                existing = ours(api.comments(pr)?, check);
             }
             Err(e) => return Err(e),
         }
@@ -549,15 +551,7 @@ pub fn run(ctx: &Context, opts: &GateOptions, obtain: Obtain) -> Result<u8> {
 
 /// Results embedded in our comment, if they are for this very commit.
 fn reuse_results(api: &GitHub, pr: u64, head: &str, check: &str) -> Option<Results> {
-    let comments = api.comments(pr).ok()?;
-    let newest = comments
-        .iter()
-        .filter(|c| {
-            c.body
-                .as_deref()
-                .is_some_and(|b| comment::is_ours(b, check))
-        })
-        .max_by(|a, b| (a.created_at.as_str(), a.id).cmp(&(b.created_at.as_str(), b.id)))?;
+    let newest = ours(api.comments(pr).ok()?, check).pop()?;
     let e = comment::decode(newest.body.as_deref()?)?;
     (e.head_sha == head && e.check == check).then_some(e.results)
 }
