@@ -225,10 +225,32 @@ pub struct WorkloadArgs {
     pub shard_durations: Option<PathBuf>,
 }
 
+/// Same-runner A/B mode: the base commit measured alternately with the head.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AbArgs {
+    /// A/B mode: also measure the merge base of REV and HEAD, checked out in a
+    /// temporary git worktree, alternately with the working tree (ABBA order).
+    /// In `gate`, `pr-base` is the pull request's base commit.
+    #[arg(long, value_name = "REV", conflicts_with = "shard")]
+    pub ab: Option<String>,
+    /// A/B mode against a base tree you prepared (e.g. a second checkout).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["ab", "shard"])]
+    pub ab_dir: Option<PathBuf>,
+    /// Run in each tree before measuring (through `sh -c`). Default: `ab.setup`
+    /// in the config; for the built-in workload, a release build of bench-gate.
+    #[arg(long, value_name = "COMMAND")]
+    pub ab_setup: Option<String>,
+    /// No A/B run, even when the config enables it.
+    #[arg(long, conflicts_with_all = ["ab", "ab_dir"])]
+    pub no_ab: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct RunArgs {
     #[command(flatten)]
     pub workload: WorkloadArgs,
+    #[command(flatten)]
+    pub ab: AbArgs,
     /// Write the results (raw samples, summaries, metrics, environment) as JSON.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -296,8 +318,14 @@ pub struct CompareInputs {
     /// Peak-memory changes smaller than this many MB (MiB) never warn or fail.
     #[arg(long, default_value_t = crate::compare::FLOOR_MB, value_name = "MB")]
     pub floor_mb: f64,
+    /// In A/B mode, which view decides: the change against the base commit
+    /// (ab, the default), against the committed baseline, or both.
+    #[arg(long, value_enum, value_name = "VIEW")]
+    pub gate_on: Option<crate::compare::GateOn>,
     #[command(flatten)]
     pub workload: WorkloadArgs,
+    #[command(flatten)]
+    pub ab: AbArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -612,5 +612,6 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         shard: None,
         shards: Vec::new(),
         confirmations: Vec::new(),
+        ab: None,
     })
 }

@@ -44,6 +44,52 @@ pub struct Results {
     /// Scenarios measured again because a metric failed (see `--confirm`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub confirmations: Vec<Confirmation>,
+    /// Set in A/B mode (`--ab REV`): the base commit, measured on the same
+    /// machine, interleaved with these results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab: Option<AbRun>,
+}
+
+/// The base side of an A/B run. Sample `i` of a scenario here and sample `i`
+/// of the same scenario in the enclosing results form pair `i`: measured
+/// one right after the other, in ABBA order (A = base, B = head).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AbRun {
+    /// The revision asked for (`--ab`), e.g. `origin/main`.
+    pub requested: String,
+    /// The commit measured as the base: the merge base of `requested` and HEAD.
+    pub base_commit: String,
+    /// HEAD when the run started.
+    pub head_commit: String,
+    /// Always "ABBA": pair k runs base then head for even k, head then base for odd k.
+    pub order: String,
+    /// Set when the base was a folder (`--ab-dir`), not a git revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_dir: Option<String>,
+    /// The base commit's measurements (its `ab` is always empty).
+    pub base: Box<Results>,
+    /// Scenarios measured on the head only, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<AbSkipped>,
+}
+
+impl AbRun {
+    /// How reports name the base: "base commit `1738f78`" or "base tree `../a`".
+    pub fn base_label(&self) -> String {
+        match &self.base_dir {
+            Some(dir) => format!("base tree `{}`", dir.replace('`', "'")),
+            None => format!(
+                "base commit `{}`",
+                &self.base_commit[..self.base_commit.len().min(7)]
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AbSkipped {
+    pub scenario: String,
+    pub reason: String,
 }
 
 /// A confirmation re-run: a scenario measured `rounds` more times because
@@ -225,6 +271,7 @@ impl Results {
             shard: workload.shard.clone(),
             shards: Vec::new(),
             confirmations: Vec::new(),
+            ab: None,
         }
     }
 
@@ -254,21 +301,9 @@ impl Results {
         if results.metrics.is_empty() {
             anyhow::bail!("{name}: the results hold no metrics");
         }
-        for (k, m) in &results.metrics {
-            if !valid_metric_name(k) {
-                anyhow::bail!(
-                    "{name}: metric name {k:?} is not allowed (letters, digits and _ . - / only)"
-                );
-            }
-            if !valid_unit(&m.unit) {
-                anyhow::bail!(
-                    "{name}: metric '{k}' has a unit that is not allowed: {:?}",
-                    m.unit
-                );
-            }
-            if !m.value.is_finite() || m.samples.iter().any(|x| !x.is_finite()) {
-                anyhow::bail!("{name}: metric '{k}' has a value that is not a finite number");
-            }
+        check_metrics(name, &results)?;
+        if let Some(ab) = &results.ab {
+            check_metrics(&format!("{name} (ab.base)"), &ab.base)?;
         }
         if let Some(g) = &results.github {
             if !(g.head_sha.len() == 40 && g.head_sha.chars().all(|c| c.is_ascii_hexdigit())) {
@@ -296,6 +331,28 @@ impl Results {
     pub fn save(&self, path: &Path) -> Result<()> {
         crate::fsutil::write_atomic(path, self.to_json().as_bytes())
     }
+}
+
+/// Results may come from an untrusted run (forks): names, units and numbers
+/// are checked before anything reaches a report or a comment.
+fn check_metrics(name: &str, results: &Results) -> Result<()> {
+    for (k, m) in &results.metrics {
+        if !valid_metric_name(k) {
+            anyhow::bail!(
+                "{name}: metric name {k:?} is not allowed (letters, digits and _ . - / only)"
+            );
+        }
+        if !valid_unit(&m.unit) {
+            anyhow::bail!(
+                "{name}: metric '{k}' has a unit that is not allowed: {:?}",
+                m.unit
+            );
+        }
+        if !m.value.is_finite() || m.samples.iter().any(|x| !x.is_finite()) {
+            anyhow::bail!("{name}: metric '{k}' has a value that is not a finite number");
+        }
+    }
+    Ok(())
 }
 
 pub fn now_rfc3339() -> String {

@@ -142,6 +142,12 @@ pub fn merge(parts: Vec<(PathBuf, Results)>) -> Result<Results> {
     merged.shards.clear();
     for (path, r) in &parts {
         let i = info(path, r)?;
+        if r.ab.is_some() {
+            anyhow::bail!(
+                "{}: A/B results cannot be merged; run A/B mode without --shard",
+                path.display()
+            );
+        }
         if r.workload != first.workload {
             anyhow::bail!(
                 "{}: workload '{}' does not match '{}' of {}",

@@ -484,6 +484,59 @@ fn insert_dotted(tree: &mut serde_yaml::Mapping, name: &str, leaf: serde_yaml::V
     }
 }
 
+/// Unit from a metric name's suffix, for baselines that do not state one.
+pub fn unit_from_name(name: &str) -> &'static str {
+    let n = name.to_lowercase();
+    if n.ends_with("_ms") {
+        "ms"
+    } else if n.ends_with("_mb") {
+        "MB"
+    } else if n.ends_with("_s") || n.ends_with("_seconds") {
+        "s"
+    } else if n.ends_with("_ns") {
+        "ns"
+    } else if n.ends_with("_bytes") {
+        "bytes"
+    } else {
+        ""
+    }
+}
+
+/// The baseline's name in reports when A/B mode runs without one.
+pub const NO_BASELINE: &str = "(no baseline yet)";
+
+impl Baseline {
+    /// Turns results into a baseline: metric values with units and directions
+    /// where the name does not imply them, and every raw sample.
+    pub fn from_results(results: &crate::results::Results, version: String) -> Baseline {
+        let mut b = Baseline {
+            schema_version: Some(crate::baseline::SCHEMA_VERSION),
+            version,
+            captured_at: crate::results::now_rfc3339(),
+            workload: Some(results.workload.clone()),
+            environment: results.environment.clone(),
+            ..Default::default()
+        };
+        for (name, m) in &results.metrics {
+            let implied = unit_from_name(name);
+            b.metrics.insert(
+                name.clone(),
+                BaselineMetric {
+                    value: m.value,
+                    unit: (m.unit != implied).then(|| m.unit.clone()),
+                    direction: m.direction,
+                    warning: None,
+                    failure: None,
+                },
+            );
+            if !m.samples.is_empty() {
+                b.samples.insert(name.clone(), m.samples.clone());
+            }
+        }
+        b
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

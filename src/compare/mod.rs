@@ -72,23 +72,7 @@ impl MetricKind {
     }
 }
 
-/// Unit from a metric name's suffix, for baselines that do not state one.
-pub fn unit_from_name(name: &str) -> &'static str {
-    let n = name.to_lowercase();
-    if n.ends_with("_ms") {
-        "ms"
-    } else if n.ends_with("_mb") {
-        "MB"
-    } else if n.ends_with("_s") || n.ends_with("_seconds") {
-        "s"
-    } else if n.ends_with("_ns") {
-        "ns"
-    } else if n.ends_with("_bytes") {
-        "bytes"
-    } else {
-        ""
-    }
-}
+pub use crate::baseline::unit_from_name;
 
 /// Where a metric's thresholds came from, lowest precedence first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -126,6 +110,22 @@ pub enum DecisionRule {
     Interval,
 }
 
+/// Which view decides the verdict when the base commit was measured side by
+/// side (A/B mode). Without an A/B run the baseline is the only view.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum GateOn {
+    /// The change against the base commit, measured side by side.
+    #[default]
+    Ab,
+    /// The change against the committed baseline.
+    Baseline,
+    /// The worse of the two.
+    Both,
+}
+
 /// The environment keys whose difference makes timings incomparable.
 pub const FINGERPRINT_KEYS: &[&str] = &[
     "cpu_model",
@@ -156,6 +156,7 @@ pub struct ThresholdFlags {
     pub floor_mb: f64,
     pub env_policy: EnvPolicy,
     pub decision: DecisionRule,
+    pub gate_on: GateOn,
 }
 
 impl Default for ThresholdFlags {
@@ -167,6 +168,7 @@ impl Default for ThresholdFlags {
             floor_mb: FLOOR_MB,
             env_policy: EnvPolicy::Warn,
             decision: DecisionRule::Threshold,
+            gate_on: GateOn::Ab,
         }
     }
 }
@@ -250,12 +252,25 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
     Warn,
     Fail,
+}
+
+impl Counts {
+    /// Any failure fails; else any warning warns.
+    pub fn verdict(&self) -> Verdict {
+        if self.failure > 0 {
+            Verdict::Fail
+        } else if self.warning > 0 {
+            Verdict::Warn
+        } else {
+            Verdict::Pass
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -326,6 +341,56 @@ pub struct Comparison {
     pub env_policy: EnvPolicy,
     pub baseline_environment: BTreeMap<String, String>,
     pub current_environment: BTreeMap<String, String>,
+    /// A/B mode: the same results against the base commit, measured side by
+    /// side on this machine. `verdict` then follows `gate_on`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side_by_side: Option<Box<Comparison>>,
+    /// Which view decided `verdict`; `None` without an A/B run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate_on: Option<GateOn>,
+    /// A/B mode: what was measured as the base, and scenarios left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ab: Option<AbInfo>,
+}
+
+/// The A/B run's facts a report shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AbInfo {
+    /// "base commit `1738f78`" or "base tree `../a`".
+    pub base_label: String,
+    pub requested: String,
+    pub base_commit: String,
+    pub head_commit: String,
+    pub order: String,
+    /// Measured pairs per scenario.
+    pub pairs: BTreeMap<String, usize>,
+    pub skipped: Vec<crate::results::AbSkipped>,
+}
+
+impl Comparison {
+    /// The verdict of the committed-baseline view alone.
+    pub fn baseline_verdict(&self) -> Verdict {
+        self.counts.verdict()
+    }
+
+    /// The views that decide `verdict`: this one, the side-by-side one, or both.
+    pub fn deciding_views(&self) -> Vec<&Comparison> {
+        match (&self.side_by_side, self.gate_on) {
+            (Some(s), Some(GateOn::Ab)) => vec![s],
+            (Some(s), Some(GateOn::Both)) => vec![self, s],
+            _ => vec![self],
+        }
+    }
+
+    /// The view whose verdict `verdict` is (with `gate_on: both`, the worse;
+    /// the side-by-side one on a tie), and whether it is the side-by-side one.
+    pub fn deciding_view(&self) -> (&Comparison, bool) {
+        match (&self.side_by_side, self.gate_on) {
+            (Some(s), Some(GateOn::Ab)) => (s, true),
+            (Some(s), Some(GateOn::Both)) if s.verdict >= self.baseline_verdict() => (s, true),
+            _ => (self, false),
+        }
+    }
 }
 
 /// The decision for one metric with a baseline value and a current value.
@@ -360,6 +425,13 @@ pub fn decide(
         };
     }
     let change = (current - baseline) / baseline * 100.0;
+    let (status, regression) = classify(change, direction, t);
+    (status, Some(change), Some(regression), None)
+}
+
+/// The threshold rule for a change in percent: its status and the
+/// direction-adjusted regression (positive = worse).
+pub fn classify(change: f64, direction: Direction, t: Thresholds) -> (Status, f64) {
     let regression = match direction {
         Direction::Lower => change,
         Direction::Higher => -change,
@@ -373,7 +445,7 @@ pub fn decide(
     } else {
         Status::Pass
     };
-    (status, Some(change), Some(regression), None)
+    (status, regression)
 }
 
 /// Thresholds for one metric: kind default < baseline file < metric < flags.
@@ -402,11 +474,81 @@ pub fn thresholds_for(
     (t, source)
 }
 
+/// Compares results with a baseline. When the results hold an A/B run, the
+/// same results are also compared with the base commit measured side by side
+/// (`side_by_side`), and `verdict` follows `flags.gate_on`.
 pub fn compare(
     baseline: &Baseline,
     baseline_file: &str,
     results: &Results,
     flags: ThresholdFlags,
+) -> Comparison {
+    let mut c = compare_view(baseline, baseline_file, results, flags, false);
+    let Some(ab) = &results.ab else {
+        return c;
+    };
+    let short = ab.base_commit[..ab.base_commit.len().min(12)].to_string();
+    // The base commit as a baseline, with the committed baseline's thresholds
+    // and directions, so that both views judge a metric alike.
+    let mut base = Baseline::from_results(&ab.base, short.clone());
+    base.thresholds = baseline.thresholds;
+    for (name, m) in base.metrics.iter_mut() {
+        if let Some(committed) = baseline.metrics.get(name) {
+            m.warning = committed.warning;
+            m.failure = committed.failure;
+            m.direction = committed.direction;
+        }
+    }
+    let label = match &ab.base_dir {
+        Some(dir) => format!("base tree {dir}, measured side by side"),
+        None => format!(
+            "base commit {short} (merge base of {} and HEAD), measured side by side",
+            ab.requested
+        ),
+    };
+    let mut sbs = compare_view(&base, &label, results, flags, true);
+    for m in sbs.metrics.iter_mut().filter(|m| m.status == Status::New) {
+        let scenario = results
+            .metrics
+            .get(&m.name)
+            .and_then(|x| x.scenario.as_ref());
+        if let Some(skip) = ab.skipped.iter().find(|k| Some(&k.scenario) == scenario) {
+            m.note = Some(format!("not measured on the base commit: {}", skip.reason));
+        }
+    }
+    c.verdict = match flags.gate_on {
+        GateOn::Ab => sbs.verdict,
+        GateOn::Baseline => c.verdict,
+        GateOn::Both => c.verdict.max(sbs.verdict),
+    };
+    c.gate_on = Some(flags.gate_on);
+    c.ab = Some(AbInfo {
+        base_label: ab.base_label(),
+        requested: ab.requested.clone(),
+        base_commit: ab.base_commit.clone(),
+        head_commit: ab.head_commit.clone(),
+        order: ab.order.clone(),
+        pairs: ab
+            .base
+            .scenarios
+            .iter()
+            .map(|s| (s.name.clone(), s.samples.len()))
+            .collect(),
+        skipped: ab.skipped.clone(),
+    });
+    c.side_by_side = Some(Box::new(sbs));
+    c
+}
+
+/// One view: `results` against `baseline`. With `paired`, the baseline is the
+/// base commit measured alternately with the results, sample `i` with sample
+/// `i`, and median metrics are decided on the paired log-ratios.
+fn compare_view(
+    baseline: &Baseline,
+    baseline_file: &str,
+    results: &Results,
+    flags: ThresholdFlags,
+    paired: bool,
 ) -> Comparison {
     let names: BTreeSet<&String> = baseline
         .metrics
@@ -434,7 +576,7 @@ pub fn compare(
             b.map_or((None, None), |m| (m.warning, m.failure)),
             flags,
         );
-        let (mut status, change_pct, regression_pct, mut note) = match (b, c) {
+        let (mut status, mut change_pct, mut regression_pct, mut note) = match (b, c) {
             (Some(b), Some(c)) => decide(b.value, c.value, direction, thresholds),
             (Some(_), None) => (
                 Status::Missing,
@@ -459,7 +601,7 @@ pub fn compare(
             Some("min") => Some(0.0),
             _ => None,
         };
-        let interval = match (percentile, baseline.samples.get(name), c) {
+        let mut interval = match (percentile, baseline.samples.get(name), c) {
             (Some(p), Some(bs), Some(c)) if b.is_some_and(|b| b.value > 0.0) => {
                 crate::stats::bootstrap::change_interval(
                     bs,
@@ -470,6 +612,25 @@ pub fn compare(
             }
             _ => None,
         };
+        // Side by side, the median's change is the Hodges–Lehmann estimate of
+        // the pairs' log-ratios: each pair shares the machine's state of the
+        // moment, so drift between pairs cancels. Tails (p95, p99, max) have
+        // no pairing and keep the ratio of the percentiles.
+        if paired && percentile == Some(50.0) {
+            if let (Some(bs), Some(c)) = (baseline.samples.get(name), c) {
+                if bs.len() == c.samples.len() {
+                    if let Some(i) = crate::stats::bootstrap::paired_change(
+                        bs,
+                        &c.samples,
+                        crate::stats::bootstrap::SEED,
+                    ) {
+                        let (st, r) = classify(i.estimate, direction, thresholds);
+                        (status, change_pct, regression_pct, interval) =
+                            (st, Some(i.estimate), Some(r), Some(i));
+                    }
+                }
+            }
+        }
         if let (DecisionRule::Interval, Some(r), Some(i), Some(c)) =
             (flags.decision, regression_pct, interval, c)
         {
@@ -496,7 +657,8 @@ pub fn compare(
                 }
             };
             if matches!(kind, MetricKind::Memory | MetricKind::Startup) {
-                if let Some((d, u)) = absolute_change(&unit, c.value - b.value) {
+                let delta = change_pct.map_or(c.value - b.value, |p| b.value * p / 100.0);
+                if let Some((d, u)) = absolute_change(&unit, delta) {
                     if d < floor(u) {
                         status = Status::Pass;
                         note = Some(format!(
@@ -566,13 +728,7 @@ pub fn compare(
             Status::Improved => &mut counts.improved,
         } += 1;
     }
-    let verdict = if counts.failure > 0 {
-        Verdict::Fail
-    } else if counts.warning > 0 {
-        Verdict::Warn
-    } else {
-        Verdict::Pass
-    };
+    let verdict = counts.verdict();
     let environment_differences = baseline
         .environment
         .iter()
@@ -599,6 +755,9 @@ pub fn compare(
         env_policy: flags.env_policy,
         baseline_environment: baseline.environment.clone(),
         current_environment: results.environment.clone(),
+        side_by_side: None,
+        gate_on: None,
+        ab: None,
     }
 }
 
@@ -747,6 +906,128 @@ mod tests {
             &format!("version: '1'\nenvironment: {{{env}}}\nmetrics:\n{yaml_metrics}"),
         )
         .unwrap()
+    }
+
+    /// Head results holding an A/B run: `base[i]` and `head[i]` are pair `i`
+    /// of a p50 latency and a p95 latency from the same samples.
+    fn ab_results(base: &[f64], head: &[f64]) -> Results {
+        let side = |xs: &[f64]| {
+            let p = |q: f64| {
+                crate::stats::Summary::of(xs)
+                    .unwrap()
+                    .get(if q == 50.0 { "p50" } else { "p95" })
+                    .unwrap()
+            };
+            let metric = |stat: &str, v: f64| {
+                serde_json::json!({"value": v, "unit": "ms", "scenario": "job",
+                "measure": "wall_ms", "statistic": stat, "samples": xs})
+            };
+            serde_json::json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0", "created_at": "x",
+                "workload": "w", "environment": {}, "scenarios": [],
+                "metrics": {"job.latency_p50_ms": metric("p50", p(50.0)), "job.latency_p95_ms": metric("p95", p(95.0))}})
+        };
+        let mut r = side(head);
+        r["ab"] = serde_json::json!({"requested": "main", "base_commit": "1738f78a25d3f0a5e7ff33596f300e2d3ad23204",
+            "head_commit": "bd18fc9e2e494c7ce1936d439c422e4dfb2b89a8", "order": "ABBA", "base": side(base)});
+        Results::parse("r", &r.to_string()).unwrap()
+    }
+
+    #[test]
+    fn side_by_side_pairs_cancel_drift_that_the_baseline_view_cannot() {
+        // The machine got 40 % slower than when the baseline was captured,
+        // and drifts by ±15 % between pairs; the head is 2 % slower than the base.
+        let base: Vec<f64> = (0..20)
+            .map(|k| 140.0 * (1.0 + 0.15 * (k as f64 / 3.0).sin()))
+            .collect();
+        let head: Vec<f64> = base.iter().map(|x| x * 1.02).collect();
+        let r = ab_results(&base, &head);
+        let b = baseline(
+            "  job:\n    latency_p50_ms: 100\n    latency_p95_ms: 110\n",
+            "",
+        );
+        let c = compare(&b, "b.yaml", &r, ThresholdFlags::default());
+        let by_name =
+            |c: &Comparison, n: &str| c.metrics.iter().find(|m| m.name == n).unwrap().clone();
+        // Against the committed baseline: +40 %, a failure.
+        assert_eq!(by_name(&c, "job.latency_p50_ms").status, Status::Failure);
+        let sbs = c.side_by_side.as_deref().unwrap();
+        let m = by_name(sbs, "job.latency_p50_ms");
+        let i = m.interval.unwrap();
+        // Paired: exactly +2 % in every pair, so the estimate and its interval are +2 %.
+        assert!((m.change_pct.unwrap() - 2.0).abs() < 1e-9, "{m:?}");
+        assert!(
+            (i.lo - 2.0).abs() < 1e-9 && (i.hi - 2.0).abs() < 1e-9,
+            "{i:?}"
+        );
+        assert_eq!(m.status, Status::Pass);
+        // The tail has no pairing: the ratio of the p95s, with an unpaired interval.
+        let tail = by_name(sbs, "job.latency_p95_ms");
+        assert!((tail.change_pct.unwrap() - 2.0).abs() < 1e-6, "{tail:?}");
+        assert!(
+            tail.interval.unwrap().hi - tail.interval.unwrap().lo > 5.0,
+            "{tail:?}"
+        );
+        // The default decides on the side-by-side view.
+        assert_eq!((c.gate_on, c.verdict), (Some(GateOn::Ab), Verdict::Pass));
+        assert_eq!(c.baseline_verdict(), Verdict::Fail);
+        assert_eq!(c.ab.as_ref().unwrap().base_label, "base commit `1738f78`");
+        // The committed baseline decides, or the worse of both.
+        for (g, v) in [
+            (GateOn::Baseline, Verdict::Fail),
+            (GateOn::Both, Verdict::Fail),
+            (GateOn::Ab, Verdict::Pass),
+        ] {
+            let flags = ThresholdFlags {
+                gate_on: g,
+                ..Default::default()
+            };
+            assert_eq!(compare(&b, "b.yaml", &r, flags).verdict, v, "{g:?}");
+        }
+        // The baseline's thresholds hold side by side too.
+        let strict = baseline(
+            "  job:\n    latency_p50_ms: {value: 100, warning: 0.5, failure: 1}\n",
+            "",
+        );
+        let c = compare(&strict, "b.yaml", &r, ThresholdFlags::default());
+        assert_eq!(
+            by_name(c.side_by_side.as_deref().unwrap(), "job.latency_p50_ms").status,
+            Status::Failure
+        );
+    }
+
+    #[test]
+    fn side_by_side_slowdown_with_heavy_tailed_noise() {
+        // A 30 % slowdown under noise where one run in ten stalls 2-4x.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut noisy = |x: f64| {
+            let stall = if rng.random_range(0.0..1.0) < 0.1 {
+                rng.random_range(2.0..4.0)
+            } else {
+                1.0
+            };
+            x * stall * rng.random_range(0.97..1.03)
+        };
+        let base: Vec<f64> = (0..30).map(|_| noisy(50.0)).collect();
+        let head: Vec<f64> = (0..30).map(|_| noisy(65.0)).collect();
+        let r = ab_results(&base, &head);
+        let c = compare(
+            &Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            &r,
+            ThresholdFlags::default(),
+        );
+        let sbs = c.side_by_side.as_deref().unwrap();
+        let m = sbs
+            .metrics
+            .iter()
+            .find(|m| m.name == "job.latency_p50_ms")
+            .unwrap();
+        assert!((m.change_pct.unwrap() - 30.0).abs() < 5.0, "{m:?}");
+        assert_eq!(m.status, Status::Failure);
+        assert_eq!(c.verdict, Verdict::Fail);
+        // Without a baseline, its view has only new metrics.
+        assert!(c.metrics.iter().all(|m| m.status == Status::New));
     }
 
     #[test]

@@ -207,15 +207,20 @@ fn render(i: &CommentInput, trim: Trim) -> String {
         include_str!("../report/templates/comment.md.j2"),
     )]);
     let c = i.comparison;
-    let mut rows: Vec<view::Row> = c
-        .map(|c| c.metrics.iter().map(view::row).collect())
-        .unwrap_or_default();
+    let mut sections: Vec<view::Section> = c.map(view::sections).unwrap_or_default();
     let mut notes = notices(i);
     if let Some(keep) = trim.rows {
-        let total = rows.len();
-        rows.truncate(keep);
+        let total = sections.first().map_or(0, |s| s.rows.len());
+        for s in &mut sections {
+            s.rows.truncate(keep);
+        }
         notes.push(format!(
-            "_The table shows the worst {keep} of {total} metrics._"
+            "_{} the worst {keep} of {total} metrics._",
+            if sections.len() > 1 {
+                "Each table shows"
+            } else {
+                "The table shows"
+            }
         ));
     }
     let details = match (c, trim.details) {
@@ -254,6 +259,12 @@ fn render(i: &CommentInput, trim: Trim) -> String {
                 m.samples.clear();
             }
             slim.results.scenarios.clear();
+            if let Some(ab) = slim.results.ab.as_mut() {
+                for m in ab.base.metrics.values_mut() {
+                    m.samples.clear();
+                }
+                ab.base.scenarios.clear();
+            }
             encode(&slim)
         }
         Some(e) => encode(e),
@@ -267,7 +278,7 @@ fn render(i: &CommentInput, trim: Trim) -> String {
                 icon => icon(i.decision.result),
                 title => i.decision.title,
                 verdict_line => c.map(view::verdict_line),
-                rows,
+                sections,
                 notices => notes,
                 short_sha => i.head_sha.chars().take(7).collect::<String>(),
                 workload => i.workload,

@@ -53,6 +53,18 @@ fn compare_with_baseline(
 ) -> Result<Option<(Comparison, String)>> {
     let path = match discover::resolve(&opts.baseline, &opts.baselines_dir) {
         Ok(p) => p,
+        // A/B mode compares with the base commit even before a baseline exists.
+        Err(_) if opts.baseline == "latest" && results.ab.is_some() => {
+            return Ok(Some((
+                compare::compare(
+                    &baseline::Baseline::default(),
+                    baseline::NO_BASELINE,
+                    results,
+                    opts.flags,
+                ),
+                String::new(),
+            )))
+        }
         Err(_) if opts.baseline == "latest" => return Ok(None),
         Err(e) => return Err(e),
     };
@@ -77,8 +89,8 @@ fn gate_inputs(
 ) -> GateInputs {
     GateInputs {
         verdict: c.map(|c| c.verdict),
-        failures: c.map_or(0, |c| c.counts.failure),
-        warnings: c.map_or(0, |c| c.counts.warning),
+        failures: c.map_or(0, |c| c.deciding_view().0.counts.failure),
+        warnings: c.map_or(0, |c| c.deciding_view().0.counts.warning),
         release,
         override_state: o.clone(),
         baseline_changed: changed,
@@ -169,10 +181,14 @@ struct Flagged {
     line: Option<usize>,
 }
 
+/// Failures and warnings of the views that decide, each metric once.
 fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
-    c.metrics
-        .iter()
+    let mut seen = std::collections::BTreeSet::new();
+    c.deciding_views()
+        .into_iter()
+        .flat_map(|v| v.metrics.iter())
         .filter(|m| matches!(m.status, Status::Failure | Status::Warning))
+        .filter(|m| seen.insert(m.name.clone()))
         .map(|m| {
             let r = report::view::row(m);
             Flagged {

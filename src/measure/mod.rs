@@ -3,6 +3,7 @@
 
 #![cfg_attr(not(unix), allow(unused_imports, dead_code))]
 
+pub mod ab;
 #[cfg(unix)]
 pub mod helper;
 pub mod progress;

@@ -95,6 +95,24 @@ fn chart(m: &MetricComparison) -> String {
     svg
 }
 
+fn table(h: &mut String, rows: &[view::Row]) {
+    h.push_str("<table><tr><th>Metric</th><th>Baseline</th><th>Current</th><th>Change</th><th>Threshold</th><th>Status</th></tr>\n");
+    for r in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td></tr>",
+            esc(&r.name),
+            esc(&r.baseline),
+            esc(&r.current),
+            esc(&r.change),
+            esc(&r.threshold),
+            r.icon,
+            r.status
+        );
+    }
+    h.push_str("</table>\n");
+}
+
 pub fn report(c: &Comparison) -> String {
     let mut h = String::new();
     let _ = write!(
@@ -112,22 +130,15 @@ section{{margin:1.5rem 0}}</style></head><body>\n<h1>bench-gate report</h1>\n<p>
         esc(&c.baseline_file),
         esc(&c.baseline_version)
     );
-    h.push_str("<table><tr><th>Metric</th><th>Baseline</th><th>Current</th><th>Change</th><th>Threshold</th><th>Status</th></tr>\n");
-    for m in &c.metrics {
-        let r = view::row(m);
-        let _ = writeln!(
-            h,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td></tr>",
-            esc(&r.name),
-            esc(&r.baseline),
-            esc(&r.current),
-            esc(&r.change),
-            esc(&r.threshold),
-            r.icon,
-            r.status
-        );
+    for section in view::sections(c) {
+        if !section.title.is_empty() {
+            let _ = writeln!(h, "<h2>{}</h2>", esc(&section.title.replace('`', "")));
+        }
+        table(&mut h, &section.rows);
+        for n in &section.notes {
+            let _ = writeln!(h, "<p>{}</p>", esc(&n.replace('`', "")));
+        }
     }
-    h.push_str("</table>\n");
     for m in &c.metrics {
         let _ = writeln!(
             h,

@@ -25,23 +25,21 @@ pub fn environment(extra: &[(&'static str, &'static str)]) -> Environment<'stati
 pub fn table(c: &Comparison) -> String {
     let env = environment(&[(
         "t",
-        "{% from \"table.md.j2\" import regression_table %}{{ regression_table(rows) }}",
+        "{% from \"table.md.j2\" import sections_tables %}{{ sections_tables(sections) }}",
     )]);
-    let rows: Vec<view::Row> = c.metrics.iter().map(view::row).collect();
     env.get_template("t")
-        .and_then(|t| t.render(context! { rows }))
+        .and_then(|t| t.render(context! { sections => view::sections(c) }))
         .expect("embedded template renders")
 }
 
 /// The full Markdown report: summary table, per-metric detail, environment.
 pub fn report(c: &Comparison) -> String {
     let env = environment(&[("report.md.j2", REPORT_TEMPLATE)]);
-    let rows: Vec<view::Row> = c.metrics.iter().map(view::row).collect();
     env.get_template("report.md.j2")
         .and_then(|t| {
             t.render(context! {
                 c,
-                rows,
+                sections => view::sections(c),
                 details => view::details(c),
                 verdict_line => view::verdict_line(c),
             })

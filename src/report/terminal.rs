@@ -80,6 +80,52 @@ pub fn results_table(results: &Results) -> String {
 /// The comparison table: metric, baseline, current, change, threshold, status.
 pub fn comparison_table(c: &crate::compare::Comparison) -> String {
     use super::view;
+    use crate::compare::GateOn;
+    let mut out = format!("{}\n", view::verdict_line(c).replace("**", ""));
+    if let Some(sbs) = &c.side_by_side {
+        out.push_str(&format!(
+            "\nagainst {} ({})\n",
+            sbs.baseline_file,
+            view::role(c, GateOn::Ab)
+        ));
+        out.push_str(&metrics_table(sbs));
+        if let Some(ab) = &c.ab {
+            for s in &ab.skipped {
+                out.push_str(&format!(
+                    "not side by side: scenario {}: {}\n",
+                    s.scenario, s.reason
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "\nagainst the committed baseline {} (version {}) · workload {} ({})\n",
+            c.baseline_file,
+            c.baseline_version,
+            c.workload,
+            view::role(c, GateOn::Baseline)
+        ));
+    } else {
+        out.push_str(&format!(
+            "baseline {} (version {}) · workload {}\n",
+            c.baseline_file, c.baseline_version, c.workload
+        ));
+    }
+    out.push_str(&metrics_table(c));
+    if !c.environment_differences.is_empty() {
+        out.push_str("environment differs from the baseline's:\n");
+        for d in &c.environment_differences {
+            out.push_str(&format!(
+                "  {}: {} (baseline) vs {} (this run)\n",
+                d.key, d.baseline, d.current
+            ));
+        }
+    }
+    out
+}
+
+/// One view's table, then its metrics' notes.
+fn metrics_table(c: &crate::compare::Comparison) -> String {
+    use super::view;
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(vec![
@@ -106,14 +152,7 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
             col.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let mut out = format!(
-        "{}\nbaseline {} (version {}) · workload {}\n",
-        view::verdict_line(c).replace("**", ""),
-        c.baseline_file,
-        c.baseline_version,
-        c.workload
-    );
-    out.push_str(&t.to_string());
+    let mut out = t.to_string();
     out.push('\n');
     for m in c.metrics.iter().filter(|m| m.note.is_some()) {
         out.push_str(&format!(
@@ -121,15 +160,6 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
             m.name,
             m.note.as_deref().unwrap_or("")
         ));
-    }
-    if !c.environment_differences.is_empty() {
-        out.push_str("environment differs from the baseline's:\n");
-        for d in &c.environment_differences {
-            out.push_str(&format!(
-                "  {}: {} (baseline) vs {} (this run)\n",
-                d.key, d.baseline, d.current
-            ));
-        }
     }
     out
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::terminal::fmt_value;
-use crate::compare::{Comparison, MetricComparison, Status, Verdict};
+use crate::compare::{Comparison, GateOn, MetricComparison, Status, Verdict};
 use crate::stats::Summary;
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,28 +120,117 @@ pub fn details(c: &Comparison) -> Vec<DetailRow> {
     out
 }
 
-/// One line a person understands in ten seconds.
+/// A titled table: in A/B mode there are two, the change against the base
+/// commit measured side by side, then the change against the baseline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    /// Empty without an A/B run (one table, no title).
+    pub title: String,
+    pub rows: Vec<Row>,
+    /// Lines under the table (scenarios not measured side by side).
+    pub notes: Vec<String>,
+}
+
+pub fn sections(c: &Comparison) -> Vec<Section> {
+    let rows = |c: &Comparison| c.metrics.iter().map(row).collect::<Vec<_>>();
+    let Some(sbs) = &c.side_by_side else {
+        return vec![Section {
+            title: String::new(),
+            rows: rows(c),
+            notes: Vec::new(),
+        }];
+    };
+    let (base, order, pairs) = c.ab.as_ref().map_or(("base", "ABBA", 0), |a| {
+        (
+            a.base_label.as_str(),
+            a.order.as_str(),
+            a.pairs.values().copied().max().unwrap_or(0),
+        )
+    });
+    vec![
+        Section {
+            title: format!(
+                "Against the {base}, measured side by side on this runner ({} pairs per scenario, {order} order; median change = Hodges–Lehmann estimate of the paired ratios) · {}",
+                pairs,
+                role(c, GateOn::Ab)
+            ),
+            rows: rows(sbs),
+            notes: c
+                .ab
+                .iter()
+                .flat_map(|a| &a.skipped)
+                .map(|s| format!("Scenario `{}` was not measured on the base commit: {}", s.scenario, s.reason.replace(['`', '|', '\n'], " ")))
+                .collect(),
+        },
+        Section {
+            title: format!(
+                "Against the committed baseline `{}` (version {}) · {}",
+                c.baseline_file,
+                c.baseline_version,
+                role(c, GateOn::Baseline)
+            ),
+            rows: rows(c),
+            notes: Vec::new(),
+        },
+    ]
+}
+
+/// One line a person understands in ten seconds: the verdict of the view
+/// that decides (in A/B mode, saying which).
 pub fn verdict_line(c: &Comparison) -> String {
+    let (Some(_), Some(gate_on)) = (&c.side_by_side, c.gate_on) else {
+        return counts_line(c.verdict, &c.counts);
+    };
+    let against_base = format!(
+        "against the {}, measured side by side",
+        c.ab.as_ref().map_or("base", |a| a.base_label.as_str())
+    );
+    let (view, side_by_side) = c.deciding_view();
+    let verdict = if side_by_side {
+        view.verdict
+    } else {
+        c.baseline_verdict()
+    };
+    let what = match (side_by_side, gate_on) {
+        (true, GateOn::Both) => format!("{against_base}; the worse of both views"),
+        (true, _) => against_base,
+        (false, GateOn::Both) => "against the committed baseline; the worse of both views".into(),
+        (false, _) => "against the committed baseline".into(),
+    };
+    format!("{} ({what})", counts_line(verdict, &view.counts))
+}
+
+/// What a view's role is in A/B mode.
+pub fn role(c: &Comparison, view: GateOn) -> &'static str {
+    match c.gate_on {
+        Some(GateOn::Both) => "decides, with the other view",
+        Some(g) if g == view => "decides the check",
+        _ => "for information",
+    }
+}
+
+fn counts_line(verdict: Verdict, counts: &crate::compare::Counts) -> String {
+    let c = counts;
     let n = |k: usize, what: &str| format!("{k} metric{} {what}", if k == 1 { "" } else { "s" });
-    match c.verdict {
+    match verdict {
         Verdict::Fail => format!(
             "❌ **Failed**: {} the failure threshold{}",
-            n(c.counts.failure, "above"),
-            if c.counts.warning > 0 {
-                format!(", {} the warning threshold", n(c.counts.warning, "above"))
+            n(c.failure, "above"),
+            if c.warning > 0 {
+                format!(", {} the warning threshold", n(c.warning, "above"))
             } else {
                 String::new()
             }
         ),
         Verdict::Warn => format!(
             "⚠️ **Passed with warnings**: {} the warning threshold",
-            n(c.counts.warning, "above")
+            n(c.warning, "above")
         ),
         Verdict::Pass => format!(
             "✅ **Passed**: {} within thresholds{}",
-            n(c.counts.pass + c.counts.improved, "are"),
-            if c.counts.improved > 0 {
-                format!(" ({} improved)", c.counts.improved)
+            n(c.pass + c.improved, "are"),
+            if c.improved > 0 {
+                format!(" ({} improved)", c.improved)
             } else {
                 String::new()
             }

@@ -45,6 +45,30 @@ struct RawConfig {
     workloads: BTreeMap<String, RawWorkload>,
     #[serde(default)]
     services: BTreeMap<String, RawService>,
+    #[serde(default)]
+    ab: AbConfig,
+}
+
+/// `ab:` in bench-gate.yml: same-runner A/B mode (see the README).
+///
+/// ```yaml
+/// ab:
+///   enabled: true          # compare, report and gate measure the base too
+///   base: origin/main      # default in `gate`: the pull request's base
+///   setup: make build      # run in each tree (sh -c) before measuring
+///   gate_on: ab            # ab (default), baseline or both
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub base: Option<String>,
+    #[serde(default)]
+    pub setup: Option<String>,
+    #[serde(default)]
+    pub gate_on: Option<crate::compare::GateOn>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,6 +247,7 @@ pub struct Config {
     scenarios: BTreeMap<String, Scenario>,
     workloads: BTreeMap<String, WorkloadDef>,
     services: Vec<ServiceSpec>,
+    pub ab: AbConfig,
 }
 
 /// A scenario's or service's command as written, made into a `CommandSpec`:
@@ -438,6 +463,7 @@ impl Config {
             scenarios,
             workloads,
             services,
+            ab: raw.ab,
         })
     }
 

@@ -1,0 +1,124 @@
+//! Same-runner A/B: one scenario measured on the base tree (A) and the head
+//! tree (B) alternately, so that both see the same machine at the same time.
+//!
+//! Warm-up pairs run first (A then B, kept apart from the samples); then the
+//! measured pairs in ABBA order: pair k runs A then B for even k and B then
+//! A for odd k, so that neither side always runs second (after the other has
+//! warmed the caches, or while the machine is slowing down). Sample `i` of A
+//! and sample `i` of B form pair `i`.
+
+use super::progress::Progress;
+use super::runner::{display_command, invocation, ScenarioFailed, ScenarioRun};
+use super::{measure_once, Failure};
+use crate::workload::Scenario;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The base commit.
+    A,
+    /// The head.
+    B,
+}
+
+/// The sides of `pairs` measured pairs, in the order they run.
+pub fn abba(pairs: u32) -> Vec<(u32, Side)> {
+    (0..pairs)
+        .flat_map(|k| {
+            if k % 2 == 0 {
+                [(k, Side::A), (k, Side::B)]
+            } else {
+                [(k, Side::B), (k, Side::A)]
+            }
+        })
+        .collect()
+}
+
+/// A failure of one side; the other side's measurements are dropped with it.
+#[derive(Debug)]
+pub struct PairFailed {
+    pub side: Side,
+    pub failed: ScenarioFailed,
+}
+
+/// Measures `a` (base) and `b` (head), the same scenario in two trees:
+/// `b.warmup` warm-up pairs, then `b.iterations` pairs in ABBA order.
+pub fn run_pairs(
+    a: &Scenario,
+    b: &Scenario,
+    progress: &mut dyn Progress,
+) -> Result<(ScenarioRun, ScenarioRun), PairFailed> {
+    let temp = |s: &Scenario, side| {
+        tempfile::Builder::new()
+            .prefix("bench-gate-run-")
+            .tempdir()
+            .map_err(|e| PairFailed {
+                side,
+                failed: ScenarioFailed {
+                    scenario: s.name.clone(),
+                    command: display_command(&s.command.argv),
+                    iteration: 0,
+                    warmup: true,
+                    failure: Failure::Spawn(format!("cannot create a temporary folder: {e}")),
+                    stderr_tail: String::new(),
+                },
+            })
+    };
+    let (dir_a, dir_b) = (temp(a, Side::A)?, temp(b, Side::B)?);
+    let label = format!("{} (A/B)", b.name);
+    progress.start(&label, 2 * b.warmup, 2 * b.iterations);
+    let (mut run_a, mut run_b) = (ScenarioRun::default(), ScenarioRun::default());
+    let warmups = (0..b.warmup).flat_map(|k| [(k, Side::A), (k, Side::B)]);
+    let phases = warmups
+        .map(|(k, s)| (true, k, s))
+        .chain(abba(b.iterations).into_iter().map(|(k, s)| (false, k, s)));
+    for (warmup, k, side) in phases {
+        let (s, dir, run) = match side {
+            Side::A => (a, &dir_a, &mut run_a),
+            Side::B => (b, &dir_b, &mut run_b),
+        };
+        // Both sides of a pair see the same {iteration}.
+        let global = if warmup { k + 1 } else { b.warmup + k + 1 };
+        match measure_once(&invocation(s, global, dir.path())) {
+            Ok(m) => {
+                progress.tick(warmup, m.sample.wall_ms);
+                if warmup {
+                    run.warmup_samples.push(m.sample);
+                } else {
+                    run.samples.push(m.sample);
+                    run.overhead_ms.push(m.overhead_ms);
+                }
+            }
+            Err(f) => {
+                progress.finish(false);
+                return Err(PairFailed {
+                    side,
+                    failed: ScenarioFailed {
+                        scenario: s.name.clone(),
+                        command: display_command(&s.command.argv),
+                        iteration: k + 1,
+                        warmup,
+                        failure: f.failure,
+                        stderr_tail: f.stderr_tail,
+                    },
+                });
+            }
+        }
+    }
+    progress.finish(true);
+    Ok((run_a, run_b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abba_alternates_which_side_runs_first() {
+        use Side::{A, B};
+        let order: Vec<Side> = abba(4).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(order, [A, B, B, A, A, B, B, A]);
+        let pairs: Vec<u32> = abba(3).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(pairs, [0, 0, 1, 1, 2, 2]);
+        assert!(abba(0).is_empty());
+    }
+}

@@ -1,0 +1,254 @@
+//! The two trees of an A/B run: the head (the working tree as it is) and the
+//! base (the merge base of a revision and HEAD, checked out with
+//! `git worktree add` in a temporary folder and removed afterwards, or a
+//! folder the user prepared). A setup command runs in each before anything
+//! is measured.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use anyhow::{bail, Context, Result};
+
+/// Where the base comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaseSource {
+    /// A git revision: its merge base with HEAD is checked out in a worktree.
+    Git(String),
+    /// A folder holding the base already (`--ab-dir`).
+    Dir(PathBuf),
+}
+
+/// A prepared A/B pair of trees. Dropping it removes the worktree.
+#[derive(Debug)]
+pub struct Trees {
+    pub head: PathBuf,
+    pub base: PathBuf,
+    /// What was asked for: the revision, or the folder.
+    pub requested: String,
+    /// Commit SHAs, when known (`unknown` for a folder outside git).
+    pub base_commit: String,
+    pub head_commit: String,
+    /// The folder as given, when the base is one (`--ab-dir`).
+    pub base_dir: Option<String>,
+    _worktree: Option<Worktree>,
+}
+
+#[derive(Debug)]
+struct Worktree {
+    repo: PathBuf,
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Worktrees to remove if the process is interrupted (Ctrl-C exits without
+/// running destructors).
+static LIVE: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+
+fn remove_worktree(repo: &Path, path: &Path) {
+    let _ = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["worktree", "remove", "--force"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = std::fs::remove_dir_all(path);
+    let _ = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["worktree", "prune"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Removes every live worktree: for the interrupt handler.
+pub fn remove_all() {
+    if let Ok(mut live) = LIVE.lock() {
+        for (repo, path) in live.drain(..) {
+            remove_worktree(&repo, &path);
+        }
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        remove_worktree(&self.repo, &self.path);
+        if let Ok(mut live) = LIVE.lock() {
+            live.retain(|(_, p)| p != &self.path);
+        }
+    }
+}
+
+/// Runs git in `dir`; its trimmed stdout, or its stderr as the error.
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .context("A/B mode needs git, and `git` could not be run")?;
+    if !out.status.success() {
+        bail!(
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .next()
+                .unwrap_or("(no message)")
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Prepares the trees from the current directory.
+pub fn prepare(source: &BaseSource) -> Result<Trees> {
+    let cwd = std::env::current_dir()?;
+    let toplevel = git(&cwd, &["rev-parse", "--show-toplevel"]).ok();
+    match source {
+        BaseSource::Dir(dir) => {
+            let base = dir
+                .canonicalize()
+                .with_context(|| format!("--ab-dir {}: no such folder", dir.display()))?;
+            let head = toplevel.map(PathBuf::from).unwrap_or(cwd);
+            let commit =
+                |d: &Path| git(d, &["rev-parse", "HEAD"]).unwrap_or_else(|_| "unknown".to_string());
+            Ok(Trees {
+                base_commit: commit(&base),
+                head_commit: commit(&head),
+                requested: dir.display().to_string(),
+                base_dir: Some(dir.display().to_string()),
+                head,
+                base,
+                _worktree: None,
+            })
+        }
+        BaseSource::Git(rev) => {
+            let Some(top) = toplevel else {
+                bail!(
+                    "--ab {rev}: {} is not inside a git repository; use --ab-dir with a prepared base folder instead",
+                    cwd.display()
+                );
+            };
+            let head = PathBuf::from(top);
+            let head_commit =
+                git(&head, &["rev-parse", "HEAD"]).context("A/B mode: HEAD is not a commit yet")?;
+            git(&head, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
+                .map_err(|_| anyhow::anyhow!(
+                    "--ab {rev}: git does not know this revision here. In a GitHub workflow, check out with `fetch-depth: 0` so the base commit is present"
+                ))?;
+            let base_commit = git(&head, &["merge-base", rev, "HEAD"]).map_err(|_| {
+                anyhow::anyhow!(
+                    "--ab {rev}: it has no common ancestor with HEAD here (a shallow clone? check out with `fetch-depth: 0`)"
+                )
+            })?;
+            let dir = tempfile::Builder::new()
+                .prefix("bench-gate-ab-")
+                .tempdir()
+                .context("A/B mode: cannot create a temporary folder for the base tree")?;
+            let path = dir.path().join("base");
+            let path_str = path.to_string_lossy().to_string();
+            git(
+                &head,
+                &[
+                    "worktree",
+                    "add",
+                    "--detach",
+                    "--quiet",
+                    &path_str,
+                    &base_commit,
+                ],
+            )
+            .with_context(|| format!("A/B mode: `git worktree add` of {base_commit} failed"))?;
+            if let Ok(mut live) = LIVE.lock() {
+                live.push((head.clone(), path.clone()));
+            }
+            Ok(Trees {
+                head: head.clone(),
+                base: path.clone(),
+                requested: rev.clone(),
+                base_dir: None,
+                base_commit,
+                head_commit,
+                _worktree: Some(Worktree {
+                    repo: head,
+                    path,
+                    _dir: dir,
+                }),
+            })
+        }
+    }
+}
+
+impl Trees {
+    /// Runs `setup` (through `sh -c`) in the base tree, then in the head
+    /// tree, with `BENCH_GATE_TREE` set to `base` or `head` and `env` added.
+    /// Its output goes to stderr; a failure names the tree.
+    pub fn setup(&self, setup: &str, env: &[(&str, String)]) -> Result<()> {
+        for (name, dir) in [("base", &self.base), ("head", &self.head)] {
+            eprintln!("A/B setup in the {name} tree ({}): {setup}", dir.display());
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(setup)
+                .current_dir(dir)
+                .env("BENCH_GATE_TREE", name)
+                .stdin(Stdio::null())
+                .stdout(std::io::stderr());
+            for (k, v) in env {
+                cmd.env(k, v.replace("{tree}", &dir.to_string_lossy()));
+            }
+            let status = cmd
+                .status()
+                .with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
+            if !status.success() {
+                bail!(
+                    "A/B setup failed in the {name} tree ({}, commit {}): `{setup}` {}",
+                    dir.display(),
+                    if name == "base" {
+                        &self.base_commit
+                    } else {
+                        &self.head_commit
+                    },
+                    match status.code() {
+                        Some(c) => format!("exited with status {c}"),
+                        None => "was killed by a signal".to_string(),
+                    }
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `path` (absolute, or relative to the current directory) moved from the
+    /// head tree into the base tree.
+    pub fn in_base(&self, path: &Path) -> Result<PathBuf> {
+        let abs = std::path::absolute(path)?;
+        let head = self.head.canonicalize().unwrap_or(self.head.clone());
+        let abs = abs
+            .parent()
+            .and_then(|p| p.canonicalize().ok())
+            .and_then(|p| abs.file_name().map(|f| p.join(f)))
+            .unwrap_or(abs);
+        let rel = abs.strip_prefix(&head).with_context(|| {
+            format!(
+                "A/B mode: {} is outside the head tree {}",
+                path.display(),
+                head.display()
+            )
+        })?;
+        Ok(self.base.join(rel))
+    }
+
+    /// `path` (absolute, or relative to the current directory) made absolute
+    /// in the head tree.
+    pub fn in_head(&self, path: &Path) -> Result<PathBuf> {
+        let abs = std::path::absolute(path)?;
+        Ok(abs
+            .parent()
+            .and_then(|p| p.canonicalize().ok())
+            .and_then(|p| abs.file_name().map(|f| p.join(f)))
+            .unwrap_or(abs))
+    }
+}

@@ -1,0 +1,426 @@
+//! Same-runner A/B mode end to end: real git repositories with two small
+//! revisions of a program, the base checked out with `git worktree`, a setup
+//! command in each tree, and the gate's comment against a fake GitHub.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use support::FakeGitHub;
+
+const SETUP: &str = "cp prog.in prog && chmod +x prog";
+
+/// A git repository whose program sleeps `secs`.
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new(config: &str) -> Repo {
+        let r = Repo {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        r.git(&["init", "-q"]);
+        r.write(".gitignore", "prog\n");
+        r.write("bench-gate.yml", config);
+        r
+    }
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+    fn write(&self, p: &str, text: &str) {
+        std::fs::create_dir_all(self.path(p).parent().unwrap()).unwrap();
+        std::fs::write(self.path(p), text).unwrap();
+    }
+    fn program(&self, secs: f64) {
+        self.write("prog.in", &format!("#!/bin/sh\nsleep {secs}\n"));
+    }
+    fn git(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .current_dir(self.dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+    fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+    fn worktrees(&self) -> usize {
+        self.git(&["worktree", "list", "--porcelain"])
+            .lines()
+            .filter(|l| l.starts_with("worktree "))
+            .count()
+    }
+    fn bench_gate(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("bench-gate")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn config(iterations: u32) -> String {
+    format!("scenarios:\n  job:\n    command: ./prog\n    iterations: {iterations}\n    warmup: 1\nab:\n  setup: {SETUP}\n")
+}
+
+fn metric<'a>(view: &'a Value, name: &str) -> &'a Value {
+    view["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {view}"))
+}
+
+/// Two revisions: the base sleeps 20 ms, the head 40 ms. The committed
+/// baseline was "captured elsewhere" at the head's speed, so only the
+/// side-by-side view sees the slowdown.
+fn slower_head() -> (Repo, String) {
+    let r = Repo::new(&config(8));
+    r.program(0.02);
+    r.write(
+        "baselines/v1.0.0.yaml",
+        "version: '1.0.0'\nmetrics:\n  job:\n    latency_p50_ms: 45\n    latency_p95_ms: 60\n",
+    );
+    let base = r.commit("fast");
+    r.program(0.04);
+    r.commit("slow");
+    (r, base)
+}
+
+#[test]
+fn a_slower_head_fails_side_by_side_and_leaves_no_worktree() {
+    let (r, base) = slower_head();
+    let out = r.bench_gate(&[
+        "compare",
+        "-q",
+        "--ab",
+        "HEAD~1",
+        "--format",
+        "json",
+        "--fail-on-regression",
+        "--save-results",
+        "results.json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["gate_on"], "ab");
+    assert_eq!(c["verdict"], "fail");
+    let sbs = &c["side_by_side"];
+    let p50 = metric(sbs, "job.latency_p50_ms");
+    assert_eq!(p50["status"], "failure", "{p50}");
+    // 40 ms against 20 ms of sleep, plus a few ms of process start-up each.
+    let change = p50["change_pct"].as_f64().unwrap();
+    assert!((50.0..110.0).contains(&change), "{p50}");
+    assert!(p50["interval"]["lo"].as_f64().unwrap() > 25.0, "{p50}");
+    // The committed baseline's view does not see it.
+    assert_ne!(metric(&c, "job.latency_p50_ms")["status"], "failure", "{c}");
+    assert_eq!(c["ab"]["base_commit"], base);
+    assert!(sbs["baseline_file"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("base commit {}", &base[..12])));
+
+    // Pairs: as many base samples as head samples, confirmation included.
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(r.path("results.json")).unwrap()).unwrap();
+    let ab = &saved["ab"];
+    assert_eq!(ab["order"], "ABBA");
+    assert_eq!(ab["base_commit"], base);
+    assert_eq!(ab["head_commit"], r.git(&["rev-parse", "HEAD"]));
+    let n = |v: &Value| v["scenarios"][0]["samples"].as_array().unwrap().len();
+    assert_eq!(n(&ab["base"]), n(&saved));
+    assert_eq!(n(&saved), 16, "8 pairs and one confirmation round of 8");
+    assert_eq!(
+        saved["confirmations"][0]["failing_after"][0],
+        "job.latency_p50_ms"
+    );
+    // The base commit's program really was the fast one.
+    let base_p50 = ab["base"]["metrics"]["job.latency_p50_ms"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!((20.0..35.0).contains(&base_p50), "{base_p50}");
+
+    assert_eq!(r.worktrees(), 1, "the base worktree is removed");
+
+    // The committed baseline decides instead: it passes.
+    let out = r.bench_gate(&[
+        "compare",
+        "-q",
+        "--ab",
+        "HEAD~1",
+        "--gate-on",
+        "baseline",
+        "--confirm",
+        "0",
+        "--fail-on-regression",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(t.contains("(against the committed baseline)"), "{t}");
+    assert!(t.contains("measured side by side (for information)"), "{t}");
+    assert!(t.contains("(decides the check)"), "{t}");
+    assert_eq!(r.worktrees(), 1);
+}
+
+#[test]
+fn an_unchanged_program_passes_side_by_side_without_a_baseline() {
+    let r = Repo::new(&config(8));
+    r.program(0.02);
+    r.commit("one");
+    r.write("README", "docs only\n");
+    r.commit("two");
+    let out = r.bench_gate(&[
+        "compare",
+        "-q",
+        "--ab",
+        "HEAD~1",
+        "--format",
+        "json",
+        "--fail-on-regression",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("comparing with the base commit only"),
+        "{}",
+        text(&out)
+    );
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["baseline_file"], "(no baseline yet)");
+    let p50 = metric(&c["side_by_side"], "job.latency_p50_ms");
+    // Under a loaded machine the estimate wanders (+10 % was seen while two
+    // builds ran), but stays well short of the failure threshold.
+    assert!(p50["change_pct"].as_f64().unwrap().abs() < 25.0, "{p50}");
+    assert_ne!(p50["status"], "failure", "{p50}");
+}
+
+#[test]
+fn the_built_in_workload_runs_each_trees_own_build() {
+    let r = Repo::new("");
+    std::fs::remove_file(r.path("bench-gate.yml")).unwrap();
+    r.write("src.txt", "base\n");
+    let base = r.commit("base");
+    r.write("src.txt", "head\n");
+    r.commit("head");
+    let exe = assert_cmd::cargo::cargo_bin("bench-gate");
+    // A stand-in for `cargo build`: each tree gets a copy of this build.
+    let setup = "mkdir -p \"$CARGO_TARGET_DIR/release\" && cp \"$BG\" \"$CARGO_TARGET_DIR/release/bench-gate\" && echo \"$BENCH_GATE_TREE $CARGO_TARGET_DIR\" > setup.log";
+    let out = Command::cargo_bin("bench-gate")
+        .unwrap()
+        .current_dir(r.dir.path())
+        .env("BG", &exe)
+        .args([
+            "run",
+            "-q",
+            "-w",
+            "quick",
+            "--iterations",
+            "2",
+            "--warmup",
+            "0",
+            "--ab",
+            &base,
+            "--ab-setup",
+            setup,
+            "--output",
+            "r.json",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let head = r.dir.path().canonicalize().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(r.path("setup.log")).unwrap().trim(),
+        format!("head {}/target", head.display())
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(r.path("r.json")).unwrap()).unwrap();
+    let head_exe = format!("{}/target/release/bench-gate", head.display());
+    for s in saved["scenarios"].as_array().unwrap() {
+        assert!(s["command"].as_str().unwrap().starts_with(&head_exe), "{s}");
+    }
+    let base_scenarios = saved["ab"]["base"]["scenarios"].as_array().unwrap();
+    assert_eq!(
+        base_scenarios.len(),
+        saved["scenarios"].as_array().unwrap().len()
+    );
+    for s in base_scenarios {
+        let cmd = s["command"].as_str().unwrap();
+        assert!(cmd.contains("/base/target/release/bench-gate"), "{s}");
+        assert!(!cmd.starts_with(&head_exe), "{s}");
+    }
+    assert_eq!(r.worktrees(), 1);
+}
+
+#[test]
+fn bad_revisions_and_failing_setups_are_clear_errors() {
+    let (r, _) = slower_head();
+    let out = r.bench_gate(&["compare", "-q", "--ab", "no-such-branch"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--ab no-such-branch: git does not know this revision"),
+        "{err}"
+    );
+    assert!(err.contains("fetch-depth: 0"), "{err}");
+
+    let out = r.bench_gate(&[
+        "compare",
+        "-q",
+        "--ab",
+        "HEAD~1",
+        "--ab-setup",
+        "test \"$BENCH_GATE_TREE\" = head",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("A/B setup failed in the base tree"), "{err}");
+    assert!(err.contains("exited with status 1"), "{err}");
+    assert_eq!(r.worktrees(), 1, "removed after a failure too");
+
+    let out = r.bench_gate(&["compare", "-q", "--ab", "pr-base"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known only to `gate`"));
+
+    let out = r.bench_gate(&["run", "--ab", "HEAD~1", "--shard", "1/2"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+
+    // Outside a git repository, `--ab` says to use `--ab-dir`.
+    let plain = tempfile::tempdir().unwrap();
+    std::fs::write(plain.path().join("bench-gate.yml"), config(2)).unwrap();
+    let out = Command::cargo_bin("bench-gate")
+        .unwrap()
+        .current_dir(plain.path())
+        .env("GIT_CEILING_DIRECTORIES", plain.path().parent().unwrap())
+        .args(["compare", "-q", "--ab", "main"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("use --ab-dir"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_scenario_the_base_cannot_run_is_measured_on_the_head_alone() {
+    let r = Repo::new(&config(4));
+    r.program(0.01);
+    r.commit("one");
+    r.write("new.sh", "#!/bin/sh\nsleep 0.01\n");
+    r.write(
+        "bench-gate.yml",
+        &format!("scenarios:\n  job:\n    command: ./prog\n    iterations: 4\n    warmup: 1\n  new:\n    command: sh new.sh\n    iterations: 3\n    warmup: 0\nab:\n  setup: {SETUP}\n"),
+    );
+    r.commit("adds a scenario");
+    let out = r.bench_gate(&["compare", "-q", "--ab", "HEAD~1", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let new = metric(&c["side_by_side"], "new.latency_p50_ms");
+    assert_eq!(new["status"], "new");
+    assert!(
+        new["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("not measured on the base commit: scenario 'new' failed"),
+        "{new}"
+    );
+    assert_eq!(c["ab"]["skipped"][0]["scenario"], "new");
+    assert_eq!(c["ab"]["pairs"]["job"], 4);
+    // The head still measured it.
+    assert!(
+        metric(&c, "new.latency_p50_ms")["current"]
+            .as_f64()
+            .unwrap()
+            > 5.0
+    );
+}
+
+const TOKEN: &str = "ghs_fakeToken0123456789secret";
+
+/// GitHub's example `pull_request.opened` payload, with the base commit
+/// made the repository's own.
+fn payload_with_base(dir: &Path, base: &str) -> PathBuf {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/events/pull_request.opened.json"),
+    )
+    .unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["pull_request"]["base"]["sha"] = Value::String(base.to_string());
+    let p = dir.join("event.json");
+    std::fs::write(&p, v.to_string()).unwrap();
+    p
+}
+
+#[test]
+fn the_gate_measures_the_pull_requests_base_and_comments_both_views() {
+    let (r, base) = slower_head();
+    // The config turns A/B on; the base comes from the event.
+    r.write(
+        "bench-gate.yml",
+        &config(8).replace("ab:\n", "ab:\n  enabled: true\n"),
+    );
+    r.commit("enable A/B");
+    let events = tempfile::tempdir().unwrap();
+    let fake = FakeGitHub::start();
+    let out = Command::cargo_bin("bench-gate")
+        .unwrap()
+        .current_dir(r.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", payload_with_base(events.path(), &base))
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", &fake.uri)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_OUTPUT", events.path().join("output.txt"))
+        .args(["gate", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let body = &fake.comments()[0].body;
+    let short = &base[..7];
+    let verdict = body
+        .lines()
+        .find(|l| l.starts_with("❌ **Failed**: "))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(
+        verdict.ends_with(&format!(
+            "(against the base commit `{short}`, measured side by side)"
+        )),
+        "{verdict}"
+    );
+    assert!(body.contains(&format!("**Against the base commit `{short}`, measured side by side on this runner (16 pairs per scenario, ABBA order;")), "{body}");
+    assert!(body.contains("· decides the check**"), "{body}");
+    assert!(body.contains("**Against the committed baseline `baselines/v1.0.0.yaml` (version 1.0.0) · for information**"), "{body}");
+    let run = &fake.check_runs()[0];
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert!(run.title.starts_with("Failed:"), "{}", run.title);
+    // The token appears only in the mask command.
+    assert!(text(&out)
+        .lines()
+        .all(|l| !l.contains(TOKEN) || l.starts_with("::add-mask::")));
+    assert_eq!(r.worktrees(), 1);
+}
