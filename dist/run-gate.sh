@@ -42,6 +42,14 @@ add_to args --check-name "${INPUT_CHECK_NAME:-}"
 add_to args --comment "${INPUT_COMMENT:-}"
 add_to args --fail-on-regression "${INPUT_FAIL_ON_REGRESSION:-}"
 add_to args --history-url "${INPUT_HISTORY_URL:-}"
+add_to args --gate-on "${INPUT_GATE_ON:-}"
+add_to args --ab-setup "${INPUT_AB_SETUP:-}"
+case "${INPUT_AB:-}" in
+  "") ;;                         # the config's ab.enabled decides
+  true) args+=(--ab pr-base) ;;  # the pull request's base commit
+  false) args+=(--no-ab) ;;
+  *) args+=(--ab "$INPUT_AB") ;;
+esac
 
 if [ -n "${INPUT_RESULTS:-}" ]; then
   # Whitespace-separated files or globs; globs expand here, on purpose.

@@ -183,20 +183,13 @@ fn a_slower_head_fails_side_by_side_and_leaves_no_worktree() {
 
 #[test]
 fn an_unchanged_program_passes_side_by_side_without_a_baseline() {
-    let r = Repo::new(&config(8));
+    // The config turns A/B on and names the base.
+    let r = Repo::new(&config(8).replace("ab:\n", "ab:\n  enabled: true\n  base: HEAD~1\n"));
     r.program(0.02);
     r.commit("one");
     r.write("README", "docs only\n");
     r.commit("two");
-    let out = r.bench_gate(&[
-        "compare",
-        "-q",
-        "--ab",
-        "HEAD~1",
-        "--format",
-        "json",
-        "--fail-on-regression",
-    ]);
+    let out = r.bench_gate(&["compare", "-q", "--format", "json", "--fail-on-regression"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("comparing with the base commit only"),
@@ -375,28 +368,36 @@ fn payload_with_base(dir: &Path, base: &str) -> PathBuf {
 }
 
 #[test]
-fn the_gate_measures_the_pull_requests_base_and_comments_both_views() {
+fn the_action_measures_the_pull_requests_base_and_comments_both_views() {
     let (r, base) = slower_head();
-    // The config turns A/B on; the base comes from the event.
+    // No `ab:` in the config: the action's inputs turn A/B on, with the
+    // pull request's base from the event, through dist/run-gate.sh.
     r.write(
         "bench-gate.yml",
-        &config(8).replace("ab:\n", "ab:\n  enabled: true\n"),
+        "scenarios:\n  job:\n    command: ./prog\n    iterations: 8\n    warmup: 1\n",
     );
-    r.commit("enable A/B");
+    r.commit("no ab section");
     let events = tempfile::tempdir().unwrap();
     let fake = FakeGitHub::start();
-    let out = Command::cargo_bin("bench-gate")
+    let bin_dir = assert_cmd::cargo::cargo_bin("bench-gate")
+        .parent()
         .unwrap()
+        .to_path_buf();
+    let out = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/run-gate.sh"))
         .current_dir(r.dir.path())
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .env("RUNNER_TEMP", events.path())
         .env("GITHUB_EVENT_NAME", "pull_request")
         .env("GITHUB_EVENT_PATH", payload_with_base(events.path(), &base))
         .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
         .env("GITHUB_API_URL", &fake.uri)
         .env("GITHUB_TOKEN", TOKEN)
         .env("GITHUB_OUTPUT", events.path().join("output.txt"))
-        .args(["gate", "-q"])
+        .env("INPUT_AB", "true")
+        .env("INPUT_AB_SETUP", SETUP)
+        .env("INPUT_GATE_ON", "ab")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -423,4 +424,73 @@ fn the_gate_measures_the_pull_requests_base_and_comments_both_views() {
         .lines()
         .all(|l| !l.contains(TOKEN) || l.starts_with("::add-mask::")));
     assert_eq!(r.worktrees(), 1);
+
+    // `ab: false` turns it off: the committed baseline alone decides.
+    let fake = FakeGitHub::start();
+    let out = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/run-gate.sh"))
+        .current_dir(r.dir.path())
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .env("RUNNER_TEMP", events.path())
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", payload_with_base(events.path(), &base))
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", &fake.uri)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("INPUT_AB", "false")
+        .env("INPUT_CONFIRM", "0")
+        .output()
+        .unwrap();
+    let body = &fake.comments()[0].body;
+    assert!(!body.contains("side by side"), "{}\n{body}", text(&out));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_removes_the_base_worktree() {
+    use std::time::{Duration, Instant};
+    let r = Repo::new(&format!(
+        "scenarios:\n  job:\n    command: ./prog\n    iterations: 3\n    warmup: 0\nab:\n  setup: {SETUP}\n"
+    ));
+    r.program(30.0);
+    r.commit("one");
+    r.write("README", "two\n");
+    r.commit("two");
+    let err_path = r.path("stderr.txt");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bench-gate"))
+        .current_dir(r.dir.path())
+        .args(["compare", "--ab", "HEAD~1"])
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !std::fs::read_to_string(&err_path)
+        .unwrap()
+        .contains("[job (A/B)]")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never started measuring"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(r.worktrees(), 2, "the base is checked out while measuring");
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    let checked_out = err
+        .split("checked out in ")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        !Path::new(checked_out).exists(),
+        "{checked_out} left behind"
+    );
+    assert!(!Path::new(checked_out).parent().unwrap().exists());
+    assert_eq!(r.worktrees(), 1, "git forgot the worktree");
 }

@@ -45,6 +45,8 @@ struct Worktree {
 /// running destructors).
 static LIVE: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
 
+/// Removes the worktree at `path` (in a temporary folder of its own) and
+/// git's record of it.
 fn remove_worktree(repo: &Path, path: &Path) {
     let _ = Command::new("git")
         .arg("-C")
@@ -54,7 +56,8 @@ fn remove_worktree(repo: &Path, path: &Path) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
-    let _ = std::fs::remove_dir_all(path);
+    // The temporary folder holding it, which no destructor will remove after Ctrl-C.
+    let _ = std::fs::remove_dir_all(path.parent().unwrap_or(path));
     let _ = Command::new("git")
         .arg("-C")
         .arg(repo)
