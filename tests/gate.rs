@@ -480,6 +480,54 @@ fn a_branch_push_only_reports() {
 }
 
 #[test]
+fn a_baseline_from_another_machine_turns_failures_into_warnings_and_says_so() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    std::fs::write(
+        co.path("baselines/v1.12.0.yaml"),
+        DESIGN.replace(
+            "  platform: \"linux-x86_64\"",
+            "  platform: \"linux-x86_64\"\n  cpu_model: \"Baseline CPU\"",
+        ),
+    )
+    .unwrap();
+    let results = co.path("regressed.json");
+    let text_of = std::fs::read_to_string(&results).unwrap();
+    std::fs::write(
+        &results,
+        text_of.replace(
+            "\"platform\":\"linux-x86_64\"",
+            "\"platform\":\"linux-x86_64\",\"cpu_model\":\"Runner CPU\"",
+        ),
+    )
+    .unwrap();
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let body = &fake.comments()[0].body;
+    assert!(body.contains("🖥️ **This runner is not the machine the baseline was measured on** (it differs in cpu_model). 1 failure(s) are counted as warnings (policy `warn`; `env-mismatch: strict` keeps them). To compare like with like, turn on A/B mode (action input `ab: true`)"), "{body}");
+    assert!(body.contains("⚠️ warning: above the failure threshold, but measured on a different machine than the baseline (cpu_model): counted as a warning"), "{body}");
+    assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
+
+    // `strict` keeps the failure.
+    let fake = FakeGitHub::start();
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &regressed(&co), "--env-mismatch", "strict"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("failure"));
+}
+
+#[test]
 fn a_read_only_token_loses_nothing() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();

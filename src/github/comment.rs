@@ -110,7 +110,14 @@ fn next_steps(i: &CommentInput) -> Vec<String> {
             format!("a maintainer (permission {perm} or higher) reviews the baseline change and applies the label {label} to approve it"),
         ],
         GateResult::Fail => vec![
-            format!("reproduce locally: `bench-gate compare --workload {}` and look at the failing metrics above", i.workload),
+            format!(
+                "reproduce locally: `bench-gate compare --workload {}{}` and look at the failing metrics above",
+                i.workload,
+                i.comparison
+                    .and_then(|c| c.ab.as_ref())
+                    .map(|a| format!(" --ab {}", &a.base_commit[..a.base_commit.len().min(12)]))
+                    .unwrap_or_default()
+            ),
             format!("if the slowdown is intended, a maintainer (permission {perm} or higher) applies the label {label}"),
             capture,
         ],
@@ -167,12 +174,17 @@ fn notices(i: &CommentInput) -> Vec<String> {
                 })
                 .count();
             out.push(format!(
-                "🖥️ **This runner is not the machine the baseline was measured on** (it differs in {}). {}Re-capture the baseline on this runner class to compare like with like.",
+                "🖥️ **This runner is not the machine the baseline was measured on** (it differs in {}). {}{}",
                 c.environment_mismatch.join(", "),
                 if downgraded > 0 {
                     format!("{downgraded} failure(s) are counted as warnings (policy `warn`; `env-mismatch: strict` keeps them). ")
                 } else {
                     String::new()
+                },
+                if c.side_by_side.is_some() {
+                    "The side-by-side view is not affected: base and head ran on this runner."
+                } else {
+                    "To compare like with like, turn on A/B mode (action input `ab: true`), which measures the base commit on this same runner, or re-capture the baseline on this runner class."
                 }
             ));
         }
