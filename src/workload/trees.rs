@@ -147,10 +147,22 @@ pub fn prepare(source: &BaseSource) -> Result<Trees> {
                     "--ab {rev}: it has no common ancestor with HEAD here (a shallow clone? check out with `fetch-depth: 0`)"
                 )
             })?;
-            let dir = tempfile::Builder::new()
-                .prefix("bench-gate-ab-")
-                .tempdir()
-                .context("A/B mode: cannot create a temporary folder for the base tree")?;
+            // Inside the repository's git folder, so that both trees are on
+            // the same file system (a program's start-up time depends on it);
+            // the system's temporary folder if that fails.
+            let builder = {
+                let mut b = tempfile::Builder::new();
+                b.prefix("bench-gate-ab-");
+                b
+            };
+            let dir = git(
+                &head,
+                &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+            )
+            .ok()
+            .and_then(|g| builder.tempdir_in(g).ok())
+            .map_or_else(|| builder.tempdir(), Ok)
+            .context("A/B mode: cannot create a temporary folder for the base tree")?;
             let path = dir.path().join("base");
             let path_str = path.to_string_lossy().to_string();
             git(
