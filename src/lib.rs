@@ -19,6 +19,7 @@ pub mod persona;
 pub mod report;
 pub mod results;
 pub mod serve;
+pub mod session;
 pub mod shard;
 pub mod stats;
 pub mod workload;

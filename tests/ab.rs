@@ -340,7 +340,9 @@ fn a_scenario_the_base_cannot_run_is_measured_on_the_head_alone() {
         "{new}"
     );
     assert_eq!(c["ab"]["skipped"][0]["scenario"], "new");
-    assert_eq!(c["ab"]["pairs"]["job"], 4);
+    // 4 pairs, and 4 more if noise on a loaded machine made `job` fail once.
+    let pairs = c["ab"]["pairs"]["job"].as_u64().unwrap();
+    assert!(pairs == 4 || pairs == 8, "{pairs}");
     // The head still measured it.
     assert!(
         metric(&c, "new.latency_p50_ms")["current"]

@@ -1,0 +1,421 @@
+//! A benchmarking session: the workload resolved from the config or the
+//! built-in scenarios, in A/B mode the two trees and their setup, every
+//! scenario measured (in pairs in A/B mode), and confirmation runs. Its
+//! value is a [`Results`]; what the results mean is decided later, in
+//! `compare`.
+
+use anyhow::{Context, Result};
+
+use crate::baseline::Baseline;
+use crate::cli::{AbArgs, CompareInputs, WorkloadArgs};
+use crate::compare::{self, Comparison, GateOn, ThresholdFlags};
+use crate::measure::ab::{PairFailed, Side};
+use crate::measure::{self, progress, runner};
+use crate::results::{self, Results};
+use crate::workload::trees::{BaseSource, Trees};
+use crate::workload::{self, builtin, config::Config, Overrides, Workload};
+
+/// The config file in use: `--config`, or `./bench-gate.yml` when it exists.
+fn config_path(args: &WorkloadArgs) -> Option<std::path::PathBuf> {
+    args.config.clone().or_else(|| {
+        let p = std::path::PathBuf::from(workload::config::DEFAULT_FILE);
+        p.is_file().then_some(p)
+    })
+}
+
+/// Resolves `--config`/`bench-gate.yml` and `--workload` into a checked workload.
+pub fn resolve_workload(args: &WorkloadArgs) -> Result<Workload> {
+    resolve_workload_in(args, None)
+}
+
+/// As [`resolve_workload`]; in A/B mode, for one of the two trees: the
+/// head's config is used in both (the same commands on both sides), with
+/// its folder, and so every relative `cwd`, moved into that tree; the
+/// built-in workload runs that tree's `target/release/bench-gate`.
+fn resolve_workload_in(args: &WorkloadArgs, tree: Option<(&Trees, Side)>) -> Result<Workload> {
+    let workload = match config_path(args) {
+        Some(path) => {
+            let config = match tree {
+                None => Config::load(&path)?,
+                Some((t, side)) => {
+                    let head_path = t.in_head(&path)?;
+                    let text = std::fs::read_to_string(&head_path)
+                        .with_context(|| format!("{}: cannot read config", head_path.display()))?;
+                    let at = match side {
+                        Side::A => t.in_base(&path)?,
+                        Side::B => head_path,
+                    };
+                    Config::parse(&at, &text)?
+                }
+            };
+            let name = args
+                .workload
+                .clone()
+                .unwrap_or_else(|| config.default_workload.clone());
+            config.workload(&name)?
+        }
+        None => {
+            let exe = match tree {
+                None => std::env::current_exe()?,
+                Some((t, Side::A)) => t.base.join(BUILTIN_AB_EXE),
+                Some((t, Side::B)) => t.head.join(BUILTIN_AB_EXE),
+            };
+            builtin::workload(args.workload.as_deref().unwrap_or("standard"), &exe)?
+        }
+    };
+    let shard = match args.shard {
+        Some(k) => {
+            let durations = match &args.shard_durations {
+                Some(p) => Some(crate::shard::durations(&Results::load(p)?)),
+                None => None,
+            };
+            Some((k, durations))
+        }
+        None => None,
+    };
+    Ok(workload.adjust(&Overrides {
+        iterations: args.iterations,
+        warmup: args.warmup,
+        only: args.only.clone(),
+        shard,
+        skip_checks: matches!(tree, Some((_, Side::A))),
+    })?)
+}
+
+/// In A/B mode the built-in workload runs each tree's own build.
+const BUILTIN_AB_EXE: &str = "target/release/bench-gate";
+/// ... made by this setup, unless `--ab-setup` says otherwise.
+const BUILTIN_AB_SETUP: &str = "cargo build --release --locked --bin bench-gate";
+
+/// An A/B run to do: where the base comes from and how each tree is set up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbPlan {
+    pub source: BaseSource,
+    pub setup: Option<String>,
+    /// Environment for the setup (`{tree}` is the tree's folder).
+    pub setup_env: Vec<(&'static str, String)>,
+}
+
+/// Where `pr-base` points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PrBase<'a> {
+    /// Not in `gate`: `pr-base` means nothing.
+    NotGate,
+    /// In `gate`: the pull request's base commit, if the event has one.
+    Gate(Option<&'a str>),
+}
+
+/// A/B mode for `compare`, `report` and `gate`, and which view decides.
+/// Results read from a file (`--results`) hold their own A/B run, if any.
+pub fn ab_plan(inputs: &CompareInputs, pr_base: PrBase) -> Result<(Option<AbPlan>, GateOn)> {
+    let ab = if inputs.results.is_some() {
+        &AbArgs {
+            no_ab: true,
+            ..Default::default()
+        }
+    } else {
+        &inputs.ab
+    };
+    ab_plan_for(&inputs.workload, ab, inputs.gate_on, pr_base)
+}
+
+/// A/B mode from the flags and the config's `ab:` section (flags win), and
+/// which view decides.
+pub fn ab_plan_for(
+    w: &WorkloadArgs,
+    ab: &AbArgs,
+    gate_on: Option<GateOn>,
+    pr_base: PrBase,
+) -> Result<(Option<AbPlan>, GateOn)> {
+    let config = match config_path(w) {
+        Some(p) => Some(Config::load(&p)?),
+        None => None,
+    };
+    let cab = config.as_ref().map(|c| c.ab.clone()).unwrap_or_default();
+    let gate_on = gate_on.or(cab.gate_on).unwrap_or_default();
+    if ab.no_ab {
+        return Ok((None, gate_on));
+    }
+    let source = if let Some(d) = &ab.ab_dir {
+        BaseSource::Dir(d.clone())
+    } else if let Some(rev) = ab.ab.clone().or_else(|| {
+        cab.enabled
+            .then(|| cab.base.clone().unwrap_or_else(|| "pr-base".into()))
+    }) {
+        if rev != "pr-base" {
+            BaseSource::Git(rev)
+        } else {
+            match pr_base {
+                PrBase::Gate(Some(sha)) => BaseSource::Git(sha.to_string()),
+                PrBase::Gate(None) => {
+                    eprintln!("A/B mode: this event has no pull request base; comparing with the baseline only");
+                    return Ok((None, gate_on));
+                }
+                PrBase::NotGate => anyhow::bail!(
+                    "A/B base `pr-base` is the pull request's base, known only to `gate` on a pull_request event; name a revision instead, e.g. --ab origin/main"
+                ),
+            }
+        }
+    } else {
+        return Ok((None, gate_on));
+    };
+    let builtin = config.is_none();
+    let setup = ab
+        .ab_setup
+        .clone()
+        .or(cab.setup)
+        .or_else(|| builtin.then(|| BUILTIN_AB_SETUP.to_string()));
+    let setup_env = if builtin {
+        // Each tree builds into its own target folder.
+        vec![("CARGO_TARGET_DIR", "{tree}/target".to_string())]
+    } else {
+        Vec::new()
+    };
+    Ok((
+        Some(AbPlan {
+            source,
+            setup,
+            setup_env,
+        }),
+        gate_on,
+    ))
+}
+
+/// Kill the iteration in flight on Ctrl-C or SIGTERM, so nothing outlives us.
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        measure::kill_active();
+        workload::trees::remove_all();
+        eprintln!("interrupted; nothing was written");
+        std::process::exit(130);
+    });
+}
+
+/// Benchmarks a workload: every scenario, in order, stopping at the first failure.
+pub fn benchmark(args: &WorkloadArgs) -> Result<Results> {
+    benchmark_confirmed(args, None, None)
+}
+
+/// What a confirmation re-run compares against, and how often it re-measures.
+pub struct Confirm<'a> {
+    pub baseline: &'a Baseline,
+    pub baseline_file: String,
+    pub flags: ThresholdFlags,
+    pub rounds: u32,
+}
+
+/// The scenarios of an A/B run's base tree, and what became of each.
+struct BaseSide {
+    trees: Trees,
+    workload: Workload,
+    /// Per head scenario: its base run, or why there is none.
+    runs: Vec<std::result::Result<measure::runner::ScenarioRun, String>>,
+}
+
+impl BaseSide {
+    fn results(&self, env: &results::Environment) -> results::AbRun {
+        let mut workload = self.workload.clone();
+        let mut runs = Vec::new();
+        let mut skipped = Vec::new();
+        let mut kept = Vec::new();
+        for (s, r) in self.workload.scenarios.iter().zip(&self.runs) {
+            match r {
+                Ok(run) => {
+                    kept.push(s.clone());
+                    runs.push(run.clone());
+                }
+                Err(reason) => skipped.push(results::AbSkipped {
+                    scenario: s.name.clone(),
+                    reason: reason.clone(),
+                }),
+            }
+        }
+        workload.scenarios = kept;
+        results::AbRun {
+            requested: self.trees.requested.clone(),
+            base_commit: self.trees.base_commit.clone(),
+            head_commit: self.trees.head_commit.clone(),
+            order: "ABBA".into(),
+            base_dir: self.trees.base_dir.clone(),
+            base: Box::new(Results::new(&workload, &runs, env.clone())),
+            skipped,
+        }
+    }
+}
+
+/// Measures scenario `i`: alone, or in pairs with the base tree's copy.
+/// A scenario that cannot run on the base is measured on the head alone.
+fn measure_scenario(
+    i: usize,
+    s: &workload::Scenario,
+    base: Option<&mut BaseSide>,
+    progress: &mut dyn progress::Progress,
+) -> Result<measure::runner::ScenarioRun> {
+    let Some(base) = base.filter(|b| b.runs.get(i).is_none_or(|r| r.is_ok())) else {
+        return Ok(runner::run_scenario(s, progress)?);
+    };
+    match measure::ab::run_pairs(&base.workload.scenarios[i], s, progress) {
+        Ok((a, b)) => {
+            match base.runs.get_mut(i) {
+                Some(Ok(run)) => {
+                    run.samples.extend(a.samples);
+                    run.warmup_samples.extend(a.warmup_samples);
+                    run.overhead_ms.extend(a.overhead_ms);
+                }
+                _ => base.runs.push(Ok(a)),
+            }
+            Ok(b)
+        }
+        Err(PairFailed {
+            side: Side::B,
+            failed,
+        }) => Err(failed.into()),
+        Err(PairFailed {
+            side: Side::A,
+            failed,
+        }) => {
+            let reason = failed.to_string();
+            eprintln!(
+                "A/B: scenario '{}' could not run on the base commit, so it is measured on the head alone: {reason}",
+                s.name
+            );
+            let reason = reason.lines().next().unwrap_or_default().to_string();
+            match base.runs.get_mut(i) {
+                Some(r) => *r = Err(reason),
+                None => base.runs.push(Err(reason)),
+            }
+            Ok(runner::run_scenario(s, progress)?)
+        }
+    }
+}
+
+/// Benchmarks a workload, with the base commit side by side when `ab` is
+/// given; with `confirm`, every scenario with a metric above its failure
+/// threshold (in the view that decides) is measured `rounds` more times, in
+/// pairs in A/B mode, while the services still run, and the results hold all
+/// the samples.
+pub fn benchmark_confirmed(
+    args: &WorkloadArgs,
+    ab: Option<&AbPlan>,
+    confirm: Option<Confirm>,
+) -> Result<Results> {
+    install_interrupt_handler();
+    // A/B: both trees are ready (checked out, set up) before anything is measured.
+    let mut base = match ab {
+        None => None,
+        Some(plan) => {
+            let trees = workload::trees::prepare(&plan.source)?;
+            match &trees.base_dir {
+                Some(dir) => eprintln!(
+                    "A/B mode: base tree {dir} (commit {}), head tree {} (commit {})",
+                    trees.base_commit,
+                    trees.head.display(),
+                    trees.head_commit
+                ),
+                None => eprintln!(
+                    "A/B mode: base {} (merge base of {} and HEAD) checked out in {}; head {} in {}",
+                    trees.base_commit,
+                    trees.requested,
+                    trees.base.display(),
+                    trees.head_commit,
+                    trees.head.display()
+                ),
+            }
+            if let Some(setup) = &plan.setup {
+                trees.setup(setup, &plan.setup_env)?;
+            }
+            let workload = resolve_workload_in(args, Some((&trees, Side::A)))?;
+            Some(BaseSide {
+                trees,
+                workload,
+                runs: Vec::new(),
+            })
+        }
+    };
+    let workload = match &base {
+        Some(b) => resolve_workload_in(args, Some((&b.trees, Side::B)))?,
+        None => resolve_workload(args)?,
+    };
+    // Stopped when dropped: after the last scenario, or after a failing one.
+    let _services = measure::services::Services::start(&workload.services)?;
+    let mut progress = progress::for_stderr(args.quiet);
+    let mut runs = Vec::new();
+    for (i, s) in workload.scenarios.iter().enumerate() {
+        runs.push(measure_scenario(i, s, base.as_mut(), progress.as_mut())?);
+    }
+    let env = results::fingerprint();
+    let assemble = |runs: &[measure::runner::ScenarioRun], base: &Option<BaseSide>| {
+        let mut r = Results::new(&workload, runs, env.clone());
+        r.ab = base.as_ref().map(|b| b.results(&env));
+        r
+    };
+    let first = assemble(&runs, &base);
+    let Some(cf) = confirm.filter(|c| c.rounds > 0) else {
+        return Ok(first);
+    };
+    let failing = |r: &Results| -> Vec<(String, String)> {
+        let c = compare::compare(cf.baseline, &cf.baseline_file, r, cf.flags);
+        let mut views: Vec<&Comparison> = Vec::new();
+        match (&c.side_by_side, c.gate_on) {
+            (Some(s), Some(GateOn::Ab)) => views.push(s),
+            (Some(s), Some(GateOn::Both)) => views.extend([&c, s.as_ref()]),
+            _ => views.push(&c),
+        }
+        let mut out: Vec<(String, String)> = views
+            .into_iter()
+            .flat_map(|v| v.metrics.iter())
+            .filter(|m| m.status == compare::Status::Failure)
+            .filter_map(|m| Some((r.metrics.get(&m.name)?.scenario.clone()?, m.name.clone())))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    let before = failing(&first);
+    if before.is_empty() {
+        return Ok(first);
+    }
+    let mut confirmed = Vec::new();
+    for (i, s) in workload.scenarios.iter().enumerate() {
+        let metrics: Vec<String> = before
+            .iter()
+            .filter(|(sc, _)| sc == &s.name)
+            .map(|(_, m)| m.clone())
+            .collect();
+        if metrics.is_empty() {
+            continue;
+        }
+        eprintln!(
+            "confirming: {} above the failure threshold; measuring scenario '{}' {} more time(s)",
+            metrics.join(", "),
+            s.name,
+            cf.rounds
+        );
+        for _ in 0..cf.rounds {
+            let more = measure_scenario(i, s, base.as_mut(), progress.as_mut())?;
+            runs[i].samples.extend(more.samples);
+            runs[i].warmup_samples.extend(more.warmup_samples);
+            runs[i].overhead_ms.extend(more.overhead_ms);
+        }
+        confirmed.push((s.name.clone(), metrics));
+    }
+    let mut results = assemble(&runs, &base);
+    let after = failing(&results);
+    results.confirmations = confirmed
+        .into_iter()
+        .map(|(scenario, failing_before)| results::Confirmation {
+            failing_after: after
+                .iter()
+                .filter(|(sc, _)| *sc == scenario)
+                .map(|(_, m)| m.clone())
+                .collect(),
+            scenario,
+            rounds: cf.rounds,
+            failing_before,
+        })
+        .collect();
+    for c in &results.confirmations {
+        eprintln!("confirmation: {}", c.describe());
+    }
+    Ok(results)
+}
