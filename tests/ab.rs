@@ -369,6 +369,36 @@ fn payload_with_base(dir: &Path, base: &str) -> PathBuf {
     p
 }
 
+/// The action's script, as a runner runs it, on a `pull_request` event
+/// whose base is `base`, with the `INPUT_*` variables in `inputs`.
+fn run_gate_sh(
+    r: &Repo,
+    tmp: &Path,
+    fake: &FakeGitHub,
+    base: &str,
+    inputs: &[(&str, &str)],
+) -> Output {
+    let bin_dir = assert_cmd::cargo::cargo_bin("bench-gate")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/run-gate.sh"))
+        .current_dir(r.dir.path())
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .env("RUNNER_TEMP", tmp)
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", payload_with_base(tmp, base))
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", &fake.uri)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_OUTPUT", tmp.join("output.txt"))
+        .envs(inputs.iter().copied())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_action_measures_the_pull_requests_base_and_comments_both_views() {
     let (r, base) = slower_head();
@@ -381,27 +411,17 @@ fn the_action_measures_the_pull_requests_base_and_comments_both_views() {
     r.commit("no ab section");
     let events = tempfile::tempdir().unwrap();
     let fake = FakeGitHub::start();
-    let bin_dir = assert_cmd::cargo::cargo_bin("bench-gate")
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let out = std::process::Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/run-gate.sh"))
-        .current_dir(r.dir.path())
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
-        .env("RUNNER_TEMP", events.path())
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", payload_with_base(events.path(), &base))
-        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
-        .env("GITHUB_API_URL", &fake.uri)
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("GITHUB_OUTPUT", events.path().join("output.txt"))
-        .env("INPUT_AB", "true")
-        .env("INPUT_AB_SETUP", SETUP)
-        .env("INPUT_GATE_ON", "ab")
-        .output()
-        .unwrap();
+    let out = run_gate_sh(
+        &r,
+        events.path(),
+        &fake,
+        &base,
+        &[
+            ("INPUT_AB", "true"),
+            ("INPUT_AB_SETUP", SETUP),
+            ("INPUT_GATE_ON", "ab"),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let body = &fake.comments()[0].body;
     let short = &base[..7];
@@ -429,21 +449,13 @@ fn the_action_measures_the_pull_requests_base_and_comments_both_views() {
 
     // `ab: false` turns it off: the committed baseline alone decides.
     let fake = FakeGitHub::start();
-    let out = std::process::Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/run-gate.sh"))
-        .current_dir(r.dir.path())
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
-        .env("RUNNER_TEMP", events.path())
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", payload_with_base(events.path(), &base))
-        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
-        .env("GITHUB_API_URL", &fake.uri)
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("INPUT_AB", "false")
-        .env("INPUT_CONFIRM", "0")
-        .output()
-        .unwrap();
+    let out = run_gate_sh(
+        &r,
+        events.path(),
+        &fake,
+        &base,
+        &[("INPUT_AB", "false"), ("INPUT_CONFIRM", "0")],
+    );
     let body = &fake.comments()[0].body;
     assert!(!body.contains("side by side"), "{}\n{body}", text(&out));
 }

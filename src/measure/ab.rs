@@ -8,8 +8,7 @@
 //! and sample `i` of B form pair `i`.
 
 use super::progress::Progress;
-use super::runner::{display_command, invocation, ScenarioFailed, ScenarioRun};
-use super::{measure_once, Failure};
+use super::runner::{measure_into, run_dir, ScenarioFailed, ScenarioRun};
 use crate::workload::Scenario;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,25 +46,10 @@ pub fn run_pairs(
     b: &Scenario,
     progress: &mut dyn Progress,
 ) -> Result<(ScenarioRun, ScenarioRun), PairFailed> {
-    let temp = |s: &Scenario, side| {
-        tempfile::Builder::new()
-            .prefix("bench-gate-run-")
-            .tempdir()
-            .map_err(|e| PairFailed {
-                side,
-                failed: ScenarioFailed {
-                    scenario: s.name.clone(),
-                    command: display_command(&s.command.argv),
-                    iteration: 0,
-                    warmup: true,
-                    failure: Failure::Spawn(format!("cannot create a temporary folder: {e}")),
-                    stderr_tail: String::new(),
-                },
-            })
-    };
-    let (dir_a, dir_b) = (temp(a, Side::A)?, temp(b, Side::B)?);
-    let label = format!("{} (A/B)", b.name);
-    progress.start(&label, 2 * b.warmup, 2 * b.iterations);
+    let side_failed = |side| move |failed| PairFailed { side, failed };
+    let dir_a = run_dir(a).map_err(side_failed(Side::A))?;
+    let dir_b = run_dir(b).map_err(side_failed(Side::B))?;
+    progress.start(&format!("{} (A/B)", b.name), 2 * b.warmup, 2 * b.iterations);
     let (mut run_a, mut run_b) = (ScenarioRun::default(), ScenarioRun::default());
     let warmups = (0..b.warmup).flat_map(|k| [(k, Side::A), (k, Side::B)]);
     let phases = warmups
@@ -78,31 +62,8 @@ pub fn run_pairs(
         };
         // Both sides of a pair see the same {iteration}.
         let global = if warmup { k + 1 } else { b.warmup + k + 1 };
-        match measure_once(&invocation(s, global, dir.path())) {
-            Ok(m) => {
-                progress.tick(warmup, m.sample.wall_ms);
-                if warmup {
-                    run.warmup_samples.push(m.sample);
-                } else {
-                    run.samples.push(m.sample);
-                    run.overhead_ms.push(m.overhead_ms);
-                }
-            }
-            Err(f) => {
-                progress.finish(false);
-                return Err(PairFailed {
-                    side,
-                    failed: ScenarioFailed {
-                        scenario: s.name.clone(),
-                        command: display_command(&s.command.argv),
-                        iteration: k + 1,
-                        warmup,
-                        failure: f.failure,
-                        stderr_tail: f.stderr_tail,
-                    },
-                });
-            }
-        }
+        measure_into(s, global, k + 1, warmup, dir.path(), run, progress)
+            .map_err(side_failed(side))?;
     }
     progress.finish(true);
     Ok((run_a, run_b))

@@ -103,11 +103,9 @@ pub fn display_command(argv: &[String]) -> String {
         .join(" ")
 }
 
-pub fn run_scenario(
-    s: &Scenario,
-    progress: &mut dyn Progress,
-) -> Result<ScenarioRun, ScenarioFailed> {
-    let run_dir = tempfile::Builder::new()
+/// A fresh temporary folder for the scenario's `{run_dir}`.
+pub fn run_dir(s: &Scenario) -> Result<tempfile::TempDir, ScenarioFailed> {
+    tempfile::Builder::new()
         .prefix("bench-gate-run-")
         .tempdir()
         .map_err(|e| ScenarioFailed {
@@ -117,7 +115,51 @@ pub fn run_scenario(
             warmup: true,
             failure: Failure::Spawn(format!("cannot create a temporary folder: {e}")),
             stderr_tail: String::new(),
-        })?;
+        })
+}
+
+/// Runs one iteration of `s` (`global` counts every run of the scenario,
+/// for `{iteration}`; `iteration` is 1-based within its phase) and records
+/// it in `run`: a warm-up run apart, a measured one as a sample.
+pub fn measure_into(
+    s: &Scenario,
+    global: u32,
+    iteration: u32,
+    warmup: bool,
+    run_dir: &Path,
+    run: &mut ScenarioRun,
+    progress: &mut dyn Progress,
+) -> Result<(), ScenarioFailed> {
+    match measure_once(&invocation(s, global, run_dir)) {
+        Ok(m) => {
+            progress.tick(warmup, m.sample.wall_ms);
+            if warmup {
+                run.warmup_samples.push(m.sample);
+            } else {
+                run.samples.push(m.sample);
+                run.overhead_ms.push(m.overhead_ms);
+            }
+            Ok(())
+        }
+        Err(f) => {
+            progress.finish(false);
+            Err(ScenarioFailed {
+                scenario: s.name.clone(),
+                command: display_command(&s.command.argv),
+                iteration,
+                warmup,
+                failure: f.failure,
+                stderr_tail: f.stderr_tail,
+            })
+        }
+    }
+}
+
+pub fn run_scenario(
+    s: &Scenario,
+    progress: &mut dyn Progress,
+) -> Result<ScenarioRun, ScenarioFailed> {
+    let dir = run_dir(s)?;
     progress.start(&s.name, s.warmup, s.iterations);
     let mut run = ScenarioRun::default();
     let phases = [(true, s.warmup), (false, s.iterations)];
@@ -125,28 +167,7 @@ pub fn run_scenario(
     for (warmup, count) in phases {
         for i in 1..=count {
             global += 1;
-            match measure_once(&invocation(s, global, run_dir.path())) {
-                Ok(m) => {
-                    progress.tick(warmup, m.sample.wall_ms);
-                    if warmup {
-                        run.warmup_samples.push(m.sample);
-                    } else {
-                        run.samples.push(m.sample);
-                        run.overhead_ms.push(m.overhead_ms);
-                    }
-                }
-                Err(f) => {
-                    progress.finish(false);
-                    return Err(ScenarioFailed {
-                        scenario: s.name.clone(),
-                        command: display_command(&s.command.argv),
-                        iteration: i,
-                        warmup,
-                        failure: f.failure,
-                        stderr_tail: f.stderr_tail,
-                    });
-                }
-            }
+            measure_into(s, global, i, warmup, dir.path(), &mut run, progress)?;
         }
     }
     progress.finish(true);
