@@ -75,9 +75,13 @@ pub struct AbRun {
 
 impl AbRun {
     /// How reports name the base: "base commit `1738f78`" or "base tree `../a`".
+    /// (Results may come from a fork: nothing here can leave the code span.)
     pub fn base_label(&self) -> String {
         match &self.base_dir {
-            Some(dir) => format!("base tree `{}`", dir.replace('`', "'")),
+            Some(dir) => format!(
+                "base tree `{}`",
+                dir.replace(['`', '|', '<', '>', '@'], " ")
+            ),
             None => format!(
                 "base commit `{}`",
                 &self.base_commit[..self.base_commit.len().min(7)]
@@ -304,6 +308,33 @@ impl Results {
         check_metrics(name, &results)?;
         if let Some(ab) = &results.ab {
             check_metrics(&format!("{name} (ab.base)"), &ab.base)?;
+            for (field, commit) in [
+                ("base_commit", &ab.base_commit),
+                ("head_commit", &ab.head_commit),
+            ] {
+                let sha = (7..=40).contains(&commit.len())
+                    && commit.chars().all(|c| c.is_ascii_hexdigit());
+                if !sha && commit != "unknown" {
+                    anyhow::bail!("{name}: ab.{field} {commit:?} is not a commit SHA");
+                }
+            }
+            let texts = [&ab.requested, &ab.order]
+                .into_iter()
+                .chain(ab.base_dir.iter())
+                .chain(ab.skipped.iter().map(|k| &k.reason));
+            for t in texts {
+                if t.len() > 1000 || t.chars().any(char::is_control) {
+                    anyhow::bail!(
+                        "{name}: ab holds a text that is too long or has control characters: {t:?}"
+                    );
+                }
+            }
+            if let Some(k) = ab.skipped.iter().find(|k| !valid_metric_name(&k.scenario)) {
+                anyhow::bail!(
+                    "{name}: ab.skipped scenario {:?} is not allowed",
+                    k.scenario
+                );
+            }
         }
         if let Some(g) = &results.github {
             if !(g.head_sha.len() == 40 && g.head_sha.chars().all(|c| c.is_ascii_hexdigit())) {

@@ -503,7 +503,7 @@ pub fn compare(
         Some(dir) => format!("base tree {dir}, measured side by side"),
         None => format!(
             "base commit {short} (merge base of {} and HEAD), measured side by side",
-            ab.requested
+            ab.requested.replace(['`', '|', '<', '>', '@'], " ")
         ),
     };
     let mut sbs = compare_view(&base, &label, results, flags, true);
@@ -993,6 +993,33 @@ mod tests {
             by_name(c.side_by_side.as_deref().unwrap(), "job.latency_p50_ms").status,
             Status::Failure
         );
+    }
+
+    #[test]
+    fn ab_blocks_from_untrusted_results_are_checked() {
+        let ok = ab_results(&[1.0, 2.0], &[1.0, 2.0]);
+        let mut v = serde_json::to_value(&ok).unwrap();
+        let parse = |v: &serde_json::Value| Results::parse("r.json", &v.to_string());
+        assert!(parse(&v).is_ok());
+        // Sliced for display: a multi-byte "SHA" must never get that far.
+        v["ab"]["base_commit"] = "ééééééééé".into();
+        assert!(parse(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("ab.base_commit"));
+        v["ab"]["base_commit"] = "unknown".into();
+        v["ab"]["requested"] = "main\n<!-- bench-gate:results x -->".into();
+        assert!(parse(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("control characters"));
+        v["ab"]["requested"] = "main".into();
+        v["ab"]["base"]["metrics"]["bad name!"] =
+            v["ab"]["base"]["metrics"]["job.latency_p50_ms"].clone();
+        assert!(parse(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("(ab.base): metric name"));
     }
 
     #[test]

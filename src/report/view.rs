@@ -159,7 +159,14 @@ pub fn sections(c: &Comparison) -> Vec<Section> {
                 .ab
                 .iter()
                 .flat_map(|a| &a.skipped)
-                .map(|s| format!("Scenario `{}` was not measured on the base commit: {}", s.scenario, s.reason.replace(['`', '|', '\n'], " ")))
+                .map(|s| {
+                    // The reason may come from a fork's results: plain text only.
+                    format!(
+                        "Scenario `{}` was not measured on the base commit: {}",
+                        s.scenario,
+                        s.reason.replace(['`', '|', '<', '>', '@', '*', '_', '[', ']'], " ")
+                    )
+                })
                 .collect(),
         },
         Section {
