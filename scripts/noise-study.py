@@ -7,14 +7,16 @@ For each workload (a CPU-bound program whose work is set by a parameter, and
 then gates a variant: unchanged, 10 % more work, 25 % more work. Each variant
 is decided by four rules:
 
-  plain     the threshold rule alone (--confirm 0);
-  confirm   the threshold rule with one confirmation run (--confirm 1, the default);
-  interval  a confirmation run and the interval rule (--decision interval): a
-            failure needs the 95 % bootstrap interval above the failure threshold;
+  plain     the threshold rule alone (--confirm 0 --decision threshold);
+  confirm   the threshold rule with one confirmation run (--confirm 1);
+  interval  a confirmation run and the interval rule (--decision interval, the
+            default): a failure needs the 95 % bootstrap interval above the
+            failure threshold;
   ab        same-runner A/B (--ab-dir): the unchanged program (A) and the
-            variant (B) measured alternately in ABBA order, decided on the
-            Hodges-Lehmann estimate of the paired ratios, with a confirmation
-            run; `iterations` pairs, so twice the runs of the other rules.
+            variant (B) measured alternately in ABBA order, decided by the
+            threshold rule on the Hodges-Lehmann estimate of the paired
+            ratios, with a confirmation run; `iterations` pairs, so twice the
+            runs of the other rules.
 
 The programs run through a two-line `job` script (`exec` of the program), so
 that A/B mode finds one in each tree. "Slowed by 25 %" means the program's
@@ -114,9 +116,10 @@ def main():
         "cpu (spin)": lambda f: [str(spin), str(20.0 * f)],
         "sleep 50 ms": lambda f: ["sleep", f"{0.05 * f:.4f}"],
     }
-    rules = {"plain": ["--confirm", "0"], "confirm": ["--confirm", "1"],
+    rules = {"plain": ["--confirm", "0", "--decision", "threshold"],
+             "confirm": ["--confirm", "1", "--decision", "threshold"],
              "interval": ["--confirm", "1", "--decision", "interval"],
-             "ab": ["--confirm", "1", "--ab-dir", "../a"]}
+             "ab": ["--confirm", "1", "--decision", "threshold", "--ab-dir", "../a"]}
     rules = {k: v for k, v in rules.items() if k in a.rules.split(",")}
     counts = {}
     with tempfile.TemporaryDirectory() as tmp:

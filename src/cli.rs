@@ -304,9 +304,10 @@ pub struct CompareInputs {
     /// runner image, bench-gate version): `warn` counts failures as warnings, `strict` keeps them.
     #[arg(long, value_enum, default_value_t = crate::compare::EnvPolicy::Warn)]
     pub env_mismatch: crate::compare::EnvPolicy,
-    /// `threshold`: the point estimate decides. `interval`: a failure needs the 95 % bootstrap
-    /// interval above the failure threshold; straddling it is an "inconclusive" warning.
-    #[arg(long, value_enum, default_value_t = crate::compare::DecisionRule::Threshold)]
+    /// `interval` (default): a failure needs the 95 % bootstrap interval above the failure
+    /// threshold; straddling it is an "inconclusive" warning. `threshold`: the point
+    /// estimate alone decides. Metrics without raw samples on both sides use `threshold`.
+    #[arg(long, value_enum, default_value_t = crate::compare::DecisionRule::Interval)]
     pub decision: crate::compare::DecisionRule,
     /// When a metric fails, measure its scenario this many more times and decide on all
     /// the samples (0: decide on the first measurement).

@@ -514,15 +514,16 @@ fn changes_carry_a_bootstrap_interval_when_both_sides_have_samples() {
         "--warn-threshold",
         "5",
     ];
-    let by_threshold: Value = serde_json::from_slice(&compare(d.path(), &r, &args).stdout).unwrap();
+    let mut threshold_rule = args.to_vec();
+    threshold_rule.extend(["--decision", "threshold"]);
+    let by_threshold: Value =
+        serde_json::from_slice(&compare(d.path(), &r, &threshold_rule).stdout).unwrap();
     assert_eq!(
         by_threshold["metrics"][0]["status"], "failure",
         "+20 % is above 19.5 %"
     );
-    let mut with_rule = args.to_vec();
-    with_rule.extend(["--decision", "interval"]);
-    let by_interval: Value =
-        serde_json::from_slice(&compare(d.path(), &r, &with_rule).stdout).unwrap();
+    // The interval rule is the default.
+    let by_interval: Value = serde_json::from_slice(&compare(d.path(), &r, &args).stdout).unwrap();
     let m = &by_interval["metrics"][0];
     assert_eq!(m["status"], "warning", "{m}");
     assert!(

@@ -102,11 +102,11 @@ pub enum EnvPolicy {
 #[serde(rename_all = "lowercase")]
 pub enum DecisionRule {
     /// The point estimate against the thresholds.
-    #[default]
     Threshold,
     /// The bootstrap interval must agree: a failure needs its lower end above
     /// the failure threshold; an interval straddling it is an "inconclusive"
     /// warning. Metrics without raw samples on both sides use the threshold rule.
+    #[default]
     Interval,
 }
 
@@ -167,7 +167,7 @@ impl Default for ThresholdFlags {
             floor_ms: FLOOR_MS,
             floor_mb: FLOOR_MB,
             env_policy: EnvPolicy::Warn,
-            decision: DecisionRule::Threshold,
+            decision: DecisionRule::Interval,
             gate_on: GateOn::Ab,
         }
     }
@@ -634,18 +634,25 @@ fn compare_view(
         if let (DecisionRule::Interval, Some(r), Some(i), Some(c)) =
             (flags.decision, regression_pct, interval, c)
         {
-            if let Some((st, why)) =
-                decide_by_interval(r, i, direction, thresholds, c.samples.len())
-            {
-                status = st;
-                note = Some(why);
-            } else if status == Status::Failure {
-                // The interval reaches below the failure threshold: not a failure.
-                status = Status::Warning;
-                note = Some(format!(
-                    "the 95 % interval [{:+.1}%, {:+.1}%] does not clear the failure threshold",
-                    i.lo, i.hi
-                ));
+            // The interval only ever softens a failure, and explains a warning
+            // that might be one; a change the point estimate passes stays passed.
+            match decide_by_interval(r, i, direction, thresholds, c.samples.len()) {
+                Some((Status::Failure, why)) if status == Status::Failure => note = Some(why),
+                Some((Status::Warning, why))
+                    if matches!(status, Status::Failure | Status::Warning) =>
+                {
+                    status = Status::Warning;
+                    note = Some(why);
+                }
+                _ if status == Status::Failure => {
+                    // The interval reaches below the failure threshold: not a failure.
+                    status = Status::Warning;
+                    note = Some(format!(
+                        "the 95 % interval [{:+.1}%, {:+.1}%] does not clear the failure threshold",
+                        i.lo, i.hi
+                    ));
+                }
+                _ => {}
             }
         }
         if let (Some(b), Some(c), Status::Failure | Status::Warning) = (b, c, status) {
@@ -993,6 +1000,44 @@ mod tests {
             by_name(c.side_by_side.as_deref().unwrap(), "job.latency_p50_ms").status,
             Status::Failure
         );
+    }
+
+    #[test]
+    fn the_interval_softens_failures_and_never_hardens_a_pass() {
+        // Five samples, identical on both sides: no change, but a wide interval.
+        let xs = [100.0, 60.0, 140.0, 100.0, 70.0];
+        let r = ab_results(&xs, &xs);
+        let mut b = Baseline::from_results(&r, "1".into());
+        let status = |b: &Baseline, decision| {
+            let flags = ThresholdFlags {
+                decision,
+                ..Default::default()
+            };
+            let c = compare(b, "b", &r, flags);
+            let m = c
+                .metrics
+                .iter()
+                .find(|m| m.name == "job.latency_p50_ms")
+                .unwrap()
+                .clone();
+            (m.status, m.interval.unwrap(), m.note)
+        };
+        let (st, i, _) = status(&b, DecisionRule::Interval);
+        assert!(
+            i.hi > 25.0,
+            "the interval straddles the failure threshold: {i:?}"
+        );
+        assert_eq!(st, Status::Pass, "a 0 % change stays a pass");
+        // +30 % on the point estimate with that spread: inconclusive, a warning.
+        b.metrics.get_mut("job.latency_p50_ms").unwrap().value = 100.0 / 1.3;
+        b.samples.insert(
+            "job.latency_p50_ms".into(),
+            xs.iter().map(|x| x / 1.3).collect(),
+        );
+        let (st, _, note) = status(&b, DecisionRule::Interval);
+        assert_eq!(st, Status::Warning);
+        assert!(note.unwrap().starts_with("inconclusive"));
+        assert_eq!(status(&b, DecisionRule::Threshold).0, Status::Failure);
     }
 
     #[test]
