@@ -181,13 +181,26 @@ fn gate(args: GateArgs) -> Result<u8> {
     let mut obtain = || match &i.results {
         Some(p) => Results::load(p),
         None => {
-            // Confirmation needs the baseline; without one there is nothing to confirm.
+            // Confirmation needs something to compare with: the baseline, or
+            // in A/B mode the base commit alone; without either, nothing to confirm.
             let baseline = discover::resolve(&i.baseline, &i.baselines_dir)
                 .ok()
-                .and_then(|p| Baseline::load(&p).ok().map(|b| (p, b)));
+                .and_then(|p| {
+                    Baseline::load(&p)
+                        .ok()
+                        .map(|b| (p.display().to_string(), b))
+                })
+                .or_else(|| {
+                    ab.as_ref().map(|_| {
+                        (
+                            crate::baseline::NO_BASELINE.to_string(),
+                            Baseline::default(),
+                        )
+                    })
+                });
             let confirm = baseline.as_ref().map(|(p, b)| Confirm {
                 baseline: b,
-                baseline_file: p.display().to_string(),
+                baseline_file: p.clone(),
                 flags,
                 rounds: i.confirm,
             });

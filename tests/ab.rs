@@ -508,3 +508,29 @@ fn ctrl_c_removes_the_base_worktree() {
     assert!(!Path::new(checked_out).parent().unwrap().exists());
     assert_eq!(r.worktrees(), 1, "git forgot the worktree");
 }
+
+#[test]
+fn without_a_baseline_the_gate_decides_side_by_side_and_confirms() {
+    let (r, base) = slower_head();
+    std::fs::remove_dir_all(r.path("baselines")).unwrap();
+    r.commit("no baseline yet");
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = FakeGitHub::start();
+    let out = run_gate_sh(&r, tmp.path(), &fake, &base, &[("INPUT_AB", "true")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let body = &fake.comments()[0].body;
+    assert!(
+        body.contains("(16 pairs per scenario"),
+        "a confirmation ran in pairs: {body}"
+    );
+    assert!(body.contains("🔁 **Confirmation run**"), "{body}");
+    assert!(
+        body.contains("**No committed baseline yet: every metric is new · for information**"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Benchmarked `ec26c3e` (workload **standard**)."),
+        "{body}"
+    );
+    assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("failure"));
+}

@@ -294,7 +294,9 @@ fn render(i: &CommentInput, trim: Trim) -> String {
                 notices => notes,
                 short_sha => i.head_sha.chars().take(7).collect::<String>(),
                 workload => i.workload,
-                baseline_file => c.map(|c| c.baseline_file.clone()),
+                baseline_file => c
+                    .map(|c| c.baseline_file.clone())
+                    .filter(|f| f != crate::baseline::NO_BASELINE),
                 baseline_version => c.map(|c| c.baseline_version.clone()),
                 run_url => i.run_url,
                 env_diffs,

@@ -170,12 +170,19 @@ pub fn sections(c: &Comparison) -> Vec<Section> {
                 .collect(),
         },
         Section {
-            title: format!(
-                "Against the committed baseline `{}` (version {}) · {}",
-                c.baseline_file,
-                c.baseline_version,
-                role(c, GateOn::Baseline)
-            ),
+            title: if c.baseline_file == crate::baseline::NO_BASELINE {
+                format!(
+                    "No committed baseline yet: every metric is new · {}",
+                    role(c, GateOn::Baseline)
+                )
+            } else {
+                format!(
+                    "Against the committed baseline `{}` (version {}) · {}",
+                    c.baseline_file,
+                    c.baseline_version,
+                    role(c, GateOn::Baseline)
+                )
+            },
             rows: rows(c),
             notes: Vec::new(),
         },
