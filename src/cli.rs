@@ -47,7 +47,8 @@ Examples:
   bench-gate run                                  # built-in 'standard' workload
   bench-gate run --workload quick --output results.json
   bench-gate run --only single --iterations 50
-  bench-gate run --config bench-gate.yml --workload standard")]
+  bench-gate run --config bench-gate.yml --workload standard
+  bench-gate run --ab origin/main --output results.json    # the base measured side by side")]
     Run(RunArgs),
     /// Save results as a new baseline file (benchmarking first unless --from is given).
     #[command(
@@ -65,7 +66,9 @@ Examples:
   bench-gate compare                                   # benchmark, compare with the latest baseline
   bench-gate compare --results results.json --baseline baselines/v1.12.0.yaml
   bench-gate compare --fail-on-regression --format markdown   # CI: exit 2 on a failure
-  bench-gate compare --warn-threshold 5 --fail-threshold 15")]
+  bench-gate compare --warn-threshold 5 --fail-threshold 15
+  bench-gate compare --ab origin/main                  # A/B: main's merge base, same machine, ABBA
+  bench-gate compare --ab origin/main --ab-setup 'pip install -e .' --gate-on both")]
     Compare(CompareArgs),
     /// Write a comparison report as Markdown, JSON or self-contained HTML.
     #[command(after_help = "\
@@ -97,7 +100,8 @@ prints the comment it would post and exits with the compare exit code.
 Examples:
   bench-gate gate                                        # in a workflow, via the action
   bench-gate gate --results results.json                 # publish results made earlier
-  bench-gate gate --check-name perf-linux --override-label perf-ok")]
+  bench-gate gate --check-name perf-linux --override-label perf-ok
+  bench-gate gate --ab pr-base                           # A/B against the pull request's base")]
     Gate(GateArgs),
     /// A local, deterministic LLM stand-in (OpenAI- and Ollama-compatible) answering persona prompts.
     #[command(after_help = "\
