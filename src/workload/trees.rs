@@ -202,7 +202,11 @@ impl Trees {
     /// tree, with `BENCH_GATE_TREE` set to `base` or `head` and `env` added.
     /// Its output goes to stderr; a failure names the tree.
     pub fn setup(&self, setup: &str, env: &[(&str, String)]) -> Result<()> {
-        for (name, dir) in [("base", &self.base), ("head", &self.head)] {
+        let trees = [
+            ("base", &self.base, &self.base_commit),
+            ("head", &self.head, &self.head_commit),
+        ];
+        for (name, dir, commit) in trees {
             eprintln!("A/B setup in the {name} tree ({}): {setup}", dir.display());
             let mut cmd = Command::new("sh");
             cmd.arg("-c")
@@ -221,11 +225,7 @@ impl Trees {
                 bail!(
                     "A/B setup failed in the {name} tree ({}, commit {}): `{setup}` {}",
                     dir.display(),
-                    if name == "base" {
-                        &self.base_commit
-                    } else {
-                        &self.head_commit
-                    },
+                    commit,
                     match status.code() {
                         Some(c) => format!("exited with status {c}"),
                         None => "was killed by a signal".to_string(),
@@ -239,13 +239,8 @@ impl Trees {
     /// `path` (absolute, or relative to the current directory) moved from the
     /// head tree into the base tree.
     pub fn in_base(&self, path: &Path) -> Result<PathBuf> {
-        let abs = std::path::absolute(path)?;
+        let abs = self.in_head(path)?;
         let head = self.head.canonicalize().unwrap_or(self.head.clone());
-        let abs = abs
-            .parent()
-            .and_then(|p| p.canonicalize().ok())
-            .and_then(|p| abs.file_name().map(|f| p.join(f)))
-            .unwrap_or(abs);
         let rel = abs.strip_prefix(&head).with_context(|| {
             format!(
                 "A/B mode: {} is outside the head tree {}",
@@ -256,8 +251,8 @@ impl Trees {
         Ok(self.base.join(rel))
     }
 
-    /// `path` (absolute, or relative to the current directory) made absolute
-    /// in the head tree.
+    /// `path` (absolute, or relative to the current directory) made absolute,
+    /// its folder with symbolic links resolved, as the head tree's path is.
     pub fn in_head(&self, path: &Path) -> Result<PathBuf> {
         let abs = std::path::absolute(path)?;
         Ok(abs
