@@ -169,6 +169,16 @@ fn gate(args: GateArgs) -> Result<u8> {
             .unwrap_or_else(|| "standard".into()),
         results_given: i.results.is_some(),
         history_url: args.history_url.clone(),
+        gate_login: args.gate_login.clone(),
+        override_scope: match args.override_scope {
+            crate::cli::OverrideScopeArg::Commit => gate::OverrideScope::Commit,
+            crate::cli::OverrideScopeArg::PullRequest => gate::OverrideScope::PullRequest,
+        },
+        label_events: match args.label_events {
+            crate::cli::LabelEventsArg::Reuse => gate::LabelEvents::Reuse,
+            crate::cli::LabelEventsArg::Benchmark => gate::LabelEvents::Benchmark,
+        },
+        protected: protected_paths(i)?,
     };
     let pr_base = match &ctx.event {
         crate::github::context::Event::PullRequest(p) => Some(p.pull_request.base.sha.as_str()),
@@ -208,6 +218,77 @@ fn gate(args: GateArgs) -> Result<u8> {
         }
     };
     gate::run(&ctx, &opts, &mut obtain)
+}
+
+/// The repository's top folder and this folder's path inside it (`sub/`,
+/// or empty at the top): from git, else `GITHUB_WORKSPACE`, else here.
+fn repository_prefix() -> (std::path::PathBuf, String) {
+    let here = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .unwrap_or_else(|_| ".".into());
+    let top = std::process::Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|t| !t.is_empty())
+        .or_else(|| std::env::var("GITHUB_WORKSPACE").ok())
+        .and_then(|t| std::fs::canonicalize(t).ok())
+        .filter(|t| here.starts_with(t))
+        .unwrap_or_else(|| here.clone());
+    let prefix = here
+        .strip_prefix(&top)
+        .map(|p| {
+            let p = p.to_string_lossy().replace('\\', "/");
+            if p.is_empty() {
+                p
+            } else {
+                format!("{p}/")
+            }
+        })
+        .unwrap_or_default();
+    (top, prefix)
+}
+
+/// What a pull request may not change without a maintainer's approval, as
+/// repository-relative paths: the workflows, the baselines folder, the
+/// config file and every file or folder its commands name.
+fn protected_paths(i: &CompareInputs) -> Result<Vec<String>> {
+    let (top, prefix) = repository_prefix();
+    let relative = |p: &std::path::Path| -> Option<String> {
+        let abs = std::fs::canonicalize(p).ok()?;
+        let rel = abs
+            .strip_prefix(&top)
+            .ok()?
+            .to_string_lossy()
+            .replace('\\', "/");
+        (!rel.is_empty()).then_some(rel)
+    };
+    let dir = i.baselines_dir.to_string_lossy().replace('\\', "/");
+    let dir = dir.trim_start_matches("./").trim_end_matches('/');
+    let mut out = vec![".github/workflows".to_string(), format!("{prefix}{dir}")];
+    let config = i
+        .workload
+        .config
+        .clone()
+        .unwrap_or_else(|| crate::workload::config::DEFAULT_FILE.into());
+    out.push(relative(&config).unwrap_or_else(|| {
+        format!(
+            "{prefix}{}",
+            config.to_string_lossy().trim_start_matches("./")
+        )
+    }));
+    if config.is_file() {
+        // A config that does not load is reported when the workload runs.
+        if let Ok(c) = crate::workload::config::Config::load(&config) {
+            out.extend(c.named_paths().iter().filter_map(|p| relative(p)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Reads `--results`, or benchmarks the workload when there is none.

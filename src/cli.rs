@@ -477,6 +477,30 @@ pub struct GateArgs {
     /// A page with the metrics' history charts, linked from the comment.
     #[arg(long, value_name = "URL")]
     pub history_url: Option<String>,
+    /// The login the token posts comments as, when `GET /user` cannot tell
+    /// (a GitHub App: `my-app[bot]`). Only comments by this login are the gate's.
+    #[arg(long, value_name = "LOGIN")]
+    pub gate_login: Option<String>,
+    /// What the override label covers: the head commit it was applied to
+    /// (removed again on a later push), or the whole pull request.
+    #[arg(long, value_enum, default_value_t = OverrideScopeArg::Commit)]
+    pub override_scope: OverrideScopeArg,
+    /// What a label event decides from: the results in the gate's own
+    /// comment for the same commit, or a new benchmark.
+    #[arg(long, value_enum, default_value_t = LabelEventsArg::Reuse)]
+    pub label_events: LabelEventsArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverrideScopeArg {
+    Commit,
+    PullRequest,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelEventsArg {
+    Reuse,
+    Benchmark,
 }
 
 #[derive(Args, Debug)]

@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod github;
 pub mod history;
 pub mod import;
+pub mod interrupt;
 pub mod measure;
 pub mod parse_error;
 pub mod persona;

@@ -183,11 +183,13 @@ pub fn ab_plan_for(
 
 /// Kill the iteration in flight on Ctrl-C or SIGTERM, so nothing outlives us.
 fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| {
-        measure::kill_active();
-        workload::trees::remove_all();
-        eprintln!("interrupted; nothing was written");
-        std::process::exit(130);
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::mem::forget(crate::interrupt::on_interrupt(|| {
+            measure::kill_active();
+            workload::trees::remove_all();
+            eprintln!("interrupted; nothing was written");
+        }));
     });
 }
 

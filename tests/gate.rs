@@ -97,7 +97,15 @@ fn gate(
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap())
         .env("GITHUB_EVENT_NAME", event_name)
-        .env("GITHUB_EVENT_PATH", event(payload))
+        .env("GITHUB_EVENT_PATH", {
+            // A payload written by the test (absolute), or one of GitHub's examples.
+            let p = Path::new(payload);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                event(payload)
+            }
+        })
         .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
         .env("GITHUB_API_URL", &fake.uri)
         .env("GITHUB_TOKEN", TOKEN)
@@ -141,6 +149,16 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// One of GitHub's example payloads with `edit` applied, written into the
+/// checkout; returns its absolute path for `gate`.
+fn payload_with(co: &Checkout, name: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_slice(&std::fs::read(event(name)).unwrap()).unwrap();
+    edit(&mut v);
+    let p = co.path(&format!("edited-{name}"));
+    std::fs::write(&p, v.to_string()).unwrap();
+    p.display().to_string()
 }
 
 fn regressed(co: &Checkout) -> String {
@@ -407,7 +425,14 @@ fn unlabeled_fails_again_and_pushes_find_the_labeler_in_the_timeline() {
         &co,
         "pull_request",
         "pull_request.synchronize.json",
-        &["--override-label", "bug", "--results", &regressed(&co)],
+        &[
+            "--override-label",
+            "bug",
+            "--override-scope",
+            "pull-request",
+            "--results",
+            &regressed(&co),
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(fake.comments()[0]
@@ -420,7 +445,12 @@ fn unlabeled_fails_again_and_pushes_find_the_labeler_in_the_timeline() {
         &co,
         "pull_request",
         "pull_request.unlabeled.json",
-        &["--override-label", "bug"],
+        &[
+            "--override-label",
+            "bug",
+            "--override-scope",
+            "pull-request",
+        ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(fake.comments()[0].body.contains("❌ bench-gate: Failed"));
@@ -710,27 +740,23 @@ fn a_baseline_change_needs_approval() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let run = &fake.check_runs()[0];
     assert_eq!(run.conclusion.as_deref(), Some("failure"));
-    assert!(run.title.starts_with("Baseline change needs approval"));
+    assert_eq!(
+        run.title,
+        "Benchmark setup changed: needs a maintainer's approval (baselines/v1.13.0.yaml)"
+    );
     assert!(fake.comments()[0]
         .body
-        .contains("changes baseline files (`baselines/v1.13.0.yaml`)"));
-    // Approved by a maintainer's label.
+        .contains("changes files the benchmark's verdict rests on (`baselines/v1.13.0.yaml`)"));
+    // Approved by a maintainer's label, applied to this commit.
     fake.with(|s| {
         s.labels = vec!["performance-override".into()];
-        s.timeline.push((
-            "labeled".into(),
-            "performance-override".into(),
-            "lead".into(),
-        ));
         s.permissions.push(("lead".into(), "maintain".into()));
     });
-    let out = gate(
-        &fake,
-        &co,
-        "pull_request",
-        "pull_request.synchronize.json",
-        &["--results", &clean],
-    );
+    let labeled = payload_with(&co, "pull_request.labeled.json", |v| {
+        v["label"]["name"] = json!("performance-override");
+        v["sender"]["login"] = json!("lead");
+    });
+    let out = gate(&fake, &co, "pull_request", &labeled, &["--results", &clean]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         fake.check_runs().last().unwrap().conclusion.as_deref(),
@@ -746,14 +772,42 @@ fn workflow_run_publishes_the_artifact_after_checking_the_head() {
     // The unprivileged pull_request run wrote results naming PR 2 at wr_head.
     let mut r: Value =
         serde_json::from_slice(&std::fs::read(co.path("regressed.json")).unwrap()).unwrap();
-    r["github"] = json!({"repository": "octo-org/octo-repo", "event": "pull_request", "pull_request": 2, "head_sha": wr_head});
+    r["github"] = json!({"repository": "Codertocat/Hello-World", "event": "pull_request", "pull_request": 2, "head_sha": wr_head});
     std::fs::write(co.path("artifact.json"), r.to_string()).unwrap();
-    fake.with(|s| s.head_sha = wr_head.into());
-    let out = gate(
+    // GitHub's example run was triggered by repository_dispatch: a run of a
+    // pull_request workflow says pull_request, and built the PR's head branch.
+    fake.with(|s| {
+        s.head_sha = wr_head.into();
+        s.head_ref = "master".into();
+        s.head_repo = "octo-org/octo-repo".into();
+    });
+    let dispatch = gate(
         &fake,
         &co,
         "workflow_run",
         "workflow_run.completed.json",
+        &["--results", "artifact.json"],
+    );
+    assert_eq!(dispatch.status.code(), Some(3), "{}", text(&dispatch));
+    assert!(text(&dispatch).contains("not by a pull_request event"));
+    assert_eq!(
+        fake.check_runs()
+            .iter()
+            .map(|r| (r.head_sha.as_str(), r.conclusion.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![(wr_head, Some("failure"))],
+        "a refused artifact leaves a failing check, never none"
+    );
+    fake.with(|s| s.check_runs.clear());
+    let wr = payload_with(&co, "workflow_run.completed.json", |v| {
+        v["workflow_run"]["event"] = json!("pull_request");
+    });
+    let wr = wr.as_str();
+    let out = gate(
+        &fake,
+        &co,
+        "workflow_run",
+        wr,
         &["--results", "artifact.json"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -769,44 +823,27 @@ fn workflow_run_publishes_the_artifact_after_checking_the_head() {
         &fake,
         &co,
         "workflow_run",
-        "workflow_run.completed.json",
+        wr,
         &["--results", "artifact.json"],
     );
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).contains("stood down"));
     assert_eq!(fake.check_runs().len(), 1);
+    fake.with(|s| s.head_sha = wr_head.into());
 
     // Results for another commit are refused; so is benchmarking in place.
     r["github"]["head_sha"] = json!("4444444444444444444444444444444444444444");
     std::fs::write(co.path("other.json"), r.to_string()).unwrap();
-    let out = gate(
-        &fake,
-        &co,
-        "workflow_run",
-        "workflow_run.completed.json",
-        &["--results", "other.json"],
-    );
+    let out = gate(&fake, &co, "workflow_run", wr, &["--results", "other.json"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("refusing to publish"));
-    let out = gate(
-        &fake,
-        &co,
-        "workflow_run",
-        "workflow_run.completed.json",
-        &[],
-    );
+    let out = gate(&fake, &co, "workflow_run", wr, &[]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("pass --results FILE"));
     // Untrusted input is validated.
     r["metrics"]["<img src=x onerror=alert(1)>"] = json!({"value": 1.0, "unit": "ms"});
     std::fs::write(co.path("evil.json"), r.to_string()).unwrap();
-    let out = gate(
-        &fake,
-        &co,
-        "workflow_run",
-        "workflow_run.completed.json",
-        &["--results", "evil.json"],
-    );
+    let out = gate(&fake, &co, "workflow_run", wr, &["--results", "evil.json"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("is not allowed"));
 }
@@ -839,10 +876,9 @@ fn github_enterprise_api_path_is_kept() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(fake
-        .requests()
-        .iter()
-        .all(|(_, p, _)| p.starts_with("/api/v3/repos/Codertocat/Hello-World/")));
+    assert!(fake.requests().iter().all(|(_, p, _)| p
+        .starts_with("/api/v3/repos/Codertocat/Hello-World/")
+        || p == "/api/v3/user"));
     assert_eq!(fake.comments().len(), 1);
 }
 

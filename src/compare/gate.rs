@@ -59,6 +59,13 @@ pub enum Override {
     Unverified { reason: String },
     /// Release tags ignore the label.
     Ignored,
+    /// On the PR, but given for another head commit: an override covers the
+    /// commit it was given for (`removed` when the gate took the label off).
+    Stale {
+        by: String,
+        given_for: String,
+        removed: bool,
+    },
 }
 
 impl Override {
@@ -99,8 +106,45 @@ pub struct GateDecision {
     /// One line, for the check run's title and the comment's heading.
     pub title: String,
     pub exit_code: u8,
-    /// The failure is that a baseline changed without approval.
-    pub baseline_approval_needed: bool,
+    /// The failure is that the benchmark's setup (baselines, workflows,
+    /// `bench-gate.yml` and the files it names) changed, or could not be
+    /// checked, without a maintainer's approval.
+    pub approval_needed: bool,
+}
+
+/// What the pull request does to the files the benchmark's verdict rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetupCheck {
+    /// None of them changed (or there is no pull request).
+    Unchanged,
+    /// These repository-relative paths changed.
+    Changed(Vec<String>),
+    /// The list of changed files could not be read: not approved.
+    Unknown(String),
+}
+
+impl SetupCheck {
+    fn title(&self) -> Option<String> {
+        match self {
+            SetupCheck::Unchanged => None,
+            SetupCheck::Changed(files) => {
+                let shown: Vec<&str> = files.iter().take(3).map(String::as_str).collect();
+                let more = files.len().saturating_sub(shown.len());
+                Some(format!(
+                    "Benchmark setup changed: needs a maintainer's approval ({}{})",
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(", {more} more")
+                    } else {
+                        String::new()
+                    }
+                ))
+            }
+            SetupCheck::Unknown(reason) => Some(format!(
+                "Benchmark setup could not be checked: needs a maintainer's approval ({reason})"
+            )),
+        }
+    }
 }
 
 pub struct GateInputs {
@@ -110,7 +154,7 @@ pub struct GateInputs {
     pub warnings: usize,
     pub release: bool,
     pub override_state: Override,
-    pub baseline_changed: bool,
+    pub setup: SetupCheck,
     pub fail_on_regression: bool,
     pub fail_on_warning: bool,
 }
@@ -131,17 +175,12 @@ pub fn decide(i: &GateInputs) -> GateDecision {
         conclusion,
         title,
         exit_code,
-        baseline_approval_needed: false,
+        approval_needed: false,
     };
-    if i.baseline_changed && !i.release && !granted {
+    if let Some(title) = i.setup.title().filter(|_| !i.release && !granted) {
         return GateDecision {
-            baseline_approval_needed: true,
-            ..decision(
-                GateResult::Fail,
-                "failure",
-                "Baseline change needs approval: a maintainer must apply the override label".into(),
-                fail_code,
-            )
+            approval_needed: true,
+            ..decision(GateResult::Fail, "failure", title, fail_code)
         };
     }
     match i.verdict {
@@ -198,7 +237,7 @@ mod tests {
             warnings: 1,
             release: false,
             override_state: Override::Absent,
-            baseline_changed: false,
+            setup: SetupCheck::Unchanged,
             fail_on_regression: true,
             fail_on_warning: false,
         }
@@ -261,17 +300,38 @@ mod tests {
     }
 
     #[test]
-    fn baseline_change_needs_approval() {
+    fn a_setup_change_or_an_unreadable_file_list_needs_approval() {
         let mut i = inputs(Some(Verdict::Pass));
-        i.baseline_changed = true;
+        i.setup = SetupCheck::Changed(vec![
+            "baselines/v1.yaml".into(),
+            "bench-gate.yml".into(),
+            ".github/workflows/b.yml".into(),
+            "data/x.csv".into(),
+        ]);
         let d = decide(&i);
         assert_eq!(
-            (d.result, d.conclusion, d.baseline_approval_needed),
+            (d.result, d.conclusion, d.approval_needed),
             (GateResult::Fail, "failure", true)
         );
-        assert!(d.title.starts_with("Baseline change needs approval"));
+        assert_eq!(
+            d.title,
+            "Benchmark setup changed: needs a maintainer's approval (baselines/v1.yaml, bench-gate.yml, .github/workflows/b.yml, 1 more)"
+        );
         i.override_state = granted();
         assert_eq!(decide(&i).result, GateResult::Pass);
+        // Not knowing what changed is not an approval.
+        let mut i = inputs(Some(Verdict::Pass));
+        i.setup = SetupCheck::Unknown("HTTP 502".into());
+        let d = decide(&i);
+        assert_eq!((d.result, d.approval_needed), (GateResult::Fail, true));
+        assert!(d.title.contains("could not be checked") && d.title.contains("HTTP 502"));
+        // A stale override approves nothing.
+        i.override_state = Override::Stale {
+            by: "mona".into(),
+            given_for: "a".repeat(40),
+            removed: true,
+        };
+        assert_eq!(decide(&i).result, GateResult::Fail);
     }
 
     #[test]

@@ -29,13 +29,17 @@ pub enum ApiError {
         path: String,
         message: String,
     },
+    /// A list could not be read to its end (a pagination link to another
+    /// host, or more pages than the bound): what was read is not the whole.
+    #[error("GitHub API GET {path}: the list could not be read completely: {message}")]
+    Incomplete { path: String, message: String },
 }
 
 impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(*status),
-            ApiError::Transport { .. } => None,
+            ApiError::Transport { .. } | ApiError::Incomplete { .. } => None,
         }
     }
     /// 403 and 404 on a write: the token lacks a permission (or the repository
@@ -54,6 +58,7 @@ impl ApiError {
                     || (*status == 403 && message.contains("rate limit"))
             }
             ApiError::Transport { .. } => true,
+            ApiError::Incomplete { .. } => false,
         }
     }
 }
@@ -139,6 +144,11 @@ struct Reply {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct User {
+    pub login: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Comment {
     pub id: u64,
     #[serde(default)]
@@ -147,11 +157,24 @@ pub struct Comment {
     pub html_url: String,
     #[serde(default)]
     pub created_at: String,
+    /// Who wrote it; a comment without an author is nobody's.
+    #[serde(default)]
+    pub user: Option<User>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl Comment {
+    pub fn author(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.login.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PullInfo {
     pub head_sha: String,
+    /// The head branch's name and repository (`owner/name`; empty when the
+    /// fork was deleted).
+    pub head_ref: String,
+    pub head_repo: String,
     pub labels: Vec<String>,
 }
 
@@ -182,24 +205,39 @@ fn message_of(body: &str) -> String {
         .unwrap_or_else(|| body.chars().take(200).collect())
 }
 
-/// The `rel="next"` link as a path and query, when it points at the API
-/// host we were given (`authority`); a link to any other host is not
-/// followed, so the token is never sent elsewhere.
-fn next_link(headers: &HeaderMap, authority: &str) -> Option<String> {
-    let link = headers.get("link")?.to_str().ok()?;
-    link.split(',').find_map(|part| {
-        let (url, rel) = part.split_once(';')?;
+/// A bound on the pages of one list, against a server that links forever.
+const MAX_PAGES: usize = 1000;
+
+/// The `rel="next"` link as a path and query. A link to any host other than
+/// the API host we were given (`authority`) is never followed, so the token
+/// is never sent elsewhere; it is an error (`Err`), because the list would
+/// be incomplete and the gate decides nothing from a partial list.
+fn next_link(headers: &HeaderMap, authority: &str) -> Result<Option<String>, String> {
+    let Some(link) = headers.get("link") else {
+        return Ok(None);
+    };
+    let link = link
+        .to_str()
+        .map_err(|_| "the Link header is not text".to_string())?;
+    for part in link.split(',') {
+        let Some((url, rel)) = part.split_once(';') else {
+            continue;
+        };
         if !rel.contains("rel=\"next\"") {
-            return None;
+            continue;
         }
         let url = url.trim().trim_start_matches('<').trim_end_matches('>');
-        let uri: http::Uri = url.parse().ok()?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|_| format!("the next page's link is not a URL: {url}"))?;
         if uri.authority().map(|a| a.as_str()) != Some(authority) {
-            eprintln!("warning: not following a pagination link to another host: {url}");
-            return None;
+            return Err(format!(
+                "the next page's link points at another host ({url}); not followed"
+            ));
         }
-        uri.path_and_query().map(|p| p.as_str().to_string())
-    })
+        return Ok(uri.path_and_query().map(|p| p.as_str().to_string()));
+    }
+    Ok(None)
 }
 
 impl GitHub {
@@ -238,6 +276,13 @@ impl GitHub {
             retry: RetryPolicy::from_env(),
             authority,
         })
+    }
+
+    /// The same client, trying each request once: for the interrupt
+    /// handler, which has seconds, not minutes.
+    pub fn once_only(mut self) -> GitHub {
+        self.retry.attempts = 1;
+        self
     }
 
     fn repo_path(&self, rest: &str) -> String {
@@ -338,9 +383,21 @@ impl GitHub {
                 other => out.push(other),
             }
             pages += 1;
-            // A bound against a server that links forever.
-            if pages < 1000 {
-                next = next_link(&reply.headers, &self.authority);
+            match next_link(&reply.headers, &self.authority) {
+                Ok(None) => {}
+                Ok(Some(_)) if pages >= MAX_PAGES => {
+                    return Err(ApiError::Incomplete {
+                        path: path.to_string(),
+                        message: format!("more than {MAX_PAGES} pages"),
+                    })
+                }
+                Ok(Some(n)) => next = Some(n),
+                Err(message) => {
+                    return Err(ApiError::Incomplete {
+                        path: path.to_string(),
+                        message,
+                    })
+                }
             }
         }
         Ok(out)
@@ -352,13 +409,17 @@ impl GitHub {
             &self.repo_path(&format!("/pulls/{number}")),
             None,
         )?;
-        Ok(PullInfo {
-            head_sha: r
-                .body
-                .pointer("/head/sha")
+        let text = |p: &str| {
+            r.body
+                .pointer(p)
                 .and_then(Value::as_str)
                 .unwrap_or_default()
-                .to_string(),
+                .to_string()
+        };
+        Ok(PullInfo {
+            head_sha: text("/head/sha"),
+            head_ref: text("/head/ref"),
+            head_repo: text("/head/repo/full_name"),
             labels: r.body["labels"]
                 .as_array()
                 .map(|ls| {
@@ -370,12 +431,57 @@ impl GitHub {
         })
     }
 
+    /// Every path the pull request touches, repository-relative; a renamed
+    /// file is listed under its old name too (moving a file out of a
+    /// protected folder changes that folder).
     pub fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError> {
         Ok(self
             .get_all(&self.repo_path(&format!("/pulls/{number}/files")))?
             .iter()
-            .filter_map(|f| f["filename"].as_str().map(str::to_string))
+            .flat_map(|f| {
+                [&f["filename"], &f["previous_filename"]]
+                    .into_iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+            })
             .collect())
+    }
+
+    /// The login the token acts as (`GET /user`). An installation token
+    /// (`GITHUB_TOKEN`) cannot read it and answers 403; the caller decides
+    /// what that means.
+    pub fn user(&self) -> Result<String, ApiError> {
+        let r = self.request(Method::GET, "/user", None)?;
+        r.body["login"]
+            .as_str()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::Transport {
+                method: "GET".into(),
+                path: "/user".into(),
+                message: "the answer names no login".into(),
+            })
+    }
+
+    /// Removes a label from an issue or pull request; a label that is
+    /// already gone (404) is not an error.
+    pub fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError> {
+        let encoded: String = label
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b => format!("%{b:02X}"),
+            })
+            .collect();
+        match self.request(
+            Method::DELETE,
+            &self.repo_path(&format!("/issues/{number}/labels/{encoded}")),
+            None,
+        ) {
+            Err(e) if e.status() == Some(404) => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     pub fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError> {
@@ -401,6 +507,7 @@ impl GitHub {
             body: None,
             html_url: String::new(),
             created_at: String::new(),
+            user: None,
         }))
     }
 
@@ -416,6 +523,7 @@ impl GitHub {
             body: None,
             html_url: String::new(),
             created_at: String::new(),
+            user: None,
         }))
     }
 
@@ -552,15 +660,15 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(
-            next_link(&h, "evil.example").as_deref(),
+            next_link(&h, "evil.example").unwrap().as_deref(),
             Some("/repos/o/r/issues/1/comments?page=2")
         );
-        assert_eq!(
-            next_link(&h, "api.github.com"),
-            None,
-            "another host is never followed"
+        let refused = next_link(&h, "api.github.com").unwrap_err();
+        assert!(
+            refused.contains("another host"),
+            "another host is never followed, and the list is incomplete: {refused}"
         );
-        assert_eq!(next_link(&HeaderMap::new(), "api.github.com"), None);
+        assert_eq!(next_link(&HeaderMap::new(), "api.github.com"), Ok(None));
     }
 
     #[test]

@@ -80,7 +80,11 @@ pub struct CommentInput<'a> {
     pub override_state: &'a Override,
     pub override_label: &'a str,
     pub override_permission: Role,
-    pub changed_baselines: &'a [String],
+    /// Protected files the pull request changes (baselines, workflows,
+    /// `bench-gate.yml` and what it names).
+    pub changed_setup: &'a [String],
+    /// The gate's own record, as a hidden block (never trimmed).
+    pub state_block: String,
     pub baselines_dir: &'a str,
     pub run_url: Option<String>,
     /// Extra lines (re-used results, confirmation runs, …).
@@ -106,8 +110,8 @@ fn next_steps(i: &CommentInput) -> Vec<String> {
         i.baselines_dir
     );
     match i.decision.result {
-        GateResult::Fail if i.decision.baseline_approval_needed => vec![
-            format!("a maintainer (permission {perm} or higher) reviews the baseline change and applies the label {label} to approve it"),
+        GateResult::Fail if i.decision.approval_needed => vec![
+            format!("a maintainer (permission {perm} or higher) reviews the change to the benchmark's setup and applies the label {label} to approve it for this commit"),
         ],
         GateResult::Fail => vec![
             format!(
@@ -134,7 +138,7 @@ fn next_steps(i: &CommentInput) -> Vec<String> {
 fn notices(i: &CommentInput) -> Vec<String> {
     let mut out = Vec::new();
     match i.override_state {
-        Override::Granted { by, role } if i.decision.result == GateResult::Overridden || i.decision.baseline_approval_needed || !i.changed_baselines.is_empty() => {
+        Override::Granted { by, role } if i.decision.result == GateResult::Overridden || i.decision.approval_needed || !i.changed_setup.is_empty() => {
             out.push(format!("🔓 **Overridden** by @{by} ({role}) with the label `{}`.", i.override_label))
         }
         Override::Insufficient { by, role, required } => out.push(format!(
@@ -150,12 +154,27 @@ fn notices(i: &CommentInput) -> Vec<String> {
             "Release tags need a clean run: the label `{}` does not apply.",
             i.override_label
         )),
+        Override::Stale {
+            by,
+            given_for,
+            removed,
+        } => out.push(format!(
+            "⛔ The override was given for `{}` by @{by}; {}apply the label `{}` again to override `{}`.",
+            &given_for[..given_for.len().min(7)],
+            if *removed {
+                "the label was removed because new commits arrived; "
+            } else {
+                "new commits arrived, so it does not cover this one (the label could not be removed); "
+            },
+            i.override_label,
+            i.head_sha.chars().take(7).collect::<String>()
+        )),
         _ => {}
     }
-    if !i.changed_baselines.is_empty() {
+    if !i.changed_setup.is_empty() {
         out.push(format!(
-            "📌 This pull request changes baseline files ({}); that needs a maintainer's approval.",
-            i.changed_baselines
+            "📌 This pull request changes files the benchmark's verdict rests on ({}); that needs a maintainer's approval.",
+            i.changed_setup
                 .iter()
                 .map(|f| format!("`{}`", code_safe(f)))
                 .collect::<Vec<_>>()
@@ -286,6 +305,7 @@ fn render(i: &CommentInput, trim: Trim) -> String {
         .and_then(|t| {
             t.render(context! {
                 marker => marker(i.check_name),
+                state_block => i.state_block,
                 check_name => i.check_name,
                 icon => icon(i.decision.result),
                 title => i.decision.title,

@@ -119,6 +119,15 @@ pub struct WorkflowRun {
     pub conclusion: Option<String>,
     #[serde(default)]
     pub pull_requests: Vec<WorkflowRunPullRequest>,
+    /// The branch and repository the run built (a fork's, for a fork's
+    /// pull request).
+    #[serde(default)]
+    pub head_branch: String,
+    #[serde(default)]
+    pub head_repository: Option<RepoRef>,
+    /// Who started the run: for a `labeled` event, the labeler.
+    #[serde(default)]
+    pub triggering_actor: Option<Login>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,8 +13,9 @@ use super::actions::{self, Level};
 use super::api::{ApiError, CheckOutput, Comment, GitHub};
 use super::comment::{self, CommentInput, Embedded};
 use super::context::{Context, Event};
+use super::state::{self, GateState, Grant};
 use crate::baseline::{self, discover};
-use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role};
+use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role, SetupCheck};
 use crate::compare::{self, Comparison, Status, ThresholdFlags};
 use crate::report;
 use crate::results::{GithubInfo, Results};
@@ -37,6 +38,51 @@ pub struct GateOptions {
     pub results_given: bool,
     /// Linked from the comment: the metrics' history charts.
     pub history_url: Option<String>,
+    /// The login the token posts as, when `GET /user` cannot tell (a
+    /// GitHub App's `name[bot]`); by default `GET /user`, and
+    /// `github-actions[bot]` for `GITHUB_TOKEN`.
+    pub gate_login: Option<String>,
+    pub override_scope: OverrideScope,
+    pub label_events: LabelEvents,
+    /// Repository-relative files and folders whose change needs a
+    /// maintainer's approval: the baselines folder, the workflows,
+    /// `bench-gate.yml` and the files it names.
+    pub protected: Vec<String>,
+}
+
+/// What the override label covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverrideScope {
+    /// The head commit it was applied to (the default).
+    Commit,
+    /// The whole pull request, whatever is pushed later (the old behaviour).
+    PullRequest,
+}
+
+/// What a label event re-decides from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelEvents {
+    /// The results in the gate's own comment for the same head commit.
+    Reuse,
+    /// A new benchmark: for repositories that do not trust anything a
+    /// workflow with write access could have written.
+    Benchmark,
+}
+
+/// The login `GITHUB_TOKEN` posts as.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
+
+/// Whether a repository-relative path is protected (equal to, or inside,
+/// one of `protected`).
+pub fn is_protected(path: &str, protected: &[String]) -> bool {
+    protected.iter().any(|p| {
+        let p = p.trim_end_matches('/');
+        !p.is_empty()
+            && (path == p
+                || path
+                    .strip_prefix(p)
+                    .is_some_and(|rest| rest.starts_with('/')))
+    })
 }
 
 /// Benchmarks, or reads `--results`; supplied by the caller.
@@ -84,7 +130,7 @@ fn gate_inputs(
     c: Option<&Comparison>,
     release: bool,
     o: &Override,
-    changed: bool,
+    setup: SetupCheck,
     opts: &GateOptions,
 ) -> GateInputs {
     GateInputs {
@@ -93,7 +139,7 @@ fn gate_inputs(
         warnings: c.map_or(0, |c| c.deciding_view().0.counts.warning),
         release,
         override_state: o.clone(),
-        baseline_changed: changed,
+        setup,
         fail_on_regression: opts.fail_on_regression,
         fail_on_warning: opts.fail_on_warning,
     }
@@ -270,10 +316,13 @@ fn explain_denied(what: &str, permission: &str, e: &ApiError) {
     );
 }
 
-/// This gate's comments (by marker), oldest first; the newest is last.
-fn ours(comments: Vec<Comment>, check: &str) -> Vec<Comment> {
+/// This gate's comments, oldest first (the newest is last): those with its
+/// marker AND written by the gate's own identity `me`. Anyone else's
+/// comment is never read, edited or deleted, whatever it holds.
+fn ours(comments: Vec<Comment>, check: &str, me: &str) -> Vec<Comment> {
     let mut v: Vec<Comment> = comments
         .into_iter()
+        .filter(|c| c.author().is_some_and(|a| a.eq_ignore_ascii_case(me)))
         .filter(|c| {
             c.body
                 .as_deref()
@@ -284,11 +333,35 @@ fn ours(comments: Vec<Comment>, check: &str) -> Vec<Comment> {
     v
 }
 
+/// Who the gate is on GitHub: `--gate-login`, else `GET /user`, else (an
+/// installation token, which cannot read `/user`) `github-actions[bot]`.
+/// Any other failure is an error: without knowing its own comments the
+/// gate would have to trust someone else's.
+fn identify(api: &GitHub, opts: &GateOptions) -> Result<String> {
+    if let Some(l) = &opts.gate_login {
+        return Ok(l.clone());
+    }
+    match api.user() {
+        Ok(login) => Ok(login),
+        Err(e) if e.status() == Some(403) => Ok(ACTIONS_BOT.to_string()),
+        Err(e) => Err(anyhow::anyhow!(
+            "cannot tell which comments are the gate's own: {e}; set --gate-login (action input gate-login)"
+        )),
+    }
+}
+
+/// The gate on GitHub: the client and the login it posts as.
+struct Gh<'a> {
+    api: &'a GitHub,
+    me: String,
+}
+
 /// One comment per pull request and check name: update the newest, delete
 /// duplicates a race left behind, create only when there is none (and look
 /// again before retrying a create).
-fn upsert_comment(api: &GitHub, pr: u64, check: &str, body: &str) -> Result<Comment, ApiError> {
-    let mut existing = ours(api.comments(pr)?, check);
+fn upsert_comment(gh: &Gh, pr: u64, check: &str, body: &str) -> Result<Comment, ApiError> {
+    let api = gh.api;
+    let mut existing = ours(api.comments(pr)?, check, &gh.me);
     for attempt in 0..3 {
         if let Some(newest) = existing.pop() {
             let updated = api.update_comment(newest.id, body)?;
@@ -305,11 +378,25 @@ fn upsert_comment(api: &GitHub, pr: u64, check: &str, body: &str) -> Result<Comm
             return Ok(updated);
         }
         match api.create_comment(pr, body) {
-            Ok(c) => return Ok(c),
+            Ok(c) => {
+                if let Some(author) = c.author().filter(|a| !a.eq_ignore_ascii_case(&gh.me)) {
+                    println!(
+                        "{}",
+                        actions::annotation(
+                            Level::Warning,
+                            None,
+                            None,
+                            "bench-gate does not know its own login",
+                            &format!("The comment was posted as @{author}, but the gate took itself for @{}; it will not find this comment again. Set the action input gate-login: {author}.", gh.me)
+                        )
+                    );
+                }
+                return Ok(c);
+            }
             Err(e) if e.is_transient() && attempt < 2 => {
                 eprintln!("GitHub API: {e}; looking for the comment before trying again");
                 std::thread::sleep(std::time::Duration::from_millis(500 * (attempt + 1)));
-                existing = ours(api.comments(pr)?, check);
+                existing = ours(api.comments(pr)?, check, &gh.me);
             }
             Err(e) => return Err(e),
         }
@@ -327,6 +414,106 @@ fn label_applier(api: &GitHub, pr: u64, label: &str) -> Result<Option<String>, A
         .map(|e| e.actor))
 }
 
+/// The role of `by`, when it is enough to override; otherwise the
+/// `Override` that says why not.
+fn role_for_override(api: &GitHub, by: &str, opts: &GateOptions) -> Result<String, Override> {
+    match api.permission(by) {
+        Ok(role_name) => match Role::parse(&role_name) {
+            Some(role) if role >= opts.override_permission => Ok(role_name),
+            _ => Err(Override::Insufficient {
+                by: by.to_string(),
+                role: role_name,
+                required: opts.override_permission,
+            }),
+        },
+        Err(e) => Err(Override::Unverified {
+            reason: format!("the permission of @{by} could not be read: {e}"),
+        }),
+    }
+}
+
+/// What the label means for `head` when it covers one commit (the default):
+/// it counts when the gate's own record says it was applied, by someone
+/// with the permission, to this very head commit. Applied now (`labeled`
+/// event), it is recorded for the event payload's head commit. Given for
+/// another commit, it is taken off the pull request (so the label always
+/// means what it shows) and counts for nothing.
+fn commit_override(
+    api: Option<&GitHub>,
+    pr: u64,
+    head: &str,
+    labels: &[String],
+    applied_now_by: Option<&str>,
+    state: &mut GateState,
+    opts: &GateOptions,
+) -> Override {
+    let label = &opts.override_label;
+    if !labels.iter().any(|l| l == label) {
+        state.grant = None;
+        return Override::Absent;
+    }
+    let Some(api) = api else {
+        return Override::Unverified {
+            reason: "no token to look up who applied it".into(),
+        };
+    };
+    if let Some(by) = applied_now_by {
+        return match role_for_override(api, by, opts) {
+            Ok(role) => {
+                state.grant = Some(Grant {
+                    label: label.clone(),
+                    by: by.to_string(),
+                    role: role.clone(),
+                    head_sha: head.to_string(),
+                    at: now(),
+                });
+                Override::Granted {
+                    by: by.to_string(),
+                    role,
+                }
+            }
+            Err(o) => o,
+        };
+    }
+    match state.grant.clone() {
+        Some(g) if g.label == *label && g.head_sha == head => {
+            match role_for_override(api, &g.by, opts) {
+                Ok(role) => Override::Granted { by: g.by, role },
+                Err(o) => o,
+            }
+        }
+        Some(g) if g.label == *label => {
+            let removed = match api.remove_label(pr, label) {
+                Ok(()) => {
+                    println!(
+                        "bench-gate: the override was given for {} by @{}; removed the label `{label}` from #{pr}, now at {head}.",
+                        g.head_sha, g.by
+                    );
+                    true
+                }
+                Err(e) => {
+                    eprintln!("warning: could not remove the stale label `{label}`: {e}");
+                    false
+                }
+            };
+            state.grant = None;
+            Override::Stale {
+                by: g.by,
+                given_for: g.head_sha,
+                removed,
+            }
+        }
+        _ => Override::Unverified {
+            reason: format!(
+                "the gate has no record of it being applied to commit {}; remove it and apply it again to override this commit",
+                &head[..head.len().min(7)]
+            ),
+        },
+    }
+}
+
+/// The label covering the whole pull request (`override-scope:
+/// pull-request`): whoever applied it last, from the event or the timeline.
 fn override_state(
     api: Option<&GitHub>,
     pr: u64,
@@ -358,21 +545,9 @@ fn override_state(
             }
         },
     };
-    match api.permission(&by) {
-        Ok(role_name) => match Role::parse(&role_name) {
-            Some(role) if role >= opts.override_permission => Override::Granted {
-                by,
-                role: role_name,
-            },
-            _ => Override::Insufficient {
-                by,
-                role: role_name,
-                required: opts.override_permission,
-            },
-        },
-        Err(e) => Override::Unverified {
-            reason: format!("the permission of @{by} could not be read: {e}"),
-        },
+    match role_for_override(api, &by, opts) {
+        Ok(role) => Override::Granted { by, role },
+        Err(o) => o,
     }
 }
 
@@ -421,125 +596,23 @@ pub fn run(ctx: &Context, opts: &GateOptions, obtain: Obtain) -> Result<u8> {
             Ok(0)
         }
         Event::Local => local(opts, obtain),
-        Event::PullRequest(p) => {
-            let pr = p.pull_request.number;
-            let head = p.pull_request.head.sha.clone();
-            let label_event = matches!(p.action.as_str(), "labeled" | "unlabeled");
-            let applied_now_by = (p.action == "labeled"
-                && p.label
-                    .as_ref()
-                    .is_some_and(|l| l.name == opts.override_label))
-            .then_some(p.sender.login.as_str());
-            let api = connect(ctx)?;
-            // The payload is a snapshot; the pull request's labels now are what counts.
-            let mut labels: Vec<String> = match api.as_ref().map(|a| a.pull(pr)) {
-                Some(Ok(info)) => info.labels,
-                _ => p
-                    .pull_request
-                    .labels
-                    .iter()
-                    .map(|l| l.name.clone())
-                    .collect(),
-            };
-            if p.action == "unlabeled" {
-                if let Some(removed) = &p.label {
-                    labels.retain(|l| l != &removed.name);
-                }
-            }
-            let mut notes = Vec::new();
-            let mut reused = None;
-            if label_event {
-                if let Some(api) = &api {
-                    reused = reuse_results(api, pr, &head, &opts.check_name);
-                }
-                match &reused {
-                    Some(_) => {
-                        println!("bench-gate: label change; re-deciding from the results in the comment for {head}, without benchmarking.");
-                        notes.push("_Re-decided after a label change from this commit's earlier results; nothing was benchmarked again._".to_string());
-                    }
-                    None => println!("bench-gate: label change, but no earlier results for {head}; benchmarking."),
-                }
-            }
-            publish(
-                ctx,
-                opts,
-                api.as_ref(),
-                Target {
-                    pr: Some(pr),
-                    head,
-                    labels,
-                    applied_now_by,
-                    release: false,
-                    report_only: false,
-                },
-                reused,
-                notes,
-                obtain,
-            )
-        }
-        Event::WorkflowRun(w) => {
-            if !opts.results_given {
-                anyhow::bail!(
-                    "a workflow_run gate publishes the results of the pull_request run: pass --results FILE (the downloaded artifact); it never benchmarks the default branch in its place"
-                );
-            }
-            let results = obtain()?;
-            let info = results.github.clone().context(
-                "the results file has no github section (pull request and head commit); it must come from `bench-gate gate` in the pull_request workflow",
-            )?;
-            let pr = info
-                .pull_request
-                .context("the results file names no pull request")?;
-            let run = &w.workflow_run;
-            if info.head_sha != run.head_sha {
-                anyhow::bail!(
-                    "the results are for commit {}, but the workflow run is for {}; refusing to publish them",
-                    info.head_sha,
-                    run.head_sha
-                );
-            }
-            if !run.pull_requests.is_empty() && !run.pull_requests.iter().any(|p| p.number == pr) {
-                anyhow::bail!("pull request #{pr} is not one of the workflow run's pull requests; refusing to publish");
-            }
-            let api = connect(ctx)?.context(
-                "a workflow_run gate needs a token that can write: set GITHUB_TOKEN or --token",
-            )?;
-            let current = api.pull(pr)?;
-            if current.head_sha != run.head_sha {
-                println!(
-                    "::notice title=bench-gate stood down::Pull request #{pr} has moved on to {} since the run for {}; not publishing stale results.",
-                    current.head_sha, run.head_sha
-                );
-                if let Some(out) = &ctx.output {
-                    actions::write_outputs(out, &[("result", "stale".into())])?;
-                }
-                return Ok(0);
-            }
-            let mut given = Some(results);
-            let mut from_artifact = move || given.take().context("results already used");
-            publish(
-                ctx,
-                opts,
-                Some(&api),
-                Target { pr: Some(pr), head: run.head_sha.clone(), labels: current.labels, applied_now_by: None, release: false, report_only: false },
-                None,
-                vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still `{}`._", run.id, &run.head_sha[..7.min(run.head_sha.len())])],
-                &mut from_artifact,
-            )
-        }
+        Event::PullRequest(p) => pull_request(ctx, opts, p, obtain),
+        Event::WorkflowRun(w) => workflow_run(ctx, opts, w, obtain),
         Event::PushTag { sha, .. } => {
             let api = connect(ctx)?;
             publish(
                 ctx,
                 opts,
-                api.as_ref(),
                 Target {
+                    api: api.as_ref(),
+                    me: None,
                     pr: None,
                     head: sha.clone(),
-                    labels: vec![],
-                    applied_now_by: None,
                     release: true,
                     report_only: false,
+                    override_state: Override::Absent,
+                    label_on: false,
+                    state: None,
                 },
                 None,
                 vec![],
@@ -549,14 +622,16 @@ pub fn run(ctx: &Context, opts: &GateOptions, obtain: Obtain) -> Result<u8> {
         Event::PushBranch { sha, .. } | Event::WorkflowDispatch { sha, .. } => publish(
             ctx,
             opts,
-            None,
             Target {
+                api: None,
+                me: None,
                 pr: None,
                 head: sha.clone(),
-                labels: vec![],
-                applied_now_by: None,
                 release: false,
                 report_only: true,
+                override_state: Override::Absent,
+                label_on: false,
+                state: None,
             },
             None,
             vec![],
@@ -565,10 +640,275 @@ pub fn run(ctx: &Context, opts: &GateOptions, obtain: Obtain) -> Result<u8> {
     }
 }
 
-/// Results embedded in our comment, if they are for this very commit.
-fn reuse_results(api: &GitHub, pr: u64, head: &str, check: &str) -> Option<Results> {
-    let newest = ours(api.comments(pr).ok()?, check).pop()?;
-    let e = comment::decode(newest.body.as_deref()?)?;
+/// The gate's own comments on `pr` and the record in the newest; a record
+/// that cannot be read counts as none (it grants nothing).
+fn own_state(gh: &Gh, pr: u64, check: &str) -> (Vec<Comment>, GateState) {
+    let mine = match gh.api.comments(pr) {
+        Ok(all) => ours(all, check, &gh.me),
+        Err(e) => {
+            eprintln!("warning: could not read the pull request's comments: {e}");
+            Vec::new()
+        }
+    };
+    let state = match mine
+        .last()
+        .and_then(|c| c.body.as_deref())
+        .map(state::decode)
+    {
+        Some(Ok(Some(s))) if s.check == check => s,
+        Some(Err(e)) => {
+            eprintln!(
+                "warning: the gate's own comment holds no usable record ({e}); starting afresh"
+            );
+            GateState::new(check)
+        }
+        _ => GateState::new(check),
+    };
+    (mine, state)
+}
+
+fn pull_request(
+    ctx: &Context,
+    opts: &GateOptions,
+    p: &super::context::PullRequestPayload,
+    obtain: Obtain,
+) -> Result<u8> {
+    let pr = p.pull_request.number;
+    let head = p.pull_request.head.sha.clone();
+    let label_event = matches!(p.action.as_str(), "labeled" | "unlabeled");
+    let applied_now_by = (p.action == "labeled"
+        && p.label
+            .as_ref()
+            .is_some_and(|l| l.name == opts.override_label))
+    .then_some(p.sender.login.as_str());
+    let api = connect(ctx)?;
+    // The payload is a snapshot; the pull request's labels now are what counts.
+    let mut labels: Vec<String> = match api.as_ref().map(|a| a.pull(pr)) {
+        Some(Ok(info)) => info.labels,
+        _ => p
+            .pull_request
+            .labels
+            .iter()
+            .map(|l| l.name.clone())
+            .collect(),
+    };
+    if p.action == "unlabeled" {
+        if let Some(removed) = &p.label {
+            labels.retain(|l| l != &removed.name);
+        }
+    }
+    let me = api.as_ref().map(|a| identify(a, opts)).transpose()?;
+    let gh = api.as_ref().zip(me.clone()).map(|(api, me)| Gh { api, me });
+    let (mine, mut state) = match &gh {
+        Some(gh) => own_state(gh, pr, &opts.check_name),
+        None => (Vec::new(), GateState::new(&opts.check_name)),
+    };
+    let override_state = match opts.override_scope {
+        OverrideScope::Commit => commit_override(
+            api.as_ref(),
+            pr,
+            &head,
+            &labels,
+            applied_now_by,
+            &mut state,
+            opts,
+        ),
+        OverrideScope::PullRequest => {
+            override_state(api.as_ref(), pr, &labels, applied_now_by, opts)
+        }
+    };
+    let mut notes = Vec::new();
+    let mut reused = None;
+    if label_event {
+        if opts.label_events == LabelEvents::Reuse {
+            reused = mine
+                .last()
+                .and_then(|c| reuse_results(c, &head, &opts.check_name));
+        }
+        match &reused {
+            Some(_) => {
+                println!("bench-gate: label change; re-deciding from the results in the gate's own comment for {head}, without benchmarking.");
+                notes.push("_Re-decided after a label change from this commit's earlier results; nothing was benchmarked again._".to_string());
+            }
+            None => println!(
+                "bench-gate: label change; {} for {head}; benchmarking.",
+                if opts.label_events == LabelEvents::Benchmark {
+                    "label events benchmark again (label-events: benchmark)"
+                } else {
+                    "no earlier results of the gate's own"
+                }
+            ),
+        }
+    }
+    publish(
+        ctx,
+        opts,
+        Target {
+            api: api.as_ref(),
+            me,
+            pr: Some(pr),
+            head,
+            release: false,
+            report_only: false,
+            label_on: labels.iter().any(|l| l == &opts.override_label),
+            override_state,
+            state: Some(state),
+        },
+        reused,
+        notes,
+        obtain,
+    )
+}
+
+/// The publishing half of the two-job setup: the results come from the
+/// pull request's own run (an artifact), so everything they claim is
+/// checked against the event and the API before anything is published.
+fn workflow_run(
+    ctx: &Context,
+    opts: &GateOptions,
+    w: &super::context::WorkflowRunPayload,
+    obtain: Obtain,
+) -> Result<u8> {
+    if !opts.results_given {
+        anyhow::bail!(
+            "a workflow_run gate publishes the results of the pull_request run: pass --results FILE (the downloaded artifact); it never benchmarks the default branch in its place"
+        );
+    }
+    let run = &w.workflow_run;
+    let api = connect(ctx)?
+        .context("a workflow_run gate needs a token that can write: set GITHUB_TOKEN or --token")?;
+    // Whatever is refused below still gets a failing check on the run's own
+    // head commit (the server's word, not the artifact's), so a required
+    // check never waits forever and never turns green from a refused file.
+    let refuse = |why: String| -> anyhow::Error {
+        let out = CheckOutput {
+            title: "The results could not be published",
+            summary: &format!("The results of workflow run {} were refused: {why}", run.id),
+            text: "",
+            annotations: &[],
+        };
+        let done = api
+            .create_check_run(&opts.check_name, &run.head_sha, &now())
+            .and_then(|id| api.complete_check_run(id, "failure", &now(), &out));
+        if let Err(e) = done {
+            eprintln!("warning: could not set the failing check: {e}");
+        }
+        anyhow::anyhow!("{why}; refusing to publish")
+    };
+    if run.event != "pull_request" {
+        return Err(refuse(format!(
+            "the workflow run was triggered by '{}', not by a pull_request event",
+            run.event
+        )));
+    }
+    let results = obtain().map_err(|e| refuse(format!("{e:#}")))?;
+    let info = results.github.clone().ok_or_else(|| {
+        refuse("the results file has no github section (pull request and head commit); it must come from `bench-gate gate` in the pull_request workflow".into())
+    })?;
+    let pr = info
+        .pull_request
+        .ok_or_else(|| refuse("the results file names no pull request".into()))?;
+    let repo = ctx.repo.as_ref().map(|r| r.full()).unwrap_or_default();
+    if !info.repository.eq_ignore_ascii_case(&repo) {
+        return Err(refuse(format!(
+            "the results are for repository {}, but this is {repo}",
+            info.repository
+        )));
+    }
+    if info.head_sha != run.head_sha {
+        return Err(refuse(format!(
+            "the results are for commit {}, but the workflow run is for {}",
+            info.head_sha, run.head_sha
+        )));
+    }
+    if !run.pull_requests.is_empty() && !run.pull_requests.iter().any(|p| p.number == pr) {
+        return Err(refuse(format!(
+            "pull request #{pr} is not one of the workflow run's pull requests"
+        )));
+    }
+    let current = api
+        .pull(pr)
+        .map_err(|e| refuse(format!("pull request #{pr} could not be read: {e}")))?;
+    if current.head_sha != run.head_sha {
+        println!(
+            "::notice title=bench-gate stood down::Pull request #{pr} has moved on to {} since the run for {}; not publishing stale results.",
+            current.head_sha, run.head_sha
+        );
+        if let Some(out) = &ctx.output {
+            actions::write_outputs(out, &[("result", "stale".into())])?;
+        }
+        return Ok(0);
+    }
+    // The pull request named must be the one whose head the run built: same
+    // head repository and branch (a fork's run has no pull_requests list).
+    let run_repo = run
+        .head_repository
+        .as_ref()
+        .map(|r| r.full_name.as_str())
+        .unwrap_or_default();
+    if !current.head_repo.eq_ignore_ascii_case(run_repo) || current.head_ref != run.head_branch {
+        return Err(refuse(format!(
+            "pull request #{pr}'s head is {}:{}, but the workflow run built {run_repo}:{}",
+            current.head_repo, current.head_ref, run.head_branch
+        )));
+    }
+    let me = identify(&api, opts)?;
+    let gh = Gh {
+        api: &api,
+        me: me.clone(),
+    };
+    let (_, mut state) = own_state(&gh, pr, &opts.check_name);
+    // The run's triggering actor is the server's word on who started it: a
+    // labeled event by a maintainer, when the timeline's latest application
+    // of the label is theirs.
+    let applied_now_by = match (&run.triggering_actor, opts.override_scope) {
+        (Some(actor), OverrideScope::Commit)
+            if current.labels.iter().any(|l| l == &opts.override_label) =>
+        {
+            match label_applier(&api, pr, &opts.override_label) {
+                Ok(Some(by)) if by.eq_ignore_ascii_case(&actor.login) => Some(by),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let override_state = match opts.override_scope {
+        OverrideScope::Commit => commit_override(
+            Some(&api),
+            pr,
+            &run.head_sha,
+            &current.labels,
+            applied_now_by.as_deref(),
+            &mut state,
+            opts,
+        ),
+        OverrideScope::PullRequest => override_state(Some(&api), pr, &current.labels, None, opts),
+    };
+    let mut given = Some(results);
+    let mut from_artifact = move || given.take().context("results already used");
+    publish(
+        ctx,
+        opts,
+        Target {
+            api: Some(&api),
+            me: Some(me),
+            pr: Some(pr),
+            head: run.head_sha.clone(),
+            release: false,
+            report_only: false,
+            label_on: current.labels.iter().any(|l| l == &opts.override_label),
+            override_state,
+            state: Some(state),
+        },
+        None,
+        vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still `{}`._", run.id, &run.head_sha[..7.min(run.head_sha.len())])],
+        &mut from_artifact,
+    )
+}
+
+/// Results embedded in the gate's own comment, if they are for this very commit.
+fn reuse_results(own: &Comment, head: &str, check: &str) -> Option<Results> {
+    let e = comment::decode(own.body.as_deref()?)?;
     (e.head_sha == head && e.check == check).then_some(e.results)
 }
 
@@ -577,7 +917,13 @@ fn local(opts: &GateOptions, obtain: Obtain) -> Result<u8> {
     let results = obtain()?;
     let cmp = compare_with_baseline(&results, opts)?;
     let c = cmp.as_ref().map(|(c, _)| c);
-    let decision = policy::decide(&gate_inputs(c, false, &Override::Absent, false, opts));
+    let decision = policy::decide(&gate_inputs(
+        c,
+        false,
+        &Override::Absent,
+        SetupCheck::Unchanged,
+        opts,
+    ));
     let (body, _) = comment::body(&CommentInput {
         check_name: &opts.check_name,
         decision: &decision,
@@ -587,7 +933,8 @@ fn local(opts: &GateOptions, obtain: Obtain) -> Result<u8> {
         override_state: &Override::Absent,
         override_label: &opts.override_label,
         override_permission: opts.override_permission,
-        changed_baselines: &[],
+        changed_setup: &[],
+        state_block: String::new(),
         baselines_dir: &opts.baselines_dir.display().to_string(),
         run_url: None,
         notes: vec![
@@ -603,32 +950,77 @@ fn local(opts: &GateOptions, obtain: Obtain) -> Result<u8> {
 }
 
 struct Target<'a> {
+    api: Option<&'a GitHub>,
+    /// The gate's login, when there is a pull request to comment on.
+    me: Option<String>,
     pr: Option<u64>,
     head: String,
-    labels: Vec<String>,
-    applied_now_by: Option<&'a str>,
     release: bool,
     report_only: bool,
+    override_state: Override,
+    /// The override label is on the pull request (or tag's pull request).
+    label_on: bool,
+    /// The record to keep in the comment (pull requests only).
+    state: Option<GateState>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A check run created `in_progress`: completed as `cancelled` if the run is
+/// interrupted (a cancelled job), and as `failure` with the error if
+/// anything fails before it is completed, so it never stays in progress.
+struct OpenCheck {
+    id: u64,
+    _on_interrupt: crate::interrupt::Registration,
+}
+
+impl OpenCheck {
+    fn start(ctx: &Context, api: &GitHub, name: &str, head: &str) -> Result<OpenCheck, ApiError> {
+        let id = api.create_check_run(name, head, &now())?;
+        let (url, token, repo) = (ctx.api_url.clone(), ctx.token.clone(), ctx.repo.clone());
+        let hook = crate::interrupt::on_interrupt(move || {
+            let (Some(token), Some(repo)) = (&token, &repo) else {
+                return;
+            };
+            let out = CheckOutput {
+                title: "Cancelled",
+                summary: "The run was stopped (SIGINT or SIGTERM: a cancelled job) before it finished; nothing was decided.",
+                text: "",
+                annotations: &[],
+            };
+            match GitHub::new(&url, token, repo.clone()) {
+                Ok(api) => {
+                    if let Err(e) =
+                        api.once_only()
+                            .complete_check_run(id, "cancelled", &now(), &out)
+                    {
+                        eprintln!("could not mark the check run cancelled: {e}");
+                    }
+                }
+                Err(e) => eprintln!("could not mark the check run cancelled: {e:#}"),
+            }
+        });
+        Ok(OpenCheck {
+            id,
+            _on_interrupt: hook,
+        })
+    }
+}
+
 fn publish(
     ctx: &Context,
     opts: &GateOptions,
-    api: Option<&GitHub>,
     t: Target,
     reused: Option<Results>,
-    mut notes: Vec<String>,
+    notes: Vec<String>,
     obtain: Obtain,
 ) -> Result<u8> {
-    let check_api = if t.report_only { None } else { api };
+    let check_api = if t.report_only { None } else { t.api };
     let mut denied = false;
     // The check run shows "in progress" while benchmarking.
-    let mut check_id = None;
+    let mut open = None;
     if reused.is_none() {
         if let Some(api) = check_api {
-            match api.create_check_run(&opts.check_name, &t.head, &now()) {
-                Ok(id) => check_id = Some(id),
+            match OpenCheck::start(ctx, api, &opts.check_name, &t.head) {
+                Ok(c) => open = Some(c),
                 Err(e) if e.is_permission() => {
                     explain_denied("check run", "checks: write", &e);
                     denied = true;
@@ -637,26 +1029,44 @@ fn publish(
             }
         }
     }
-    let results = match reused {
+    let check_id = open.as_ref().map(|c| c.id);
+    let result = decide_and_publish(ctx, opts, &t, check_id, denied, reused, notes, obtain);
+    if let (Err(e), Some(api), Some(id)) = (&result, check_api, check_id) {
+        let summary = truncate_bytes(
+            &format!("```\n{}\n```", format!("{e:#}").replace("```", "'''")),
+            60_000,
+        );
+        let out = CheckOutput {
+            title: "The benchmark could not run",
+            summary: &summary,
+            text: "",
+            annotations: &[],
+        };
+        if let Err(e2) = api.complete_check_run(id, "failure", &now(), &out) {
+            eprintln!("warning: could not mark the check run failed: {e2}");
+        }
+    }
+    drop(open);
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide_and_publish(
+    ctx: &Context,
+    opts: &GateOptions,
+    t: &Target,
+    check_id: Option<u64>,
+    mut denied: bool,
+    reused: Option<Results>,
+    mut notes: Vec<String>,
+    obtain: Obtain,
+) -> Result<u8> {
+    let api = t.api;
+    let check_api = if t.report_only { None } else { api };
+    let mut results = match reused {
         Some(r) => r,
-        None => match obtain() {
-            Ok(r) => r,
-            Err(e) => {
-                if let (Some(api), Some(id)) = (check_api, check_id) {
-                    let summary = format!("```\n{e:#}\n```");
-                    let out = CheckOutput {
-                        title: "The benchmark could not run",
-                        summary: &summary,
-                        text: "",
-                        annotations: &[],
-                    };
-                    let _ = api.complete_check_run(id, "failure", &now(), &out);
-                }
-                return Err(e);
-            }
-        },
+        None => obtain()?,
     };
-    let mut results = results;
     if let Some(repo) = &ctx.repo {
         results.github = Some(GithubInfo {
             repository: repo.full(),
@@ -671,42 +1081,50 @@ fn publish(
         notes.push(format!("🔁 **Confirmation run**: {}.", conf.describe()));
     }
 
-    let override_state = match t.pr {
-        _ if t.release => {
-            if t.labels.iter().any(|l| l == &opts.override_label) {
-                Override::Ignored
-            } else {
-                Override::Absent
-            }
+    let override_state = if t.release {
+        if t.label_on {
+            Override::Ignored
+        } else {
+            Override::Absent
         }
-        Some(pr) => override_state(api, pr, &t.labels, t.applied_now_by, opts),
-        None => Override::Absent,
+    } else {
+        t.override_state.clone()
     };
     let dir = opts.baselines_dir.display().to_string();
     let dir = dir
         .trim_start_matches("./")
         .trim_end_matches('/')
         .to_string();
-    let changed: Vec<String> = match (api, t.pr) {
+    // Fail closed: a file list that cannot be read is not an approval.
+    let (setup, changed): (SetupCheck, Vec<String>) = match (api, t.pr) {
         (Some(api), Some(pr)) => match api.pull_files(pr) {
-            Ok(files) => files
-                .into_iter()
-                .filter(|f| f.starts_with(&format!("{dir}/")))
-                .collect(),
+            Ok(files) => {
+                let changed: Vec<String> = files
+                    .into_iter()
+                    .filter(|f| is_protected(f, &opts.protected))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                if changed.is_empty() {
+                    (SetupCheck::Unchanged, changed)
+                } else {
+                    (SetupCheck::Changed(changed.clone()), changed)
+                }
+            }
             Err(e) => {
-                eprintln!("warning: could not list the pull request's files, so baseline changes are not checked: {e}");
-                Vec::new()
+                eprintln!("error: could not list the pull request's files, so a change to the benchmark's setup cannot be ruled out: {e}");
+                (
+                    SetupCheck::Unknown(format!(
+                        "the pull request's files could not be listed: HTTP {}",
+                        e.status().map_or("error".into(), |s| s.to_string())
+                    )),
+                    Vec::new(),
+                )
             }
         },
-        _ => Vec::new(),
+        _ => (SetupCheck::Unchanged, Vec::new()),
     };
-    let decision = policy::decide(&gate_inputs(
-        c,
-        t.release,
-        &override_state,
-        !changed.is_empty(),
-        opts,
-    ));
+    let decision = policy::decide(&gate_inputs(c, t.release, &override_state, setup, opts));
     let report_md = report_markdown(&decision, c, &opts.check_name);
     write_local(ctx, opts, &results, &report_md, &decision)?;
     println!(
@@ -762,7 +1180,8 @@ fn publish(
         override_state: &override_state,
         override_label: &opts.override_label,
         override_permission: opts.override_permission,
-        changed_baselines: &changed,
+        changed_setup: &changed,
+        state_block: t.state.as_ref().map(state::encode).unwrap_or_default(),
         baselines_dir: &dir,
         run_url: run_url(ctx),
         notes: std::mem::take(&mut notes),
@@ -773,8 +1192,9 @@ fn publish(
         println!("bench-gate: the comment was trimmed to fit GitHub's limit ({trim:?}); the full report is in the step summary.");
     }
     let mut outputs: Vec<(&str, String)> = Vec::new();
-    if let (Some(api), Some(pr), false, true) = (api, t.pr, stale, opts.comment) {
-        match upsert_comment(api, pr, &opts.check_name, &body) {
+    let gh = api.zip(t.me.clone()).map(|(api, me)| Gh { api, me });
+    if let (Some(gh), Some(pr), false, true) = (&gh, t.pr, stale, opts.comment) {
+        match upsert_comment(gh, pr, &opts.check_name, &body) {
             Ok(c) => {
                 println!("bench-gate: comment {}", c.html_url);
                 outputs.push(("comment-url", c.html_url));

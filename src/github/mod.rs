@@ -6,3 +6,4 @@ pub mod api;
 pub mod comment;
 pub mod context;
 pub mod gate;
+pub mod state;

@@ -280,6 +280,46 @@ fn command_spec(
 }
 
 impl Config {
+    /// Existing files and folders the config's commands name by a relative
+    /// path (arguments, words of a shell line, working directories): the
+    /// data and fixtures the benchmark's verdict rests on. A program found
+    /// on PATH is not a path.
+    pub fn named_paths(&self) -> Vec<PathBuf> {
+        let base = self.path.parent().unwrap_or(Path::new(""));
+        let commands = self
+            .scenarios
+            .values()
+            .map(|s| &s.command)
+            .chain(self.services.iter().map(|s| &s.command));
+        let mut out = std::collections::BTreeSet::new();
+        for c in commands {
+            let dir = c.cwd.clone().unwrap_or_else(|| base.to_path_buf());
+            if let Some(cwd) = &c.cwd {
+                if cwd.is_relative() && cwd.exists() {
+                    out.insert(cwd.clone());
+                }
+            }
+            let words = c
+                .argv
+                .iter()
+                .flat_map(|a| a.split_whitespace())
+                .map(|w| w.trim_matches(|ch| matches!(ch, '"' | '\'' | ';' | '(' | ')')));
+            for w in words {
+                let Some(w) = w.split_once('=').map_or(Some(w), |(_, v)| Some(v)) else {
+                    continue;
+                };
+                if w.is_empty() || w.starts_with('/') || w.starts_with('-') || w.contains('{') {
+                    continue;
+                }
+                let p = dir.join(w);
+                if p.exists() && (w.contains('/') || p.is_file()) {
+                    out.insert(p);
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
             path: path.display().to_string(),

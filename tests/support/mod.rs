@@ -59,6 +59,17 @@ pub struct State {
     pub read_only: bool,
     pub faults: Vec<Fault>,
     pub page_size: usize,
+    /// The login `GET /user` answers; `None` answers 403 as it does for
+    /// `GITHUB_TOKEN` (an installation token).
+    pub token_user: Option<String>,
+    /// Who the token's comments are written by.
+    pub bot_login: String,
+    /// The pull request's head branch and repository.
+    pub head_ref: String,
+    pub head_repo: String,
+    /// Pagination links point at another host (a list that cannot be
+    /// read completely).
+    pub foreign_next_link: bool,
     next_id: u64,
     clock: u64,
 }
@@ -77,6 +88,11 @@ impl Default for State {
             read_only: false,
             faults: Vec::new(),
             page_size: 2,
+            token_user: None,
+            bot_login: "github-actions[bot]".into(),
+            head_ref: "changes".into(),
+            head_repo: "Codertocat/Hello-World".into(),
+            foreign_next_link: false,
             next_id: 1000,
             clock: 0,
         }
@@ -216,7 +232,13 @@ fn paginate(
     query_page: usize,
     size: usize,
     items: Vec<Value>,
+    foreign: bool,
 ) -> ResponseTemplate {
+    let base = if foreign {
+        "http://elsewhere.invalid"
+    } else {
+        base
+    };
     let pages = items.len().div_ceil(size).max(1);
     let page = query_page.clamp(1, pages);
     let slice: Vec<Value> = items
@@ -304,7 +326,7 @@ impl Respond for Responder {
                 json!({
                     "number": n.parse::<u64>().unwrap_or(0),
                     "state": "open",
-                    "head": {"sha": s.head_sha, "ref": "changes"},
+                    "head": {"sha": s.head_sha, "ref": s.head_ref, "repo": {"full_name": s.head_repo}},
                     "base": {"sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "ref": "master"},
                     "labels": s.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
                 }),
@@ -315,11 +337,25 @@ impl Respond for Responder {
                     .iter()
                     .map(|f| json!({"filename": f, "status": "modified"}))
                     .collect();
-                paginate(&base_api, &path, page, s.page_size, items)
+                paginate(
+                    &base_api,
+                    &path,
+                    page,
+                    s.page_size,
+                    items,
+                    s.foreign_next_link,
+                )
             }
             ("GET", ["repos", _, _, "issues", _, "comments"]) => {
                 let items = s.comments.iter().map(|c| comment_json(&base, c)).collect();
-                paginate(&base_api, &path, page, s.page_size, items)
+                paginate(
+                    &base_api,
+                    &path,
+                    page,
+                    s.page_size,
+                    items,
+                    s.foreign_next_link,
+                )
             }
             ("POST", ["repos", _, _, "issues", _, "comments"]) => {
                 let id = s.id();
@@ -327,7 +363,7 @@ impl Respond for Responder {
                 let c = FakeComment {
                     id,
                     body: body["body"].as_str().unwrap_or_default().into(),
-                    user: "github-actions[bot]".into(),
+                    user: s.bot_login.clone(),
                     created_at,
                 };
                 s.comments.push(c.clone());
@@ -376,9 +412,41 @@ impl Respond for Responder {
                 let items = s
                     .timeline
                     .iter()
-                    .map(|(event, label, actor)| json!({"event": event, "label": {"name": label}, "actor": {"login": actor}}))
+                    .map(|(event, label, actor)| match event.as_str() {
+                        "labeled" | "unlabeled" => json!({"event": event, "label": {"name": label}, "actor": {"login": actor}}),
+                        // A pushed commit: its date is whatever its author set.
+                        "committed" => json!({"event": event, "sha": label, "committer": {"name": actor, "date": "2001-01-01T00:00:00Z"}}),
+                        _ => json!({"event": event, "actor": {"login": actor}}),
+                    })
                     .collect();
-                paginate(&base_api, &path, page, s.page_size, items)
+                paginate(
+                    &base_api,
+                    &path,
+                    page,
+                    s.page_size,
+                    items,
+                    s.foreign_next_link,
+                )
+            }
+            ("GET", ["user"]) => match &s.token_user {
+                Some(login) => json_response(200, json!({"login": login, "id": 1, "type": "User"})),
+                None => json_response(
+                    403,
+                    json!({"message": "Resource not accessible by integration", "status": "403"}),
+                ),
+            },
+            ("DELETE", ["repos", _, _, "issues", _, "labels", name]) => {
+                let name = percent_decode(name);
+                let before = s.labels.len();
+                s.labels.retain(|l| *l != name);
+                if s.labels.len() < before {
+                    let actor = s.bot_login.clone();
+                    s.timeline.push(("unlabeled".into(), name, actor));
+                    let labels: Vec<Value> = s.labels.iter().map(|l| json!({"name": l})).collect();
+                    json_response(200, Value::Array(labels))
+                } else {
+                    json_response(404, json!({"message": "Label does not exist"}))
+                }
             }
             ("POST", ["repos", _, _, "check-runs"]) => {
                 let id = s.id();
@@ -464,6 +532,24 @@ impl Respond for Responder {
             None => response,
         }
     }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Serves fixed files on 127.0.0.1 (a release server), counting requests.

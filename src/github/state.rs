@@ -1,0 +1,128 @@
+//! The gate's own record, kept in a hidden block of its own comment: which
+//! override was given, by whom, for which head commit. It is small and is
+//! never trimmed away (unlike the results block), so a later event of the
+//! same pull request knows what the label on it means.
+//!
+//! Only a comment written by the gate's own identity is ever read for it
+//! (see `gate::ours`), and a body with more than one block is refused.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+const OPEN: &str = "<!-- bench-gate:state ";
+const CLOSE: &str = " -->";
+/// A state block larger than this is not ours.
+const MAX_LEN: usize = 4096;
+
+/// An override given with the label, for one head commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub label: String,
+    pub by: String,
+    pub role: String,
+    /// The head commit the label was applied to (from the `labeled`
+    /// event's own payload, never from commit dates).
+    pub head_sha: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GateState {
+    pub version: u32,
+    pub check: String,
+    #[serde(default)]
+    pub grant: Option<Grant>,
+}
+
+impl GateState {
+    pub fn new(check: &str) -> GateState {
+        GateState {
+            version: 1,
+            check: check.to_string(),
+            grant: None,
+        }
+    }
+}
+
+pub fn encode(s: &GateState) -> String {
+    let json = serde_json::to_vec(s).expect("state serialises");
+    format!(
+        "{OPEN}{}{CLOSE}",
+        base64::engine::general_purpose::STANDARD.encode(json)
+    )
+}
+
+fn valid_sha(s: &str) -> bool {
+    s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn valid_login(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '[' | ']'))
+}
+
+/// The state block of a body: `Ok(None)` when there is none, `Err` when
+/// there are several or one does not decode and validate (the caller treats
+/// that as "no record", which grants nothing).
+pub fn decode(body: &str) -> Result<Option<GateState>, String> {
+    let mut found = body.match_indices(OPEN);
+    let Some((i, _)) = found.next() else {
+        return Ok(None);
+    };
+    if found.next().is_some() {
+        return Err("the comment holds more than one state block".into());
+    }
+    let start = i + OPEN.len();
+    let end = body[start..]
+        .find(CLOSE)
+        .map(|e| start + e)
+        .ok_or("the state block is not closed")?;
+    if end - start > MAX_LEN {
+        return Err("the state block is too long".into());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(body[start..end].trim())
+        .map_err(|e| format!("the state block is not base64: {e}"))?;
+    let s: GateState = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("the state block is not the gate's: {e}"))?;
+    if let Some(g) = &s.grant {
+        if !valid_sha(&g.head_sha) || !valid_login(&g.by) || g.label.len() > 200 {
+            return Err("the state block's override record is malformed".into());
+        }
+    }
+    Ok(Some(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant() -> Grant {
+        Grant {
+            label: "perf-override".into(),
+            by: "maint".into(),
+            role: "maintain".into(),
+            head_sha: "a".repeat(40),
+            at: "2026-11-30T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_refuses_doubles_and_garbage() {
+        let mut s = GateState::new("bench-gate");
+        s.grant = Some(grant());
+        let block = encode(&s);
+        let body = format!("<!-- bench-gate:comment check=\"bench-gate\" -->\n{block}\ntext");
+        assert_eq!(decode(&body).unwrap(), Some(s.clone()));
+        assert_eq!(decode("no block here").unwrap(), None);
+        let twice = format!("{body}\n{block}");
+        assert!(decode(&twice).unwrap_err().contains("more than one"));
+        assert!(decode("<!-- bench-gate:state !!! -->").is_err());
+        assert!(decode("<!-- bench-gate:state e30=").is_err(), "not closed");
+        let mut bad = s;
+        bad.grant.as_mut().unwrap().head_sha = "HEAD".into();
+        assert!(decode(&encode(&bad)).unwrap_err().contains("malformed"));
+    }
+}
