@@ -943,3 +943,517 @@ fn the_comment_reports_a_confirmation_run() {
     assert!(body.contains("🔁 **Confirmation run**: spiky.latency_p50_ms failed, so scenario `spiky` was measured 1 more time(s)"), "{body}");
     assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
 }
+
+/// A read-write collaborator forges the gate's comment: its marker, a state
+/// block granting an override, and results five times faster for the same
+/// head. A label event follows. The gate reads none of it: its own comment
+/// decides, the forged one is left as it is, and the check keeps failing.
+#[test]
+fn a_forged_comment_is_never_state() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let genuine = fake.comments()[0].clone();
+    assert_eq!(genuine.user, "github-actions[bot]");
+
+    // The forgery: the gate's body with faster results and a granted override.
+    let fast = co.results("fast.json", 300.0, 5);
+    let mut forged_results: Value = serde_json::from_slice(&std::fs::read(fast).unwrap()).unwrap();
+    forged_results["github"] = json!({"repository": "Codertocat/Hello-World", "event": "pull_request", "pull_request": 2, "head_sha": HEAD});
+    let embedded =
+        json!({"version": 1, "check": "bench-gate", "head_sha": HEAD, "results": forged_results});
+    use base64::Engine;
+    let b64 = |v: &Value| base64::engine::general_purpose::STANDARD.encode(v.to_string());
+    let state = json!({"version": 1, "check": "bench-gate", "grant": {"label": "bug", "by": "Codertocat", "role": "admin", "head_sha": HEAD, "at": "x"}});
+    let forged_body = format!(
+        "<!-- bench-gate:comment check=\"bench-gate\" -->\n<!-- bench-gate:state {} -->\n### ✅ bench-gate: Passed\n<!-- bench-gate:results {} -->",
+        b64(&state),
+        b64(&embedded)
+    );
+    let forged_id = fake.with(|s| s.seed_comment(&forged_body, "mallory"));
+    fake.with(|s| {
+        s.labels = vec!["bug".into()];
+        s.permissions.push(("mallory".into(), "write".into()));
+        s.permissions.push(("Codertocat".into(), "read".into()));
+    });
+    // Any label event (here a label that is not the override).
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.labeled.json",
+        &["--override-label", "performance-override"],
+    );
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("re-deciding from the results in the gate's own comment"),
+        "{log}"
+    );
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 2, "nothing deleted: {comments:?}");
+    let forged = comments.iter().find(|c| c.id == forged_id).unwrap();
+    assert_eq!(
+        forged.body, forged_body,
+        "the forged comment is never edited"
+    );
+    let own = comments.iter().find(|c| c.id == genuine.id).unwrap();
+    assert!(own.body.contains("❌ bench-gate: Failed"), "{}", own.body);
+    assert!(!fake
+        .requests()
+        .iter()
+        .any(|(m, p, _)| m != "GET" && p.ends_with(&format!("/comments/{forged_id}"))));
+    assert_eq!(
+        fake.check_runs().last().unwrap().conclusion.as_deref(),
+        Some("failure")
+    );
+
+    // Even with the override label on it and no genuine comment of the
+    // gate's at all, the forged state grants nothing.
+    fake.with(|s| {
+        s.comments.retain(|c| c.id == forged_id);
+        s.labels = vec!["bug".into()];
+    });
+    let sync = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.synchronize.json",
+        &["--override-label", "bug", "--results", &regressed(&co)],
+    );
+    assert_eq!(sync.status.code(), Some(2), "{}", text(&sync));
+    let own = fake
+        .comments()
+        .into_iter()
+        .find(|c| c.id != forged_id)
+        .expect("the gate posts its own comment beside the forgery");
+    assert!(
+        own.body
+            .contains("no record of it being applied to commit ec26c3e"),
+        "{}",
+        own.body
+    );
+    assert_eq!(
+        fake.comments()
+            .iter()
+            .find(|c| c.id == forged_id)
+            .unwrap()
+            .body,
+        forged_body
+    );
+}
+
+/// With a personal token the gate is whoever `GET /user` says; comments of
+/// `github-actions[bot]` are then someone else's.
+#[test]
+fn with_a_personal_token_the_gate_is_the_tokens_user() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    fake.with(|s| {
+        s.token_user = Some("perf-bot".into());
+        s.bot_login = "perf-bot".into();
+    });
+    let other = fake.with(|s| {
+        s.seed_comment(
+            "<!-- bench-gate:comment check=\"bench-gate\" -->\nold",
+            "github-actions[bot]",
+        )
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[0].id, other);
+    assert!(comments[0].body.ends_with("old"));
+    assert_eq!(comments[1].user, "perf-bot");
+    // A second run updates perf-bot's comment, not the other one.
+    let again = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.synchronize.json",
+        &["--results", &co.path("clean.json").display().to_string()],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 2);
+    assert!(comments[1].body.contains("✅ bench-gate: Passed"));
+    assert!(comments[0].body.ends_with("old"));
+}
+
+/// A maintainer overrides commit A; the author then pushes B, five times
+/// slower. The label is removed on that push, the comment says why, and the
+/// check fails. Re-applying it to B overrides B.
+#[test]
+fn an_override_covers_only_the_commit_it_was_given_for() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let b_sha = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
+    let labeled = payload_with(&co, "pull_request.labeled.json", |v| {
+        v["label"]["name"] = json!("performance-override");
+        v["sender"]["login"] = json!("maint");
+    });
+    fake.with(|s| {
+        s.labels = vec!["performance-override".into()];
+        s.permissions.push(("maint".into(), "maintain".into()));
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &labeled,
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(co.outputs()["result"], "overridden");
+    assert_eq!(
+        fake.check_runs().last().unwrap().conclusion.as_deref(),
+        Some("success")
+    );
+
+    // The push of B: the label is still on, but it was given for A.
+    let slow = co.results("slow.json", 7500.0, 20);
+    let push = payload_with(&co, "pull_request.synchronize.json", |v| {
+        v["pull_request"]["head"]["sha"] = json!(b_sha);
+        v["pull_request"]["labels"] = json!([{"name": "performance-override"}]);
+    });
+    fake.with(|s| {
+        s.head_sha = b_sha.into();
+        // A commit date in the timeline says nothing: the author sets it.
+        s.timeline
+            .push(("committed".into(), b_sha.into(), "author".into()));
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &push,
+        &["--results", &slow.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        fake.with(|s| s.labels.is_empty()),
+        "the stale label is removed"
+    );
+    assert!(fake
+        .requests()
+        .iter()
+        .any(|(m, p, _)| m == "DELETE" && p.ends_with("/issues/2/labels/performance-override")));
+    let body = fake.comments()[0].body.clone();
+    assert!(
+        body.contains("The override was given for `ec26c3e` by @maint; the label was removed because new commits arrived; apply the label `performance-override` again to override `b0b0b0b`."),
+        "{body}"
+    );
+    let run = fake.check_runs().last().unwrap().clone();
+    assert_eq!(
+        (run.head_sha.as_str(), run.conclusion.as_deref()),
+        (b_sha, Some("failure"))
+    );
+    assert_eq!(co.outputs()["result"], "fail");
+
+    // Someone puts the label back without a labeled run of the gate (or the
+    // run is lost): still nothing for B.
+    fake.with(|s| s.labels = vec!["performance-override".into()]);
+    let reopened = payload_with(&co, "pull_request.reopened.json", |v| {
+        v["pull_request"]["head"]["sha"] = json!(b_sha);
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &reopened,
+        &["--results", &slow.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // The maintainer applies it to B: B is overridden.
+    let labeled_b = payload_with(&co, "pull_request.labeled.json", |v| {
+        v["label"]["name"] = json!("performance-override");
+        v["sender"]["login"] = json!("maint");
+        v["pull_request"]["head"]["sha"] = json!(b_sha);
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &labeled_b,
+        &["--results", &slow.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(co.outputs()["result"], "overridden");
+
+    // The old behaviour, on request: the label covers the pull request.
+    let c_sha = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0";
+    fake.with(|s| {
+        s.head_sha = c_sha.into();
+        s.timeline.push((
+            "labeled".into(),
+            "performance-override".into(),
+            "maint".into(),
+        ));
+    });
+    let push_c = payload_with(&co, "pull_request.synchronize.json", |v| {
+        v["pull_request"]["head"]["sha"] = json!(c_sha);
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &push_c,
+        &[
+            "--override-scope",
+            "pull-request",
+            "--results",
+            &slow.display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(fake.with(|s| s.labels.contains(&"performance-override".to_string())));
+}
+
+/// Setup files the verdict rests on: a changed workflow or `bench-gate.yml`
+/// (and a file it names) needs approval like a baseline; so does not
+/// knowing, when the file list cannot be read.
+#[test]
+fn setup_changes_and_an_unreadable_file_list_need_approval() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    std::fs::create_dir(co.path("data")).unwrap();
+    std::fs::write(co.path("data/interviews.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::write(
+        co.path("bench-gate.yml"),
+        "scenarios:\n  single:\n    command: cat data/interviews.csv\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n",
+    )
+    .unwrap();
+    let clean = co.path("clean.json").display().to_string();
+    for (files, shown) in [
+        (
+            vec![".github/workflows/bench.yml"],
+            ".github/workflows/bench.yml",
+        ),
+        (vec!["bench-gate.yml"], "bench-gate.yml"),
+        (vec!["data/interviews.csv"], "data/interviews.csv"),
+        (vec!["data/other.csv", "docs/x.md"], ""),
+    ] {
+        fake.with(|s| {
+            s.files = files.iter().map(|f| f.to_string()).collect();
+            s.check_runs.clear();
+        });
+        let out = gate(
+            &fake,
+            &co,
+            "pull_request",
+            "pull_request.opened.json",
+            &["--results", &clean],
+        );
+        let run = fake.check_runs().last().unwrap().clone();
+        if shown.is_empty() {
+            assert_eq!(out.status.code(), Some(0), "{files:?}: {}", text(&out));
+            assert_eq!(run.conclusion.as_deref(), Some("success"));
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{files:?}: {}", text(&out));
+            assert_eq!(
+                run.title,
+                format!("Benchmark setup changed: needs a maintainer's approval ({shown})")
+            );
+        }
+    }
+    // The file list answers 5xx every time: not approved.
+    fake.with(|s| {
+        s.files = vec!["src/lib.rs".into()];
+        for _ in 0..4 {
+            s.faults.push(Fault {
+                method: "GET",
+                path: "/files",
+                status: 502,
+                retry_after: None,
+                apply: false,
+            });
+        }
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &clean],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let run = fake.check_runs().last().unwrap().clone();
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert!(
+        run.title
+            .starts_with("Benchmark setup could not be checked: needs a maintainer's approval"),
+        "{}",
+        run.title
+    );
+}
+
+/// In a subfolder (`working-directory: sub`), the pull request's paths are
+/// repository-relative: `sub/baselines/…` is a baseline change.
+#[test]
+fn baseline_changes_are_found_from_a_working_directory() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let sub = co.path("sub");
+    std::fs::create_dir_all(sub.join("baselines")).unwrap();
+    std::fs::write(sub.join("baselines/v1.12.0.yaml"), DESIGN).unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(co.dir.path())
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    fake.with(|s| s.files = vec!["sub/baselines/v1.13.0.yaml".into()]);
+    let clean = co.path("clean.json").display().to_string();
+    let out = Command::cargo_bin("bench-gate")
+        .unwrap()
+        .current_dir(&sub)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", event("pull_request.opened.json"))
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", &fake.uri)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("BENCH_GATE_RETRY_BASE_MS", "20")
+        .args(["gate", "--results", &clean])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(
+        fake.check_runs().last().unwrap().title,
+        "Benchmark setup changed: needs a maintainer's approval (sub/baselines/v1.13.0.yaml)"
+    );
+}
+
+/// A timeline that cannot be read to its end (a pagination link to another
+/// host) says nothing about who applied the label.
+#[test]
+fn an_incomplete_timeline_is_not_an_approval() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    fake.with(|s| {
+        s.labels = vec!["bug".into()];
+        s.permissions
+            .push(("octocat-maintainer".into(), "admin".into()));
+        s.timeline
+            .push(("labeled".into(), "bug".into(), "reader".into()));
+        s.timeline
+            .push(("labeled".into(), "other".into(), "reader".into()));
+        s.timeline
+            .push(("labeled".into(), "bug".into(), "octocat-maintainer".into()));
+        s.foreign_next_link = true;
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.synchronize.json",
+        &[
+            "--override-label",
+            "bug",
+            "--override-scope",
+            "pull-request",
+            "--results",
+            &regressed(&co),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let body = &fake.comments()[0].body;
+    assert!(body.contains("the timeline could not be read"), "{body}");
+    assert!(body.contains("could not be read completely"), "{body}");
+}
+
+/// An error after the check run was created completes it as a failure with
+/// the error; it never stays in progress.
+#[test]
+fn an_error_after_the_check_was_created_fails_it() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    std::fs::write(co.path("baselines/v1.12.0.yaml"), "version: [\n").unwrap();
+    std::fs::write(
+        co.path("bench-gate.yml"),
+        "scenarios:\n  s:\n    command: [\"true\"]\n    iterations: 2\n    metrics:\n      s.p50: wall_ms.p50\n",
+    )
+    .unwrap();
+    let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let runs = fake.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].status.as_str(), runs[0].conclusion.as_deref()),
+        ("completed", Some("failure"))
+    );
+    assert_eq!(runs[0].title, "The benchmark could not run");
+    assert!(
+        runs[0].summary.contains("v1.12.0.yaml"),
+        "{}",
+        runs[0].summary
+    );
+}
+
+/// A cancelled job (SIGINT, then the runner's SIGTERM) completes the check
+/// run as cancelled.
+#[cfg(unix)]
+#[test]
+fn a_cancelled_run_completes_the_check_as_cancelled() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    std::fs::write(
+        co.path("bench-gate.yml"),
+        "scenarios:\n  s:\n    command: [\"sleep\", \"30\"]\n    iterations: 1\n    warmup: 0\n    metrics:\n      s.p50: wall_ms.p50\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+        .current_dir(co.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", event("pull_request.opened.json"))
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", &fake.uri)
+        .env("GITHUB_TOKEN", TOKEN)
+        .arg("gate")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the check run is in progress, then cancel.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fake.check_runs().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no check run was created"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let run = fake.check_runs()[0].clone();
+    assert_eq!(
+        (run.status.as_str(), run.conclusion.as_deref()),
+        ("completed", Some("cancelled"))
+    );
+    assert!(fake.comments().is_empty());
+}
