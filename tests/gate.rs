@@ -1457,3 +1457,118 @@ fn a_cancelled_run_completes_the_check_as_cancelled() {
     );
     assert!(fake.comments().is_empty());
 }
+
+/// The publishing half trusts nothing the artifact says: another
+/// repository, a pull request whose head is another fork's branch, a pull
+/// request that changes the workflow: each gets a failing check with the
+/// reason. The override for the head commit comes from the run's
+/// triggering actor (the server's word), when the label is theirs.
+#[test]
+fn workflow_run_checks_what_the_artifact_claims() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let wr_head = "3484a3fb816e0859fd6e1cea078d76385ff50625";
+    let wr = payload_with(&co, "workflow_run.completed.json", |v| {
+        v["workflow_run"]["event"] = json!("pull_request");
+        // A fork's run lists no pull requests.
+        v["workflow_run"]["pull_requests"] = json!([]);
+        v["workflow_run"]["triggering_actor"]["login"] = json!("maint");
+    });
+    fake.with(|s| {
+        s.head_sha = wr_head.into();
+        s.head_ref = "master".into();
+        s.head_repo = "octo-org/octo-repo".into();
+    });
+    let artifact = |name: &str, repo: &str, pr: u64, single: f64| -> String {
+        let mut r: Value =
+            serde_json::from_slice(&std::fs::read(co.results(name, single, 10)).unwrap()).unwrap();
+        r["github"] = json!({"repository": repo, "event": "pull_request", "pull_request": pr, "head_sha": wr_head});
+        std::fs::write(co.path(name), r.to_string()).unwrap();
+        name.to_string()
+    };
+    let run = |results: &str| gate(&fake, &co, "workflow_run", &wr, &["--results", results]);
+    let last_check = || fake.check_runs().last().cloned().unwrap();
+
+    // Results claiming another repository.
+    let other_repo = artifact("other-repo.json", "someone/else", 2, 1500.0);
+    let out = run(&other_repo);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("the results are for repository someone/else"));
+    let c = last_check();
+    assert_eq!(
+        (c.head_sha.as_str(), c.conclusion.as_deref()),
+        (wr_head, Some("failure"))
+    );
+    assert!(c.summary.contains("someone/else"), "{}", c.summary);
+
+    // A pull request whose head is not the branch the run built.
+    fake.with(|s| s.head_ref = "innocent".into());
+    let clean = artifact("clean-pr.json", "Codertocat/Hello-World", 2, 1500.0);
+    let out = run(&clean);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("but the workflow run built octo-org/octo-repo:master"),
+        "{}",
+        text(&out)
+    );
+    assert!(fake.comments().is_empty());
+    fake.with(|s| s.head_ref = "master".into());
+
+    // The pull request changes the workflow that measured: the numbers are
+    // clean, the check fails until a maintainer covers the commit.
+    fake.with(|s| s.files = vec![".github/workflows/benchmark.yml".into()]);
+    let out = run(&clean);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let c = last_check();
+    assert_eq!(c.conclusion.as_deref(), Some("failure"));
+    assert_eq!(
+        c.title,
+        "Benchmark setup changed: needs a maintainer's approval (.github/workflows/benchmark.yml)"
+    );
+    // The maintainer labels it; the labeled run (triggered by maint) publishes.
+    fake.with(|s| {
+        s.labels = vec!["performance-override".into()];
+        s.timeline.push((
+            "labeled".into(),
+            "performance-override".into(),
+            "maint".into(),
+        ));
+        s.permissions.push(("maint".into(), "maintain".into()));
+    });
+    let out = run(&clean);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(last_check().conclusion.as_deref(), Some("success"));
+    assert!(fake.comments()[0].body.contains("**Overridden** by @maint"));
+
+    // A run triggered by someone else (the author's push) with the label
+    // still on: the grant was for this head, so it stands; for a new head
+    // it would be removed (see the pull_request tests).
+    let by_author = payload_with(&co, "workflow_run.completed.json", |v| {
+        v["workflow_run"]["event"] = json!("pull_request");
+        v["workflow_run"]["pull_requests"] = json!([]);
+        v["workflow_run"]["triggering_actor"]["login"] = json!("author");
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "workflow_run",
+        &by_author,
+        &["--results", &clean],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Without any record, a label applied by someone who did not trigger
+    // the run does not count.
+    fake.with(|s| s.comments.clear());
+    let out = gate(
+        &fake,
+        &co,
+        "workflow_run",
+        &by_author,
+        &["--results", &clean],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(fake.comments()[0]
+        .body
+        .contains("no record of it being applied"));
+}
