@@ -619,11 +619,7 @@ fn compare_view(
         if paired && percentile == Some(50.0) {
             if let (Some(bs), Some(c)) = (baseline.samples.get(name), c) {
                 if bs.len() == c.samples.len() {
-                    if let Some(i) = crate::stats::bootstrap::paired_change(
-                        bs,
-                        &c.samples,
-                        crate::stats::bootstrap::SEED,
-                    ) {
+                    if let Some(i) = crate::stats::bootstrap::paired_change(bs, &c.samples) {
                         let (st, r) = classify(i.estimate, direction, thresholds);
                         (status, change_pct, regression_pct, interval) =
                             (st, Some(i.estimate), Some(r), Some(i));
