@@ -477,6 +477,10 @@ pub struct GateArgs {
     /// A page with the metrics' history charts, linked from the comment.
     #[arg(long, value_name = "URL")]
     pub history_url: Option<String>,
+    /// Run on `pull_request_target` events, refused by default: they carry a
+    /// write token while the benchmark runs the pull request's code.
+    #[arg(long)]
+    pub allow_pull_request_target: bool,
 }
 
 #[derive(Args, Debug)]
