@@ -335,12 +335,12 @@ fn the_action_refuses_pull_request_target_unless_allowed() {
             String::from_utf8_lossy(&o.stderr)
         )
     };
-    for extra in [vec![], vec![("INPUT_SHARD", "1/2".to_string())]] {
-        let o = action_script(
-            d.path(),
-            Some(&fake),
-            &[&[prt.clone()], &extra[..]].concat(),
-        );
+    // The gate, then a shard job.
+    for env in [
+        vec![prt.clone()],
+        vec![prt.clone(), ("INPUT_SHARD", "1/2".to_string())],
+    ] {
+        let o = action_script(d.path(), Some(&fake), &env);
         assert_eq!(o.status.code(), Some(3), "{}", text(&o));
         assert!(
             text(&o).contains("does not run on pull_request_target"),
