@@ -19,6 +19,18 @@ add_to() { # add_to ARRAY FLAG VALUE: only when VALUE is not empty
 add_to workload_args --workload "${INPUT_WORKLOAD:-}"
 add_to workload_args --config "${INPUT_CONFIG:-}"
 
+# pull_request_target holds a write token while the pull request's code runs:
+# `gate` refuses it unless allowed; a shard job measures without `gate`.
+case "${INPUT_ALLOW_PULL_REQUEST_TARGET:-false}" in
+  true) allow_prt=true ;;
+  false | "") allow_prt=false ;;
+  *) echo "bench-gate: allow-pull-request-target must be true or false" >&2; exit 3 ;;
+esac
+if [ -n "${INPUT_SHARD:-}" ] && [ "${GITHUB_EVENT_NAME:-}" = pull_request_target ] && [ "$allow_prt" = false ]; then
+  echo "bench-gate does not run on pull_request_target events (a write token while the pull request's code runs); measure on pull_request, publish with workflow_run, or set allow-pull-request-target: true" >&2
+  exit 3
+fi
+
 if [ -n "${INPUT_SHARD:-}" ]; then
   name="shard-${INPUT_SHARD//\//-of-}.json"
   bench-gate run "${workload_args[@]}" --shard "$INPUT_SHARD" --output "$out_dir/$name"
@@ -47,6 +59,7 @@ add_to args --comment "${INPUT_COMMENT:-}"
 add_to args --fail-on-regression "${INPUT_FAIL_ON_REGRESSION:-}"
 add_to args --history-url "${INPUT_HISTORY_URL:-}"
 add_to args --gate-on "${INPUT_GATE_ON:-}"
+if [ "$allow_prt" = true ]; then args+=(--allow-pull-request-target); fi
 add_to args --ab-setup "${INPUT_AB_SETUP:-}"
 case "${INPUT_AB:-}" in
   "") ;;                         # the config's ab.enabled decides

@@ -149,6 +149,10 @@ fn gate(args: GateArgs) -> Result<u8> {
         gate,
     };
     let ctx = Context::from_env(&ProcessEnv, args.token.clone())?;
+    ctx.refuse_pull_request_target(args.allow_pull_request_target)?;
+    if ctx.event_name == "pull_request_target" {
+        eprintln!("warning: running on pull_request_target (--allow-pull-request-target): the benchmarked code runs while this job holds a write token");
+    }
     let i = &args.inputs;
     let opts = gate::GateOptions {
         check_name: args.check_name.clone(),

@@ -489,6 +489,10 @@ pub struct GateArgs {
     /// comment for the same commit, or a new benchmark.
     #[arg(long, value_enum, default_value_t = LabelEventsArg::Reuse)]
     pub label_events: LabelEventsArg,
+    /// Run on `pull_request_target` events, refused by default: they carry a
+    /// write token while the benchmark runs the pull request's code.
+    #[arg(long)]
+    pub allow_pull_request_target: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

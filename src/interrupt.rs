@@ -11,6 +11,7 @@ use std::sync::{Mutex, Once};
 type Hook = Box<dyn Fn() + Send + Sync>;
 
 static HOOKS: Mutex<Vec<(u64, Hook)>> = Mutex::new(Vec::new());
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static NEXT: Mutex<u64> = Mutex::new(0);
 static INSTALL: Once = Once::new();
 
@@ -18,6 +19,7 @@ static INSTALL: Once = Once::new();
 pub fn install() {
     INSTALL.call_once(|| {
         let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             // Take the hooks out so that none runs twice if a second signal comes.
             let hooks: Vec<(u64, Hook)> = match HOOKS.lock() {
                 Ok(mut h) => std::mem::take(&mut *h),
@@ -30,6 +32,24 @@ pub fn install() {
             std::process::exit(130);
         });
     });
+}
+
+/// Whether an interrupt has begun: the handler is cleaning up and will exit
+/// 130. Work that fails because its children were killed must not report
+/// that failure as its own (nor exit first).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Called where the process would end: after an interrupt, waits for the
+/// handler to finish its hooks and exit 130, so the exit code says what
+/// happened (not the error the killed children caused).
+pub fn wait_if_interrupted() {
+    if interrupted() {
+        loop {
+            std::thread::park();
+        }
+    }
 }
 
 /// A registered hook; dropping it unregisters the hook.

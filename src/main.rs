@@ -21,7 +21,10 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { app::EXIT_ERROR } else { 0 });
         }
     };
-    match app::run(cli) {
+    let outcome = app::run(cli);
+    // An interrupt's handler owns the exit (130) once it has begun.
+    bench_gate::interrupt::wait_if_interrupted();
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");

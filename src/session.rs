@@ -94,6 +94,8 @@ pub struct AbPlan {
     pub setup: Option<String>,
     /// Environment for the setup (`{tree}` is the tree's folder).
     pub setup_env: Vec<(&'static str, String)>,
+    /// What git and the setup go without (the config's `secrets:`).
+    pub env_policy: measure::env::EnvPolicy,
 }
 
 /// Where `pr-base` points.
@@ -176,6 +178,7 @@ pub fn ab_plan_for(
             source,
             setup,
             setup_env,
+            env_policy: config.map(|c| c.env_policy).unwrap_or_default(),
         }),
         gate_on,
     ))
@@ -306,7 +309,7 @@ pub fn benchmark_confirmed(
     let mut base = match ab {
         None => None,
         Some(plan) => {
-            let trees = workload::trees::prepare(&plan.source)?;
+            let trees = workload::trees::prepare(&plan.source, &plan.env_policy)?;
             match &trees.base_dir {
                 Some(dir) => eprintln!(
                     "A/B mode: base tree {dir} (commit {}), head tree {} (commit {})",

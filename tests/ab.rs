@@ -60,10 +60,15 @@ impl Repo {
             .count()
     }
     fn bench_gate(&self, args: &[&str]) -> Output {
+        self.bench_gate_with(args, &[])
+    }
+    /// As `bench_gate`, with `env` added to bench-gate's environment.
+    fn bench_gate_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::cargo_bin("bench-gate")
             .unwrap()
             .current_dir(self.dir.path())
             .args(args)
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
@@ -533,4 +538,121 @@ fn without_a_baseline_the_gate_decides_side_by_side_and_confirms() {
         "{body}"
     );
     assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("failure"));
+}
+
+/// Set in bench-gate's own environment by the tests below: every variable
+/// it keeps from the code under test (`MY_DEPLOY_KEY` by `secrets.remove`),
+/// `GH_TOKEN` which the config lets through, and two unrelated ones (one
+/// with a `-`, as `INPUT_GITHUB-TOKEN` has, to show such names get through).
+const SECRET_ENV: &[(&str, &str)] = &[
+    ("GITHUB_TOKEN", "secret-1"),
+    ("GH_TOKEN", "secret-passed"),
+    ("INPUT_GITHUB-TOKEN", "secret-2"),
+    ("INPUT_GITHUB_TOKEN", "secret-3"),
+    ("ACTIONS_RUNTIME_TOKEN", "secret-4"),
+    ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "secret-5"),
+    ("ACTIONS_ID_TOKEN_REQUEST_URL", "secret-6"),
+    ("BENCH_GATE_TOKEN", "secret-7"),
+    ("MY_DEPLOY_KEY", "secret-8"),
+    ("UNRELATED-VAR", "kept"),
+    ("PLAIN_VAR", "kept"),
+];
+
+/// A config (JSON is YAML) with `secrets:` for the variables above.
+fn with_secrets(mut config: Value) -> String {
+    config["secrets"] =
+        serde_json::json!({"remove": ["MY_DEPLOY_KEY"], "pass_through": ["GH_TOKEN"]});
+    config.to_string()
+}
+
+/// A shell line writing the environment that process `pid` was started
+/// with to `file` (from /proc: a shell itself would drop names with a `-`).
+fn dump_env(pid: &str, file: &str) -> String {
+    format!("tr '\\0' '\\n' < /proc/{pid}/environ > {file}")
+}
+
+/// Asserts that the environment written to `path` holds no secret, but the
+/// passed-through and the unrelated variables.
+fn assert_without_secrets(path: &Path) {
+    let env = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let secret: Vec<&str> = env.lines().filter(|l| l.contains("=secret-")).collect();
+    assert_eq!(
+        secret,
+        ["GH_TOKEN=secret-passed"],
+        "{}:\n{env}",
+        path.display()
+    );
+    for kept in ["UNRELATED-VAR=kept", "PLAIN_VAR=kept"] {
+        assert!(
+            env.lines().any(|l| l == kept),
+            "{kept} missing in {}:\n{env}",
+            path.display()
+        );
+    }
+}
+
+/// A scenario, the measuring helper that starts it, and a service.
+#[test]
+fn scenarios_services_and_the_measuring_helper_get_no_secrets() {
+    let config = serde_json::json!({
+        "services": {"svc": {
+            "command": format!("{} && mv service.tmp service.env && exec sleep 60", dump_env("$$", "service.tmp")),
+            "shell": true,
+        }},
+        "scenarios": {"dump": {
+            // The service writes its file once it runs; the helper is the
+            // scenario's parent.
+            "command": format!(
+                "while [ ! -e service.env ]; do sleep 0.05; done; {}; {}; tr '\\0' ' ' < /proc/$PPID/cmdline > helper.cmdline",
+                dump_env("$$", "scenario.env"),
+                dump_env("$PPID", "helper.env"),
+            ),
+            "shell": true,
+            "iterations": 1,
+            "warmup": 0,
+            "timeout": 60,
+        }},
+    });
+    let r = Repo::new(&with_secrets(config));
+    let out = r.bench_gate_with(&["run", "-q"], SECRET_ENV);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for f in ["scenario.env", "helper.env", "service.env"] {
+        assert_without_secrets(&r.path(f));
+    }
+    let cmdline = std::fs::read_to_string(r.path("helper.cmdline")).unwrap();
+    assert!(cmdline.contains(" __measure -- sh -c "), "{cmdline}");
+    assert!(!cmdline.contains("secret-"), "{cmdline}");
+}
+
+/// The A/B setup command in both trees, and the repository's git hook that
+/// `git worktree add` runs.
+#[test]
+fn the_ab_setup_and_git_hooks_get_no_secrets() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let o = out_dir.path().display();
+    let setup = format!(
+        "{} && {SETUP}",
+        dump_env("$$", &format!("{o}/setup-$BENCH_GATE_TREE.env"))
+    );
+    let config = serde_json::json!({
+        "scenarios": {"job": {"command": "./prog", "iterations": 1, "warmup": 0}},
+        "ab": {"setup": setup},
+    });
+    let r = Repo::new(&with_secrets(config));
+    r.program(0.0);
+    r.commit("one");
+    r.write("README", "two\n");
+    r.commit("two");
+    let hook = r.path(".git/hooks/post-checkout");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\n{}\n", dump_env("$$", &format!("{o}/hook.env"))),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = r.bench_gate_with(&["run", "-q", "--ab", "HEAD~1"], SECRET_ENV);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for f in ["setup-base.env", "setup-head.env", "hook.env"] {
+        assert_without_secrets(&out_dir.path().join(f));
+    }
 }

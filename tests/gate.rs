@@ -1572,3 +1572,42 @@ fn workflow_run_checks_what_the_artifact_claims() {
         .body
         .contains("no record of it being applied"));
 }
+
+/// `pull_request_target` runs with a write token while the benchmark runs
+/// the pull request's code: refused before anything is asked of GitHub,
+/// unless allowed on purpose, and then handled as `pull_request`.
+#[test]
+fn pull_request_target_is_refused_unless_allowed() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request_target",
+        "pull_request.opened.json",
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("bench-gate does not run on pull_request_target events"),
+        "{t}"
+    );
+    assert!(t.contains("--allow-pull-request-target"), "{t}");
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    assert!(!co.path("bench-gate-results.json").exists());
+
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request_target",
+        "pull_request.opened.json",
+        &["--results", &regressed(&co), "--allow-pull-request-target"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("warning: running on pull_request_target"));
+    let runs = fake.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(fake.comments().len(), 1);
+}

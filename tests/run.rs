@@ -320,6 +320,7 @@ fn peak_memory_is_the_childs_own_even_when_the_gate_is_large() {
         program: "true".into(),
         args: vec![],
         env: vec![],
+        env_policy: Default::default(),
         cwd: None,
         timeout: Duration::from_secs(10),
     };

@@ -318,3 +318,48 @@ fn history_records_runs_and_charts_them() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
 }
+
+/// Through the action's script: `pull_request_target` is refused by the
+/// gate and by a shard job (which measures without `gate`), unless
+/// `allow-pull-request-target` is true, which reaches the gate.
+#[test]
+fn the_action_refuses_pull_request_target_unless_allowed() {
+    let d = setup();
+    let fake = FakeGitHub::start();
+    let prt = ("GITHUB_EVENT_NAME", "pull_request_target".to_string());
+    let allow = |v: &str| ("INPUT_ALLOW_PULL_REQUEST_TARGET", v.to_string());
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    // The gate, then a shard job.
+    for env in [
+        vec![prt.clone()],
+        vec![prt.clone(), ("INPUT_SHARD", "1/2".to_string())],
+    ] {
+        let o = action_script(d.path(), Some(&fake), &env);
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert!(
+            text(&o).contains("does not run on pull_request_target"),
+            "{}",
+            text(&o)
+        );
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    let o = action_script(d.path(), Some(&fake), &[prt.clone(), allow("yes")]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(text(&o).contains("allow-pull-request-target must be true or false"));
+
+    let o = action_script(
+        d.path(),
+        Some(&fake),
+        &[prt.clone(), allow("true"), ("INPUT_SHARD", "1/2".into())],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = action_script(d.path(), Some(&fake), &[prt, allow("true")]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fake.check_runs().len(), 1);
+}

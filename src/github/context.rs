@@ -195,7 +195,19 @@ pub enum ContextError {
     },
     #[error("GITHUB_REPOSITORY '{0}' is not OWNER/NAME")]
     Repository(String),
+    #[error("{PULL_REQUEST_TARGET_REFUSED}")]
+    PullRequestTarget,
 }
+
+/// Why `pull_request_target` is refused, and what to do instead.
+pub const PULL_REQUEST_TARGET_REFUSED: &str = "\
+bench-gate does not run on pull_request_target events: that event runs with a token that can \
+write to the repository and with the repository's secrets, and benchmarking the pull request \
+means running its code, so any pull request could take them. Measure on `pull_request` \
+(read-only permissions, actions/checkout with `persist-credentials: false`) and publish from a \
+separate `workflow_run` job that runs none of the pull request's code (see the README, \
+\"Secrets and the code under test\"). If you accept the risk, pass --allow-pull-request-target \
+(action input `allow-pull-request-target: true`).";
 
 /// Environment lookup, injectable for tests.
 pub trait Env {
@@ -232,6 +244,15 @@ fn read_payload<T: for<'de> Deserialize<'de>>(path: &Path, event: &str) -> Resul
 }
 
 impl Context {
+    /// Refuses a `pull_request_target` event unless `allowed`
+    /// (`--allow-pull-request-target`), whatever its action.
+    pub fn refuse_pull_request_target(&self, allowed: bool) -> Result<(), ContextError> {
+        if self.event_name == "pull_request_target" && !allowed {
+            return Err(ContextError::PullRequestTarget);
+        }
+        Ok(())
+    }
+
     /// Reads the context; `token` (from `--token`) wins over `GITHUB_TOKEN`.
     pub fn from_env(env: &dyn Env, token: Option<String>) -> Result<Context, ContextError> {
         let event_name = env.var("GITHUB_EVENT_NAME").unwrap_or_default();
@@ -381,6 +402,19 @@ mod tests {
             ctx("workflow_dispatch", "workflow_dispatch.json").event,
             Event::WorkflowDispatch { .. }
         ));
+    }
+
+    #[test]
+    fn pull_request_target_is_refused_unless_allowed() {
+        let c = ctx("pull_request_target", "pull_request.opened.json");
+        let err = c.refuse_pull_request_target(false).unwrap_err();
+        assert!(
+            err.to_string().contains("--allow-pull-request-target"),
+            "{err}"
+        );
+        assert!(c.refuse_pull_request_target(true).is_ok());
+        let c = ctx("pull_request", "pull_request.opened.json");
+        assert!(c.refuse_pull_request_target(false).is_ok());
     }
 
     #[test]

@@ -1031,6 +1031,8 @@ fn publish(
     }
     let check_id = open.as_ref().map(|c| c.id);
     let result = decide_and_publish(ctx, opts, &t, check_id, denied, reused, notes, obtain);
+    // After an interrupt the check is the handler's to complete (cancelled).
+    crate::interrupt::wait_if_interrupted();
     if let (Err(e), Some(api), Some(id)) = (&result, check_api, check_id) {
         let summary = truncate_bytes(
             &format!("```\n{}\n```", format!("{e:#}").replace("```", "'''")),

@@ -10,7 +10,9 @@
 //! get the child's own rusage, and prints one line on stdout:
 //! `ok WALL_NS USER_US SYS_US MAXRSS_KIB STATUS` where STATUS is `exit:N` or
 //! `signal:N`, or `spawn-error MESSAGE`. The command's stderr is the helper's
-//! stderr; its stdout goes to /dev/null.
+//! stderr; its stdout goes to /dev/null. The command inherits the helper's
+//! environment, which the gate already made the command's own, without the
+//! secrets (see [`super::env`]); the helper adds nothing to it.
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -4,6 +4,7 @@
 #![cfg_attr(not(unix), allow(unused_imports, dead_code))]
 
 pub mod ab;
+pub mod env;
 #[cfg(unix)]
 pub mod helper;
 pub mod progress;
@@ -46,7 +47,10 @@ impl Sample {
 pub struct Invocation {
     pub program: OsString,
     pub args: Vec<OsString>,
+    /// Set over bench-gate's own environment.
     pub env: Vec<(OsString, OsString)>,
+    /// Which variables the command (and the helper) go without.
+    pub env_policy: env::EnvPolicy,
     pub cwd: Option<PathBuf>,
     pub timeout: Duration,
 }
@@ -149,7 +153,9 @@ fn tail(bytes: &[u8]) -> String {
 
 /// Runs one iteration through the helper. The helper and the command share a
 /// new process group, which is killed afterwards in every case, so nothing the
-/// command started outlives the iteration.
+/// command started outlives the iteration. The helper gets the command's
+/// environment (without the secrets, see [`env`]), which the command inherits;
+/// its arguments are the command's own.
 #[cfg(unix)]
 pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
     let exe = helper_exe().map_err(|e| Failed {
@@ -161,7 +167,11 @@ pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
         .arg("--")
         .arg(&inv.program)
         .args(&inv.args);
-    cmd.envs(inv.env.iter().map(|(k, v)| (k, v)));
+    env::apply(
+        &mut cmd,
+        &inv.env_policy,
+        inv.env.iter().map(|(k, v)| (k, v)),
+    );
     if let Some(cwd) = &inv.cwd {
         cmd.current_dir(cwd);
     }

@@ -84,6 +84,7 @@ pub fn invocation(s: &Scenario, i: u32, run_dir: &Path) -> Invocation {
             .iter()
             .map(|(k, v)| (OsString::from(k), OsString::from(substitute(v, i, run_dir))))
             .collect(),
+        env_policy: s.command.env_policy.clone(),
         cwd: s.command.cwd.clone(),
         timeout: s.timeout,
     }

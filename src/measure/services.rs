@@ -98,8 +98,8 @@ impl Services {
             let log = dir.path().join(format!("{}.log", spec.name));
             let out = std::fs::File::create(&log)?;
             let mut cmd = Command::new(&argv[0]);
+            super::env::apply(&mut cmd, &spec.command.env_policy, &spec.command.env);
             cmd.args(&argv[1..])
-                .envs(&spec.command.env)
                 .stdin(Stdio::null())
                 .stdout(out.try_clone()?)
                 .stderr(out);

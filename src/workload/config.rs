@@ -16,14 +16,20 @@
 //!       memory.single_peak_mb: peak_mb.max
 //! workloads:
 //!   standard: [single]
+//! secrets:                # what the commands bench-gate starts go without
+//!   remove: [NPM_TOKEN]   # as well as GITHUB_TOKEN, GH_TOKEN, … (see measure::env)
+//!   pass_through: []      # removed by default, given to them on purpose
 //! ```
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
+
+use crate::measure::env::{EnvPolicy, DEFAULT_REMOVED};
 
 use super::{
     CommandSpec, Measure, MetricSpec, Readiness, Scenario, ServiceSpec, Workload, WorkloadError,
@@ -47,6 +53,167 @@ struct RawConfig {
     services: BTreeMap<String, RawService>,
     #[serde(default)]
     ab: AbConfig,
+    #[serde(default)]
+    secrets: RawSecrets,
+}
+
+/// `secrets:` in bench-gate.yml: which variables of bench-gate's own
+/// environment the commands it starts (scenarios, services, the A/B setup)
+/// go without, besides [`DEFAULT_REMOVED`].
+///
+/// ```yaml
+/// secrets:
+///   remove: [NPM_TOKEN, AWS_SECRET_ACCESS_KEY]
+///   pass_through: [GH_TOKEN]     # removed by default, given to them on purpose
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecrets {
+    #[serde(default)]
+    remove: Vec<RemoveName>,
+    #[serde(default)]
+    pass_through: Vec<PassName>,
+}
+
+impl RawSecrets {
+    fn policy(self) -> EnvPolicy {
+        EnvPolicy {
+            remove: self.remove.into_iter().map(|n| n.0).collect(),
+            pass_through: self.pass_through.into_iter().map(|n| n.0).collect(),
+        }
+    }
+}
+
+/// The first of the two readings of a config: `secrets:` alone, which the
+/// checks of the second reading need whichever comes first in the file.
+#[derive(Deserialize)]
+struct SecretsOnly {
+    #[serde(default)]
+    secrets: RawSecrets,
+}
+
+thread_local! {
+    /// The `secrets:` section of the config being read, during the second
+    /// reading (so that the checks run while serde_yaml knows the position).
+    static SECRETS: RefCell<Option<EnvPolicy>> = const { RefCell::new(None) };
+}
+
+/// Sets [`SECRETS`] until dropped.
+struct SecretsScope;
+
+impl SecretsScope {
+    fn set(policy: EnvPolicy) -> SecretsScope {
+        SECRETS.with(|s| *s.borrow_mut() = Some(policy));
+        SecretsScope
+    }
+}
+
+impl Drop for SecretsScope {
+    fn drop(&mut self) {
+        SECRETS.with(|s| *s.borrow_mut() = None);
+    }
+}
+
+/// The `secrets:` section in force: known in the second reading only.
+fn secrets() -> Option<EnvPolicy> {
+    SECRETS.with(|s| s.borrow().clone())
+}
+
+/// Reads a string scalar and checks it with `check`, so that an error
+/// carries the scalar's own line and column.
+fn checked_name<'de, D: Deserializer<'de>>(
+    d: D,
+    check: fn(&str) -> Result<(), String>,
+) -> Result<String, D::Error> {
+    struct V(fn(&str) -> Result<(), String>);
+    impl de::Visitor<'_> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an environment variable name")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<String, E> {
+            (self.0)(s).map_err(E::custom)?;
+            Ok(s.to_string())
+        }
+    }
+    d.deserialize_str(V(check))
+}
+
+fn variable_name(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{s}' is not an environment variable name (letters, digits, _, - and .)"
+        ))
+    }
+}
+
+/// A name in `secrets.remove`.
+#[derive(Debug)]
+struct RemoveName(String);
+
+impl<'de> Deserialize<'de> for RemoveName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_name(d, variable_name).map(RemoveName)
+    }
+}
+
+/// A name in `secrets.pass_through`: one that is removed by default, and
+/// not also in `secrets.remove`.
+#[derive(Debug)]
+struct PassName(String);
+
+impl<'de> Deserialize<'de> for PassName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_name(d, |s| {
+            variable_name(s)?;
+            let name = std::ffi::OsStr::new(s);
+            let Some(policy) = secrets() else {
+                return Ok(());
+            };
+            if policy.remove.iter().any(|r| r == s) {
+                Err(format!("{s} is in secrets.remove too; keep it in one list"))
+            } else if !policy.is_secret(name) {
+                Err(format!(
+                    "{s} is not removed, so there is nothing to let through; removed by default: {}",
+                    DEFAULT_REMOVED.join(", ")
+                ))
+            } else {
+                Ok(())
+            }
+        })
+        .map(PassName)
+    }
+}
+
+/// A variable a scenario or service sets (a key of its `env:`): not one
+/// that bench-gate removes, unless `secrets.pass_through` lets it through.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct EnvKey(String);
+
+impl<'de> Deserialize<'de> for EnvKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_name(d, |s| {
+            if s.is_empty() || s.contains(['=', '\0']) {
+                return Err(format!("'{s}' cannot be an environment variable name"));
+            }
+            if secrets()
+                .unwrap_or_default()
+                .removes(std::ffi::OsStr::new(s))
+            {
+                return Err(format!(
+                    "{s} is a secret that bench-gate keeps from the commands it runs; to set it for them on purpose, list it in secrets.pass_through"
+                ));
+            }
+            Ok(())
+        })
+        .map(EnvKey)
+    }
 }
 
 /// `ab:` in bench-gate.yml: same-runner A/B mode (see the README).
@@ -78,7 +245,7 @@ struct RawService {
     #[serde(default)]
     shell: bool,
     #[serde(default)]
-    env: BTreeMap<String, String>,
+    env: BTreeMap<EnvKey, String>,
     #[serde(default)]
     cwd: Option<PathBuf>,
     #[serde(default)]
@@ -111,7 +278,7 @@ struct RawScenario {
     #[serde(default)]
     shell: bool,
     #[serde(default)]
-    env: BTreeMap<String, String>,
+    env: BTreeMap<EnvKey, String>,
     #[serde(default)]
     cwd: Option<PathBuf>,
     #[serde(default)]
@@ -248,18 +415,22 @@ pub struct Config {
     workloads: BTreeMap<String, WorkloadDef>,
     services: Vec<ServiceSpec>,
     pub ab: AbConfig,
+    /// `secrets:`: what the commands it starts go without.
+    pub env_policy: EnvPolicy,
 }
 
 /// A scenario's or service's command as written, made into a `CommandSpec`:
 /// the argument list (through `sh -c` with `shell`), and `cwd` relative to
-/// the config file's folder `base`. `field` names it in the error.
+/// the config file's folder `base`, and the config's `secrets:`. `field`
+/// names it in the error.
 fn command_spec(
     field: &str,
     command: RawCommand,
     shell: bool,
-    env: BTreeMap<String, String>,
+    env: BTreeMap<EnvKey, String>,
     cwd: Option<PathBuf>,
     base: &Path,
+    env_policy: &EnvPolicy,
 ) -> Result<CommandSpec, String> {
     let argv: Vec<String> = match command {
         RawCommand::Line(line) if shell => vec!["sh".into(), "-c".into(), line],
@@ -276,7 +447,12 @@ fn command_spec(
         None if base.as_os_str().is_empty() => None,
         None => Some(base.to_path_buf()),
     };
-    Ok(CommandSpec { argv, env, cwd })
+    Ok(CommandSpec {
+        argv,
+        env: env.into_iter().map(|(k, v)| (k.0, v)).collect(),
+        cwd,
+        env_policy: env_policy.clone(),
+    })
 }
 
 impl Config {
@@ -330,6 +506,12 @@ impl Config {
 
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
+        // A config with errors in `secrets:` fails the second reading too.
+        let scope = SecretsScope::set(
+            serde_yaml::from_str::<SecretsOnly>(text)
+                .map(|s| s.secrets.policy())
+                .unwrap_or_default(),
+        );
         let raw: RawConfig =
             serde_yaml::from_str(text).map_err(|e| match crate::parse_error::yaml(&e) {
                 (message, Some((line, column))) => ConfigError::Syntax {
@@ -343,6 +525,8 @@ impl Config {
                     message,
                 },
             })?;
+        drop(scope);
+        let env_policy = raw.secrets.policy();
         let invalid = |message: String| ConfigError::Invalid {
             path: shown.clone(),
             message,
@@ -357,6 +541,7 @@ impl Config {
                 s.env,
                 s.cwd,
                 &base,
+                &env_policy,
             )
             .map_err(invalid)?;
             let metrics: Vec<MetricSpec> = if s.metrics.is_empty() {
@@ -411,6 +596,7 @@ impl Config {
                 sv.env,
                 sv.cwd,
                 &base,
+                &env_policy,
             )
             .map_err(invalid)?;
             let ready = match sv.ready {
@@ -504,6 +690,7 @@ impl Config {
             workloads,
             services,
             ab: raw.ab,
+            env_policy,
         })
     }
 
@@ -617,5 +804,73 @@ mod tests {
                 .contains("workloads.w: unknown scenario 'b'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn secrets_lists_reach_every_command() {
+        let c = parse("secrets:\n  remove: [NPM_TOKEN]\n  pass_through: [GH_TOKEN]\nservices:\n  s:\n    command: [x]\n    env: {GH_TOKEN: t}\nscenarios:\n  a:\n    command: [x]\n    env: {A: b}\n").unwrap();
+        let want = EnvPolicy {
+            remove: vec!["NPM_TOKEN".into()],
+            pass_through: vec!["GH_TOKEN".into()],
+        };
+        assert_eq!(c.env_policy, want);
+        let w = c.workload("standard").unwrap();
+        assert_eq!(w.scenarios[0].command.env_policy, want);
+        assert_eq!(w.services[0].command.env_policy, want);
+        assert_eq!(w.services[0].command.env["GH_TOKEN"], "t");
+        // Without the section, the defaults alone.
+        let c = parse("scenarios:\n  a:\n    command: [x]\n").unwrap();
+        assert_eq!(c.env_policy, EnvPolicy::default());
+    }
+
+    /// Each bad `secrets:` use: the error's start (file:line:col and field)
+    /// and what it says.
+    #[test]
+    fn secrets_errors_name_the_entry_and_its_position() {
+        let cases = [
+            // Wherever `secrets:` stands in the file, the key's own position.
+            (
+                "scenarios:\n  a:\n    command: [x]\n    env:\n      GITHUB_TOKEN: x\nsecrets:\n  remove: [NPM_TOKEN]\n",
+                "cfg/bench-gate.yml:5:7: scenarios.a.env",
+                "GITHUB_TOKEN is a secret that bench-gate keeps from the commands it runs; to set it for them on purpose, list it in secrets.pass_through",
+            ),
+            (
+                "services:\n  s:\n    command: [x]\n    env: {NPM_TOKEN: x}\nscenarios:\n  a:\n    command: [x]\nsecrets:\n  remove: [NPM_TOKEN]\n",
+                "cfg/bench-gate.yml:4:11: services.s.env",
+                "NPM_TOKEN is a secret",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    env: {\"A=B\": x}\n",
+                "cfg/bench-gate.yml:4:11: scenarios.a.env",
+                "'A=B' cannot be an environment variable name",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\nsecrets:\n  remove: [OK, \"NO TOKEN\"]\n",
+                "cfg/bench-gate.yml:5:16: secrets.remove[1]",
+                "'NO TOKEN' is not an environment variable name",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\nsecrets:\n  pass_through:\n    - GITHUB_TOKN\n",
+                "cfg/bench-gate.yml:6:7: secrets.pass_through[0]",
+                "GITHUB_TOKN is not removed, so there is nothing to let through",
+            ),
+            (
+                "secrets:\n  pass_through: [NPM_TOKEN]\n  remove: [NPM_TOKEN]\nscenarios:\n  a:\n    command: [x]\n",
+                "cfg/bench-gate.yml:2:18: secrets.pass_through[0]",
+                "NPM_TOKEN is in secrets.remove too",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\nsecrets:\n  keep: [A]\n",
+                "cfg/bench-gate.yml:5:3: secrets",
+                "unknown field `keep`",
+            ),
+        ];
+        for (text, start, says) in cases {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(start), "{err}");
+            assert!(err.contains(says), "{err}");
+        }
+        // Let through on purpose, it may be set.
+        parse("secrets:\n  pass_through: [GITHUB_TOKEN]\nscenarios:\n  a:\n    command: [x]\n    env: {GITHUB_TOKEN: x}\n").unwrap();
     }
 }

@@ -84,8 +84,12 @@ pub struct MetricSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandSpec {
     pub argv: Vec<String>,
+    /// Set over bench-gate's own environment.
     pub env: BTreeMap<String, String>,
     pub cwd: Option<PathBuf>,
+    /// The variables it goes without (`secrets:` in the config).
+    #[serde(default)]
+    pub env_policy: crate::measure::env::EnvPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

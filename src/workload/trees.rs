@@ -2,13 +2,17 @@
 //! base (the merge base of a revision and HEAD, checked out with
 //! `git worktree add` in a temporary folder and removed afterwards, or a
 //! folder the user prepared). A setup command runs in each before anything
-//! is measured.
+//! is measured. Git and the setup command run without the secrets in
+//! bench-gate's environment (see [`crate::measure::env`]): git runs the
+//! repository's hooks, the setup command the project's build.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
+
+use crate::measure::env::{self, EnvPolicy};
 
 /// Where the base comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +35,8 @@ pub struct Trees {
     pub head_commit: String,
     /// The folder as given, when the base is one (`--ab-dir`).
     pub base_dir: Option<String>,
+    /// What git and the setup command go without.
+    env_policy: EnvPolicy,
     _worktree: Option<Worktree>,
 }
 
@@ -38,17 +44,26 @@ pub struct Trees {
 struct Worktree {
     repo: PathBuf,
     path: PathBuf,
+    env_policy: EnvPolicy,
     _dir: tempfile::TempDir,
 }
 
-/// Worktrees to remove if the process is interrupted (Ctrl-C exits without
-/// running destructors).
-static LIVE: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+/// A worktree to remove if the process is interrupted (Ctrl-C exits without
+/// running destructors): repository, path, and git's environment policy.
+type Live = (PathBuf, PathBuf, EnvPolicy);
+static LIVE: Mutex<Vec<Live>> = Mutex::new(Vec::new());
+
+/// `git` without the secrets of `policy` in its environment.
+fn git_command(policy: &EnvPolicy) -> Command {
+    let mut cmd = Command::new("git");
+    env::apply(&mut cmd, policy, std::iter::empty::<(&str, &str)>());
+    cmd
+}
 
 /// Removes the worktree at `path` (in a temporary folder of its own) and
 /// git's record of it.
-fn remove_worktree(repo: &Path, path: &Path) {
-    let _ = Command::new("git")
+fn remove_worktree(repo: &Path, path: &Path, policy: &EnvPolicy) {
+    let _ = git_command(policy)
         .arg("-C")
         .arg(repo)
         .args(["worktree", "remove", "--force"])
@@ -58,7 +73,7 @@ fn remove_worktree(repo: &Path, path: &Path) {
         .status();
     // The temporary folder holding it, which no destructor will remove after Ctrl-C.
     let _ = std::fs::remove_dir_all(path.parent().unwrap_or(path));
-    let _ = Command::new("git")
+    let _ = git_command(policy)
         .arg("-C")
         .arg(repo)
         .args(["worktree", "prune"])
@@ -70,24 +85,24 @@ fn remove_worktree(repo: &Path, path: &Path) {
 /// Removes every live worktree: for the interrupt handler.
 pub fn remove_all() {
     if let Ok(mut live) = LIVE.lock() {
-        for (repo, path) in live.drain(..) {
-            remove_worktree(&repo, &path);
+        for (repo, path, policy) in live.drain(..) {
+            remove_worktree(&repo, &path, &policy);
         }
     }
 }
 
 impl Drop for Worktree {
     fn drop(&mut self) {
-        remove_worktree(&self.repo, &self.path);
+        remove_worktree(&self.repo, &self.path, &self.env_policy);
         if let Ok(mut live) = LIVE.lock() {
-            live.retain(|(_, p)| p != &self.path);
+            live.retain(|(_, p, _)| p != &self.path);
         }
     }
 }
 
 /// Runs git in `dir`; its trimmed stdout, or its stderr as the error.
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
+fn git(dir: &Path, args: &[&str], policy: &EnvPolicy) -> Result<String> {
+    let out = git_command(policy)
         .arg("-C")
         .arg(dir)
         .args(args)
@@ -106,8 +121,10 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Prepares the trees from the current directory.
-pub fn prepare(source: &BaseSource) -> Result<Trees> {
+/// Prepares the trees from the current directory; git and the setup
+/// command go without what `env_policy` removes.
+pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
+    let git = |dir: &Path, args: &[&str]| git(dir, args, env_policy);
     let cwd = std::env::current_dir()?;
     let toplevel = git(&cwd, &["rev-parse", "--show-toplevel"]).ok();
     match source {
@@ -125,6 +142,7 @@ pub fn prepare(source: &BaseSource) -> Result<Trees> {
                 base_dir: Some(dir.display().to_string()),
                 head,
                 base,
+                env_policy: env_policy.clone(),
                 _worktree: None,
             })
         }
@@ -178,7 +196,7 @@ pub fn prepare(source: &BaseSource) -> Result<Trees> {
             )
             .with_context(|| format!("A/B mode: `git worktree add` of {base_commit} failed"))?;
             if let Ok(mut live) = LIVE.lock() {
-                live.push((head.clone(), path.clone()));
+                live.push((head.clone(), path.clone(), env_policy.clone()));
             }
             Ok(Trees {
                 head: head.clone(),
@@ -187,9 +205,11 @@ pub fn prepare(source: &BaseSource) -> Result<Trees> {
                 base_dir: None,
                 base_commit,
                 head_commit,
+                env_policy: env_policy.clone(),
                 _worktree: Some(Worktree {
                     repo: head,
                     path,
+                    env_policy: env_policy.clone(),
                     _dir: dir,
                 }),
             })
@@ -199,8 +219,8 @@ pub fn prepare(source: &BaseSource) -> Result<Trees> {
 
 impl Trees {
     /// Runs `setup` (through `sh -c`) in the base tree, then in the head
-    /// tree, with `BENCH_GATE_TREE` set to `base` or `head` and `env` added.
-    /// Its output goes to stderr; a failure names the tree.
+    /// tree, with `BENCH_GATE_TREE` set to `base` or `head` and `env` added,
+    /// without the secrets. Its output goes to stderr; a failure names the tree.
     pub fn setup(&self, setup: &str, env: &[(&str, String)]) -> Result<()> {
         let trees = [
             ("base", &self.base, &self.base_commit),
@@ -209,15 +229,19 @@ impl Trees {
         for (name, dir, commit) in trees {
             eprintln!("A/B setup in the {name} tree ({}): {setup}", dir.display());
             let mut cmd = Command::new("sh");
+            let tree = dir.to_string_lossy();
+            let extra = [("BENCH_GATE_TREE".to_string(), name.to_string())]
+                .into_iter()
+                .chain(
+                    env.iter()
+                        .map(|(k, v)| (k.to_string(), v.replace("{tree}", &tree))),
+                );
+            env::apply(&mut cmd, &self.env_policy, extra);
             cmd.arg("-c")
                 .arg(setup)
                 .current_dir(dir)
-                .env("BENCH_GATE_TREE", name)
                 .stdin(Stdio::null())
                 .stdout(std::io::stderr());
-            for (k, v) in env {
-                cmd.env(k, v.replace("{tree}", &dir.to_string_lossy()));
-            }
             let status = cmd
                 .status()
                 .with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
