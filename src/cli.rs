@@ -327,6 +327,14 @@ pub struct CompareInputs {
     /// (ab, the default), against the committed baseline, or both.
     #[arg(long, value_enum, value_name = "VIEW")]
     pub gate_on: Option<crate::compare::GateOn>,
+    /// What a baseline metric absent from the results counts as: `fail` (the default),
+    /// `warn` or `ignore`. Default: `compare.missing` in the config, else `fail`.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub missing: Option<crate::compare::MissingPolicy>,
+    /// Compare results of another workload than the one the baseline was captured
+    /// from (refused by default, exit 3).
+    #[arg(long)]
+    pub allow_other_workload: bool,
     #[command(flatten)]
     pub workload: WorkloadArgs,
     #[command(flatten)]

@@ -8,6 +8,15 @@
 //! warning threshold is shown as improved. A baseline of 0 has no percentage:
 //! the metric passes while the current value is 0 too, and is a warning
 //! ("baseline is 0") otherwise.
+//!
+//! Nothing compared is never a pass: a baseline metric absent from the
+//! results is `missing` and counts as a failure unless the policy says
+//! otherwise ([`MissingPolicy`]), and [`refusal`] turns a comparison in which
+//! no metric matched, or results of another workload, into an error.
+//!
+//! The baseline file's values are the truth: a value that disagrees with the
+//! statistic of its own stored samples ([`samples_disagree`]) was edited by
+//! hand, so those samples are not used for that metric.
 
 pub mod gate;
 
@@ -126,6 +135,40 @@ pub enum GateOn {
     Both,
 }
 
+/// What a baseline metric absent from the results counts as.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingPolicy {
+    /// A failure: a renamed or dropped metric must not pass unseen.
+    #[default]
+    Fail,
+    /// A warning.
+    Warn,
+    /// Shown, but counted as neither.
+    Ignore,
+}
+
+impl MissingPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            MissingPolicy::Fail => "fail",
+            MissingPolicy::Warn => "warn",
+            MissingPolicy::Ignore => "ignore",
+        }
+    }
+
+    /// The status a missing metric counts as, if any.
+    pub fn counts_as(self) -> Option<Status> {
+        match self {
+            MissingPolicy::Fail => Some(Status::Failure),
+            MissingPolicy::Warn => Some(Status::Warning),
+            MissingPolicy::Ignore => None,
+        }
+    }
+}
+
 /// The environment keys whose difference makes timings incomparable.
 pub const FINGERPRINT_KEYS: &[&str] = &[
     "cpu_model",
@@ -157,6 +200,10 @@ pub struct ThresholdFlags {
     pub env_policy: EnvPolicy,
     pub decision: DecisionRule,
     pub gate_on: GateOn,
+    /// What a baseline metric absent from the results counts as.
+    pub missing: MissingPolicy,
+    /// Compare results of another workload than the baseline's (refused by default).
+    pub allow_other_workload: bool,
 }
 
 impl Default for ThresholdFlags {
@@ -169,6 +216,8 @@ impl Default for ThresholdFlags {
             env_policy: EnvPolicy::Warn,
             decision: DecisionRule::Interval,
             gate_on: GateOn::Ab,
+            missing: MissingPolicy::Fail,
+            allow_other_workload: false,
         }
     }
 }
@@ -261,11 +310,13 @@ pub enum Verdict {
 }
 
 impl Counts {
-    /// Any failure fails; else any warning warns.
+    /// Any failure fails; else any warning warns. Missing metrics count as
+    /// the missing policy says (a failure by default).
     pub fn verdict(&self) -> Verdict {
-        if self.failure > 0 {
+        let missing = |s| self.missing > 0 && self.missing_policy.counts_as() == Some(s);
+        if self.failure > 0 || missing(Status::Failure) {
             Verdict::Fail
-        } else if self.warning > 0 {
+        } else if self.warning > 0 || missing(Status::Warning) {
             Verdict::Warn
         } else {
             Verdict::Pass
@@ -289,13 +340,22 @@ pub struct MetricComparison {
     pub thresholds: Thresholds,
     pub threshold_source: ThresholdSource,
     pub status: Status,
+    /// For a missing metric, what it counts as under the missing policy
+    /// (`failure` or `warning`; absent when ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts_as: Option<Status>,
     pub note: Option<String>,
+    /// The baseline's value disagrees with its own stored samples (edited by
+    /// hand): the value decides and the samples are not used.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub baseline_samples_ignored: bool,
     /// Distribution of the current raw samples, when there are any.
     pub current_summary: Option<Summary>,
     /// Distribution of the baseline's raw samples, when it stored them.
     pub baseline_summary: Option<Summary>,
     /// 95 % bootstrap interval of `change_pct`, from both sides' raw samples
-    /// (seeded, reproducible). Reported; the decision does not use it yet.
+    /// (seeded, reproducible); never one that does not contain `change_pct`
+    /// (see [`attach_interval`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interval: Option<crate::stats::bootstrap::Interval>,
     /// The raw samples themselves (for charts), when there are any.
@@ -312,6 +372,14 @@ pub struct EnvDifference {
     pub current: String,
 }
 
+impl MetricComparison {
+    /// The status this metric counts as: its own, or for a missing metric
+    /// what the missing policy makes it.
+    pub fn effective_status(&self) -> Status {
+        self.counts_as.unwrap_or(self.status)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Counts {
     pub failure: usize,
@@ -320,6 +388,8 @@ pub struct Counts {
     pub new: usize,
     pub pass: usize,
     pub improved: usize,
+    /// How `missing` counts in the verdict.
+    pub missing_policy: MissingPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -328,6 +398,9 @@ pub struct Comparison {
     pub baseline_version: String,
     pub baseline_captured_at: String,
     pub workload: String,
+    /// The workload the baseline records, if it records one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_workload: Option<String>,
     pub results_created_at: String,
     pub verdict: Verdict,
     pub counts: Counts,
@@ -365,6 +438,9 @@ pub struct AbInfo {
     /// Measured pairs per scenario.
     pub pairs: BTreeMap<String, usize>,
     pub skipped: Vec<crate::results::AbSkipped>,
+    /// Why the base tree's own bench-gate.yml could not be used, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_config_error: Option<String>,
 }
 
 impl Comparison {
@@ -483,7 +559,7 @@ pub fn compare(
     results: &Results,
     flags: ThresholdFlags,
 ) -> Comparison {
-    let mut c = compare_view(baseline, baseline_file, results, flags, false);
+    let mut c = compare_view(baseline, baseline_file, results, flags, None);
     let Some(ab) = &results.ab else {
         return c;
     };
@@ -506,7 +582,10 @@ pub fn compare(
             ab.requested.replace(['`', '|', '<', '>', '@'], " ")
         ),
     };
-    let mut sbs = compare_view(&base, &label, results, flags, true);
+    // Both trees ran the head's bench-gate.yml: a metric that only the base's
+    // own config defines was dropped (or renamed) by the change.
+    let expected = ab.base_config_metrics.as_deref().unwrap_or_default();
+    let mut sbs = compare_view(&base, &label, results, flags, Some(expected));
     for m in sbs.metrics.iter_mut().filter(|m| m.status == Status::New) {
         let scenario = results
             .metrics
@@ -535,25 +614,76 @@ pub fn compare(
             .map(|s| (s.name.clone(), s.samples.len()))
             .collect(),
         skipped: ab.skipped.clone(),
+        base_config_error: ab.base_config_error.clone(),
     });
     c.side_by_side = Some(Box::new(sbs));
     c
 }
 
-/// One view: `results` against `baseline`. With `paired`, the baseline is the
-/// base commit measured alternately with the results, sample `i` with sample
-/// `i`, and median metrics are decided on the paired log-ratios.
+/// Relative disagreement between a baseline value and the statistic of its
+/// own samples that is still rounding, not an edit: 0.5 %. `capture` writes
+/// every value at full precision, so its files agree exactly; a maintainer
+/// who rounds a value to three significant figures (1496.45 → 1500) moves it
+/// by at most 0.5 %. Anything more is an edit, and 0.5 % is a twentieth of
+/// the default warning threshold, so an edit that small changes no decision
+/// the samples could mislead.
+pub const EDIT_TOLERANCE: f64 = 0.005;
+/// ... and in absolute terms, half a unit in the third decimal (a value
+/// written with three decimals, as 0.012 for 0.0123).
+pub const EDIT_TOLERANCE_ABS: f64 = 0.0005;
+
+/// The statistic (`p50`, `p95`, `mean`, …) of `samples`, when it disagrees
+/// with `value` beyond rounding: the value was edited by hand and the
+/// samples no longer describe it. `None` when they agree, or when it cannot
+/// be told (no samples, a statistic the samples cannot give).
+pub fn samples_disagree(value: f64, samples: &[f64], statistic: &str) -> Option<f64> {
+    let of_samples = Summary::of(samples)?.get(statistic)?;
+    let d = (value - of_samples).abs();
+    (d > EDIT_TOLERANCE * of_samples.abs().max(value.abs()) && d > EDIT_TOLERANCE_ABS)
+        .then_some(of_samples)
+}
+
+/// The one place an interval is attached to a change: an interval that does
+/// not contain the change it is shown with would contradict it (and could
+/// soften a decision it has no part in), so it is dropped. A relative 1e-9
+/// allows for the two being computed along different floating-point paths.
+pub fn attach_interval(
+    change_pct: Option<f64>,
+    interval: Option<crate::stats::bootstrap::Interval>,
+) -> Option<crate::stats::bootstrap::Interval> {
+    let (c, i) = (change_pct?, interval?);
+    let slack = 1e-9 * c.abs().max(1.0);
+    (i.lo - slack <= c && c <= i.hi + slack).then_some(i)
+}
+
+/// The status and note of a metric absent from the results, under `policy`.
+fn missing_status(why: &str, policy: MissingPolicy) -> (Option<Status>, String) {
+    let counted = match policy {
+        MissingPolicy::Fail => "counted as a failure (missing: fail)",
+        MissingPolicy::Warn => "counted as a warning (missing: warn)",
+        MissingPolicy::Ignore => "not counted (missing: ignore)",
+    };
+    (policy.counts_as(), format!("{why}: {counted}"))
+}
+
+/// One view: `results` against `baseline`. With `paired` (the side-by-side
+/// view), the baseline is the base commit measured alternately with the
+/// results, sample `i` with sample `i`, median metrics are decided on the
+/// paired log-ratios, and the metrics the base tree's own config defines must
+/// be in the results too.
 fn compare_view(
     baseline: &Baseline,
     baseline_file: &str,
     results: &Results,
     flags: ThresholdFlags,
-    paired: bool,
+    paired: Option<&[String]>,
 ) -> Comparison {
+    let expected = paired.unwrap_or_default();
     let names: BTreeSet<&String> = baseline
         .metrics
         .keys()
         .chain(results.metrics.keys())
+        .chain(expected)
         .collect();
     let mut metrics = Vec::new();
     for name in names {
@@ -576,24 +706,29 @@ fn compare_view(
             b.map_or((None, None), |m| (m.warning, m.failure)),
             flags,
         );
+        let mut counts_as = None;
         let (mut status, mut change_pct, mut regression_pct, mut note) = match (b, c) {
             (Some(b), Some(c)) => decide(b.value, c.value, direction, thresholds),
-            (Some(_), None) => (
-                Status::Missing,
-                None,
-                None,
-                Some("in the baseline but not measured in this run".into()),
-            ),
+            (_, None) => {
+                let why = if b.is_some() {
+                    "in the baseline but not in the results"
+                } else {
+                    "defined by the base commit's bench-gate.yml but not by the head's, so not measured"
+                };
+                let (counted, note) = missing_status(why, flags.missing);
+                counts_as = counted;
+                (Status::Missing, None, None, Some(note))
+            }
             (None, Some(_)) => (
                 Status::New,
                 None,
                 None,
                 Some("measured, but the baseline has no value for it".into()),
             ),
-            (None, None) => unreachable!("name comes from one of the two maps"),
         };
         // The percentile the metric's value is, for its interval.
-        let percentile = match c.and_then(|m| m.statistic.as_deref()) {
+        let statistic = c.and_then(|m| m.statistic.as_deref());
+        let percentile = match statistic {
             Some("p50" | "median") => Some(50.0),
             Some("p95") => Some(95.0),
             Some("p99") => Some(99.0),
@@ -601,7 +736,25 @@ fn compare_view(
             Some("min") => Some(0.0),
             _ => None,
         };
-        let mut interval = match (percentile, baseline.samples.get(name), c) {
+        // The baseline's samples, unless its value was edited by hand: then
+        // the value decides and the samples are not used at all.
+        let mut edited = None;
+        let baseline_samples = match (b, baseline.samples.get(name), statistic) {
+            (Some(b), Some(bs), Some(stat)) => match samples_disagree(b.value, bs, stat) {
+                Some(of_samples) => {
+                    edited = Some(format!(
+                        "value edited by hand; its samples are ignored (the value {} is not the {stat} of its {} samples, {})",
+                        crate::report::terminal::fmt_value(b.value, &unit),
+                        bs.len(),
+                        crate::report::terminal::fmt_value(of_samples, &unit)
+                    ));
+                    None
+                }
+                None => Some(bs),
+            },
+            (_, bs, _) => bs,
+        };
+        let mut interval = match (percentile, baseline_samples, c) {
             (Some(p), Some(bs), Some(c)) if b.is_some_and(|b| b.value > 0.0) => {
                 crate::stats::bootstrap::change_interval(
                     bs,
@@ -616,8 +769,8 @@ fn compare_view(
         // the pairs' log-ratios: each pair shares the machine's state of the
         // moment, so drift between pairs cancels. Tails (p95, p99, max) have
         // no pairing and keep the ratio of the percentiles.
-        if paired && percentile == Some(50.0) {
-            if let (Some(bs), Some(c)) = (baseline.samples.get(name), c) {
+        if paired.is_some() && percentile == Some(50.0) {
+            if let (Some(bs), Some(c)) = (baseline_samples, c) {
                 if bs.len() == c.samples.len() {
                     if let Some(i) = crate::stats::bootstrap::paired_change(
                         bs,
@@ -631,6 +784,7 @@ fn compare_view(
                 }
             }
         }
+        let interval = attach_interval(change_pct, interval);
         if let (DecisionRule::Interval, Some(r), Some(i), Some(c)) =
             (flags.decision, regression_pct, interval, c)
         {
@@ -689,16 +843,20 @@ fn compare_view(
             thresholds,
             threshold_source,
             status,
+            counts_as,
             note,
+            baseline_samples_ignored: edited.is_some(),
             current_summary: c.and_then(|m| Summary::of(&m.samples)),
-            baseline_summary: baseline.samples.get(name).and_then(|s| Summary::of(s)),
+            baseline_summary: baseline_samples.and_then(|s| Summary::of(s)),
             current_samples: c.map(|m| m.samples.clone()).filter(|s| !s.is_empty()),
-            baseline_samples: baseline
-                .samples
-                .get(name)
-                .cloned()
-                .filter(|s| !s.is_empty()),
+            baseline_samples: baseline_samples.cloned().filter(|s| !s.is_empty()),
         });
+        if let (Some(e), Some(m)) = (edited, metrics.last_mut()) {
+            m.note = Some(match m.note.take() {
+                Some(n) => format!("{e}; {n}"),
+                None => e,
+            });
+        }
     }
     let environment_mismatch: Vec<String> = FINGERPRINT_KEYS
         .iter()
@@ -716,15 +874,21 @@ fn compare_view(
             ));
         }
     }
+    // Worst first, a missing metric with what it counts as.
     metrics.sort_by(|a, b| {
-        a.status.cmp(&b.status).then_with(|| {
-            b.regression_pct
-                .unwrap_or(f64::MIN)
-                .total_cmp(&a.regression_pct.unwrap_or(f64::MIN))
-                .then_with(|| a.name.cmp(&b.name))
-        })
+        (a.effective_status(), a.status)
+            .cmp(&(b.effective_status(), b.status))
+            .then_with(|| {
+                b.regression_pct
+                    .unwrap_or(f64::MIN)
+                    .total_cmp(&a.regression_pct.unwrap_or(f64::MIN))
+                    .then_with(|| a.name.cmp(&b.name))
+            })
     });
-    let mut counts = Counts::default();
+    let mut counts = Counts {
+        missing_policy: flags.missing,
+        ..Counts::default()
+    };
     for m in &metrics {
         *match m.status {
             Status::Failure => &mut counts.failure,
@@ -753,6 +917,7 @@ fn compare_view(
         baseline_version: baseline.version.clone(),
         baseline_captured_at: baseline.captured_at.clone(),
         workload: results.workload.clone(),
+        baseline_workload: baseline.workload.clone(),
         results_created_at: results.created_at.clone(),
         verdict,
         counts,
@@ -765,6 +930,94 @@ fn compare_view(
         side_by_side: None,
         gate_on: None,
         ab: None,
+    }
+}
+
+/// How many names `refusal` lists from each side.
+const NAMES_SHOWN: usize = 10;
+
+fn some_names<'a>(names: impl ExactSizeIterator<Item = &'a String>) -> String {
+    let n = names.len();
+    let shown: Vec<&str> = names.take(NAMES_SHOWN).map(String::as_str).collect();
+    match n {
+        0 => "none".to_string(),
+        _ if n > NAMES_SHOWN => format!(
+            "{} (and {} more; {n} in all)",
+            shown.join(", "),
+            n - NAMES_SHOWN
+        ),
+        _ => format!("{} ({n} in all)", shown.join(", ")),
+    }
+}
+
+/// Why a comparison must not be used at all (an error, exit 3), if it must not:
+/// results of another workload than the baseline records (unless
+/// `allow_other_workload`), or a view in which not one metric of the
+/// baseline matched the results. Nothing compared is never a pass.
+///
+/// A baseline that records no workload (the design's format, hand-written
+/// files) is compared with results of any workload: there is nothing to
+/// check them against, and the metric names must still match.
+pub fn refusal(c: &Comparison, results: &Results, flags: ThresholdFlags) -> Option<String> {
+    if let Some(w) = &c.baseline_workload {
+        if *w != c.workload && !flags.allow_other_workload {
+            return Some(format!(
+                "the results are of workload '{}', but the baseline {} was captured from workload '{w}'; compare results of the same workload, or pass --allow-other-workload (config `compare.allow_other_workload: true`) if this is on purpose",
+                c.workload, c.baseline_file
+            ));
+        }
+    }
+    let expected = results
+        .ab
+        .as_ref()
+        .and_then(|ab| ab.base_config_metrics.as_deref())
+        .unwrap_or_default();
+    let views =
+        std::iter::once((c, &[][..])).chain(c.side_by_side.as_deref().map(|s| (s, expected)));
+    for (view, expected) in views {
+        let baseline_names: BTreeSet<&String> = view
+            .metrics
+            .iter()
+            .filter(|m| m.baseline.is_some())
+            .map(|m| &m.name)
+            .chain(expected)
+            .collect();
+        // Without a baseline yet (A/B mode) every metric is new, and so is
+        // every metric of a base commit that had no config and ran nothing.
+        if baseline_names.is_empty()
+            || view
+                .metrics
+                .iter()
+                .any(|m| m.baseline.is_some() && m.current.is_some())
+        {
+            continue;
+        }
+        let what = if std::ptr::eq(view, c) {
+            format!("the baseline {}", view.baseline_file)
+        } else {
+            format!("the {}", view.baseline_file)
+        };
+        return Some(format!(
+            "not one metric of {what} is in the results, so nothing can be compared. The baseline has {}; the results (workload '{}') have {}",
+            some_names(baseline_names.into_iter()),
+            c.workload,
+            some_names(results.metrics.keys()),
+        ));
+    }
+    None
+}
+
+/// The comparison, or the error [`refusal`] gives when it must not be used.
+pub fn compare_checked(
+    baseline: &Baseline,
+    baseline_file: &str,
+    results: &Results,
+    flags: ThresholdFlags,
+) -> anyhow::Result<Comparison> {
+    let c = compare(baseline, baseline_file, results, flags);
+    match refusal(&c, results, flags) {
+        Some(why) => anyhow::bail!("{why}"),
+        None => Ok(c),
     }
 }
 

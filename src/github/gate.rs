@@ -56,12 +56,12 @@ fn compare_with_baseline(
         // A/B mode compares with the base commit even before a baseline exists.
         Err(_) if opts.baseline == "latest" && results.ab.is_some() => {
             return Ok(Some((
-                compare::compare(
+                compare::compare_checked(
                     &baseline::Baseline::default(),
                     baseline::NO_BASELINE,
                     results,
                     opts.flags,
-                ),
+                )?,
                 String::new(),
             )))
         }
@@ -75,7 +75,7 @@ fn compare_with_baseline(
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let shown = path.display().to_string();
     Ok(Some((
-        compare::compare(&b, &shown, results, opts.flags),
+        compare::compare_checked(&b, &shown, results, opts.flags)?,
         text,
     )))
 }
@@ -91,6 +91,8 @@ fn gate_inputs(
         verdict: c.map(|c| c.verdict),
         failures: c.map_or(0, |c| c.deciding_view().0.counts.failure),
         warnings: c.map_or(0, |c| c.deciding_view().0.counts.warning),
+        missing: c.map_or(0, |c| c.deciding_view().0.counts.missing),
+        missing_policy: opts.flags.missing,
         release,
         override_state: o.clone(),
         baseline_changed: changed,
@@ -187,12 +189,12 @@ fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
     c.deciding_views()
         .into_iter()
         .flat_map(|v| v.metrics.iter())
-        .filter(|m| matches!(m.status, Status::Failure | Status::Warning))
+        .filter(|m| matches!(m.effective_status(), Status::Failure | Status::Warning))
         .filter(|m| seen.insert(m.name.clone()))
         .map(|m| {
             let r = report::view::row(m);
             Flagged {
-                level: if m.status == Status::Failure {
+                level: if m.effective_status() == Status::Failure {
                     Level::Error
                 } else {
                     Level::Warning
@@ -637,24 +639,23 @@ fn publish(
             }
         }
     }
+    // An error after the check run was created fails it (fail closed).
+    let fail_check = |title: &str, e: anyhow::Error| {
+        if let (Some(api), Some(id)) = (check_api, check_id) {
+            let summary = format!("```\n{e:#}\n```");
+            let out = CheckOutput {
+                title,
+                summary: &summary,
+                text: "",
+                annotations: &[],
+            };
+            let _ = api.complete_check_run(id, "failure", &now(), &out);
+        }
+        e
+    };
     let results = match reused {
         Some(r) => r,
-        None => match obtain() {
-            Ok(r) => r,
-            Err(e) => {
-                if let (Some(api), Some(id)) = (check_api, check_id) {
-                    let summary = format!("```\n{e:#}\n```");
-                    let out = CheckOutput {
-                        title: "The benchmark could not run",
-                        summary: &summary,
-                        text: "",
-                        annotations: &[],
-                    };
-                    let _ = api.complete_check_run(id, "failure", &now(), &out);
-                }
-                return Err(e);
-            }
-        },
+        None => obtain().map_err(|e| fail_check("The benchmark could not run", e))?,
     };
     let mut results = results;
     if let Some(repo) = &ctx.repo {
@@ -665,7 +666,8 @@ fn publish(
             head_sha: t.head.clone(),
         });
     }
-    let cmp = compare_with_baseline(&results, opts)?;
+    let cmp = compare_with_baseline(&results, opts)
+        .map_err(|e| fail_check("The results could not be compared", e))?;
     let c = cmp.as_ref().map(|(c, _)| c);
     for conf in &results.confirmations {
         notes.push(format!("🔁 **Confirmation run**: {}.", conf.describe()));
