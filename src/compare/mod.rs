@@ -1490,6 +1490,320 @@ mod tests {
         assert_eq!(MetricKind::of("throughput.ops", ""), MetricKind::Other);
     }
 
+    fn by_name<'a>(c: &'a Comparison, n: &str) -> &'a MetricComparison {
+        c.metrics.iter().find(|m| m.name == n).unwrap()
+    }
+
+    #[test]
+    fn missing_metrics_count_by_the_policy() {
+        let b = baseline("  a_ms: 100\n  b_ms: 100\n  c_ms: 100\n", "");
+        let r = results(&[], &[("a_ms", 100.0, "ms"), ("b_ms", 101.0, "ms")]);
+        let with = |missing| {
+            compare(
+                &b,
+                "b",
+                &r,
+                ThresholdFlags {
+                    missing,
+                    ..Default::default()
+                },
+            )
+        };
+        // The default: a failure, named as missing, worst first.
+        let c = with(MissingPolicy::default());
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert_eq!(c.counts.missing, 1);
+        assert_eq!(
+            c.counts.failure, 0,
+            "a missing metric is not above a threshold"
+        );
+        let m = by_name(&c, "c_ms");
+        assert_eq!(
+            (m.status, m.counts_as),
+            (Status::Missing, Some(Status::Failure))
+        );
+        assert_eq!(m.effective_status(), Status::Failure);
+        assert_eq!(
+            m.note.as_deref(),
+            Some("in the baseline but not in the results: counted as a failure (missing: fail)")
+        );
+        assert_eq!(c.metrics[0].name, "c_ms");
+        let c = with(MissingPolicy::Warn);
+        assert_eq!(c.verdict, Verdict::Warn);
+        assert_eq!(by_name(&c, "c_ms").counts_as, Some(Status::Warning));
+        let c = with(MissingPolicy::Ignore);
+        assert_eq!(c.verdict, Verdict::Pass);
+        assert_eq!(by_name(&c, "c_ms").counts_as, None);
+        assert!(by_name(&c, "c_ms")
+            .note
+            .as_deref()
+            .unwrap()
+            .ends_with("not counted (missing: ignore)"));
+        // Counts alone decide alike (a default Counts fails on a missing metric).
+        let counts = Counts {
+            missing: 1,
+            ..Default::default()
+        };
+        assert_eq!(counts.verdict(), Verdict::Fail);
+    }
+
+    #[test]
+    fn nothing_compared_is_refused_naming_both_sides() {
+        let names: Vec<String> = (0..15).map(|i| format!("old.m{i:02}_ms")).collect();
+        let yaml: String = names.iter().map(|n| format!("  {n}: 100\n")).collect();
+        let b = baseline(&yaml, "");
+        let renamed: Vec<(String, f64, &str)> = (0..12)
+            .map(|i| (format!("new.m{i:02}_ms"), 100.0, "ms"))
+            .collect();
+        let refs: Vec<(&str, f64, &str)> = renamed
+            .iter()
+            .map(|(n, v, u)| (n.as_str(), *v, *u))
+            .collect();
+        let r = results(&[], &refs);
+        let flags = ThresholdFlags::default();
+        let c = compare(&b, "b.yaml", &r, flags);
+        let why = refusal(&c, &r, flags).expect("nothing matched");
+        assert!(
+            why.contains("not one metric of the baseline b.yaml is in the results"),
+            "{why}"
+        );
+        assert!(
+            why.contains("old.m00_ms, old.m01_ms")
+                && why.contains("old.m09_ms (and 5 more; 15 in all)"),
+            "{why}"
+        );
+        assert!(!why.contains("old.m10_ms"), "bounded: {why}");
+        assert!(
+            why.contains("the results (workload 'w') have new.m00_ms")
+                && why.contains("(and 2 more; 12 in all)"),
+            "{why}"
+        );
+        // Even with every missing metric ignored: nothing compared is no pass.
+        let ignore = ThresholdFlags {
+            missing: MissingPolicy::Ignore,
+            ..flags
+        };
+        assert!(compare_checked(&b, "b.yaml", &r, ignore).is_err());
+        // One match is enough to compare (the rest are missing).
+        let one = results(&[], &[("old.m03_ms", 100.0, "ms")]);
+        assert_eq!(refusal(&compare(&b, "b", &one, flags), &one, flags), None);
+        // No baseline yet (A/B mode): every metric is new, nothing to refuse.
+        let none = compare(
+            &Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            &r,
+            flags,
+        );
+        assert_eq!(refusal(&none, &r, flags), None);
+    }
+
+    #[test]
+    fn another_workloads_results_are_refused_unless_allowed() {
+        let mut b = baseline("  x_ms: 100\n", "");
+        let r = results(&[], &[("x_ms", 100.0, "ms")]);
+        let flags = ThresholdFlags::default();
+        // A baseline that records no workload cannot be checked: compared.
+        assert_eq!(refusal(&compare(&b, "b", &r, flags), &r, flags), None);
+        b.workload = Some("quick".into());
+        let why = refusal(&compare(&b, "b.yaml", &r, flags), &r, flags).unwrap();
+        assert!(
+            why.starts_with("the results are of workload 'w', but the baseline b.yaml was captured from workload 'quick'"),
+            "{why}"
+        );
+        assert!(why.contains("--allow-other-workload"), "{why}");
+        let allow = ThresholdFlags {
+            allow_other_workload: true,
+            ..flags
+        };
+        assert_eq!(refusal(&compare(&b, "b", &r, allow), &r, allow), None);
+        b.workload = Some("w".into());
+        assert_eq!(refusal(&compare(&b, "b", &r, flags), &r, flags), None);
+    }
+
+    #[test]
+    fn rounding_is_not_an_edit_but_a_changed_value_is() {
+        let xs = [1490.2, 1502.7, 1511.0];
+        // The README's example: 1500 written for a P50 of 1502.7 (0.18 %).
+        assert_eq!(samples_disagree(1500.0, &xs, "p50"), None);
+        assert_eq!(samples_disagree(1502.7, &xs, "p50"), None);
+        // 1.6x faster by hand.
+        assert_eq!(samples_disagree(1502.7 / 1.6, &xs, "p50"), Some(1502.7));
+        // Three decimals of a tiny value.
+        assert_eq!(samples_disagree(0.012, &[0.0123], "p50"), None);
+        assert_eq!(samples_disagree(0.02, &[0.0123], "p50"), Some(0.0123));
+        // The statistic counts: this is the max, not the median.
+        assert_eq!(samples_disagree(1511.0, &xs, "max"), None);
+        assert!(samples_disagree(1511.0, &xs, "p50").is_some());
+        // Cannot tell: no samples, or a statistic samples do not give.
+        assert_eq!(samples_disagree(1.0, &[], "p50"), None);
+        assert_eq!(samples_disagree(1.0, &xs, "p42"), None);
+    }
+
+    #[test]
+    fn a_hand_edited_baseline_value_decides_and_its_samples_are_ignored() {
+        // Captured at ~100 ms, then edited to be 1.6x faster; samples untouched.
+        let xs: Vec<f64> = (0..20)
+            .map(|k| 100.0 * (1.0 + 0.03 * (k as f64).sin()))
+            .collect();
+        let p50 = crate::stats::median(&xs).unwrap();
+        let r = {
+            let m =
+                serde_json::json!({"value": p50, "unit": "ms", "statistic": "p50", "samples": xs});
+            Results::parse(
+                "r",
+                &serde_json::json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0", "created_at": "x",
+                    "workload": "w", "environment": {}, "scenarios": [], "metrics": {"job.latency_p50_ms": m}})
+                .to_string(),
+            )
+            .unwrap()
+        };
+        let mut b = Baseline::from_results(&r, "1".into());
+        // Untouched: the interval is there and the change is 0.
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        assert!(c.metrics[0].interval.is_some());
+        assert!(!c.metrics[0].baseline_samples_ignored);
+        b.metrics.get_mut("job.latency_p50_ms").unwrap().value = p50 / 1.6;
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        let m = &c.metrics[0];
+        assert!((m.change_pct.unwrap() - 60.0).abs() < 1e-9, "{m:?}");
+        assert_eq!(
+            m.status,
+            Status::Failure,
+            "the interval from stale samples no longer softens it"
+        );
+        assert_eq!(m.interval, None);
+        assert!(m.baseline_samples_ignored);
+        assert_eq!(
+            (m.baseline_summary.as_ref(), m.baseline_samples.as_ref()),
+            (None, None)
+        );
+        assert!(
+            m.note
+                .as_deref()
+                .unwrap()
+                .starts_with("value edited by hand; its samples are ignored"),
+            "{m:?}"
+        );
+        assert_eq!(c.verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn side_by_side_a_forged_base_value_is_not_paired_with_its_samples() {
+        let xs: Vec<f64> = (0..10).map(|k| 50.0 + k as f64).collect();
+        let mut r = ab_results(&xs, &xs);
+        // The base's p50 claimed 1.5x faster than its own samples say.
+        let base = &mut r.ab.as_mut().unwrap().base;
+        let m = base.metrics.get_mut("job.latency_p50_ms").unwrap();
+        m.value /= 1.5;
+        let c = compare(
+            &Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            &r,
+            ThresholdFlags::default(),
+        );
+        let sbs = c.side_by_side.as_deref().unwrap();
+        let m = by_name(sbs, "job.latency_p50_ms");
+        assert!(m.baseline_samples_ignored, "{m:?}");
+        assert_eq!(m.interval, None);
+        assert!(
+            (m.change_pct.unwrap() - 50.0).abs() < 1e-9,
+            "the value decides, not the pairs: {m:?}"
+        );
+        assert_eq!(m.status, Status::Failure);
+    }
+
+    #[test]
+    fn an_interval_without_its_change_is_never_attached() {
+        use crate::stats::bootstrap::Interval;
+        let iv = |lo, hi| {
+            Some(Interval {
+                estimate: (lo + hi) / 2.0,
+                lo,
+                hi,
+                confidence: 0.95,
+            })
+        };
+        assert_eq!(attach_interval(Some(60.0), iv(-4.5, 5.9)), None);
+        assert_eq!(attach_interval(Some(5.0), iv(-4.5, 5.9)), iv(-4.5, 5.9));
+        assert_eq!(
+            attach_interval(Some(-4.5), iv(-4.5, 5.9)),
+            iv(-4.5, 5.9),
+            "ends included"
+        );
+        assert_eq!(attach_interval(None, iv(-4.5, 5.9)), None);
+        assert_eq!(attach_interval(Some(1.0), None), None);
+        // Through `compare`: results whose value (100) is not what their own
+        // samples (~200) say give an interval around +100 % for a 0 % change;
+        // it is not shown, and the decision is the point estimate's.
+        let mut b = baseline("  x:\n    latency_p50_ms: 100\n", "");
+        b.samples
+            .insert("x.latency_p50_ms".into(), vec![99.0, 100.0, 101.0, 100.0]);
+        let r = Results::parse(
+            "r",
+            &serde_json::json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0", "created_at": "x",
+                "workload": "w", "environment": {}, "scenarios": [],
+                "metrics": {"x.latency_p50_ms": {"value": 100.0, "unit": "ms", "statistic": "p50",
+                    "samples": [199.0, 200.0, 201.0, 200.0]}}})
+            .to_string(),
+        )
+        .unwrap();
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        let m = &c.metrics[0];
+        assert_eq!(
+            (m.change_pct, m.interval, m.status),
+            (Some(0.0), None, Status::Pass),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn a_metric_only_the_base_config_defines_is_missing_side_by_side() {
+        let xs = [10.0, 11.0, 12.0, 11.0];
+        let mut r = ab_results(&xs, &xs);
+        r.ab.as_mut().unwrap().base_config_metrics = Some(vec![
+            "job.latency_p50_ms".into(),
+            "regressed.latency_p50_ms".into(),
+        ]);
+        let c = compare(
+            &Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            &r,
+            ThresholdFlags::default(),
+        );
+        let sbs = c.side_by_side.as_deref().unwrap();
+        let m = by_name(sbs, "regressed.latency_p50_ms");
+        assert_eq!(
+            (m.status, m.counts_as),
+            (Status::Missing, Some(Status::Failure))
+        );
+        assert!(
+            m.note
+                .as_deref()
+                .unwrap()
+                .starts_with("defined by the base commit's bench-gate.yml but not by the head's"),
+            "{m:?}"
+        );
+        assert_eq!((sbs.verdict, c.verdict), (Verdict::Fail, Verdict::Fail));
+        // Only the side-by-side view knows the base's config.
+        assert!(c
+            .metrics
+            .iter()
+            .all(|m| m.name != "regressed.latency_p50_ms"));
+        // Every scenario of the base's config dropped or renamed: refused.
+        r.ab.as_mut().unwrap().base_config_metrics = Some(vec!["old.latency_p50_ms".into()]);
+        r.ab.as_mut().unwrap().base.metrics.clear();
+        let flags = ThresholdFlags::default();
+        let c = compare(
+            &Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            &r,
+            flags,
+        );
+        let why = refusal(&c, &r, flags).unwrap();
+        assert!(why.contains("not one metric of the base commit"), "{why}");
+        assert!(why.contains("old.latency_p50_ms (1 in all)"), "{why}");
+    }
+
     #[test]
     fn exit_codes() {
         assert_eq!(exit_code(Verdict::Fail, false, false), 0);
