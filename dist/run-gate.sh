@@ -44,6 +44,12 @@ add_to args --comment "${INPUT_COMMENT:-}"
 add_to args --fail-on-regression "${INPUT_FAIL_ON_REGRESSION:-}"
 add_to args --history-url "${INPUT_HISTORY_URL:-}"
 add_to args --gate-on "${INPUT_GATE_ON:-}"
+add_to args --missing "${INPUT_MISSING:-}"
+case "${INPUT_ALLOW_OTHER_WORKLOAD:-}" in
+  true) args+=(--allow-other-workload) ;;
+  ""|false) ;;
+  *) echo "::error title=bench-gate::the input allow-other-workload must be true or false" >&2; exit 3 ;;
+esac
 add_to args --ab-setup "${INPUT_AB_SETUP:-}"
 case "${INPUT_AB:-}" in
   "") ;;                         # the config's ab.enabled decides
