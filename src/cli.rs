@@ -12,7 +12,8 @@ Exit codes:
   0  success; every metric passed (or regressions were only reported)
   1  a warning-level regression, with --fail-on-warning
   2  a failure-level regression, with --fail-on-regression
-  3  bad input: the benchmark, a file or an option could not be run or read";
+  3  bad input: the benchmark, a file or an option could not be run or read,
+     or nothing could be compared (no baseline metric in the results, another workload)";
 
 #[derive(Parser, Debug)]
 #[command(

@@ -634,4 +634,10 @@ fn a_head_config_that_drops_the_regressed_scenario_fails_side_by_side() {
         md.contains("The base commit's bench-gate.yml could not be used (bench-gate.yml:1:"),
         "{md}"
     );
+    let out = r.bench_gate(&["compare", "-q", "--ab", &base, "--confirm", "0"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("the base commit's bench-gate.yml could not be used (bench-gate.yml:1:"),
+        "{table}"
+    );
 }

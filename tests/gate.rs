@@ -947,6 +947,11 @@ fn results_without(
     co.path(name).display().to_string()
 }
 
+/// The gate on GitHub's example `pull_request.opened` event.
+fn opened(fake: &FakeGitHub, co: &Checkout, args: &[&str]) -> Output {
+    gate(fake, co, "pull_request", "pull_request.opened.json", args)
+}
+
 #[test]
 fn a_metric_missing_from_the_results_fails_the_check() {
     let fake = FakeGitHub::start();
@@ -958,13 +963,7 @@ fn a_metric_missing_from_the_results_fails_the_check() {
         "",
         "standard",
     );
-    let out = gate(
-        &fake,
-        &co,
-        "pull_request",
-        "pull_request.opened.json",
-        &["--results", &r],
-    );
+    let out = opened(&fake, &co, &["--results", &r]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let run = &fake.check_runs()[0];
     assert_eq!(
@@ -988,13 +987,7 @@ fn a_metric_missing_from_the_results_fails_the_check() {
 
     // `missing: warn` (the action input): passes with a warning.
     let fake = FakeGitHub::start();
-    let out = gate(
-        &fake,
-        &co,
-        "pull_request",
-        "pull_request.opened.json",
-        &["--results", &r, "--missing", "warn"],
-    );
+    let out = opened(&fake, &co, &["--results", &r, "--missing", "warn"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let run = &fake.check_runs()[0];
     assert_eq!(run.conclusion.as_deref(), Some("success"));
@@ -1010,13 +1003,7 @@ fn nothing_compared_fails_the_check_closed() {
     let co = Checkout::new();
     let renamed = results_without(&co, "renamed.json", &[], "v2.", "standard");
     let fake = FakeGitHub::start();
-    let out = gate(
-        &fake,
-        &co,
-        "pull_request",
-        "pull_request.opened.json",
-        &["--results", &renamed],
-    );
+    let out = opened(&fake, &co, &["--results", &renamed]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
         text(&out)
@@ -1045,25 +1032,13 @@ fn nothing_compared_fails_the_check_closed() {
     .unwrap();
     let fake = FakeGitHub::start();
     let clean = co.path("clean.json").display().to_string();
-    let out = gate(
-        &fake,
-        &co,
-        "pull_request",
-        "pull_request.opened.json",
-        &["--results", &clean],
-    );
+    let out = opened(&fake, &co, &["--results", &clean]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("the results are of workload 'standard', but the baseline baselines/v1.12.0.yaml was captured from workload 'quick'"));
     assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("failure"));
     // Asked for explicitly: compared, and clean.
     let fake = FakeGitHub::start();
-    let out = gate(
-        &fake,
-        &co,
-        "pull_request",
-        "pull_request.opened.json",
-        &["--results", &clean, "--allow-other-workload"],
-    );
+    let out = opened(&fake, &co, &["--results", &clean, "--allow-other-workload"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
 }

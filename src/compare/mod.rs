@@ -1350,12 +1350,7 @@ mod tests {
         let base: Vec<f64> = (0..30).map(|_| noisy(50.0)).collect();
         let head: Vec<f64> = (0..30).map(|_| noisy(65.0)).collect();
         let r = ab_results(&base, &head);
-        let c = compare(
-            &Baseline::default(),
-            crate::baseline::NO_BASELINE,
-            &r,
-            ThresholdFlags::default(),
-        );
+        let c = without_baseline(&r);
         let sbs = c.side_by_side.as_deref().unwrap();
         let m = sbs
             .metrics
@@ -1502,6 +1497,16 @@ mod tests {
             MetricKind::Startup
         );
         assert_eq!(MetricKind::of("throughput.ops", ""), MetricKind::Other);
+    }
+
+    /// A/B mode before any baseline was captured: the default rules.
+    fn without_baseline(r: &Results) -> Comparison {
+        compare(
+            &Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            r,
+            ThresholdFlags::default(),
+        )
     }
 
     fn by_name<'a>(c: &'a Comparison, n: &str) -> &'a MetricComparison {
@@ -1709,12 +1714,7 @@ mod tests {
         let base = &mut r.ab.as_mut().unwrap().base;
         let m = base.metrics.get_mut("job.latency_p50_ms").unwrap();
         m.value /= 1.5;
-        let c = compare(
-            &Baseline::default(),
-            crate::baseline::NO_BASELINE,
-            &r,
-            ThresholdFlags::default(),
-        );
+        let c = without_baseline(&r);
         let sbs = c.side_by_side.as_deref().unwrap();
         let m = by_name(sbs, "job.latency_p50_ms");
         assert!(m.baseline_samples_ignored, "{m:?}");
@@ -1778,12 +1778,7 @@ mod tests {
             "job.latency_p50_ms".into(),
             "regressed.latency_p50_ms".into(),
         ]);
-        let c = compare(
-            &Baseline::default(),
-            crate::baseline::NO_BASELINE,
-            &r,
-            ThresholdFlags::default(),
-        );
+        let c = without_baseline(&r);
         let sbs = c.side_by_side.as_deref().unwrap();
         let m = by_name(sbs, "regressed.latency_p50_ms");
         assert_eq!(
