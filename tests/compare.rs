@@ -832,4 +832,24 @@ fn a_hand_edited_baseline_value_is_the_truth() {
         "{report}"
     );
     assert!(!report.contains("| baseline | 20 |"), "{report}");
+    let html = d.path().join("edited.html");
+    bg().current_dir(d.path())
+        .args([
+            "report",
+            "--format",
+            "html",
+            "--baseline",
+            "baselines/v3.0.0.yaml",
+            "--results",
+        ])
+        .arg(&r)
+        .arg("--output")
+        .arg(&html)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.contains("❌ failure: value edited by hand; its samples are ignored"),
+        "{html}"
+    );
 }
