@@ -60,6 +60,12 @@ add_to args --fail-on-regression "${INPUT_FAIL_ON_REGRESSION:-}"
 add_to args --history-url "${INPUT_HISTORY_URL:-}"
 add_to args --gate-on "${INPUT_GATE_ON:-}"
 if [ "$allow_prt" = true ]; then args+=(--allow-pull-request-target); fi
+add_to args --missing "${INPUT_MISSING:-}"
+case "${INPUT_ALLOW_OTHER_WORKLOAD:-}" in
+  true) args+=(--allow-other-workload) ;;
+  ""|false) ;;
+  *) echo "::error title=bench-gate::the input allow-other-workload must be true or false" >&2; exit 3 ;;
+esac
 add_to args --ab-setup "${INPUT_AB_SETUP:-}"
 case "${INPUT_AB:-}" in
   "") ;;                         # the config's ab.enabled decides

@@ -312,8 +312,10 @@ pub fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
     Ok(b)
 }
 
-/// The comparison rules from the command line, checked.
+/// The comparison rules from the command line (and the config's `compare:`
+/// section, which flags override), checked.
 fn rules(i: &CompareInputs) -> Result<ThresholdFlags> {
+    let config = crate::session::compare_config(&i.workload)?;
     if let (Some(w), Some(f)) = (i.warn_threshold, i.fail_threshold) {
         if w > f {
             anyhow::bail!("--warn-threshold {w} is above --fail-threshold {f}");
@@ -332,6 +334,9 @@ fn rules(i: &CompareInputs) -> Result<ThresholdFlags> {
         env_policy: i.env_mismatch,
         decision: i.decision,
         gate_on: i.gate_on.unwrap_or_default(),
+        missing: i.missing.or(config.missing).unwrap_or_default(),
+        allow_other_workload: i.allow_other_workload
+            || config.allow_other_workload.unwrap_or(false),
     })
 }
 
@@ -369,7 +374,7 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
             }),
         )?,
     };
-    let c = compare::compare(&baseline, &shown, &results, flags);
+    let c = compare::compare_checked(&baseline, &shown, &results, flags)?;
     Ok((c, results))
 }
 

@@ -12,7 +12,8 @@ Exit codes:
   0  success; every metric passed (or regressions were only reported)
   1  a warning-level regression, with --fail-on-warning
   2  a failure-level regression, with --fail-on-regression
-  3  bad input: the benchmark, a file or an option could not be run or read";
+  3  bad input: the benchmark, a file or an option could not be run or read,
+     or nothing could be compared (no baseline metric in the results, another workload)";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -327,6 +328,14 @@ pub struct CompareInputs {
     /// (ab, the default), against the committed baseline, or both.
     #[arg(long, value_enum, value_name = "VIEW")]
     pub gate_on: Option<crate::compare::GateOn>,
+    /// What a baseline metric absent from the results counts as: `fail` (the default),
+    /// `warn` or `ignore`. Default: `compare.missing` in the config, else `fail`.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub missing: Option<crate::compare::MissingPolicy>,
+    /// Compare results of another workload than the one the baseline was captured
+    /// from (refused by default, exit 3).
+    #[arg(long)]
+    pub allow_other_workload: bool,
     #[command(flatten)]
     pub workload: WorkloadArgs,
     #[command(flatten)]

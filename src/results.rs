@@ -71,7 +71,20 @@ pub struct AbRun {
     /// Scenarios measured on the head only, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<AbSkipped>,
+    /// The metrics the base tree's own bench-gate.yml defines for the
+    /// workload measured (both trees run the head's config): one the head's
+    /// config no longer defines is `missing` side by side. Absent when the
+    /// base has no config, or one that does not parse (`base_config_error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_config_metrics: Option<Vec<String>>,
+    /// Why the base tree's bench-gate.yml could not be used, when it exists
+    /// but could not be read or parsed: it is then treated as absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_config_error: Option<String>,
 }
+
+/// At most this many metric names in `ab.base_config_metrics`.
+pub const MAX_BASE_CONFIG_METRICS: usize = 10_000;
 
 impl AbRun {
     /// How reports name the base: "base commit `1738f78`" or "base tree `../a`".
@@ -321,7 +334,8 @@ impl Results {
             let texts = [&ab.requested, &ab.order]
                 .into_iter()
                 .chain(ab.base_dir.iter())
-                .chain(ab.skipped.iter().map(|k| &k.reason));
+                .chain(ab.skipped.iter().map(|k| &k.reason))
+                .chain(ab.base_config_error.iter());
             for t in texts {
                 if t.len() > 1000 || t.chars().any(char::is_control) {
                     anyhow::bail!(
@@ -334,6 +348,19 @@ impl Results {
                     "{name}: ab.skipped scenario {:?} is not allowed",
                     k.scenario
                 );
+            }
+            if let Some(names) = &ab.base_config_metrics {
+                if names.len() > MAX_BASE_CONFIG_METRICS {
+                    anyhow::bail!(
+                        "{name}: ab.base_config_metrics holds {} names (at most {MAX_BASE_CONFIG_METRICS})",
+                        names.len()
+                    );
+                }
+                if let Some(bad) = names.iter().find(|m| !valid_metric_name(m)) {
+                    anyhow::bail!(
+                        "{name}: ab.base_config_metrics: metric name {bad:?} is not allowed (letters, digits and _ . - / only)"
+                    );
+                }
             }
         }
         if let Some(g) = &results.github {

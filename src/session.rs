@@ -23,6 +23,14 @@ fn config_path(args: &WorkloadArgs) -> Option<std::path::PathBuf> {
     })
 }
 
+/// The config's `compare:` section (empty without a config).
+pub fn compare_config(args: &WorkloadArgs) -> Result<workload::config::CompareConfig> {
+    Ok(match config_path(args) {
+        Some(p) => Config::load(&p)?.compare,
+        None => Default::default(),
+    })
+}
+
 /// Resolves `--config`/`bench-gate.yml` and `--workload` into a checked workload.
 pub fn resolve_workload(args: &WorkloadArgs) -> Result<Workload> {
     resolve_workload_in(args, None)
@@ -215,6 +223,75 @@ struct BaseSide {
     workload: Workload,
     /// Per head scenario: its base run, or why there is none.
     runs: Vec<std::result::Result<measure::runner::ScenarioRun, String>>,
+    /// What the base tree's own config defines (see [`base_config`]).
+    config: BaseConfig,
+}
+
+/// The metrics the base tree's own bench-gate.yml defines, or why it could
+/// not be read; both `None` when the base has no config.
+#[derive(Debug, Default)]
+struct BaseConfig {
+    metrics: Option<Vec<String>>,
+    error: Option<String>,
+}
+
+/// Reads the base tree's own bench-gate.yml (the same path as the head's),
+/// for the metrics it defines for `workload` (or, when it has no workload of
+/// that name, for its default one), restricted to `--only`. Both trees are
+/// measured with the head's config, so without this a change that drops or
+/// renames the scenario that regressed would pass. A config that does not
+/// parse is treated as absent, and the error is kept to be reported.
+fn base_config(args: &WorkloadArgs, trees: &Trees, workload: &str) -> BaseConfig {
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| workload::config::DEFAULT_FILE.into());
+    let fail = |why: String| {
+        let why: String = why
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(500)
+            .collect();
+        eprintln!("warning: A/B: the base commit's {why}; metrics it defines are not checked");
+        BaseConfig {
+            metrics: None,
+            error: Some(why),
+        }
+    };
+    let at = match trees.in_base(&path) {
+        Ok(p) => p,
+        Err(e) => return fail(format!("{}: {e:#}", path.display())),
+    };
+    let text = match std::fs::read_to_string(&at) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return BaseConfig::default(),
+        Err(e) => return fail(format!("{}: cannot read: {e}", path.display())),
+    };
+    let config = match Config::parse(&path, &text) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("{e} (does not parse; treated as no base config)")),
+    };
+    let name = if config.workload_names().iter().any(|n| n == workload) {
+        workload.to_string()
+    } else {
+        config.default_workload.clone()
+    };
+    let Ok(w) = config.workload(&name) else {
+        return BaseConfig::default();
+    };
+    let mut metrics: Vec<String> = w
+        .scenarios
+        .iter()
+        .filter(|s| args.only.is_empty() || args.only.contains(&s.name))
+        .flat_map(|s| s.metrics.iter().map(|m| m.name.clone()))
+        .filter(|m| results::valid_metric_name(m))
+        .collect();
+    metrics.sort();
+    metrics.dedup();
+    BaseConfig {
+        metrics: Some(metrics),
+        error: None,
+    }
 }
 
 impl BaseSide {
@@ -244,6 +321,8 @@ impl BaseSide {
             base_dir: self.trees.base_dir.clone(),
             base: Box::new(Results::new(&workload, &runs, env.clone())),
             skipped,
+            base_config_metrics: self.config.metrics.clone(),
+            base_config_error: self.config.error.clone(),
         }
     }
 }
@@ -334,6 +413,7 @@ pub fn benchmark_confirmed(
                 trees,
                 workload,
                 runs: Vec::new(),
+                config: BaseConfig::default(),
             })
         }
     };
@@ -341,6 +421,9 @@ pub fn benchmark_confirmed(
         Some(b) => resolve_workload_in(args, Some((&b.trees, Side::B)))?,
         None => resolve_workload(args)?,
     };
+    if let Some(b) = base.as_mut() {
+        b.config = base_config(args, &b.trees, &workload.name);
+    }
     // Stopped when dropped: after the last scenario, or after a failing one.
     let _services = measure::services::Services::start(&workload.services)?;
     let mut progress = progress::for_stderr(args.quiet);

@@ -656,3 +656,110 @@ fn the_ab_setup_and_git_hooks_get_no_secrets() {
         assert_without_secrets(&out_dir.path().join(f));
     }
 }
+
+#[test]
+fn a_head_config_that_drops_the_regressed_scenario_fails_side_by_side() {
+    // The base defines `job` and `hot`; the head makes `hot` slower and
+    // drops it from bench-gate.yml, so both trees measure `job` alone.
+    let two = format!(
+        "scenarios:\n  job:\n    command: ./prog\n    iterations: 4\n    warmup: 0\n  hot:\n    command: sh hot.sh\n    iterations: 4\n    warmup: 0\nab:\n  setup: {SETUP}\n"
+    );
+    let r = Repo::new(&two);
+    r.program(0.01);
+    r.write("hot.sh", "sleep 0.01\n");
+    let base = r.commit("two scenarios");
+    r.write("hot.sh", "sleep 0.2\n");
+    r.write("bench-gate.yml", &config(4));
+    r.commit("hot is slower, and no longer benchmarked");
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = FakeGitHub::start();
+    let out = run_gate_sh(
+        &r,
+        tmp.path(),
+        &fake,
+        &base,
+        &[("INPUT_AB", "true"), ("INPUT_CONFIRM", "0")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let run = &fake.check_runs()[0];
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert_eq!(
+        run.title, "Failed: 3 metrics missing from the results",
+        "{}",
+        run.summary
+    );
+    let body = &fake.comments()[0].body;
+    assert!(
+        body.contains("| `hot.latency_p50_ms` | — | — | — | +10% / +25% | ❌ missing (failure): defined by the base commit's bench-gate.yml but not by the head's, so not measured: counted as a failure (missing: fail) |"),
+        "{body}"
+    );
+    // The saved results carry what the base's config defined, so the same
+    // verdict comes from the file alone.
+    let saved = tmp.path().join("bench-gate/results.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(
+        v["ab"]["base_config_metrics"],
+        serde_json::json!([
+            "hot.latency_p50_ms",
+            "hot.latency_p95_ms",
+            "hot.peak_mb",
+            "job.latency_p50_ms",
+            "job.latency_p95_ms",
+            "job.peak_mb"
+        ])
+    );
+    r.write(
+        "baselines/v1.0.0.yaml",
+        "version: '1.0.0'\nmetrics:\n  job:\n    latency_p50_ms: 15\n",
+    );
+    let out = r.bench_gate(&[
+        "compare",
+        "--results",
+        saved.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let c: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(c["verdict"], "fail", "{}", text(&out));
+    assert_eq!(
+        metric(&c["side_by_side"], "hot.peak_mb")["status"],
+        "missing"
+    );
+    assert_eq!(r.worktrees(), 1);
+
+    // A base config that does not parse is treated as absent, and said so.
+    let r = Repo::new("scenarios: [oops\n");
+    r.program(0.01);
+    let base = r.commit("broken config");
+    r.write("bench-gate.yml", &config(3));
+    r.commit("fixed");
+    let out = r.bench_gate(&[
+        "compare",
+        "-q",
+        "--ab",
+        &base,
+        "--format",
+        "markdown",
+        "--confirm",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: A/B: the base commit's bench-gate.yml:1:")
+            && err.contains("(does not parse; treated as no base config)"),
+        "{err}"
+    );
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains("The base commit's bench-gate.yml could not be used (bench-gate.yml:1:"),
+        "{md}"
+    );
+    let out = r.bench_gate(&["compare", "-q", "--ab", &base, "--confirm", "0"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("the base commit's bench-gate.yml could not be used (bench-gate.yml:1:"),
+        "{table}"
+    );
+}

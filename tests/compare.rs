@@ -84,7 +84,7 @@ fn compare_table_statuses_and_exit_codes() {
     );
     assert!(
         text.contains(
-            "Failed: 1 metric above the failure threshold, 1 metric above the warning threshold"
+            "Failed: 1 metric above the failure threshold, 1 metric missing from the results, 1 metric above the warning threshold"
         ),
         "{text}"
     );
@@ -100,8 +100,8 @@ fn compare_table_statuses_and_exit_codes() {
         order,
         [
             "generation.single.latency_p50_ms",
-            "generation.batch_10.latency_p95_ms",
             "startup.cli_cold_ms",
+            "generation.batch_10.latency_p95_ms",
             "generation.batch_50.latency_p50_ms",
             "generation.batch_10.latency_p50_ms",
             "generation.single.latency_p95_ms",
@@ -110,10 +110,10 @@ fn compare_table_statuses_and_exit_codes() {
             "memory.single_peak_mb",
         ]
     );
-    assert!(text.contains("missing"), "{text}");
-    assert!(
-        text.contains("note: startup.cli_cold_ms: in the baseline but not measured in this run")
-    );
+    assert!(text.contains("missing (failure)"), "{text}");
+    assert!(text.contains(
+        "note: startup.cli_cold_ms: in the baseline but not in the results: counted as a failure (missing: fail)"
+    ));
     // Only keys both sides record are compared: the baseline has no cpu_model.
     assert!(!text.contains("environment differs"), "{text}");
     assert_eq!(
@@ -126,11 +126,18 @@ fn compare_table_statuses_and_exit_codes() {
         compare(d.path(), &r, &["--fail-on-warning"]).status.code(),
         Some(2)
     );
-    // Thresholds from flags override the file: 30 % lets +26 % pass as a warning → exit 1.
+    // Thresholds from flags override the file: 30 % lets +26 % pass as a
+    // warning → exit 1 (with the missing metric a warning too).
     let out = compare(
         d.path(),
         &r,
-        &["--fail-on-warning", "--fail-threshold", "30"],
+        &[
+            "--fail-on-warning",
+            "--fail-threshold",
+            "30",
+            "--missing",
+            "warn",
+        ],
     );
     assert_eq!(
         out.status.code(),
@@ -138,18 +145,26 @@ fn compare_table_statuses_and_exit_codes() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // Thresholds that pass +26 % as a warning: the missing metric alone fails
+    // it by default, and ignored nothing fails.
+    let lenient = [
+        "--fail-on-regression",
+        "--warn-threshold",
+        "20",
+        "--fail-threshold",
+        "30",
+    ];
     let out = compare(
         d.path(),
         &r,
-        &[
-            "--fail-on-regression",
-            "--warn-threshold",
-            "20",
-            "--fail-threshold",
-            "30",
-        ],
+        &[&lenient[..], &["--missing", "ignore"]].concat(),
     );
     assert_eq!(out.status.code(), Some(0));
+    let out = compare(d.path(), &r, &lenient);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(
+        "❌ Failed: 1 metric missing from the results, 1 metric above the warning threshold\n"
+    ));
 }
 
 #[test]
@@ -539,5 +554,302 @@ fn changes_carry_a_bootstrap_interval_when_both_sides_have_samples() {
             .unwrap()
             .contains("more iterations would settle it"),
         "{m}"
+    );
+}
+
+/// A results file of `workload` with these metrics, each with raw samples
+/// whose median is its value.
+fn results_of(dir: &Path, name: &str, workload: &str, values: &[(&str, f64)]) -> PathBuf {
+    let p = results(dir, name, values);
+    let mut r: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    r["workload"] = workload.into();
+    for (_, m) in r["metrics"].as_object_mut().unwrap() {
+        m["statistic"] = "p50".into();
+    }
+    std::fs::write(&p, r.to_string()).unwrap();
+    p
+}
+
+#[test]
+fn nothing_compared_exits_3_naming_both_sides() {
+    let (d, _) = setup();
+    // Renamed metrics: not one of the baseline's is in the results.
+    let renamed = results(
+        d.path(),
+        "renamed.json",
+        &[("gen.single.p50_ms", 1500.0), ("gen.single.p95_ms", 3000.0)],
+    );
+    for extra in [&[][..], &["--fail-on-regression"], &["--missing", "ignore"]] {
+        let out = compare(d.path(), &renamed, extra);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{extra:?}: {err}");
+        assert!(
+            err.contains("not one metric of the baseline baselines/v1.12.0.yaml is in the results, so nothing can be compared"),
+            "{err}"
+        );
+        assert!(
+            err.contains("The baseline has generation.batch_10.latency_p50_ms, ")
+                && err.contains("(8 in all)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("the results (workload 'standard') have gen.single.p50_ms, gen.single.p95_ms (2 in all)"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty(), "no table, no verdict");
+    }
+    // `report` too.
+    bg().current_dir(d.path())
+        .args(["report", "--results"])
+        .arg(&renamed)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("nothing can be compared"));
+    // A results file with no metrics at all.
+    let empty = d.path().join("empty.json");
+    std::fs::write(
+        &empty,
+        json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0", "created_at": "x",
+               "workload": "standard", "environment": {}, "scenarios": [], "metrics": {}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = compare(d.path(), &empty, &["--fail-on-regression"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the results hold no metrics"));
+}
+
+#[test]
+fn another_workloads_results_are_refused_unless_asked_for() {
+    let (d, bdir) = setup();
+    let values = [("x.latency_p50_ms", 100.0), ("x.latency_p95_ms", 120.0)];
+    let standard = results_of(d.path(), "standard.json", "standard", &values);
+    bg().current_dir(d.path())
+        .args(["capture", "--from"])
+        .arg(&standard)
+        .arg("--output")
+        .arg(bdir.join("v2.0.0.yaml"))
+        .assert()
+        .success();
+    let quick = results_of(d.path(), "quick.json", "quick", &values);
+    let out = compare(d.path(), &quick, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("the results are of workload 'quick', but the baseline baselines/v2.0.0.yaml was captured from workload 'standard'"),
+        "{err}"
+    );
+    // Asked for explicitly: on the command line, or in bench-gate.yml.
+    let out = compare(d.path(), &quick, &["--allow-other-workload"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        d.path().join("bench-gate.yml"),
+        "scenarios:\n  x:\n    command: [\"true\"]\ncompare:\n  allow_other_workload: true\n",
+    )
+    .unwrap();
+    assert_eq!(compare(d.path(), &quick, &[]).status.code(), Some(0));
+    // The same workload is compared as always.
+    std::fs::remove_file(d.path().join("bench-gate.yml")).unwrap();
+    assert_eq!(compare(d.path(), &standard, &[]).status.code(), Some(0));
+}
+
+#[test]
+fn the_missing_policy_from_flag_and_config() {
+    let (d, _) = setup();
+    let r = mixed(d.path());
+    let verdict = |extra: &[&str]| {
+        let out = compare(d.path(), &r, &[&["--format", "json"][..], extra].concat());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let startup = c["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "startup.cli_cold_ms")
+            .unwrap()
+            .clone();
+        (
+            c["verdict"].clone(),
+            c["counts"]["missing_policy"].clone(),
+            startup["counts_as"].clone(),
+        )
+    };
+    // The thresholds make the rest pass: only the missing metric decides.
+    let lenient = ["--warn-threshold", "30", "--fail-threshold", "40"];
+    assert_eq!(
+        verdict(&lenient),
+        (json!("fail"), json!("fail"), json!("failure"))
+    );
+    let with = |p: &'static str| [&lenient[..], &["--missing", p]].concat();
+    assert_eq!(
+        verdict(&with("warn")),
+        (json!("warn"), json!("warn"), json!("warning"))
+    );
+    assert_eq!(
+        verdict(&with("ignore")),
+        (json!("pass"), json!("ignore"), Value::Null)
+    );
+    // From bench-gate.yml; a flag wins over it.
+    let cfg = d.path().join("bench-gate.yml");
+    std::fs::write(
+        &cfg,
+        "scenarios:\n  x:\n    command: [\"true\"]\ncompare:\n  missing: warn\n",
+    )
+    .unwrap();
+    assert_eq!(verdict(&lenient).0, json!("warn"));
+    assert_eq!(verdict(&with("fail")).0, json!("fail"));
+    // The markdown says what the missing metric counts as.
+    let md = String::from_utf8(compare(d.path(), &r, &["--format", "markdown"]).stdout).unwrap();
+    assert!(
+        md.contains("| `startup.cli_cold_ms` | 500 ms | — | — | +10% / +25% | ⚠️ missing (warning): in the baseline but not in the results: counted as a warning (missing: warn) |"),
+        "{md}"
+    );
+    // A value the key does not take: the file, line and column.
+    std::fs::write(
+        &cfg,
+        "scenarios:\n  x:\n    command: [\"true\"]\ncompare:\n  missing: sometimes\n",
+    )
+    .unwrap();
+    let out = compare(d.path(), &r, &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bench-gate.yml:5:12: compare.missing: unknown variant `sometimes`, expected one of `fail`, `warn`, `ignore`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_hand_edited_baseline_value_is_the_truth() {
+    let (d, bdir) = setup();
+    // Twenty samples around 100 ms, the value their median.
+    let xs: Vec<f64> = (0..20)
+        .map(|k| 100.0 * (1.0 + 0.04 * ((k * 7 % 20) as f64 / 19.0 - 0.5)))
+        .collect();
+    let mut sorted = xs.clone();
+    sorted.sort_by(f64::total_cmp);
+    let p50 = (sorted[9] + sorted[10]) / 2.0;
+    let r = d.path().join("r.json");
+    std::fs::write(
+        &r,
+        json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0", "created_at": "x",
+               "workload": "standard", "environment": {}, "scenarios": [],
+               "metrics": {"job.latency_p50_ms": {"value": p50, "unit": "ms", "statistic": "p50", "samples": xs}}})
+        .to_string(),
+    )
+    .unwrap();
+    let file = bdir.join("v3.0.0.yaml");
+    bg().current_dir(d.path())
+        .args(["capture", "--from"])
+        .arg(&r)
+        .arg("--output")
+        .arg(&file)
+        .assert()
+        .success();
+    let args = [
+        "--baseline",
+        "baselines/v3.0.0.yaml",
+        "--fail-on-regression",
+    ];
+    // As captured: 0 % with its interval.
+    let out = compare(d.path(), &r, &args);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0.0% ["));
+    // Edited by hand to be 1.6x faster; the samples are left as they were.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| match l.split_once("latency_p50_ms: ") {
+            Some((indent, v)) if !indent.contains('.') => {
+                assert_eq!(v.parse::<f64>().unwrap(), p50, "captured exactly");
+                format!("{indent}latency_p50_ms: {}", p50 / 1.6)
+            }
+            _ => l.to_string(),
+        })
+        .collect();
+    assert_ne!(edited.join("\n"), text.trim_end());
+    std::fs::write(&file, edited.join("\n")).unwrap();
+    let out = compare(d.path(), &r, &args);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the failure stands: {table} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("┆ +60.0% ┆"),
+        "no interval from the stale samples: {table}"
+    );
+    assert!(
+        table.contains("note: job.latency_p50_ms: value edited by hand; its samples are ignored (the value 62.5 ms is not the p50 of its 20 samples, 100 ms)"),
+        "{table}"
+    );
+    let md = String::from_utf8(
+        compare(
+            d.path(),
+            &r,
+            &[&args[..2], &["--format", "markdown"]].concat(),
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        md.contains(
+            "| +60.0% | +10% / +25% | ❌ failure: value edited by hand; its samples are ignored"
+        ),
+        "{md}"
+    );
+    let c: Value = serde_json::from_slice(
+        &compare(d.path(), &r, &[&args[..2], &["--format", "json"]].concat()).stdout,
+    )
+    .unwrap();
+    let m = &c["metrics"][0];
+    assert_eq!(m["baseline_samples_ignored"], true, "{m}");
+    assert_eq!(m["interval"], Value::Null);
+    assert_eq!(m["baseline_summary"], Value::Null);
+    assert_eq!(m["status"], "failure");
+    // The report's detail table has only the current side's samples.
+    let out = bg()
+        .current_dir(d.path())
+        .args(["report", "--baseline", "baselines/v3.0.0.yaml", "--results"])
+        .arg(&r)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("value edited by hand; its samples are ignored"),
+        "{report}"
+    );
+    assert!(!report.contains("| baseline | 20 |"), "{report}");
+    let html = d.path().join("edited.html");
+    bg().current_dir(d.path())
+        .args([
+            "report",
+            "--format",
+            "html",
+            "--baseline",
+            "baselines/v3.0.0.yaml",
+            "--results",
+        ])
+        .arg(&r)
+        .arg("--output")
+        .arg(&html)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.contains("❌ failure: value edited by hand; its samples are ignored"),
+        "{html}"
     );
 }

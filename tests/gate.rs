@@ -616,6 +616,14 @@ fn an_oversized_comment_is_trimmed() {
             json!({"value": 10.0 + i as f64, "unit": "ms", "samples": vec![10.0 + i as f64; 200]}),
         );
     }
+    // ... and the baseline's 8, unchanged (with nothing compared there is no report).
+    for (k, m) in bench_gate::baseline::Baseline::parse("b", DESIGN)
+        .unwrap()
+        .metrics
+    {
+        let unit = if k.ends_with("_mb") { "MB" } else { "ms" };
+        metrics.insert(k, json!({"value": m.value, "unit": unit}));
+    }
     let r = json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0", "created_at": "x", "workload": "big",
                    "environment": {}, "scenarios": [], "metrics": metrics});
     std::fs::write(co.path("big.json"), r.to_string()).unwrap();
@@ -635,7 +643,7 @@ fn an_oversized_comment_is_trimmed() {
     // as fit, worst first, saying how many are shown.
     assert!(!body.contains("<details>"));
     assert!(!body.contains("bench-gate:results"));
-    // 400 new metrics plus the baseline's 8, which this run did not measure.
+    // 400 new metrics plus the baseline's 8.
     let shown = body.lines().filter(|l| l.starts_with("| `")).count();
     assert!(shown > 350 && shown < 408, "{shown}");
     assert!(
@@ -1403,7 +1411,7 @@ fn an_error_after_the_check_was_created_fails_it() {
         (runs[0].status.as_str(), runs[0].conclusion.as_deref()),
         ("completed", Some("failure"))
     );
-    assert_eq!(runs[0].title, "The benchmark could not run");
+    assert_eq!(runs[0].title, "The results could not be compared");
     assert!(
         runs[0].summary.contains("v1.12.0.yaml"),
         "{}",
@@ -1610,4 +1618,128 @@ fn pull_request_target_is_refused_unless_allowed() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
     assert_eq!(fake.comments().len(), 1);
+}
+
+fn results_without(
+    co: &Checkout,
+    name: &str,
+    drop: &[&str],
+    rename: &str,
+    workload: &str,
+) -> String {
+    let b = bench_gate::baseline::Baseline::parse("b", DESIGN).unwrap();
+    let mut metrics = serde_json::Map::new();
+    for (k, m) in b
+        .metrics
+        .iter()
+        .filter(|(k, _)| !drop.contains(&k.as_str()))
+    {
+        let unit = if k.ends_with("_mb") { "MB" } else { "ms" };
+        metrics.insert(
+            format!("{rename}{k}"),
+            json!({"value": m.value, "unit": unit, "samples": vec![m.value; 5]}),
+        );
+    }
+    let r = json!({
+        "schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0",
+        "created_at": "2026-11-27T10:00:00Z", "workload": workload,
+        "environment": {"platform": "linux-x86_64"}, "scenarios": [], "metrics": metrics,
+    });
+    std::fs::write(co.path(name), r.to_string()).unwrap();
+    co.path(name).display().to_string()
+}
+
+fn opened(fake: &FakeGitHub, co: &Checkout, args: &[&str]) -> Output {
+    gate(fake, co, "pull_request", "pull_request.opened.json", args)
+}
+
+#[test]
+fn a_metric_missing_from_the_results_fails_the_check() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let r = results_without(
+        &co,
+        "dropped.json",
+        &["startup.cli_cold_ms"],
+        "",
+        "standard",
+    );
+    let out = opened(&fake, &co, &["--results", &r]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let run = &fake.check_runs()[0];
+    assert_eq!(
+        (run.status.as_str(), run.conclusion.as_deref()),
+        ("completed", Some("failure"))
+    );
+    assert_eq!(run.title, "Failed: 1 metric missing from the results");
+    let row = "| `startup.cli_cold_ms` | 500 ms | — | — | +10% / +25% | ❌ missing (failure): in the baseline but not in the results: counted as a failure (missing: fail) |";
+    assert!(run.summary.contains(row), "{}", run.summary);
+    let body = &fake.comments()[0].body;
+    assert!(
+        body.contains("❌ bench-gate: Failed: 1 metric missing from the results"),
+        "{body}"
+    );
+    assert!(body.contains(row), "{body}");
+    // Annotated like a failure, on the metric's line in the baseline.
+    assert_eq!(run.annotations.len(), 1, "{:?}", run.annotations);
+    assert_eq!(run.annotations[0]["annotation_level"], "failure");
+    assert_eq!(run.annotations[0]["start_line"], 19);
+    assert_eq!(co.outputs()["result"], "fail");
+
+    // `missing: warn` (the action input): passes with a warning.
+    let fake = FakeGitHub::start();
+    let out = opened(&fake, &co, &["--results", &r, "--missing", "warn"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let run = &fake.check_runs()[0];
+    assert_eq!(run.conclusion.as_deref(), Some("success"));
+    assert_eq!(
+        run.title,
+        "Passed with warnings: 1 metric missing from the results"
+    );
+}
+
+#[test]
+fn nothing_compared_fails_the_check_closed() {
+    // Renamed metrics, then another workload's results.
+    let co = Checkout::new();
+    let renamed = results_without(&co, "renamed.json", &[], "v2.", "standard");
+    let fake = FakeGitHub::start();
+    let out = opened(&fake, &co, &["--results", &renamed]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("not one metric of the baseline baselines/v1.12.0.yaml is in the results"),
+        "{}",
+        text(&out)
+    );
+    let runs = fake.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].status.as_str(), runs[0].conclusion.as_deref()),
+        ("completed", Some("failure")),
+        "never left green or in progress"
+    );
+    assert_eq!(runs[0].title, "The results could not be compared");
+    assert!(runs[0]
+        .summary
+        .contains("the results (workload 'standard') have v2.generation."));
+    assert!(fake.comments().is_empty(), "no comment claims a verdict");
+
+    // A baseline captured from another workload than the results'.
+    std::fs::write(
+        co.path("baselines/v1.12.0.yaml"),
+        format!("workload: quick\n{DESIGN}"),
+    )
+    .unwrap();
+    let fake = FakeGitHub::start();
+    let clean = co.path("clean.json").display().to_string();
+    let out = opened(&fake, &co, &["--results", &clean]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("the results are of workload 'standard', but the baseline baselines/v1.12.0.yaml was captured from workload 'quick'"));
+    assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("failure"));
+    // Asked for explicitly: compared, and clean.
+    let fake = FakeGitHub::start();
+    let out = opened(&fake, &co, &["--results", &clean, "--allow-other-workload"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::Verdict;
+use super::{MissingPolicy, Verdict};
 
 /// Repository roles, weakest first: `admin` ⊃ `maintain` ⊃ `write` ⊃ `triage` ⊃ `read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -152,6 +152,9 @@ pub struct GateInputs {
     pub verdict: Option<Verdict>,
     pub failures: usize,
     pub warnings: usize,
+    /// Baseline metrics absent from the results, and what they count as.
+    pub missing: usize,
+    pub missing_policy: MissingPolicy,
     pub release: bool,
     pub override_state: Override,
     pub setup: SetupCheck,
@@ -161,6 +164,24 @@ pub struct GateInputs {
 
 fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// "2 metrics above the failure threshold", with the missing metrics that
+/// count at this `level` after it: "…, 1 missing from the results" (or alone).
+fn counted(n: usize, threshold: &str, i: &GateInputs, level: MissingPolicy) -> String {
+    let missing = if i.missing_policy == level {
+        i.missing
+    } else {
+        0
+    };
+    match (n, missing) {
+        (_, 0) => format!("{} above the {threshold} threshold", plural(n, "metric")),
+        (0, m) => format!("{} missing from the results", plural(m, "metric")),
+        (n, m) => format!(
+            "{} above the {threshold} threshold, {m} missing from the results",
+            plural(n, "metric")
+        ),
+    }
 }
 
 pub fn decide(i: &GateInputs) -> GateDecision {
@@ -194,8 +215,8 @@ pub fn decide(i: &GateInputs) -> GateDecision {
             GateResult::Overridden,
             "success",
             format!(
-                "Overridden: {} above the failure threshold",
-                plural(i.failures, "metric")
+                "Overridden: {}",
+                counted(i.failures, "failure", i, MissingPolicy::Fail)
             ),
             0,
         ),
@@ -203,8 +224,8 @@ pub fn decide(i: &GateInputs) -> GateDecision {
             GateResult::Fail,
             "failure",
             format!(
-                "Failed: {} above the failure threshold",
-                plural(i.failures, "metric")
+                "Failed: {}",
+                counted(i.failures, "failure", i, MissingPolicy::Fail)
             ),
             fail_code,
         ),
@@ -212,8 +233,8 @@ pub fn decide(i: &GateInputs) -> GateDecision {
             GateResult::Warn,
             "success",
             format!(
-                "Passed with warnings: {} above the warning threshold",
-                plural(i.warnings, "metric")
+                "Passed with warnings: {}",
+                counted(i.warnings, "warning", i, MissingPolicy::Warn)
             ),
             if i.fail_on_warning { 1 } else { 0 },
         ),
@@ -235,6 +256,8 @@ mod tests {
             verdict,
             failures: 2,
             warnings: 1,
+            missing: 0,
+            missing_policy: MissingPolicy::Fail,
             release: false,
             override_state: Override::Absent,
             setup: SetupCheck::Unchanged,
@@ -332,6 +355,41 @@ mod tests {
             removed: true,
         };
         assert_eq!(decide(&i).result, GateResult::Fail);
+    }
+
+    #[test]
+    fn titles_name_missing_metrics_as_what_they_count_as() {
+        let mut i = inputs(Some(Verdict::Fail));
+        i.missing = 3;
+        assert_eq!(
+            decide(&i).title,
+            "Failed: 2 metrics above the failure threshold, 3 missing from the results"
+        );
+        i.failures = 0;
+        let d = decide(&i);
+        assert_eq!(d.title, "Failed: 3 metrics missing from the results");
+        assert_eq!((d.conclusion, d.exit_code), ("failure", 2));
+        i.override_state = granted();
+        assert_eq!(
+            decide(&i).title,
+            "Overridden: 3 metrics missing from the results"
+        );
+        let mut i = inputs(Some(Verdict::Warn));
+        i.missing = 1;
+        i.missing_policy = MissingPolicy::Warn;
+        i.warnings = 0;
+        assert_eq!(
+            decide(&i).title,
+            "Passed with warnings: 1 metric missing from the results"
+        );
+        // Ignored, they are not named in the title.
+        let mut i = inputs(Some(Verdict::Fail));
+        i.missing = 4;
+        i.missing_policy = MissingPolicy::Ignore;
+        assert_eq!(
+            decide(&i).title,
+            "Failed: 2 metrics above the failure threshold"
+        );
     }
 
     #[test]

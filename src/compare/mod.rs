@@ -8,6 +8,15 @@
 //! warning threshold is shown as improved. A baseline of 0 has no percentage:
 //! the metric passes while the current value is 0 too, and is a warning
 //! ("baseline is 0") otherwise.
+//!
+//! Nothing compared is never a pass: a baseline metric absent from the
+//! results is `missing` and counts as a failure unless the policy says
+//! otherwise ([`MissingPolicy`]), and [`refusal`] turns a comparison in which
+//! no metric matched, or results of another workload, into an error.
+//!
+//! The baseline file's values are the truth: a value that disagrees with the
+//! statistic of its own stored samples ([`samples_disagree`]) was edited by
+//! hand, so those samples are not used for that metric.
 
 pub mod gate;
 
@@ -126,6 +135,40 @@ pub enum GateOn {
     Both,
 }
 
+/// What a baseline metric absent from the results counts as.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingPolicy {
+    /// A failure: a renamed or dropped metric must not pass unseen.
+    #[default]
+    Fail,
+    /// A warning.
+    Warn,
+    /// Shown, but counted as neither.
+    Ignore,
+}
+
+impl MissingPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            MissingPolicy::Fail => "fail",
+            MissingPolicy::Warn => "warn",
+            MissingPolicy::Ignore => "ignore",
+        }
+    }
+
+    /// The status a missing metric counts as, if any.
+    pub fn counts_as(self) -> Option<Status> {
+        match self {
+            MissingPolicy::Fail => Some(Status::Failure),
+            MissingPolicy::Warn => Some(Status::Warning),
+            MissingPolicy::Ignore => None,
+        }
+    }
+}
+
 /// The environment keys whose difference makes timings incomparable.
 pub const FINGERPRINT_KEYS: &[&str] = &[
     "cpu_model",
@@ -157,6 +200,10 @@ pub struct ThresholdFlags {
     pub env_policy: EnvPolicy,
     pub decision: DecisionRule,
     pub gate_on: GateOn,
+    /// What a baseline metric absent from the results counts as.
+    pub missing: MissingPolicy,
+    /// Compare results of another workload than the baseline's (refused by default).
+    pub allow_other_workload: bool,
 }
 
 impl Default for ThresholdFlags {
@@ -169,6 +216,8 @@ impl Default for ThresholdFlags {
             env_policy: EnvPolicy::Warn,
             decision: DecisionRule::Interval,
             gate_on: GateOn::Ab,
+            missing: MissingPolicy::Fail,
+            allow_other_workload: false,
         }
     }
 }
@@ -261,11 +310,13 @@ pub enum Verdict {
 }
 
 impl Counts {
-    /// Any failure fails; else any warning warns.
+    /// Any failure fails; else any warning warns. Missing metrics count as
+    /// the missing policy says (a failure by default).
     pub fn verdict(&self) -> Verdict {
-        if self.failure > 0 {
+        let missing = |s| self.missing > 0 && self.missing_policy.counts_as() == Some(s);
+        if self.failure > 0 || missing(Status::Failure) {
             Verdict::Fail
-        } else if self.warning > 0 {
+        } else if self.warning > 0 || missing(Status::Warning) {
             Verdict::Warn
         } else {
             Verdict::Pass
@@ -289,13 +340,22 @@ pub struct MetricComparison {
     pub thresholds: Thresholds,
     pub threshold_source: ThresholdSource,
     pub status: Status,
+    /// For a missing metric, what it counts as under the missing policy
+    /// (`failure` or `warning`; absent when ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts_as: Option<Status>,
     pub note: Option<String>,
+    /// The baseline's value disagrees with its own stored samples (edited by
+    /// hand): the value decides and the samples are not used.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub baseline_samples_ignored: bool,
     /// Distribution of the current raw samples, when there are any.
     pub current_summary: Option<Summary>,
     /// Distribution of the baseline's raw samples, when it stored them.
     pub baseline_summary: Option<Summary>,
     /// 95 % bootstrap interval of `change_pct`, from both sides' raw samples
-    /// (seeded, reproducible). Reported; the decision does not use it yet.
+    /// (seeded, reproducible); never one that does not contain `change_pct`
+    /// (see [`attach_interval`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interval: Option<crate::stats::bootstrap::Interval>,
     /// The raw samples themselves (for charts), when there are any.
@@ -312,6 +372,14 @@ pub struct EnvDifference {
     pub current: String,
 }
 
+impl MetricComparison {
+    /// The status this metric counts as: its own, or for a missing metric
+    /// what the missing policy makes it.
+    pub fn effective_status(&self) -> Status {
+        self.counts_as.unwrap_or(self.status)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Counts {
     pub failure: usize,
@@ -320,6 +388,8 @@ pub struct Counts {
     pub new: usize,
     pub pass: usize,
     pub improved: usize,
+    /// How `missing` counts in the verdict.
+    pub missing_policy: MissingPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -328,6 +398,9 @@ pub struct Comparison {
     pub baseline_version: String,
     pub baseline_captured_at: String,
     pub workload: String,
+    /// The workload the baseline records, if it records one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_workload: Option<String>,
     pub results_created_at: String,
     pub verdict: Verdict,
     pub counts: Counts,
@@ -365,6 +438,9 @@ pub struct AbInfo {
     /// Measured pairs per scenario.
     pub pairs: BTreeMap<String, usize>,
     pub skipped: Vec<crate::results::AbSkipped>,
+    /// Why the base tree's own bench-gate.yml could not be used, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_config_error: Option<String>,
 }
 
 impl Comparison {
@@ -483,7 +559,7 @@ pub fn compare(
     results: &Results,
     flags: ThresholdFlags,
 ) -> Comparison {
-    let mut c = compare_view(baseline, baseline_file, results, flags, false);
+    let mut c = compare_view(baseline, baseline_file, results, flags, None);
     let Some(ab) = &results.ab else {
         return c;
     };
@@ -506,7 +582,10 @@ pub fn compare(
             ab.requested.replace(['`', '|', '<', '>', '@'], " ")
         ),
     };
-    let mut sbs = compare_view(&base, &label, results, flags, true);
+    // Both trees ran the head's bench-gate.yml: a metric that only the base's
+    // own config defines was dropped (or renamed) by the change.
+    let expected = ab.base_config_metrics.as_deref().unwrap_or_default();
+    let mut sbs = compare_view(&base, &label, results, flags, Some(expected));
     for m in sbs.metrics.iter_mut().filter(|m| m.status == Status::New) {
         let scenario = results
             .metrics
@@ -535,25 +614,76 @@ pub fn compare(
             .map(|s| (s.name.clone(), s.samples.len()))
             .collect(),
         skipped: ab.skipped.clone(),
+        base_config_error: ab.base_config_error.clone(),
     });
     c.side_by_side = Some(Box::new(sbs));
     c
 }
 
-/// One view: `results` against `baseline`. With `paired`, the baseline is the
-/// base commit measured alternately with the results, sample `i` with sample
-/// `i`, and median metrics are decided on the paired log-ratios.
+/// Relative disagreement between a baseline value and the statistic of its
+/// own samples that is still rounding, not an edit: 0.5 %. `capture` writes
+/// every value at full precision, so its files agree exactly; a maintainer
+/// who rounds a value to three significant figures (1496.45 → 1500) moves it
+/// by at most 0.5 %. Anything more is an edit, and 0.5 % is a twentieth of
+/// the default warning threshold, so an edit that small changes no decision
+/// the samples could mislead.
+pub const EDIT_TOLERANCE: f64 = 0.005;
+/// ... and in absolute terms, half a unit in the third decimal (a value
+/// written with three decimals, as 0.012 for 0.0123).
+pub const EDIT_TOLERANCE_ABS: f64 = 0.0005;
+
+/// The statistic (`p50`, `p95`, `mean`, …) of `samples`, when it disagrees
+/// with `value` beyond rounding: the value was edited by hand and the
+/// samples no longer describe it. `None` when they agree, or when it cannot
+/// be told (no samples, a statistic the samples cannot give).
+pub fn samples_disagree(value: f64, samples: &[f64], statistic: &str) -> Option<f64> {
+    let of_samples = Summary::of(samples)?.get(statistic)?;
+    let d = (value - of_samples).abs();
+    (d > EDIT_TOLERANCE * of_samples.abs().max(value.abs()) && d > EDIT_TOLERANCE_ABS)
+        .then_some(of_samples)
+}
+
+/// The one place an interval is attached to a change: an interval that does
+/// not contain the change it is shown with would contradict it (and could
+/// soften a decision it has no part in), so it is dropped. A relative 1e-9
+/// allows for the two being computed along different floating-point paths.
+pub fn attach_interval(
+    change_pct: Option<f64>,
+    interval: Option<crate::stats::bootstrap::Interval>,
+) -> Option<crate::stats::bootstrap::Interval> {
+    let (c, i) = (change_pct?, interval?);
+    let slack = 1e-9 * c.abs().max(1.0);
+    (i.lo - slack <= c && c <= i.hi + slack).then_some(i)
+}
+
+/// The status and note of a metric absent from the results, under `policy`.
+fn missing_status(why: &str, policy: MissingPolicy) -> (Option<Status>, String) {
+    let counted = match policy {
+        MissingPolicy::Fail => "counted as a failure (missing: fail)",
+        MissingPolicy::Warn => "counted as a warning (missing: warn)",
+        MissingPolicy::Ignore => "not counted (missing: ignore)",
+    };
+    (policy.counts_as(), format!("{why}: {counted}"))
+}
+
+/// One view: `results` against `baseline`. With `paired` (the side-by-side
+/// view), the baseline is the base commit measured alternately with the
+/// results, sample `i` with sample `i`, median metrics are decided on the
+/// paired log-ratios, and the metrics the base tree's own config defines must
+/// be in the results too.
 fn compare_view(
     baseline: &Baseline,
     baseline_file: &str,
     results: &Results,
     flags: ThresholdFlags,
-    paired: bool,
+    paired: Option<&[String]>,
 ) -> Comparison {
+    let expected = paired.unwrap_or_default();
     let names: BTreeSet<&String> = baseline
         .metrics
         .keys()
         .chain(results.metrics.keys())
+        .chain(expected)
         .collect();
     let mut metrics = Vec::new();
     for name in names {
@@ -576,24 +706,29 @@ fn compare_view(
             b.map_or((None, None), |m| (m.warning, m.failure)),
             flags,
         );
+        let mut counts_as = None;
         let (mut status, mut change_pct, mut regression_pct, mut note) = match (b, c) {
             (Some(b), Some(c)) => decide(b.value, c.value, direction, thresholds),
-            (Some(_), None) => (
-                Status::Missing,
-                None,
-                None,
-                Some("in the baseline but not measured in this run".into()),
-            ),
+            (_, None) => {
+                let why = if b.is_some() {
+                    "in the baseline but not in the results"
+                } else {
+                    "defined by the base commit's bench-gate.yml but not by the head's, so not measured"
+                };
+                let (counted, note) = missing_status(why, flags.missing);
+                counts_as = counted;
+                (Status::Missing, None, None, Some(note))
+            }
             (None, Some(_)) => (
                 Status::New,
                 None,
                 None,
                 Some("measured, but the baseline has no value for it".into()),
             ),
-            (None, None) => unreachable!("name comes from one of the two maps"),
         };
         // The percentile the metric's value is, for its interval.
-        let percentile = match c.and_then(|m| m.statistic.as_deref()) {
+        let statistic = c.and_then(|m| m.statistic.as_deref());
+        let percentile = match statistic {
             Some("p50" | "median") => Some(50.0),
             Some("p95") => Some(95.0),
             Some("p99") => Some(99.0),
@@ -601,7 +736,25 @@ fn compare_view(
             Some("min") => Some(0.0),
             _ => None,
         };
-        let mut interval = match (percentile, baseline.samples.get(name), c) {
+        // The baseline's samples, unless its value was edited by hand: then
+        // the value decides and the samples are not used at all.
+        let mut edited = None;
+        let baseline_samples = match (b, baseline.samples.get(name), statistic) {
+            (Some(b), Some(bs), Some(stat)) => match samples_disagree(b.value, bs, stat) {
+                Some(of_samples) => {
+                    edited = Some(format!(
+                        "value edited by hand; its samples are ignored (the value {} is not the {stat} of its {} samples, {})",
+                        crate::report::terminal::fmt_value(b.value, &unit),
+                        bs.len(),
+                        crate::report::terminal::fmt_value(of_samples, &unit)
+                    ));
+                    None
+                }
+                None => Some(bs),
+            },
+            (_, bs, _) => bs,
+        };
+        let mut interval = match (percentile, baseline_samples, c) {
             (Some(p), Some(bs), Some(c)) if b.is_some_and(|b| b.value > 0.0) => {
                 crate::stats::bootstrap::change_interval(
                     bs,
@@ -616,8 +769,8 @@ fn compare_view(
         // the pairs' log-ratios: each pair shares the machine's state of the
         // moment, so drift between pairs cancels. Tails (p95, p99, max) have
         // no pairing and keep the ratio of the percentiles.
-        if paired && percentile == Some(50.0) {
-            if let (Some(bs), Some(c)) = (baseline.samples.get(name), c) {
+        if paired.is_some() && percentile == Some(50.0) {
+            if let (Some(bs), Some(c)) = (baseline_samples, c) {
                 if bs.len() == c.samples.len() {
                     if let Some(i) = crate::stats::bootstrap::paired_change(bs, &c.samples) {
                         let (st, r) = classify(i.estimate, direction, thresholds);
@@ -627,6 +780,7 @@ fn compare_view(
                 }
             }
         }
+        let interval = attach_interval(change_pct, interval);
         if let (DecisionRule::Interval, Some(r), Some(i), Some(c)) =
             (flags.decision, regression_pct, interval, c)
         {
@@ -685,16 +839,20 @@ fn compare_view(
             thresholds,
             threshold_source,
             status,
+            counts_as,
             note,
+            baseline_samples_ignored: edited.is_some(),
             current_summary: c.and_then(|m| Summary::of(&m.samples)),
-            baseline_summary: baseline.samples.get(name).and_then(|s| Summary::of(s)),
+            baseline_summary: baseline_samples.and_then(|s| Summary::of(s)),
             current_samples: c.map(|m| m.samples.clone()).filter(|s| !s.is_empty()),
-            baseline_samples: baseline
-                .samples
-                .get(name)
-                .cloned()
-                .filter(|s| !s.is_empty()),
+            baseline_samples: baseline_samples.cloned().filter(|s| !s.is_empty()),
         });
+        if let (Some(e), Some(m)) = (edited, metrics.last_mut()) {
+            m.note = Some(match m.note.take() {
+                Some(n) => format!("{e}; {n}"),
+                None => e,
+            });
+        }
     }
     let environment_mismatch: Vec<String> = FINGERPRINT_KEYS
         .iter()
@@ -712,15 +870,21 @@ fn compare_view(
             ));
         }
     }
+    // Worst first, a missing metric with what it counts as.
     metrics.sort_by(|a, b| {
-        a.status.cmp(&b.status).then_with(|| {
-            b.regression_pct
-                .unwrap_or(f64::MIN)
-                .total_cmp(&a.regression_pct.unwrap_or(f64::MIN))
-                .then_with(|| a.name.cmp(&b.name))
-        })
+        (a.effective_status(), a.status)
+            .cmp(&(b.effective_status(), b.status))
+            .then_with(|| {
+                b.regression_pct
+                    .unwrap_or(f64::MIN)
+                    .total_cmp(&a.regression_pct.unwrap_or(f64::MIN))
+                    .then_with(|| a.name.cmp(&b.name))
+            })
     });
-    let mut counts = Counts::default();
+    let mut counts = Counts {
+        missing_policy: flags.missing,
+        ..Counts::default()
+    };
     for m in &metrics {
         *match m.status {
             Status::Failure => &mut counts.failure,
@@ -749,6 +913,7 @@ fn compare_view(
         baseline_version: baseline.version.clone(),
         baseline_captured_at: baseline.captured_at.clone(),
         workload: results.workload.clone(),
+        baseline_workload: baseline.workload.clone(),
         results_created_at: results.created_at.clone(),
         verdict,
         counts,
@@ -761,6 +926,94 @@ fn compare_view(
         side_by_side: None,
         gate_on: None,
         ab: None,
+    }
+}
+
+/// How many names `refusal` lists from each side.
+const NAMES_SHOWN: usize = 10;
+
+fn some_names<'a>(names: impl ExactSizeIterator<Item = &'a String>) -> String {
+    let n = names.len();
+    let shown: Vec<&str> = names.take(NAMES_SHOWN).map(String::as_str).collect();
+    match n {
+        0 => "none".to_string(),
+        _ if n > NAMES_SHOWN => format!(
+            "{} (and {} more; {n} in all)",
+            shown.join(", "),
+            n - NAMES_SHOWN
+        ),
+        _ => format!("{} ({n} in all)", shown.join(", ")),
+    }
+}
+
+/// Why a comparison must not be used at all (an error, exit 3), if it must not:
+/// results of another workload than the baseline records (unless
+/// `allow_other_workload`), or a view in which not one metric of the
+/// baseline matched the results. Nothing compared is never a pass.
+///
+/// A baseline that records no workload (the design's format, hand-written
+/// files) is compared with results of any workload: there is nothing to
+/// check them against, and the metric names must still match.
+pub fn refusal(c: &Comparison, results: &Results, flags: ThresholdFlags) -> Option<String> {
+    if let Some(w) = &c.baseline_workload {
+        if *w != c.workload && !flags.allow_other_workload {
+            return Some(format!(
+                "the results are of workload '{}', but the baseline {} was captured from workload '{w}'; compare results of the same workload, or pass --allow-other-workload (config `compare.allow_other_workload: true`) if this is on purpose",
+                c.workload, c.baseline_file
+            ));
+        }
+    }
+    let expected = results
+        .ab
+        .as_ref()
+        .and_then(|ab| ab.base_config_metrics.as_deref())
+        .unwrap_or_default();
+    let views =
+        std::iter::once((c, &[][..])).chain(c.side_by_side.as_deref().map(|s| (s, expected)));
+    for (view, expected) in views {
+        let baseline_names: BTreeSet<&String> = view
+            .metrics
+            .iter()
+            .filter(|m| m.baseline.is_some())
+            .map(|m| &m.name)
+            .chain(expected)
+            .collect();
+        // Without a baseline yet (A/B mode) every metric is new, and so is
+        // every metric of a base commit that had no config and ran nothing.
+        if baseline_names.is_empty()
+            || view
+                .metrics
+                .iter()
+                .any(|m| m.baseline.is_some() && m.current.is_some())
+        {
+            continue;
+        }
+        let what = if std::ptr::eq(view, c) {
+            format!("the baseline {}", view.baseline_file)
+        } else {
+            format!("the {}", view.baseline_file)
+        };
+        return Some(format!(
+            "not one metric of {what} is in the results, so nothing can be compared. The baseline has {}; the results (workload '{}') have {}",
+            some_names(baseline_names.into_iter()),
+            c.workload,
+            some_names(results.metrics.keys()),
+        ));
+    }
+    None
+}
+
+/// The comparison, or the error [`refusal`] gives when it must not be used.
+pub fn compare_checked(
+    baseline: &Baseline,
+    baseline_file: &str,
+    results: &Results,
+    flags: ThresholdFlags,
+) -> anyhow::Result<Comparison> {
+    let c = compare(baseline, baseline_file, results, flags);
+    match refusal(&c, results, flags) {
+        Some(why) => anyhow::bail!("{why}"),
+        None => Ok(c),
     }
 }
 
@@ -1061,6 +1314,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("(ab.base): metric name"));
+        // What the base's config defines is checked like the rest.
+        let mut v = serde_json::to_value(&ok).unwrap();
+        v["ab"]["base_config_metrics"] = serde_json::json!(["job.latency_p50_ms", "x<img>"]);
+        assert!(parse(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("ab.base_config_metrics: metric name \"x<img>\" is not allowed"));
+        v["ab"]["base_config_metrics"] = serde_json::json!(["job.latency_p50_ms"]);
+        assert!(parse(&v).is_ok());
+        v["ab"]["base_config_error"] = "bench-gate.yml:1:1: bad\n<!-- x".into();
+        assert!(parse(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("control characters"));
     }
 
     #[test]
@@ -1079,12 +1346,7 @@ mod tests {
         let base: Vec<f64> = (0..30).map(|_| noisy(50.0)).collect();
         let head: Vec<f64> = (0..30).map(|_| noisy(65.0)).collect();
         let r = ab_results(&base, &head);
-        let c = compare(
-            &Baseline::default(),
-            crate::baseline::NO_BASELINE,
-            &r,
-            ThresholdFlags::default(),
-        );
+        let c = without_baseline(&r);
         let sbs = c.side_by_side.as_deref().unwrap();
         let m = sbs
             .metrics
@@ -1231,6 +1493,320 @@ mod tests {
             MetricKind::Startup
         );
         assert_eq!(MetricKind::of("throughput.ops", ""), MetricKind::Other);
+    }
+
+    /// A/B mode before any baseline was captured: the default rules.
+    fn without_baseline(r: &Results) -> Comparison {
+        compare(
+            &Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            r,
+            ThresholdFlags::default(),
+        )
+    }
+
+    fn by_name<'a>(c: &'a Comparison, n: &str) -> &'a MetricComparison {
+        c.metrics.iter().find(|m| m.name == n).unwrap()
+    }
+
+    #[test]
+    fn missing_metrics_count_by_the_policy() {
+        let b = baseline("  a_ms: 100\n  b_ms: 100\n  c_ms: 100\n", "");
+        let r = results(&[], &[("a_ms", 100.0, "ms"), ("b_ms", 101.0, "ms")]);
+        let with = |missing| {
+            compare(
+                &b,
+                "b",
+                &r,
+                ThresholdFlags {
+                    missing,
+                    ..Default::default()
+                },
+            )
+        };
+        // The default: a failure, named as missing, worst first.
+        let c = with(MissingPolicy::default());
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert_eq!(c.counts.missing, 1);
+        assert_eq!(
+            c.counts.failure, 0,
+            "a missing metric is not above a threshold"
+        );
+        let m = by_name(&c, "c_ms");
+        assert_eq!(
+            (m.status, m.counts_as),
+            (Status::Missing, Some(Status::Failure))
+        );
+        assert_eq!(m.effective_status(), Status::Failure);
+        assert_eq!(
+            m.note.as_deref(),
+            Some("in the baseline but not in the results: counted as a failure (missing: fail)")
+        );
+        assert_eq!(c.metrics[0].name, "c_ms");
+        let c = with(MissingPolicy::Warn);
+        assert_eq!(c.verdict, Verdict::Warn);
+        assert_eq!(by_name(&c, "c_ms").counts_as, Some(Status::Warning));
+        let c = with(MissingPolicy::Ignore);
+        assert_eq!(c.verdict, Verdict::Pass);
+        assert_eq!(by_name(&c, "c_ms").counts_as, None);
+        assert!(by_name(&c, "c_ms")
+            .note
+            .as_deref()
+            .unwrap()
+            .ends_with("not counted (missing: ignore)"));
+        // Counts alone decide alike (a default Counts fails on a missing metric).
+        let counts = Counts {
+            missing: 1,
+            ..Default::default()
+        };
+        assert_eq!(counts.verdict(), Verdict::Fail);
+    }
+
+    #[test]
+    fn nothing_compared_is_refused_naming_both_sides() {
+        let names: Vec<String> = (0..15).map(|i| format!("old.m{i:02}_ms")).collect();
+        let yaml: String = names.iter().map(|n| format!("  {n}: 100\n")).collect();
+        let b = baseline(&yaml, "");
+        let renamed: Vec<(String, f64, &str)> = (0..12)
+            .map(|i| (format!("new.m{i:02}_ms"), 100.0, "ms"))
+            .collect();
+        let refs: Vec<(&str, f64, &str)> = renamed
+            .iter()
+            .map(|(n, v, u)| (n.as_str(), *v, *u))
+            .collect();
+        let r = results(&[], &refs);
+        let flags = ThresholdFlags::default();
+        let c = compare(&b, "b.yaml", &r, flags);
+        let why = refusal(&c, &r, flags).expect("nothing matched");
+        assert!(
+            why.contains("not one metric of the baseline b.yaml is in the results"),
+            "{why}"
+        );
+        assert!(
+            why.contains("old.m00_ms, old.m01_ms")
+                && why.contains("old.m09_ms (and 5 more; 15 in all)"),
+            "{why}"
+        );
+        assert!(!why.contains("old.m10_ms"), "bounded: {why}");
+        assert!(
+            why.contains("the results (workload 'w') have new.m00_ms")
+                && why.contains("(and 2 more; 12 in all)"),
+            "{why}"
+        );
+        // Even with every missing metric ignored: nothing compared is no pass.
+        let ignore = ThresholdFlags {
+            missing: MissingPolicy::Ignore,
+            ..flags
+        };
+        assert!(compare_checked(&b, "b.yaml", &r, ignore).is_err());
+        // One match is enough to compare (the rest are missing).
+        let one = results(&[], &[("old.m03_ms", 100.0, "ms")]);
+        assert_eq!(refusal(&compare(&b, "b", &one, flags), &one, flags), None);
+        // No baseline yet (A/B mode): every metric is new, nothing to refuse.
+        let none = compare(
+            &Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            &r,
+            flags,
+        );
+        assert_eq!(refusal(&none, &r, flags), None);
+    }
+
+    #[test]
+    fn another_workloads_results_are_refused_unless_allowed() {
+        let mut b = baseline("  x_ms: 100\n", "");
+        let r = results(&[], &[("x_ms", 100.0, "ms")]);
+        let flags = ThresholdFlags::default();
+        // A baseline that records no workload cannot be checked: compared.
+        assert_eq!(refusal(&compare(&b, "b", &r, flags), &r, flags), None);
+        b.workload = Some("quick".into());
+        let why = refusal(&compare(&b, "b.yaml", &r, flags), &r, flags).unwrap();
+        assert!(
+            why.starts_with("the results are of workload 'w', but the baseline b.yaml was captured from workload 'quick'"),
+            "{why}"
+        );
+        assert!(why.contains("--allow-other-workload"), "{why}");
+        let allow = ThresholdFlags {
+            allow_other_workload: true,
+            ..flags
+        };
+        assert_eq!(refusal(&compare(&b, "b", &r, allow), &r, allow), None);
+        b.workload = Some("w".into());
+        assert_eq!(refusal(&compare(&b, "b", &r, flags), &r, flags), None);
+    }
+
+    #[test]
+    fn rounding_is_not_an_edit_but_a_changed_value_is() {
+        let xs = [1490.2, 1502.7, 1511.0];
+        // The README's example: 1500 written for a P50 of 1502.7 (0.18 %).
+        assert_eq!(samples_disagree(1500.0, &xs, "p50"), None);
+        assert_eq!(samples_disagree(1502.7, &xs, "p50"), None);
+        // 1.6x faster by hand.
+        assert_eq!(samples_disagree(1502.7 / 1.6, &xs, "p50"), Some(1502.7));
+        // Three decimals of a tiny value.
+        assert_eq!(samples_disagree(0.012, &[0.0123], "p50"), None);
+        assert_eq!(samples_disagree(0.02, &[0.0123], "p50"), Some(0.0123));
+        // The statistic counts: this is the max, not the median.
+        assert_eq!(samples_disagree(1511.0, &xs, "max"), None);
+        assert!(samples_disagree(1511.0, &xs, "p50").is_some());
+        // Cannot tell: no samples, or a statistic samples do not give.
+        assert_eq!(samples_disagree(1.0, &[], "p50"), None);
+        assert_eq!(samples_disagree(1.0, &xs, "p42"), None);
+    }
+
+    #[test]
+    fn a_hand_edited_baseline_value_decides_and_its_samples_are_ignored() {
+        // Captured at ~100 ms, then edited to be 1.6x faster; samples untouched.
+        let xs: Vec<f64> = (0..20)
+            .map(|k| 100.0 * (1.0 + 0.03 * (k as f64).sin()))
+            .collect();
+        let p50 = crate::stats::median(&xs).unwrap();
+        let r = {
+            let m =
+                serde_json::json!({"value": p50, "unit": "ms", "statistic": "p50", "samples": xs});
+            Results::parse(
+                "r",
+                &serde_json::json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0", "created_at": "x",
+                    "workload": "w", "environment": {}, "scenarios": [], "metrics": {"job.latency_p50_ms": m}})
+                .to_string(),
+            )
+            .unwrap()
+        };
+        let mut b = Baseline::from_results(&r, "1".into());
+        // Untouched: the interval is there and the change is 0.
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        assert!(c.metrics[0].interval.is_some());
+        assert!(!c.metrics[0].baseline_samples_ignored);
+        b.metrics.get_mut("job.latency_p50_ms").unwrap().value = p50 / 1.6;
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        let m = &c.metrics[0];
+        assert!((m.change_pct.unwrap() - 60.0).abs() < 1e-9, "{m:?}");
+        assert_eq!(
+            m.status,
+            Status::Failure,
+            "the interval from stale samples no longer softens it"
+        );
+        assert_eq!(m.interval, None);
+        assert!(m.baseline_samples_ignored);
+        assert_eq!(
+            (m.baseline_summary.as_ref(), m.baseline_samples.as_ref()),
+            (None, None)
+        );
+        assert!(
+            m.note
+                .as_deref()
+                .unwrap()
+                .starts_with("value edited by hand; its samples are ignored"),
+            "{m:?}"
+        );
+        assert_eq!(c.verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn side_by_side_a_forged_base_value_is_not_paired_with_its_samples() {
+        let xs: Vec<f64> = (0..10).map(|k| 50.0 + k as f64).collect();
+        let mut r = ab_results(&xs, &xs);
+        // The base's p50 claimed 1.5x faster than its own samples say.
+        let base = &mut r.ab.as_mut().unwrap().base;
+        let m = base.metrics.get_mut("job.latency_p50_ms").unwrap();
+        m.value /= 1.5;
+        let c = without_baseline(&r);
+        let sbs = c.side_by_side.as_deref().unwrap();
+        let m = by_name(sbs, "job.latency_p50_ms");
+        assert!(m.baseline_samples_ignored, "{m:?}");
+        assert_eq!(m.interval, None);
+        assert!(
+            (m.change_pct.unwrap() - 50.0).abs() < 1e-9,
+            "the value decides, not the pairs: {m:?}"
+        );
+        assert_eq!(m.status, Status::Failure);
+    }
+
+    #[test]
+    fn an_interval_without_its_change_is_never_attached() {
+        use crate::stats::bootstrap::Interval;
+        let iv = |lo, hi| {
+            Some(Interval {
+                estimate: (lo + hi) / 2.0,
+                lo,
+                hi,
+                confidence: 0.95,
+            })
+        };
+        assert_eq!(attach_interval(Some(60.0), iv(-4.5, 5.9)), None);
+        assert_eq!(attach_interval(Some(5.0), iv(-4.5, 5.9)), iv(-4.5, 5.9));
+        assert_eq!(
+            attach_interval(Some(-4.5), iv(-4.5, 5.9)),
+            iv(-4.5, 5.9),
+            "ends included"
+        );
+        assert_eq!(attach_interval(None, iv(-4.5, 5.9)), None);
+        assert_eq!(attach_interval(Some(1.0), None), None);
+        // Through `compare`: results whose value (100) is not what their own
+        // samples (~200) say give an interval around +100 % for a 0 % change;
+        // it is not shown, and the decision is the point estimate's.
+        let mut b = baseline("  x:\n    latency_p50_ms: 100\n", "");
+        b.samples
+            .insert("x.latency_p50_ms".into(), vec![99.0, 100.0, 101.0, 100.0]);
+        let r = Results::parse(
+            "r",
+            &serde_json::json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0", "created_at": "x",
+                "workload": "w", "environment": {}, "scenarios": [],
+                "metrics": {"x.latency_p50_ms": {"value": 100.0, "unit": "ms", "statistic": "p50",
+                    "samples": [199.0, 200.0, 201.0, 200.0]}}})
+            .to_string(),
+        )
+        .unwrap();
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        let m = &c.metrics[0];
+        assert_eq!(
+            (m.change_pct, m.interval, m.status),
+            (Some(0.0), None, Status::Pass),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn a_metric_only_the_base_config_defines_is_missing_side_by_side() {
+        let xs = [10.0, 11.0, 12.0, 11.0];
+        let mut r = ab_results(&xs, &xs);
+        r.ab.as_mut().unwrap().base_config_metrics = Some(vec![
+            "job.latency_p50_ms".into(),
+            "regressed.latency_p50_ms".into(),
+        ]);
+        let c = without_baseline(&r);
+        let sbs = c.side_by_side.as_deref().unwrap();
+        let m = by_name(sbs, "regressed.latency_p50_ms");
+        assert_eq!(
+            (m.status, m.counts_as),
+            (Status::Missing, Some(Status::Failure))
+        );
+        assert!(
+            m.note
+                .as_deref()
+                .unwrap()
+                .starts_with("defined by the base commit's bench-gate.yml but not by the head's"),
+            "{m:?}"
+        );
+        assert_eq!((sbs.verdict, c.verdict), (Verdict::Fail, Verdict::Fail));
+        // Only the side-by-side view knows the base's config.
+        assert!(c
+            .metrics
+            .iter()
+            .all(|m| m.name != "regressed.latency_p50_ms"));
+        // Every scenario of the base's config dropped or renamed: refused.
+        r.ab.as_mut().unwrap().base_config_metrics = Some(vec!["old.latency_p50_ms".into()]);
+        r.ab.as_mut().unwrap().base.metrics.clear();
+        let flags = ThresholdFlags::default();
+        let c = compare(
+            &Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            &r,
+            flags,
+        );
+        let why = refusal(&c, &r, flags).unwrap();
+        assert!(why.contains("not one metric of the base commit"), "{why}");
+        assert!(why.contains("old.latency_p50_ms (1 in all)"), "{why}");
     }
 
     #[test]

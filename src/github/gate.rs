@@ -102,12 +102,12 @@ fn compare_with_baseline(
         // A/B mode compares with the base commit even before a baseline exists.
         Err(_) if opts.baseline == "latest" && results.ab.is_some() => {
             return Ok(Some((
-                compare::compare(
+                compare::compare_checked(
                     &baseline::Baseline::default(),
                     baseline::NO_BASELINE,
                     results,
                     opts.flags,
-                ),
+                )?,
                 String::new(),
             )))
         }
@@ -121,7 +121,7 @@ fn compare_with_baseline(
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let shown = path.display().to_string();
     Ok(Some((
-        compare::compare(&b, &shown, results, opts.flags),
+        compare::compare_checked(&b, &shown, results, opts.flags)?,
         text,
     )))
 }
@@ -137,6 +137,8 @@ fn gate_inputs(
         verdict: c.map(|c| c.verdict),
         failures: c.map_or(0, |c| c.deciding_view().0.counts.failure),
         warnings: c.map_or(0, |c| c.deciding_view().0.counts.warning),
+        missing: c.map_or(0, |c| c.deciding_view().0.counts.missing),
+        missing_policy: opts.flags.missing,
         release,
         override_state: o.clone(),
         setup,
@@ -233,12 +235,12 @@ fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
     c.deciding_views()
         .into_iter()
         .flat_map(|v| v.metrics.iter())
-        .filter(|m| matches!(m.status, Status::Failure | Status::Warning))
+        .filter(|m| matches!(m.effective_status(), Status::Failure | Status::Warning))
         .filter(|m| seen.insert(m.name.clone()))
         .map(|m| {
             let r = report::view::row(m);
             Flagged {
-                level: if m.status == Status::Failure {
+                level: if m.effective_status() == Status::Failure {
                     Level::Error
                 } else {
                     Level::Warning
@@ -1033,13 +1035,13 @@ fn publish(
     let result = decide_and_publish(ctx, opts, &t, check_id, denied, reused, notes, obtain);
     // After an interrupt the check is the handler's to complete (cancelled).
     crate::interrupt::wait_if_interrupted();
-    if let (Err(e), Some(api), Some(id)) = (&result, check_api, check_id) {
+    if let (Err(Failed { title, error: e }), Some(api), Some(id)) = (&result, check_api, check_id) {
         let summary = truncate_bytes(
             &format!("```\n{}\n```", format!("{e:#}").replace("```", "'''")),
             60_000,
         );
         let out = CheckOutput {
-            title: "The benchmark could not run",
+            title,
             summary: &summary,
             text: "",
             annotations: &[],
@@ -1049,7 +1051,22 @@ fn publish(
         }
     }
     drop(open);
-    result
+    result.map_err(|f| f.error)
+}
+
+/// An error after the check run was created, with the check's title for it.
+struct Failed {
+    title: &'static str,
+    error: anyhow::Error,
+}
+
+impl From<anyhow::Error> for Failed {
+    fn from(error: anyhow::Error) -> Failed {
+        Failed {
+            title: "The benchmark could not run",
+            error,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1062,7 +1079,7 @@ fn decide_and_publish(
     reused: Option<Results>,
     mut notes: Vec<String>,
     obtain: Obtain,
-) -> Result<u8> {
+) -> Result<u8, Failed> {
     let api = t.api;
     let check_api = if t.report_only { None } else { api };
     let mut results = match reused {
@@ -1077,7 +1094,10 @@ fn decide_and_publish(
             head_sha: t.head.clone(),
         });
     }
-    let cmp = compare_with_baseline(&results, opts)?;
+    let cmp = compare_with_baseline(&results, opts).map_err(|error| Failed {
+        title: "The results could not be compared",
+        error,
+    })?;
     let c = cmp.as_ref().map(|(c, _)| c);
     for conf in &results.confirmations {
         notes.push(format!("🔁 **Confirmation run**: {}.", conf.describe()));

@@ -100,14 +100,19 @@ fn table(h: &mut String, rows: &[view::Row]) {
     for r in rows {
         let _ = writeln!(
             h,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}{}</td></tr>",
             esc(&r.name),
             esc(&r.baseline),
             esc(&r.current),
             esc(&r.change),
             esc(&r.threshold),
             r.icon,
-            r.status
+            r.status,
+            if r.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", esc(&r.note))
+            }
         );
     }
     h.push_str("</table>\n");

@@ -96,6 +96,11 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
                     s.scenario, s.reason
                 ));
             }
+            if let Some(e) = &ab.base_config_error {
+                out.push_str(&format!(
+                    "the base commit's bench-gate.yml could not be used ({e}): treated as absent, so metrics only it defines are not checked\n"
+                ));
+            }
         }
         out.push_str(&format!(
             "\nagainst the committed baseline {} (version {}) · workload {} ({})\n",

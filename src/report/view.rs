@@ -75,8 +75,12 @@ pub fn row(m: &MetricComparison) -> Row {
             trim_num(m.thresholds.warning),
             trim_num(m.thresholds.failure)
         ),
-        status: m.status.label(),
-        icon: icon(m.status),
+        status: match m.counts_as {
+            Some(Status::Failure) => "missing (failure)",
+            Some(Status::Warning) => "missing (warning)",
+            _ => m.status.label(),
+        },
+        icon: icon(m.effective_status()),
         note: m.note.clone().unwrap_or_default(),
     }
 }
@@ -160,13 +164,18 @@ pub fn sections(c: &Comparison) -> Vec<Section> {
                 .iter()
                 .flat_map(|a| &a.skipped)
                 .map(|s| {
-                    // The reason may come from a fork's results: plain text only.
                     format!(
                         "Scenario `{}` was not measured on the base commit: {}",
                         s.scenario,
-                        s.reason.replace(['`', '|', '<', '>', '@', '*', '_', '[', ']'], " ")
+                        plain(&s.reason)
                     )
                 })
+                .chain(c.ab.iter().filter_map(|a| a.base_config_error.as_deref()).map(|e| {
+                    format!(
+                        "The base commit's bench-gate.yml could not be used ({}): it is treated as absent, so metrics it defines and the head's does not are not checked.",
+                        plain(e)
+                    )
+                }))
                 .collect(),
         },
         Section {
@@ -187,6 +196,11 @@ pub fn sections(c: &Comparison) -> Vec<Section> {
             notes: Vec::new(),
         },
     ]
+}
+
+/// Text that may come from a fork's results, made plain: no Markdown or HTML.
+fn plain(s: &str) -> String {
+    s.replace(['`', '|', '<', '>', '@', '*', '_', '[', ']'], " ")
 }
 
 /// One line a person understands in ten seconds: the verdict of the view
@@ -224,24 +238,55 @@ pub fn role(c: &Comparison, view: GateOn) -> &'static str {
 }
 
 fn counts_line(verdict: Verdict, counts: &crate::compare::Counts) -> String {
+    use crate::compare::MissingPolicy;
     let c = counts;
     let n = |k: usize, what: &str| format!("{k} metric{} {what}", if k == 1 { "" } else { "s" });
+    // Missing metrics, said with the level they count at (or as ignored).
+    let missing = |level: MissingPolicy, first: bool| match c.missing {
+        0 => String::new(),
+        m if c.missing_policy == level && first => n(m, "missing from the results"),
+        m if c.missing_policy == level => format!(", {}", n(m, "missing from the results")),
+        _ => String::new(),
+    };
+    let ignored = if c.missing > 0 && c.missing_policy == MissingPolicy::Ignore {
+        format!(
+            " ({} ignored: missing: ignore)",
+            n(c.missing, "missing from the results")
+        )
+    } else {
+        String::new()
+    };
     match verdict {
-        Verdict::Fail => format!(
-            "❌ **Failed**: {} the failure threshold{}",
-            n(c.failure, "above"),
+        Verdict::Fail if c.failure == 0 => format!(
+            "❌ **Failed**: {}{}",
+            missing(MissingPolicy::Fail, true),
             if c.warning > 0 {
                 format!(", {} the warning threshold", n(c.warning, "above"))
             } else {
                 String::new()
             }
         ),
+        Verdict::Fail => format!(
+            "❌ **Failed**: {} the failure threshold{}{}",
+            n(c.failure, "above"),
+            missing(MissingPolicy::Fail, false),
+            if c.warning > 0 {
+                format!(", {} the warning threshold", n(c.warning, "above"))
+            } else {
+                String::new()
+            }
+        ),
+        Verdict::Warn if c.warning == 0 => format!(
+            "⚠️ **Passed with warnings**: {}",
+            missing(MissingPolicy::Warn, true)
+        ),
         Verdict::Warn => format!(
-            "⚠️ **Passed with warnings**: {} the warning threshold",
-            n(c.warning, "above")
+            "⚠️ **Passed with warnings**: {} the warning threshold{}",
+            n(c.warning, "above"),
+            missing(MissingPolicy::Warn, false)
         ),
         Verdict::Pass => format!(
-            "✅ **Passed**: {} within thresholds{}",
+            "✅ **Passed**: {} within thresholds{}{ignored}",
             n(c.pass + c.improved, "are"),
             if c.improved > 0 {
                 format!(" ({} improved)", c.improved)

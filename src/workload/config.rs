@@ -19,6 +19,9 @@
 //! secrets:                # what the commands bench-gate starts go without
 //!   remove: [NPM_TOKEN]   # as well as GITHUB_TOKEN, GH_TOKEN, … (see measure::env)
 //!   pass_through: []      # removed by default, given to them on purpose
+//! compare:
+//!   missing: fail           # a baseline metric absent from the results: fail, warn or ignore
+//!   allow_other_workload: false
 //! ```
 
 use std::cell::RefCell;
@@ -55,6 +58,8 @@ struct RawConfig {
     ab: AbConfig,
     #[serde(default)]
     secrets: RawSecrets,
+    #[serde(default)]
+    compare: CompareConfig,
 }
 
 /// `secrets:` in bench-gate.yml: which variables of bench-gate's own
@@ -214,6 +219,23 @@ impl<'de> Deserialize<'de> for EnvKey {
         })
         .map(EnvKey)
     }
+}
+
+/// `compare:` in bench-gate.yml: how `compare`, `report` and `gate` treat
+/// results that do not cover the baseline. Command-line flags win.
+///
+/// ```yaml
+/// compare:
+///   missing: fail               # fail (default), warn or ignore
+///   allow_other_workload: false # compare results of another workload than the baseline's
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareConfig {
+    #[serde(default)]
+    pub missing: Option<crate::compare::MissingPolicy>,
+    #[serde(default)]
+    pub allow_other_workload: Option<bool>,
 }
 
 /// `ab:` in bench-gate.yml: same-runner A/B mode (see the README).
@@ -417,6 +439,7 @@ pub struct Config {
     pub ab: AbConfig,
     /// `secrets:`: what the commands it starts go without.
     pub env_policy: EnvPolicy,
+    pub compare: CompareConfig,
 }
 
 /// A scenario's or service's command as written, made into a `CommandSpec`:
@@ -691,6 +714,7 @@ impl Config {
             services,
             ab: raw.ab,
             env_policy,
+            compare: raw.compare,
         })
     }
 
@@ -762,6 +786,20 @@ mod tests {
     }
 
     #[test]
+    fn the_compare_section() {
+        let c = parse("scenarios:\n  a:\n    command: [x]\ncompare:\n  missing: warn\n  allow_other_workload: true\n").unwrap();
+        assert_eq!(
+            c.compare,
+            CompareConfig {
+                missing: Some(crate::compare::MissingPolicy::Warn),
+                allow_other_workload: Some(true),
+            }
+        );
+        let c = parse("scenarios:\n  a:\n    command: [x]\n").unwrap();
+        assert_eq!(c.compare, CompareConfig::default());
+    }
+
+    #[test]
     fn wrong_type_names_file_line_and_column() {
         let err = parse("scenarios:\n  a:\n    command: [x]\n    iterations: many\n").unwrap_err();
         let msg = err.to_string();
@@ -799,6 +837,24 @@ mod tests {
             "cfg/bench-gate.yml: scenarios.a.command: the command is empty"
         );
         let err = parse("scenarios:\n  a:\n    command: [x]\nworkloads:\n  w: [b]\n").unwrap_err();
+        let err_compare =
+            parse("scenarios:\n  a:\n    command: [x]\ncompare:\n  missing: sometimes\n")
+                .unwrap_err();
+        assert!(
+            err_compare.to_string().starts_with(
+                "cfg/bench-gate.yml:5:12: compare.missing: unknown variant `sometimes`"
+            ),
+            "{err_compare}"
+        );
+        let err_compare =
+            parse("scenarios:\n  a:\n    command: [x]\ncompare:\n  missng: warn\n").unwrap_err();
+        assert!(
+            err_compare
+                .to_string()
+                .starts_with("cfg/bench-gate.yml:5:3:")
+                && err_compare.to_string().contains("unknown field `missng`"),
+            "{err_compare}"
+        );
         assert!(
             err.to_string()
                 .contains("workloads.w: unknown scenario 'b'"),
