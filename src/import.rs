@@ -553,8 +553,8 @@ fn custom(path: &Path, out: &mut Out, direction: Direction) -> Result<()> {
             .as_str()
             .unwrap_or("")
             .chars()
-            .filter(|c| !matches!(c, '<' | '>' | '`' | '|' | '@'))
-            .take(20)
+            .filter(|c| results::unit_char(*c))
+            .take(results::UNIT_MAX)
             .collect();
         out.insert(
             format!("gab.{}", slug(name)),

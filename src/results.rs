@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::measure::runner::{display_command, ScenarioRun};
 use crate::measure::Sample;
+use crate::report::escape::{self, md_code};
 use crate::stats::Summary;
 use crate::workload::{Direction, Measure, Scenario, Workload};
 
@@ -74,17 +75,15 @@ pub struct AbRun {
 }
 
 impl AbRun {
-    /// How reports name the base: "base commit `1738f78`" or "base tree `../a`".
-    /// (Results may come from a fork: nothing here can leave the code span.)
+    /// How reports name the base, in Markdown: "base commit `1738f78`" or
+    /// "base tree `../a`". (Results may come from a fork: the folder is
+    /// escaped as code.)
     pub fn base_label(&self) -> String {
         match &self.base_dir {
-            Some(dir) => format!(
-                "base tree `{}`",
-                dir.replace(['`', '|', '<', '>', '@'], " ")
-            ),
+            Some(dir) => format!("base tree {}", md_code(dir)),
             None => format!(
-                "base commit `{}`",
-                &self.base_commit[..self.base_commit.len().min(7)]
+                "base commit {}",
+                md_code(&self.base_commit[..self.base_commit.len().min(7)])
             ),
         }
     }
@@ -109,17 +108,34 @@ pub struct Confirmation {
 }
 
 impl Confirmation {
-    /// One sentence for reports and comments.
+    /// One sentence for the log (stdout, stderr), its data escaped for it.
     pub fn describe(&self) -> String {
-        let cleared: Vec<&String> = self
+        self.sentence(&|s| format!("'{}'", escape::log(s)), &|names| {
+            escape::log(&names.join(", "))
+        })
+    }
+
+    /// The same sentence in Markdown, for comments and reports.
+    pub fn describe_markdown(&self) -> String {
+        self.sentence(&md_code, &|names| escape::md_text(&names.join(", ")))
+    }
+
+    fn sentence(
+        &self,
+        scenario: &dyn Fn(&str) -> String,
+        metrics: &dyn Fn(&[&str]) -> String,
+    ) -> String {
+        let list = |v: &[String]| metrics(&v.iter().map(String::as_str).collect::<Vec<_>>());
+        let cleared: Vec<String> = self
             .failing_before
             .iter()
             .filter(|m| !self.failing_after.contains(m))
+            .cloned()
             .collect();
         format!(
-            "{} failed, so scenario `{}` was measured {} more time(s) and decided on all its samples: {}",
-            self.failing_before.join(", "),
-            self.scenario,
+            "{} failed, so scenario {} was measured {} more time(s) and decided on all its samples: {}",
+            list(&self.failing_before),
+            scenario(&self.scenario),
             self.rounds,
             if self.failing_after.is_empty() {
                 "no longer failing (the first measurement was a spike)".to_string()
@@ -128,8 +144,8 @@ impl Confirmation {
             } else {
                 format!(
                     "{} still failing, {} no longer",
-                    self.failing_after.join(", "),
-                    cleared.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    list(&self.failing_after),
+                    list(&cleared)
                 )
             }
         )
@@ -145,18 +161,243 @@ pub struct GithubInfo {
     pub head_sha: String,
 }
 
-/// Metric names may come from an untrusted run and end up in a comment:
-/// letters, digits and `_ . - /` only.
-pub fn valid_metric_name(name: &str) -> bool {
+/// Identifiers (metric, scenario and workload names, statistics, measures,
+/// environment keys) may come from an untrusted run and end up in a comment:
+/// letters, digits and `_ . - /` only, at most 200 characters.
+pub fn valid_identifier(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 200
+        && name.len() <= IDENTIFIER_MAX
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
 }
 
+/// Metric names are identifiers.
+pub fn valid_metric_name(name: &str) -> bool {
+    valid_identifier(name)
+}
+
+/// Workload names are identifiers, with `:` too (`import:hyperfine`).
+pub fn valid_workload_name(name: &str) -> bool {
+    valid_identifier(&name.replace(':', "_"))
+}
+
+pub const IDENTIFIER_MAX: usize = 200;
+/// The longest unit, in characters.
+pub const UNIT_MAX: usize = 20;
+/// The longest free text (a reason, an environment value, a version), in characters.
+pub const TEXT_MAX: usize = 1000;
+/// The longest command line kept, in characters.
+pub const COMMAND_MAX: usize = 10_000;
+
+/// A character a unit may hold: letters (any script: `µs`), digits, spaces
+/// and `/ % . _ -`.
+pub fn unit_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, ' ' | '/' | '%' | '.' | '_' | '-')
+}
+
 fn valid_unit(unit: &str) -> bool {
-    unit.len() <= 20 && !unit.contains(['<', '>', '`', '|', '\n', '\r', '@'])
+    unit.chars().count() <= UNIT_MAX && unit.chars().all(unit_char)
+}
+
+/// Makes `s` valid free text for a results file: control characters shown
+/// as escapes (`\n`), cut to `max` characters. For what bench-gate writes
+/// itself (a command, a reason a base tree could not run), so that its own
+/// results always read back.
+pub fn free_text(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    match out.char_indices().nth(max) {
+        Some((i, _)) => {
+            let mut cut = out[..i].to_string();
+            cut.pop();
+            cut.push('…');
+            cut
+        }
+        None => out,
+    }
+}
+
+/// Checks every string of a results file, naming the field (`path`) that is
+/// wrong. Identifiers by their charset, units by theirs, free text by length
+/// and no control characters.
+struct Check<'a> {
+    file: &'a str,
+}
+
+impl Check<'_> {
+    fn fail(&self, path: &str, what: String) -> anyhow::Error {
+        anyhow::anyhow!("{}: {path}: {what}", self.file)
+    }
+
+    /// The value as the error shows it: quoted, escaped, at most 60 characters.
+    fn shown(value: &str) -> String {
+        let short: String = value.chars().take(60).collect();
+        let more = if value.chars().count() > 60 {
+            "…"
+        } else {
+            ""
+        };
+        format!("{:?}{more}", short)
+    }
+
+    fn identifier(&self, path: &str, value: &str) -> Result<()> {
+        self.name(path, value, valid_identifier(value), "")
+    }
+
+    /// `ok`: whether `value` passed its charset; `extra`: what else it allows.
+    fn name(&self, path: &str, value: &str, ok: bool, extra: &str) -> Result<()> {
+        if ok {
+            return Ok(());
+        }
+        Err(self.fail(
+            path,
+            if value.is_empty() {
+                "is empty".to_string()
+            } else if value.len() > IDENTIFIER_MAX {
+                format!("is longer than {IDENTIFIER_MAX} characters")
+            } else {
+                format!(
+                    "{} is not allowed: letters, digits and _ . - /{extra} only",
+                    Check::shown(value)
+                )
+            },
+        ))
+    }
+
+    fn unit(&self, path: &str, value: &str) -> Result<()> {
+        if valid_unit(value) {
+            return Ok(());
+        }
+        Err(self.fail(
+            path,
+            format!(
+                "{} is not allowed: at most {UNIT_MAX} letters, digits, spaces and / % . _ -",
+                Check::shown(value)
+            ),
+        ))
+    }
+
+    fn text(&self, path: &str, value: &str, max: usize) -> Result<()> {
+        let n = value.chars().count();
+        if n > max {
+            return Err(self.fail(
+                path,
+                format!("is {n} characters long; at most {max} are allowed"),
+            ));
+        }
+        if let Some(c) = value.chars().find(|c| c.is_control()) {
+            return Err(self.fail(
+                path,
+                format!(
+                    "holds control characters (U+{:04X} first): {}",
+                    c as u32,
+                    Check::shown(value)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn environment(&self, path: &str, env: &Environment) -> Result<()> {
+        for (k, v) in env {
+            self.identifier(&format!("{path} key"), k)?;
+            self.text(&format!("{path}.{k}"), v, TEXT_MAX)?;
+        }
+        Ok(())
+    }
+
+    /// Every string of `r`; `at` is the path prefix (`""` or `"ab.base."`).
+    fn results(&self, at: &str, r: &Results) -> Result<()> {
+        self.text(&format!("{at}tool"), &r.tool, 100)?;
+        self.text(&format!("{at}tool_version"), &r.tool_version, 100)?;
+        self.text(&format!("{at}created_at"), &r.created_at, 100)?;
+        self.name(
+            &format!("{at}workload"),
+            &r.workload,
+            valid_workload_name(&r.workload),
+            " :",
+        )?;
+        self.environment(&format!("{at}environment"), &r.environment)?;
+        for (i, sc) in r.scenarios.iter().enumerate() {
+            let p = format!("{at}scenarios[{i}]");
+            self.identifier(&format!("{p}.name"), &sc.name)?;
+            self.text(&format!("{p}.command"), &sc.command, COMMAND_MAX)?;
+            for k in sc.summaries.keys() {
+                self.identifier(&format!("{p}.summaries key"), k)?;
+            }
+        }
+        for (k, m) in &r.metrics {
+            self.identifier(&format!("{at}metrics key"), k)?;
+            let p = format!("{at}metrics.{k}");
+            self.unit(&format!("{p}.unit"), &m.unit)?;
+            for (field, v) in [
+                ("scenario", &m.scenario),
+                ("measure", &m.measure),
+                ("statistic", &m.statistic),
+            ] {
+                if let Some(v) = v {
+                    self.identifier(&format!("{p}.{field}"), v)?;
+                }
+            }
+        }
+        if let Some(g) = &r.github {
+            self.identifier(&format!("{at}github.event"), &g.event)?;
+        }
+        for (shard, p) in r.shard.iter().map(|s| (s, format!("{at}shard"))).chain(
+            r.shards
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s, format!("{at}shards[{i}]"))),
+        ) {
+            for (i, name) in shard.scenarios.iter().enumerate() {
+                self.identifier(&format!("{p}.scenarios[{i}]"), name)?;
+            }
+            for (i, name) in shard.all_scenarios.iter().enumerate() {
+                self.identifier(&format!("{p}.all_scenarios[{i}]"), name)?;
+            }
+            if let Some(env) = &shard.environment {
+                self.environment(&format!("{p}.environment"), env)?;
+            }
+        }
+        for (i, c) in r.confirmations.iter().enumerate() {
+            let p = format!("{at}confirmations[{i}]");
+            self.identifier(&format!("{p}.scenario"), &c.scenario)?;
+            for (field, list) in [
+                ("failing_before", &c.failing_before),
+                ("failing_after", &c.failing_after),
+            ] {
+                for (j, m) in list.iter().enumerate() {
+                    self.identifier(&format!("{p}.{field}[{j}]"), m)?;
+                }
+            }
+        }
+        if let Some(ab) = &r.ab {
+            if !at.is_empty() {
+                return Err(self.fail(
+                    &format!("{at}ab"),
+                    "a base run cannot hold another A/B run".into(),
+                ));
+            }
+            self.text("ab.requested", &ab.requested, TEXT_MAX)?;
+            self.identifier("ab.order", &ab.order)?;
+            if let Some(dir) = &ab.base_dir {
+                self.text("ab.base_dir", dir, TEXT_MAX)?;
+            }
+            for (i, k) in ab.skipped.iter().enumerate() {
+                self.identifier(&format!("ab.skipped[{i}].scenario"), &k.scenario)?;
+                self.text(&format!("ab.skipped[{i}].reason"), &k.reason, TEXT_MAX)?;
+            }
+            self.results("ab.base.", &ab.base)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,7 +482,7 @@ pub fn scenario_result(s: &Scenario, run: &ScenarioRun) -> (ScenarioResult, Vec<
     (
         ScenarioResult {
             name: s.name.clone(),
-            command: display_command(&s.command.argv),
+            command: free_text(&display_command(&s.command.argv), COMMAND_MAX),
             iterations: s.iterations,
             warmup: s.warmup,
             samples: run.samples.clone(),
@@ -305,6 +546,7 @@ impl Results {
         if results.metrics.is_empty() {
             anyhow::bail!("{name}: the results hold no metrics");
         }
+        Check { file: name }.results("", &results)?;
         check_metrics(name, &results)?;
         if let Some(ab) = &results.ab {
             check_metrics(&format!("{name} (ab.base)"), &ab.base)?;
@@ -315,38 +557,24 @@ impl Results {
                 let sha = (7..=40).contains(&commit.len())
                     && commit.chars().all(|c| c.is_ascii_hexdigit());
                 if !sha && commit != "unknown" {
-                    anyhow::bail!("{name}: ab.{field} {commit:?} is not a commit SHA");
-                }
-            }
-            let texts = [&ab.requested, &ab.order]
-                .into_iter()
-                .chain(ab.base_dir.iter())
-                .chain(ab.skipped.iter().map(|k| &k.reason));
-            for t in texts {
-                if t.len() > 1000 || t.chars().any(char::is_control) {
                     anyhow::bail!(
-                        "{name}: ab holds a text that is too long or has control characters: {t:?}"
+                        "{name}: ab.{field}: {} is not a commit SHA",
+                        Check::shown(commit)
                     );
                 }
-            }
-            if let Some(k) = ab.skipped.iter().find(|k| !valid_metric_name(&k.scenario)) {
-                anyhow::bail!(
-                    "{name}: ab.skipped scenario {:?} is not allowed",
-                    k.scenario
-                );
             }
         }
         if let Some(g) = &results.github {
             if !(g.head_sha.len() == 40 && g.head_sha.chars().all(|c| c.is_ascii_hexdigit())) {
                 anyhow::bail!(
-                    "{name}: github.head_sha {:?} is not a commit SHA",
-                    g.head_sha
+                    "{name}: github.head_sha: {} is not a commit SHA",
+                    Check::shown(&g.head_sha)
                 );
             }
             if crate::github::context::Repo::parse(&g.repository).is_none() {
                 anyhow::bail!(
-                    "{name}: github.repository {:?} is not OWNER/NAME",
-                    g.repository
+                    "{name}: github.repository: {} is not OWNER/NAME",
+                    Check::shown(&g.repository)
                 );
             }
         }
@@ -364,23 +592,12 @@ impl Results {
     }
 }
 
-/// Results may come from an untrusted run (forks): names, units and numbers
-/// are checked before anything reaches a report or a comment.
+/// Results may come from an untrusted run (forks): numbers are checked
+/// before anything reaches a report or a comment (strings by [`Check`]).
 fn check_metrics(name: &str, results: &Results) -> Result<()> {
     for (k, m) in &results.metrics {
-        if !valid_metric_name(k) {
-            anyhow::bail!(
-                "{name}: metric name {k:?} is not allowed (letters, digits and _ . - / only)"
-            );
-        }
-        if !valid_unit(&m.unit) {
-            anyhow::bail!(
-                "{name}: metric '{k}' has a unit that is not allowed: {:?}",
-                m.unit
-            );
-        }
         if !m.value.is_finite() || m.samples.iter().any(|x| !x.is_finite()) {
-            anyhow::bail!("{name}: metric '{k}' has a value that is not a finite number");
+            anyhow::bail!("{name}: metrics.{k}: a value is not a finite number");
         }
     }
     Ok(())
@@ -436,5 +653,7 @@ pub fn fingerprint() -> Environment {
             }
         }
     }
-    env
+    env.into_iter()
+        .map(|(k, v)| (k, free_text(&v, TEXT_MAX)))
+        .collect()
 }

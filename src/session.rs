@@ -279,7 +279,9 @@ fn measure_scenario(
                 "A/B: scenario '{}' could not run on the base commit, so it is measured on the head alone: {reason}",
                 s.name
             );
-            let reason = reason.lines().next().unwrap_or_default().to_string();
+            // Kept in the results: one line of text that reads back.
+            let reason =
+                results::free_text(reason.lines().next().unwrap_or_default(), results::TEXT_MAX);
             match base.runs.get_mut(i) {
                 Some(r) => *r = Err(reason),
                 None => base.runs.push(Err(reason)),

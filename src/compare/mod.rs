@@ -1064,7 +1064,7 @@ mod tests {
         assert!(parse(&v)
             .unwrap_err()
             .to_string()
-            .contains("(ab.base): metric name"));
+            .contains("r.json: ab.base.metrics key: \"bad name!\" is not allowed"));
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! benchmarking, and kept under GitHub's size limit.
 
 use base64::Engine;
-use minijinja::context;
+use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::gate::{GateDecision, GateResult, Override, Role};
 use crate::compare::{Comparison, EnvDifference};
+use crate::report::escape::{self, md_code, md_text};
 use crate::report::{markdown, view};
 use crate::results::Results;
 
@@ -18,16 +19,10 @@ const RESULTS_OPEN: &str = "<!-- bench-gate:results ";
 const CLOSE: &str = " -->";
 
 pub fn marker(check: &str) -> String {
-    let safe: String = check
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '/'))
-        .collect();
-    // "--" may not appear inside an HTML comment.
-    let mut safe = safe;
-    while safe.contains("--") {
-        safe = safe.replace("--", "-");
-    }
-    format!("<!-- bench-gate:comment check=\"{safe}\" -->")
+    format!(
+        "<!-- bench-gate:comment check=\"{}\" -->",
+        escape::html_comment(check)
+    )
 }
 
 pub fn is_ours(body: &str, check: &str) -> bool {
@@ -51,11 +46,23 @@ pub fn encode(e: &Embedded) -> String {
     )
 }
 
-/// Reads the hidden block back. It is treated as untrusted: anything that
-/// does not decode and validate as results is ignored.
+/// Reads the hidden block back. It is treated as untrusted: a body with
+/// more than one block, or with its block anywhere but where the gate puts
+/// it (on a line of its own at the very end), is refused rather than
+/// guessed at; so is anything that does not decode and validate as results.
 pub fn decode(body: &str) -> Option<Embedded> {
-    let start = body.find(RESULTS_OPEN)? + RESULTS_OPEN.len();
+    if body.matches(RESULTS_OPEN).count() != 1 {
+        return None;
+    }
+    let at = body.find(RESULTS_OPEN)?;
+    if at > 0 && !body[..at].ends_with('\n') {
+        return None;
+    }
+    let start = at + RESULTS_OPEN.len();
     let end = start + body[start..].find(CLOSE)?;
+    if !body[end + CLOSE.len()..].trim().is_empty() {
+        return None;
+    }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body[start..end].trim())
         .ok()?;
@@ -88,22 +95,13 @@ pub struct CommentInput<'a> {
     pub embedded: Option<&'a Embedded>,
 }
 
-/// A value shown inside a code span: no backticks, pipes or line breaks.
-fn code_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '`' | '|' | '\n' | '\r' => ' ',
-            c => c,
-        })
-        .collect()
-}
-
+/// The steps, as Markdown: every value in them escaped.
 fn next_steps(i: &CommentInput) -> Vec<String> {
-    let label = format!("`{}`", i.override_label);
-    let perm = format!("`{}`", i.override_permission.name());
+    let label = md_code(i.override_label);
+    let perm = md_code(i.override_permission.name());
     let capture = format!(
-        "to accept new numbers, run `bench-gate capture --output {}/vX.Y.Z.yaml` on the same runner class and commit it (a baseline change needs a maintainer's approval: the label {label})",
-        i.baselines_dir
+        "to accept new numbers, run {} on the same runner class and commit it (a baseline change needs a maintainer's approval: the label {label})",
+        md_code(&format!("bench-gate capture --output {}/vX.Y.Z.yaml", i.baselines_dir))
     );
     match i.decision.result {
         GateResult::Fail if i.decision.baseline_approval_needed => vec![
@@ -111,12 +109,15 @@ fn next_steps(i: &CommentInput) -> Vec<String> {
         ],
         GateResult::Fail => vec![
             format!(
-                "reproduce locally: `bench-gate compare --workload {}{}` and look at the failing metrics above",
-                i.workload,
-                i.comparison
-                    .and_then(|c| c.ab.as_ref())
-                    .map(|a| format!(" --ab {}", &a.base_commit[..a.base_commit.len().min(12)]))
-                    .unwrap_or_default()
+                "reproduce locally: {} and look at the failing metrics above",
+                md_code(&format!(
+                    "bench-gate compare --workload {}{}",
+                    i.workload,
+                    i.comparison
+                        .and_then(|c| c.ab.as_ref())
+                        .map(|a| format!(" --ab {}", &a.base_commit[..a.base_commit.len().min(12)]))
+                        .unwrap_or_default()
+                ))
             ),
             format!("if the slowdown is intended, a maintainer (permission {perm} or higher) applies the label {label}"),
             capture,
@@ -125,30 +126,33 @@ fn next_steps(i: &CommentInput) -> Vec<String> {
         GateResult::Warn => vec!["nothing blocks the merge; the warnings are worth a look before they grow".into(), capture],
         GateResult::Pass => vec!["nothing: no metric regressed".into()],
         GateResult::NoBaseline => vec![format!(
-            "capture a baseline: `bench-gate capture --output {}/v0.1.0.yaml`, commit it, and later runs compare with it",
-            i.baselines_dir
+            "capture a baseline: {}, commit it, and later runs compare with it",
+            md_code(&format!("bench-gate capture --output {}/v0.1.0.yaml", i.baselines_dir))
         )],
     }
 }
 
+/// The notices, as Markdown: every value in them escaped. `notes` from the
+/// caller are Markdown already.
 fn notices(i: &CommentInput) -> Vec<String> {
     let mut out = Vec::new();
+    let label = md_code(i.override_label);
     match i.override_state {
         Override::Granted { by, role } if i.decision.result == GateResult::Overridden || i.decision.baseline_approval_needed || !i.changed_baselines.is_empty() => {
-            out.push(format!("🔓 **Overridden** by @{by} ({role}) with the label `{}`.", i.override_label))
+            out.push(format!("🔓 **Overridden** by {} ({}) with the label {label}.", mention(by), md_text(role)))
         }
         Override::Insufficient { by, role, required } => out.push(format!(
-            "⛔ The label `{}` was applied by @{by}, whose permission is `{role}`; overriding needs `{}` or higher, so the label is ignored.",
-            i.override_label,
-            required.name()
+            "⛔ The label {label} was applied by {}, whose permission is {}; overriding needs {} or higher, so the label is ignored.",
+            mention(by),
+            md_code(role),
+            md_code(required.name())
         )),
         Override::Unverified { reason } => out.push(format!(
-            "⛔ The label `{}` is on this pull request, but who applied it could not be checked ({reason}), so it is ignored.",
-            i.override_label
+            "⛔ The label {label} is on this pull request, but who applied it could not be checked ({}), so it is ignored.",
+            md_text(reason)
         )),
         Override::Ignored => out.push(format!(
-            "Release tags need a clean run: the label `{}` does not apply.",
-            i.override_label
+            "Release tags need a clean run: the label {label} does not apply."
         )),
         _ => {}
     }
@@ -157,7 +161,7 @@ fn notices(i: &CommentInput) -> Vec<String> {
             "📌 This pull request changes baseline files ({}); that needs a maintainer's approval.",
             i.changed_baselines
                 .iter()
-                .map(|f| format!("`{}`", code_safe(f)))
+                .map(|f| md_code(f))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -175,7 +179,7 @@ fn notices(i: &CommentInput) -> Vec<String> {
                 .count();
             out.push(format!(
                 "🖥️ **This runner is not the machine the baseline was measured on** (it differs in {}). {}{}",
-                c.environment_mismatch.join(", "),
+                md_text(&c.environment_mismatch.join(", ")),
                 if downgraded > 0 {
                     format!("{downgraded} failure(s) are counted as warnings (policy `warn`; `env-mismatch: strict` keeps them). ")
                 } else {
@@ -191,6 +195,18 @@ fn notices(i: &CommentInput) -> Vec<String> {
     }
     out.extend(i.notes.iter().cloned());
     out
+}
+
+/// A GitHub login, mentioned on purpose (it comes from the API, not from
+/// results): only a login's characters, else the name is shown escaped.
+fn mention(login: &str) -> String {
+    let is_login =
+        !login.is_empty() && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if is_login {
+        format!("@{login}")
+    } else {
+        md_code(login)
+    }
 }
 
 fn icon(r: GateResult) -> &'static str {
@@ -239,29 +255,21 @@ fn render(i: &CommentInput, trim: Trim) -> String {
         (Some(c), false) => view::details(c),
         _ => Vec::new(),
     };
+    // Raw values: the template escapes them.
     let env_rows: Vec<EnvDifference> = match (c, trim.details) {
         (Some(c), false) => c
             .current_environment
             .iter()
             .map(|(k, v)| EnvDifference {
-                key: code_safe(k),
-                baseline: code_safe(c.baseline_environment.get(k).map_or("—", |s| s)),
-                current: code_safe(v),
+                key: k.clone(),
+                baseline: c.baseline_environment.get(k).map_or("—", |s| s).to_string(),
+                current: v.clone(),
             })
             .collect(),
         _ => Vec::new(),
     };
     let env_diffs: Vec<EnvDifference> = c
-        .map(|c| {
-            c.environment_differences
-                .iter()
-                .map(|d| EnvDifference {
-                    key: code_safe(&d.key),
-                    baseline: code_safe(&d.baseline),
-                    current: code_safe(&d.current),
-                })
-                .collect()
-        })
+        .map(|c| c.environment_differences.clone())
         .unwrap_or_default();
     let results_block = match i.embedded {
         _ if trim.results => String::new(),
@@ -285,7 +293,7 @@ fn render(i: &CommentInput, trim: Trim) -> String {
     env.get_template("comment.md.j2")
         .and_then(|t| {
             t.render(context! {
-                marker => marker(i.check_name),
+                marker => Value::from_safe_string(marker(i.check_name)),
                 check_name => i.check_name,
                 icon => icon(i.decision.result),
                 title => i.decision.title,
@@ -298,13 +306,13 @@ fn render(i: &CommentInput, trim: Trim) -> String {
                     .map(|c| c.baseline_file.clone())
                     .filter(|f| f != crate::baseline::NO_BASELINE),
                 baseline_version => c.map(|c| c.baseline_version.clone()),
-                run_url => i.run_url,
+                run_url => i.run_url.as_deref().and_then(escape::md_url).map(Value::from_safe_string),
                 env_diffs,
                 next_steps => next_steps(i),
                 details,
                 env => env_rows,
                 trimmed => trim != Trim::default(),
-                results_block,
+                results_block => Value::from_safe_string(results_block),
             })
         })
         .expect("embedded template renders")

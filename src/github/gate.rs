@@ -16,7 +16,7 @@ use super::context::{Context, Event};
 use crate::baseline::{self, discover};
 use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role};
 use crate::compare::{self, Comparison, Status, ThresholdFlags};
-use crate::report;
+use crate::report::{self, escape};
 use crate::results::{GithubInfo, Results};
 
 #[derive(Debug, Clone)]
@@ -68,10 +68,7 @@ fn compare_with_baseline(
         Err(_) if opts.baseline == "latest" => return Ok(None),
         Err(e) => return Err(e),
     };
-    let b = baseline::Baseline::load(&path)?;
-    for k in &b.unknown_keys {
-        eprintln!("warning: {}: unknown key '{k}' ignored", path.display());
-    }
+    let b = crate::app::load_baseline(&path)?;
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let shown = path.display().to_string();
     Ok(Some((
@@ -228,8 +225,8 @@ fn check_annotations(c: Option<&(Comparison, String)>) -> Vec<Value> {
                 "start_line": f.line.unwrap_or(1),
                 "end_line": f.line.unwrap_or(1),
                 "annotation_level": if f.level == Level::Error { "failure" } else { "warning" },
-                "title": f.title,
-                "message": f.message,
+                "title": escape::plain(&f.title),
+                "message": escape::plain(&f.message),
             })
         })
         .collect()
@@ -523,7 +520,7 @@ pub fn run(ctx: &Context, opts: &GateOptions, obtain: Obtain) -> Result<u8> {
                 Some(&api),
                 Target { pr: Some(pr), head: run.head_sha.clone(), labels: current.labels, applied_now_by: None, release: false, report_only: false },
                 None,
-                vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still `{}`._", run.id, &run.head_sha[..7.min(run.head_sha.len())])],
+                vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still {}._", run.id, escape::md_code(&run.head_sha[..7.min(run.head_sha.len())]))],
                 &mut from_artifact,
             )
         }
@@ -595,7 +592,7 @@ fn local(opts: &GateOptions, obtain: Obtain) -> Result<u8> {
         ],
         embedded: None,
     });
-    println!("{body}");
+    println!("{}", escape::log_text(&body));
     Ok(match c {
         Some(c) => compare::exit_code(c.verdict, opts.fail_on_regression, opts.fail_on_warning),
         None => 0,
@@ -643,7 +640,7 @@ fn publish(
             Ok(r) => r,
             Err(e) => {
                 if let (Some(api), Some(id)) = (check_api, check_id) {
-                    let summary = format!("```\n{e:#}\n```");
+                    let summary = escape::md_block(&format!("{e:#}"));
                     let out = CheckOutput {
                         title: "The benchmark could not run",
                         summary: &summary,
@@ -668,7 +665,10 @@ fn publish(
     let cmp = compare_with_baseline(&results, opts)?;
     let c = cmp.as_ref().map(|(c, _)| c);
     for conf in &results.confirmations {
-        notes.push(format!("🔁 **Confirmation run**: {}.", conf.describe()));
+        notes.push(format!(
+            "🔁 **Confirmation run**: {}.",
+            conf.describe_markdown()
+        ));
     }
 
     let override_state = match t.pr {
@@ -717,8 +717,10 @@ fn publish(
     if t.report_only {
         print!(
             "{}",
-            c.map(report::terminal::comparison_table)
-                .unwrap_or_default()
+            escape::log_text(
+                &c.map(report::terminal::comparison_table)
+                    .unwrap_or_default()
+            )
         );
         return Ok(0);
     }
@@ -739,12 +741,10 @@ fn publish(
         }
     }
 
-    if let Some(url) = &opts.history_url {
-        if url.starts_with("https://") || url.starts_with("http://") {
-            notes.push(format!(
-                "📈 [How each metric moved on the main branch]({url})"
-            ));
-        }
+    if let Some(url) = opts.history_url.as_deref().and_then(escape::md_url) {
+        notes.push(format!(
+            "📈 [How each metric moved on the main branch]({url})"
+        ));
     }
     let workload = results.workload.clone();
     let embedded = Embedded {
@@ -795,8 +795,9 @@ fn publish(
         let annotations = check_annotations(cmp.as_ref());
         let limit = |s: &str| truncate_bytes(s, 65_000);
         let (summary, text) = (limit(&summary), limit(&text));
+        let title = escape::plain(&decision.title);
         let out = CheckOutput {
-            title: &decision.title,
+            title: &title,
             summary: &summary,
             text: &text,
             annotations: &annotations,

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::escape::Rich;
 use super::terminal::fmt_value;
 use crate::compare::{Comparison, GateOn, MetricComparison, Status, Verdict};
 use crate::stats::Summary;
@@ -124,21 +125,33 @@ pub fn details(c: &Comparison) -> Vec<DetailRow> {
 /// commit measured side by side, then the change against the baseline.
 #[derive(Debug, Clone, Serialize)]
 pub struct Section {
-    /// Empty without an A/B run (one table, no title).
+    /// Markdown, its data escaped; empty without an A/B run (one table, no title).
     pub title: String,
+    /// The same title as plain text, data as is (for renderers that escape it their way).
+    pub title_text: String,
     pub rows: Vec<Row>,
-    /// Lines under the table (scenarios not measured side by side).
+    /// Lines under the table (scenarios not measured side by side), as Markdown.
     pub notes: Vec<String>,
+    /// The same lines as plain text.
+    pub notes_text: Vec<String>,
+}
+
+impl Section {
+    fn new(title: Rich, rows: Vec<Row>, notes: Vec<Rich>) -> Section {
+        Section {
+            title: title.markdown,
+            title_text: title.text,
+            rows,
+            notes_text: notes.iter().map(|n| n.text.clone()).collect(),
+            notes: notes.into_iter().map(|n| n.markdown).collect(),
+        }
+    }
 }
 
 pub fn sections(c: &Comparison) -> Vec<Section> {
     let rows = |c: &Comparison| c.metrics.iter().map(row).collect::<Vec<_>>();
     let Some(sbs) = &c.side_by_side else {
-        return vec![Section {
-            title: String::new(),
-            rows: rows(c),
-            notes: Vec::new(),
-        }];
+        return vec![Section::new(Rich::new(), rows(c), Vec::new())];
     };
     let (base, order, pairs) = c.ab.as_ref().map_or(("base", "ABBA", 0), |a| {
         (
@@ -147,45 +160,46 @@ pub fn sections(c: &Comparison) -> Vec<Section> {
             a.pairs.values().copied().max().unwrap_or(0),
         )
     });
+    // The base label is Markdown already (see `AbRun::base_label`).
+    let ab_title = Rich::new()
+        .words("Against the ")
+        .markdown(base, base)
+        .words(&format!(
+            ", measured side by side on this runner ({pairs} pairs per scenario, "
+        ))
+        .data(order)
+        .words(&format!(
+            " order; median change = Hodges–Lehmann estimate of the paired ratios) · {}",
+            role(c, GateOn::Ab)
+        ));
+    let skipped =
+        c.ab.iter()
+            .flat_map(|a| &a.skipped)
+            .map(|s| {
+                // The reason may come from a fork's results.
+                Rich::new()
+                    .words("Scenario ")
+                    .code(&s.scenario)
+                    .words(" was not measured on the base commit: ")
+                    .data(&s.reason)
+            })
+            .collect();
+    let baseline_title = if c.baseline_file == crate::baseline::NO_BASELINE {
+        Rich::new().words(&format!(
+            "No committed baseline yet: every metric is new · {}",
+            role(c, GateOn::Baseline)
+        ))
+    } else {
+        Rich::new()
+            .words("Against the committed baseline ")
+            .code(&c.baseline_file)
+            .words(" (version ")
+            .data(&c.baseline_version)
+            .words(&format!(") · {}", role(c, GateOn::Baseline)))
+    };
     vec![
-        Section {
-            title: format!(
-                "Against the {base}, measured side by side on this runner ({} pairs per scenario, {order} order; median change = Hodges–Lehmann estimate of the paired ratios) · {}",
-                pairs,
-                role(c, GateOn::Ab)
-            ),
-            rows: rows(sbs),
-            notes: c
-                .ab
-                .iter()
-                .flat_map(|a| &a.skipped)
-                .map(|s| {
-                    // The reason may come from a fork's results: plain text only.
-                    format!(
-                        "Scenario `{}` was not measured on the base commit: {}",
-                        s.scenario,
-                        s.reason.replace(['`', '|', '<', '>', '@', '*', '_', '[', ']'], " ")
-                    )
-                })
-                .collect(),
-        },
-        Section {
-            title: if c.baseline_file == crate::baseline::NO_BASELINE {
-                format!(
-                    "No committed baseline yet: every metric is new · {}",
-                    role(c, GateOn::Baseline)
-                )
-            } else {
-                format!(
-                    "Against the committed baseline `{}` (version {}) · {}",
-                    c.baseline_file,
-                    c.baseline_version,
-                    role(c, GateOn::Baseline)
-                )
-            },
-            rows: rows(c),
-            notes: Vec::new(),
-        },
+        Section::new(ab_title, rows(sbs), skipped),
+        Section::new(baseline_title, rows(c), Vec::new()),
     ]
 }
 
