@@ -657,3 +657,170 @@ pub fn fingerprint() -> Environment {
         .map(|(k, v)| (k, free_text(&v, TEXT_MAX)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn valid() -> Value {
+        json!({
+            "schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0",
+            "created_at": "2026-11-27T10:00:00Z", "workload": "import:hyperfine",
+            "environment": {"os_version": "Ubuntu 24.04 <b>", "cpu_model": "AMD EPYC @ 2.4GHz"},
+            "scenarios": [{"name": "single", "command": "sh -c 'a | b' # ::error::x", "iterations": 1,
+                "warmup": 0, "samples": [], "warmup_samples": [], "summaries": {"wall_ms": serde_json::to_value(Summary::of(&[1.0]).unwrap()).unwrap()},
+                "overhead_ms_mean": 0.0}],
+            "metrics": {"single.latency_p50_ms": {"value": 1.0, "unit": "µs", "scenario": "single",
+                "measure": "wall_ms", "statistic": "p50", "samples": [1.0]}},
+        })
+    }
+
+    type Edit = Box<dyn Fn(&mut Value)>;
+
+    fn error(edit: impl Fn(&mut Value)) -> String {
+        let mut v = valid();
+        edit(&mut v);
+        Results::parse("r.json", &v.to_string())
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn free_text_may_hold_markup_but_not_control_characters() {
+        Results::parse("r.json", &valid().to_string())
+            .expect("markup in free text is escaped later");
+        assert_eq!(
+            error(|v| v["environment"]["os_version"] = json!("a\nb")),
+            "r.json: environment.os_version: holds control characters (U+000A first): \"a\\nb\""
+        );
+        assert_eq!(
+            error(|v| v["scenarios"][0]["command"] = json!("x".repeat(COMMAND_MAX + 1))),
+            format!("r.json: scenarios[0].command: is {} characters long; at most {COMMAND_MAX} are allowed", COMMAND_MAX + 1)
+        );
+        assert!(error(|v| v["created_at"] = json!("\u{1b}[2J"))
+            .starts_with("r.json: created_at: holds control characters"));
+    }
+
+    #[test]
+    fn identifiers_follow_their_charset_and_the_error_names_the_field() {
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "workload: \"### x\" is not allowed: letters, digits and _ . - / : only",
+                Box::new(|v| v["workload"] = json!("### x")),
+            ),
+            (
+                "environment key: \"a b\" is not allowed",
+                Box::new(|v| v["environment"]["a b"] = json!("x")),
+            ),
+            (
+                "scenarios[0].name: \"@me\" is not allowed",
+                Box::new(|v| v["scenarios"][0]["name"] = json!("@me")),
+            ),
+            (
+                "scenarios[0].summaries key: \"<x>\"",
+                Box::new(|v| {
+                    v["scenarios"][0]["summaries"]["<x>"] =
+                        v["scenarios"][0]["summaries"]["wall_ms"].clone()
+                }),
+            ),
+            (
+                "metrics key: \"a[b](c)\"",
+                Box::new(|v| {
+                    v["metrics"]["a[b](c)"] = v["metrics"]["single.latency_p50_ms"].clone()
+                }),
+            ),
+            (
+                "metrics.single.latency_p50_ms.unit: \"ms <img>\" is not allowed",
+                Box::new(|v| v["metrics"]["single.latency_p50_ms"]["unit"] = json!("ms <img>")),
+            ),
+            (
+                "metrics.single.latency_p50_ms.scenario: \"\" is empty",
+                Box::new(|v| v["metrics"]["single.latency_p50_ms"]["scenario"] = json!("")),
+            ),
+            (
+                "metrics.single.latency_p50_ms.measure",
+                Box::new(|v| v["metrics"]["single.latency_p50_ms"]["measure"] = json!("wall ms")),
+            ),
+            (
+                "github.event",
+                Box::new(
+                    |v| v["github"] = json!({"repository": "o/r", "event": "pull request", "head_sha": "a".repeat(40)}),
+                ),
+            ),
+            (
+                "confirmations[0].failing_after[0]",
+                Box::new(
+                    |v| v["confirmations"] = json!([{"scenario": "single", "rounds": 1, "failing_before": [], "failing_after": ["`x`"]}]),
+                ),
+            ),
+            (
+                "shards[0].environment.os",
+                Box::new(
+                    |v| v["shards"] = json!([{"index": 1, "total": 1, "scenarios": [], "all_scenarios": [], "environment": {"os": "\r"}}]),
+                ),
+            ),
+        ];
+        for (want, edit) in cases {
+            let e = error(edit);
+            let want = want.replace("\"\" is empty", "is empty");
+            assert!(e.starts_with(&format!("r.json: {want}")), "{want}\n{e}");
+        }
+    }
+
+    #[test]
+    fn the_base_run_of_an_ab_block_is_checked_the_same_way() {
+        let ab = |v: &mut Value, base: Value| {
+            v["ab"] = json!({"requested": "main", "base_commit": "unknown", "head_commit": "unknown",
+                "order": "ABBA", "base": base, "skipped": []});
+        };
+        let mut base = valid();
+        base["environment"]["k"] = json!("line\nbreak");
+        let e = error(|v| ab(v, base.clone()));
+        assert!(
+            e.starts_with("r.json: ab.base.environment.k: holds control characters"),
+            "{e}"
+        );
+        let mut nested = valid();
+        ab(&mut nested, valid());
+        let e = error(|v| ab(v, nested.clone()));
+        assert!(
+            e.starts_with("r.json: ab.base.ab: a base run cannot hold another"),
+            "{e}"
+        );
+        let e = error(|v| {
+            ab(v, valid());
+            v["ab"]["order"] = json!("AB BA");
+        });
+        assert!(e.starts_with("r.json: ab.order:"), "{e}");
+    }
+
+    #[test]
+    fn what_bench_gate_writes_itself_always_reads_back() {
+        assert_eq!(free_text("a\nb\tc", 100), "a\\nb\\tc");
+        assert_eq!(free_text("abcdef", 4), "abc…");
+        assert_eq!(free_text("abcd", 4), "abcd");
+        let mut v = valid();
+        v["scenarios"][0]["command"] = json!(free_text("sh -c 'line one\nline two'", COMMAND_MAX));
+        v["environment"]["kernel"] = json!(free_text("6.1\u{7}", TEXT_MAX));
+        Results::parse("r.json", &v.to_string()).unwrap();
+    }
+
+    #[test]
+    fn confirmations_read_as_text_in_logs_and_as_markdown_in_comments() {
+        let c = Confirmation {
+            scenario: "spiky".into(),
+            rounds: 2,
+            failing_before: vec!["a.p50_ms".into(), "b_ms".into()],
+            failing_after: vec!["b_ms".into()],
+        };
+        assert_eq!(
+            c.describe(),
+            "a.p50_ms, b_ms failed, so scenario 'spiky' was measured 2 more time(s) and decided on all its samples: b_ms still failing, a.p50_ms no longer"
+        );
+        assert_eq!(
+            c.describe_markdown(),
+            "a.p50_ms, b_ms failed, so scenario `spiky` was measured 2 more time(s) and decided on all its samples: b_ms still failing, a.p50_ms no longer"
+        );
+    }
+}

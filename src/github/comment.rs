@@ -381,6 +381,95 @@ mod tests {
         assert_eq!(decode(&format!("<!-- bench-gate:results {evil} -->")), None);
     }
 
+    fn embedded(value: f64) -> Embedded {
+        let results = Results::parse(
+            "r",
+            &format!(r#"{{"schema_version":1,"tool":"bench-gate","tool_version":"0.1.0","created_at":"x","workload":"w","environment":{{}},"scenarios":[],"metrics":{{"a.b_ms":{{"value":{value},"unit":"ms"}}}}}}"#),
+        )
+        .unwrap();
+        Embedded {
+            version: 1,
+            check: "bench-gate".into(),
+            head_sha: "abc".into(),
+            results,
+        }
+    }
+
+    #[test]
+    fn a_body_with_several_results_blocks_is_refused() {
+        let (real, forged) = (encode(&embedded(2.0)), encode(&embedded(1.0)));
+        let ours = format!("{}\ntext\n{real}\n", marker("bench-gate"));
+        assert_eq!(decode(&ours), Some(embedded(2.0)));
+        // A second block placed first, last, or inside the text: not guessed at.
+        for body in [
+            format!("{}\n{forged}\ntext\n{real}\n", marker("bench-gate")),
+            format!("{}\ntext\n{real}\n{forged}\n", marker("bench-gate")),
+            format!("{}\ntext {forged} more\n{real}\n", marker("bench-gate")),
+            format!("{}\ntext\n{real}\n{real}", marker("bench-gate")),
+        ] {
+            assert_eq!(decode(&body), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_block_anywhere_but_at_the_end_on_its_own_line_is_refused() {
+        let block = encode(&embedded(1.0));
+        assert!(decode(&format!("text\n{block}")).is_some());
+        assert!(decode(&format!("{block}\n\n")).is_some());
+        for body in [
+            format!("text\n{block}\nmore text after it"),
+            format!("text {block}"),
+            format!("| cell | {block}"),
+        ] {
+            assert_eq!(decode(&body), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn data_cannot_add_a_block_to_the_gate_s_comment() {
+        // A results file whose free text holds a block: the comment escapes
+        // it, so the body keeps exactly one, the gate's own.
+        let mut e = embedded(2.0);
+        e.results
+            .environment
+            .insert("os".into(), encode(&embedded(1.0)));
+        let decision = crate::compare::gate::decide(&crate::compare::gate::GateInputs {
+            verdict: Some(crate::compare::Verdict::Pass),
+            failures: 0,
+            warnings: 0,
+            release: false,
+            override_state: Override::Absent,
+            baseline_changed: false,
+            fail_on_regression: true,
+            fail_on_warning: false,
+        });
+        let baseline = crate::baseline::Baseline::parse(
+            "b.yaml",
+            "version: '1'\nenvironment: {os: linux}\nmetrics:\n  a:\n    b_ms: 2\n",
+        )
+        .unwrap();
+        let c = crate::compare::compare(&baseline, "b.yaml", &e.results, Default::default());
+        let input = CommentInput {
+            check_name: "bench-gate",
+            decision: &decision,
+            comparison: Some(&c),
+            head_sha: "abc",
+            workload: "w",
+            override_state: &Override::Absent,
+            override_label: "performance-override",
+            override_permission: Role::Maintain,
+            changed_baselines: &[],
+            baselines_dir: "baselines",
+            run_url: None,
+            notes: vec![],
+            embedded: Some(&e),
+        };
+        let (text, _) = body(&input);
+        assert_eq!(text.matches("<!--").count(), 2, "{text}");
+        assert!(text.contains("&lt;\\!-- bench-gate:results "), "{text}");
+        assert_eq!(decode(&text), Some(e));
+    }
+
     #[test]
     fn markers_cannot_be_broken_out_of() {
         assert_eq!(

@@ -99,10 +99,16 @@ fn gate_inputs(
 /// The Markdown report for the step summary and `report-path`.
 fn report_markdown(decision: &GateDecision, c: Option<&Comparison>, check: &str) -> String {
     match c {
-        Some(c) => format!("## bench-gate · {check}: {}\n\n{}", decision.title, report::markdown::report(c)),
+        Some(c) => format!(
+            "## bench-gate · {}: {}\n\n{}",
+            escape::md_text(check),
+            escape::md_text(&decision.title),
+            report::markdown::report(c)
+        ),
         None => format!(
-            "## bench-gate · {check}: {}\n\nNo baseline was found; capture one with `bench-gate capture --output baselines/v0.1.0.yaml` and commit it.\n",
-            decision.title
+            "## bench-gate · {}: {}\n\nNo baseline was found; capture one with `bench-gate capture --output baselines/v0.1.0.yaml` and commit it.\n",
+            escape::md_text(check),
+            escape::md_text(&decision.title)
         ),
     }
 }

@@ -163,7 +163,7 @@ pub fn md_code_cell(s: &str) -> String {
 pub fn md_block(s: &str) -> String {
     let content = code_content(s, false);
     let fence = "`".repeat(longest_backtick_run(&content).max(2) + 1);
-    let lines: Vec<String> = content.lines().map(|l| not_a_command(l)).collect();
+    let lines: Vec<String> = content.lines().map(not_a_command).collect();
     format!("{fence}\n{}\n{fence}", lines.join("\n"))
 }
 
