@@ -605,7 +605,11 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         created_at: results::now_rfc3339(),
         workload: format!("import:{}", format.name()),
-        environment: env,
+        // Free text from another tool: made to read back (see `free_text`).
+        environment: env
+            .into_iter()
+            .map(|(k, v)| (k, results::free_text(&v, results::TEXT_MAX)))
+            .collect(),
         scenarios: Vec::new(),
         metrics,
         github: None,

@@ -232,11 +232,15 @@ impl BaseSide {
         }
         workload.scenarios = kept;
         results::AbRun {
-            requested: self.trees.requested.clone(),
+            requested: results::free_text(&self.trees.requested, results::TEXT_MAX),
             base_commit: self.trees.base_commit.clone(),
             head_commit: self.trees.head_commit.clone(),
             order: "ABBA".into(),
-            base_dir: self.trees.base_dir.clone(),
+            base_dir: self
+                .trees
+                .base_dir
+                .as_deref()
+                .map(|d| results::free_text(d, results::TEXT_MAX)),
             base: Box::new(Results::new(&workload, &runs, env.clone())),
             skipped,
         }

@@ -1342,3 +1342,49 @@ fn markup_where_results_allow_none_is_refused_naming_the_field() {
     assert_inert("check run summary", &run.summary, &[], &[]);
     assert!(fake.comments().is_empty());
 }
+
+/// With a read-only token the annotations go to the log as bench-gate's own
+/// workflow commands: data stays inside their message, on their line.
+#[test]
+fn log_annotations_keep_data_inside_their_own_command() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let results = hostile(&co);
+    fake.with(|s| s.read_only = true);
+    // Both views decide: the committed baseline's (with its unit) comes first.
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", results.to_str().unwrap(), "--gate-on", "both"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let commands: Vec<&str> = stdout
+        .lines()
+        .filter(|l| check::command_line(l).is_some())
+        .collect();
+    let errors: Vec<&&str> = commands
+        .iter()
+        .filter(|l| l.starts_with("::error file=baselines/v1.13.0.yaml,"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stdout}");
+    assert!(
+        errors[0].contains(
+            "generation.single.latency_p50_ms went from 1500 ms [u](https://evil.example/u) @\u{200D}octocat <\u{200D}!-- to"
+        ),
+        "{stdout}"
+    );
+    // The baseline's unit, with its markup, is inside the message, inert.
+    assert_eq!(check::mention(errors[0]), None, "{stdout}");
+    assert_eq!(check::html_tag(errors[0]), None, "{stdout}");
+    for l in &commands {
+        assert!(
+            ["::add-mask::", "::error ", "::warning "]
+                .iter()
+                .any(|p| l.starts_with(p)),
+            "a command bench-gate did not write: {l}"
+        );
+    }
+}

@@ -200,8 +200,9 @@ fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
                 } else {
                     Level::Warning
                 },
-                title: format!("{}: {} ({})", m.name, r.change, r.status),
-                message: format!(
+                // Shown as plain text, in the check run or the log: one line each.
+                title: escape::plain(&format!("{}: {} ({})", m.name, r.change, r.status)),
+                message: escape::plain(&format!(
                     "{} went from {} to {} ({}); thresholds {}.{}",
                     m.name,
                     r.baseline,
@@ -212,7 +213,7 @@ fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
                         .as_deref()
                         .map(|n| format!(" {n}."))
                         .unwrap_or_default()
-                ),
+                )),
                 line: metric_line(yaml, &m.name),
             }
         })
@@ -231,8 +232,8 @@ fn check_annotations(c: Option<&(Comparison, String)>) -> Vec<Value> {
                 "start_line": f.line.unwrap_or(1),
                 "end_line": f.line.unwrap_or(1),
                 "annotation_level": if f.level == Level::Error { "failure" } else { "warning" },
-                "title": escape::plain(&f.title),
-                "message": escape::plain(&f.message),
+                "title": f.title,
+                "message": f.message,
             })
         })
         .collect()
