@@ -307,7 +307,11 @@ fn obtain_results(results: Option<&std::path::Path>, workload: &WorkloadArgs) ->
 pub fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
     let b = Baseline::load(path)?;
     for k in &b.unknown_keys {
-        eprintln!("warning: {}: unknown key '{k}' ignored", path.display());
+        eprintln!(
+            "warning: {}: unknown key '{}' ignored",
+            path.display(),
+            report::escape::log(k)
+        );
     }
     Ok(b)
 }
@@ -395,7 +399,10 @@ fn compare_cmd(args: CompareArgs) -> Result<u8> {
         CompareFormat::Markdown => report::markdown::table(&c),
         CompareFormat::Json => report::json(&c),
     };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    // The log runs workflow commands: no line of data may be one.
+    std::io::stdout()
+        .lock()
+        .write_all(report::escape::log_text(&text).as_bytes())?;
     Ok(compare::exit_code(
         c.verdict,
         args.fail_on_regression,
@@ -415,7 +422,9 @@ fn report_cmd(args: ReportArgs) -> Result<u8> {
             crate::fsutil::write_atomic(path, text.as_bytes())?;
             eprintln!("wrote {}", path.display());
         }
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(report::escape::log_text(&text).as_bytes())?,
     }
     Ok(EXIT_OK)
 }
@@ -500,7 +509,7 @@ fn list(args: ListArgs) -> Result<u8> {
             }
         }
     }
-    println!("{t}");
+    println!("{}", report::escape::log_text(&t.to_string()));
     Ok(EXIT_OK)
 }
 
@@ -579,7 +588,10 @@ fn trends(args: TrendsArgs) -> Result<u8> {
     }
     if args.format == TrendsFormat::Json {
         let out = serde_json::json!({ "versions": versions, "metrics": series });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        println!(
+            "{}",
+            report::escape::json_text(&serde_json::to_string_pretty(&out)?)
+        );
         return Ok(EXIT_OK);
     }
     if versions.is_empty() {
@@ -622,7 +634,7 @@ fn trends(args: TrendsArgs) -> Result<u8> {
         row.push(sparkline(values));
         t.add_row(row);
     }
-    println!("{t}");
+    println!("{}", report::escape::log_text(&t.to_string()));
     Ok(EXIT_OK)
 }
 

@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::report::escape::html as esc;
 use crate::results::Results;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,13 +76,6 @@ pub fn append(path: &Path, e: &Entry, keep: Option<usize>) -> Result<usize> {
     }
     crate::fsutil::write_atomic(path, text.as_bytes())?;
     Ok(entries.len())
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// One line chart per metric, x = run (oldest left), y = value; each point's

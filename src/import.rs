@@ -553,8 +553,8 @@ fn custom(path: &Path, out: &mut Out, direction: Direction) -> Result<()> {
             .as_str()
             .unwrap_or("")
             .chars()
-            .filter(|c| !matches!(c, '<' | '>' | '`' | '|' | '@'))
-            .take(20)
+            .filter(|c| results::unit_char(*c))
+            .take(results::UNIT_MAX)
             .collect();
         out.insert(
             format!("gab.{}", slug(name)),
@@ -605,7 +605,11 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         created_at: results::now_rfc3339(),
         workload: format!("import:{}", format.name()),
-        environment: env,
+        // Free text from another tool: made to read back (see `free_text`).
+        environment: env
+            .into_iter()
+            .map(|(k, v)| (k, results::free_text(&v, results::TEXT_MAX)))
+            .collect(),
         scenarios: Vec::new(),
         metrics,
         github: None,

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use bench_gate::{app, cli::Cli, measure};
+use bench_gate::{app, cli::Cli, measure, report::escape};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -27,7 +27,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote data (a file's field): no line may run as a workflow command.
+            eprintln!("{}", escape::log_text(&format!("error: {e:#}")));
             ExitCode::from(app::EXIT_ERROR)
         }
     }

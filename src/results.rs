@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::measure::runner::{display_command, ScenarioRun};
 use crate::measure::Sample;
+use crate::report::escape::{self, md_code};
 use crate::stats::Summary;
 use crate::workload::{Direction, Measure, Scenario, Workload};
 
@@ -87,17 +88,15 @@ pub struct AbRun {
 pub const MAX_BASE_CONFIG_METRICS: usize = 10_000;
 
 impl AbRun {
-    /// How reports name the base: "base commit `1738f78`" or "base tree `../a`".
-    /// (Results may come from a fork: nothing here can leave the code span.)
+    /// How reports name the base, in Markdown: "base commit `1738f78`" or
+    /// "base tree `../a`". (Results may come from a fork: the folder is
+    /// escaped as code.)
     pub fn base_label(&self) -> String {
         match &self.base_dir {
-            Some(dir) => format!(
-                "base tree `{}`",
-                dir.replace(['`', '|', '<', '>', '@'], " ")
-            ),
+            Some(dir) => format!("base tree {}", md_code(dir)),
             None => format!(
-                "base commit `{}`",
-                &self.base_commit[..self.base_commit.len().min(7)]
+                "base commit {}",
+                md_code(&self.base_commit[..self.base_commit.len().min(7)])
             ),
         }
     }
@@ -122,17 +121,34 @@ pub struct Confirmation {
 }
 
 impl Confirmation {
-    /// One sentence for reports and comments.
+    /// One sentence for the log (stdout, stderr), its data escaped for it.
     pub fn describe(&self) -> String {
-        let cleared: Vec<&String> = self
+        self.sentence(&|s| format!("'{}'", escape::log(s)), &|names| {
+            escape::log(&names.join(", "))
+        })
+    }
+
+    /// The same sentence in Markdown, for comments and reports.
+    pub fn describe_markdown(&self) -> String {
+        self.sentence(&md_code, &|names| escape::md_text(&names.join(", ")))
+    }
+
+    fn sentence(
+        &self,
+        scenario: &dyn Fn(&str) -> String,
+        metrics: &dyn Fn(&[&str]) -> String,
+    ) -> String {
+        let list = |v: &[String]| metrics(&v.iter().map(String::as_str).collect::<Vec<_>>());
+        let cleared: Vec<String> = self
             .failing_before
             .iter()
             .filter(|m| !self.failing_after.contains(m))
+            .cloned()
             .collect();
         format!(
-            "{} failed, so scenario `{}` was measured {} more time(s) and decided on all its samples: {}",
-            self.failing_before.join(", "),
-            self.scenario,
+            "{} failed, so scenario {} was measured {} more time(s) and decided on all its samples: {}",
+            list(&self.failing_before),
+            scenario(&self.scenario),
             self.rounds,
             if self.failing_after.is_empty() {
                 "no longer failing (the first measurement was a spike)".to_string()
@@ -141,8 +157,8 @@ impl Confirmation {
             } else {
                 format!(
                     "{} still failing, {} no longer",
-                    self.failing_after.join(", "),
-                    cleared.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    list(&self.failing_after),
+                    list(&cleared)
                 )
             }
         )
@@ -158,18 +174,260 @@ pub struct GithubInfo {
     pub head_sha: String,
 }
 
-/// Metric names may come from an untrusted run and end up in a comment:
-/// letters, digits and `_ . - /` only.
-pub fn valid_metric_name(name: &str) -> bool {
+/// Identifiers (metric, scenario and workload names, statistics, measures,
+/// environment keys) may come from an untrusted run and end up in a comment:
+/// letters, digits and `_ . - /` only, at most 200 characters.
+pub fn valid_identifier(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 200
+        && name.len() <= IDENTIFIER_MAX
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
 }
 
+/// Metric names are identifiers.
+pub fn valid_metric_name(name: &str) -> bool {
+    valid_identifier(name)
+}
+
+/// Workload names are identifiers, with `:` too (`import:hyperfine`).
+pub fn valid_workload_name(name: &str) -> bool {
+    valid_identifier(&name.replace(':', "_"))
+}
+
+pub const IDENTIFIER_MAX: usize = 200;
+/// The longest unit, in characters.
+pub const UNIT_MAX: usize = 20;
+/// The longest free text (a reason, an environment value, a version), in characters.
+pub const TEXT_MAX: usize = 1000;
+/// The longest command line kept, in characters.
+pub const COMMAND_MAX: usize = 10_000;
+
+/// A character a unit may hold: letters (any script: `µs`), digits, spaces
+/// and `/ % . _ -`.
+pub fn unit_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, ' ' | '/' | '%' | '.' | '_' | '-')
+}
+
 fn valid_unit(unit: &str) -> bool {
-    unit.len() <= 20 && !unit.contains(['<', '>', '`', '|', '\n', '\r', '@'])
+    unit.chars().count() <= UNIT_MAX && unit.chars().all(unit_char)
+}
+
+/// Makes `s` valid free text for a results file: control characters shown
+/// as escapes (`\n`), cut to `max` characters. For what bench-gate writes
+/// itself (a command, a reason a base tree could not run), so that its own
+/// results always read back.
+pub fn free_text(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    match out.char_indices().nth(max) {
+        Some((i, _)) => {
+            let mut cut = out[..i].to_string();
+            cut.pop();
+            cut.push('…');
+            cut
+        }
+        None => out,
+    }
+}
+
+/// Checks every string of a results file, naming the field (`path`) that is
+/// wrong. Identifiers by their charset, units by theirs, free text by length
+/// and no control characters.
+struct Check<'a> {
+    file: &'a str,
+}
+
+impl Check<'_> {
+    fn fail(&self, path: &str, what: String) -> anyhow::Error {
+        anyhow::anyhow!("{}: {path}: {what}", self.file)
+    }
+
+    /// The value as the error shows it: quoted, escaped, at most 60 characters.
+    fn shown(value: &str) -> String {
+        let short: String = value.chars().take(60).collect();
+        let more = if value.chars().count() > 60 {
+            "…"
+        } else {
+            ""
+        };
+        format!("{:?}{more}", short)
+    }
+
+    fn identifier(&self, path: &str, value: &str) -> Result<()> {
+        self.name(path, value, valid_identifier(value), "")
+    }
+
+    /// `ok`: whether `value` passed its charset; `extra`: what else it allows.
+    fn name(&self, path: &str, value: &str, ok: bool, extra: &str) -> Result<()> {
+        if ok {
+            return Ok(());
+        }
+        Err(self.fail(
+            path,
+            if value.is_empty() {
+                "is empty".to_string()
+            } else if value.len() > IDENTIFIER_MAX {
+                format!("is longer than {IDENTIFIER_MAX} characters")
+            } else {
+                format!(
+                    "{} is not allowed: letters, digits and _ . - /{extra} only",
+                    Check::shown(value)
+                )
+            },
+        ))
+    }
+
+    fn unit(&self, path: &str, value: &str) -> Result<()> {
+        if valid_unit(value) {
+            return Ok(());
+        }
+        Err(self.fail(
+            path,
+            format!(
+                "{} is not allowed: at most {UNIT_MAX} letters, digits, spaces and / % . _ -",
+                Check::shown(value)
+            ),
+        ))
+    }
+
+    fn text(&self, path: &str, value: &str, max: usize) -> Result<()> {
+        let n = value.chars().count();
+        if n > max {
+            return Err(self.fail(
+                path,
+                format!("is {n} characters long; at most {max} are allowed"),
+            ));
+        }
+        if let Some(c) = value.chars().find(|c| c.is_control()) {
+            return Err(self.fail(
+                path,
+                format!(
+                    "holds control characters (U+{:04X} first): {}",
+                    c as u32,
+                    Check::shown(value)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn environment(&self, path: &str, env: &Environment) -> Result<()> {
+        for (k, v) in env {
+            self.identifier(&format!("{path} key"), k)?;
+            self.text(&format!("{path}.{k}"), v, TEXT_MAX)?;
+        }
+        Ok(())
+    }
+
+    /// Every string of `r`; `at` is the path prefix (`""` or `"ab.base."`).
+    fn results(&self, at: &str, r: &Results) -> Result<()> {
+        self.text(&format!("{at}tool"), &r.tool, 100)?;
+        self.text(&format!("{at}tool_version"), &r.tool_version, 100)?;
+        self.text(&format!("{at}created_at"), &r.created_at, 100)?;
+        self.name(
+            &format!("{at}workload"),
+            &r.workload,
+            valid_workload_name(&r.workload),
+            " :",
+        )?;
+        self.environment(&format!("{at}environment"), &r.environment)?;
+        for (i, sc) in r.scenarios.iter().enumerate() {
+            let p = format!("{at}scenarios[{i}]");
+            self.identifier(&format!("{p}.name"), &sc.name)?;
+            self.text(&format!("{p}.command"), &sc.command, COMMAND_MAX)?;
+            for k in sc.summaries.keys() {
+                self.identifier(&format!("{p}.summaries key"), k)?;
+            }
+        }
+        for (k, m) in &r.metrics {
+            self.identifier(&format!("{at}metrics key"), k)?;
+            let p = format!("{at}metrics.{k}");
+            self.unit(&format!("{p}.unit"), &m.unit)?;
+            for (field, v) in [
+                ("scenario", &m.scenario),
+                ("measure", &m.measure),
+                ("statistic", &m.statistic),
+            ] {
+                if let Some(v) = v {
+                    self.identifier(&format!("{p}.{field}"), v)?;
+                }
+            }
+        }
+        if let Some(g) = &r.github {
+            self.identifier(&format!("{at}github.event"), &g.event)?;
+        }
+        for (shard, p) in r.shard.iter().map(|s| (s, format!("{at}shard"))).chain(
+            r.shards
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s, format!("{at}shards[{i}]"))),
+        ) {
+            for (i, name) in shard.scenarios.iter().enumerate() {
+                self.identifier(&format!("{p}.scenarios[{i}]"), name)?;
+            }
+            for (i, name) in shard.all_scenarios.iter().enumerate() {
+                self.identifier(&format!("{p}.all_scenarios[{i}]"), name)?;
+            }
+            if let Some(env) = &shard.environment {
+                self.environment(&format!("{p}.environment"), env)?;
+            }
+        }
+        for (i, c) in r.confirmations.iter().enumerate() {
+            let p = format!("{at}confirmations[{i}]");
+            self.identifier(&format!("{p}.scenario"), &c.scenario)?;
+            for (field, list) in [
+                ("failing_before", &c.failing_before),
+                ("failing_after", &c.failing_after),
+            ] {
+                for (j, m) in list.iter().enumerate() {
+                    self.identifier(&format!("{p}.{field}[{j}]"), m)?;
+                }
+            }
+        }
+        if let Some(ab) = &r.ab {
+            if !at.is_empty() {
+                return Err(self.fail(
+                    &format!("{at}ab"),
+                    "a base run cannot hold another A/B run".into(),
+                ));
+            }
+            self.text("ab.requested", &ab.requested, TEXT_MAX)?;
+            self.identifier("ab.order", &ab.order)?;
+            if let Some(dir) = &ab.base_dir {
+                self.text("ab.base_dir", dir, TEXT_MAX)?;
+            }
+            for (i, k) in ab.skipped.iter().enumerate() {
+                self.identifier(&format!("ab.skipped[{i}].scenario"), &k.scenario)?;
+                self.text(&format!("ab.skipped[{i}].reason"), &k.reason, TEXT_MAX)?;
+            }
+            if let Some(e) = &ab.base_config_error {
+                self.text("ab.base_config_error", e, TEXT_MAX)?;
+            }
+            if let Some(names) = &ab.base_config_metrics {
+                if names.len() > MAX_BASE_CONFIG_METRICS {
+                    return Err(self.fail(
+                        "ab.base_config_metrics",
+                        format!(
+                            "holds {} names (at most {MAX_BASE_CONFIG_METRICS})",
+                            names.len()
+                        ),
+                    ));
+                }
+                for (i, m) in names.iter().enumerate() {
+                    self.identifier(&format!("ab.base_config_metrics[{i}]"), m)?;
+                }
+            }
+            self.results("ab.base.", &ab.base)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,7 +512,7 @@ pub fn scenario_result(s: &Scenario, run: &ScenarioRun) -> (ScenarioResult, Vec<
     (
         ScenarioResult {
             name: s.name.clone(),
-            command: display_command(&s.command.argv),
+            command: free_text(&display_command(&s.command.argv), COMMAND_MAX),
             iterations: s.iterations,
             warmup: s.warmup,
             samples: run.samples.clone(),
@@ -318,6 +576,7 @@ impl Results {
         if results.metrics.is_empty() {
             anyhow::bail!("{name}: the results hold no metrics");
         }
+        Check { file: name }.results("", &results)?;
         check_metrics(name, &results)?;
         if let Some(ab) = &results.ab {
             check_metrics(&format!("{name} (ab.base)"), &ab.base)?;
@@ -328,37 +587,9 @@ impl Results {
                 let sha = (7..=40).contains(&commit.len())
                     && commit.chars().all(|c| c.is_ascii_hexdigit());
                 if !sha && commit != "unknown" {
-                    anyhow::bail!("{name}: ab.{field} {commit:?} is not a commit SHA");
-                }
-            }
-            let texts = [&ab.requested, &ab.order]
-                .into_iter()
-                .chain(ab.base_dir.iter())
-                .chain(ab.skipped.iter().map(|k| &k.reason))
-                .chain(ab.base_config_error.iter());
-            for t in texts {
-                if t.len() > 1000 || t.chars().any(char::is_control) {
                     anyhow::bail!(
-                        "{name}: ab holds a text that is too long or has control characters: {t:?}"
-                    );
-                }
-            }
-            if let Some(k) = ab.skipped.iter().find(|k| !valid_metric_name(&k.scenario)) {
-                anyhow::bail!(
-                    "{name}: ab.skipped scenario {:?} is not allowed",
-                    k.scenario
-                );
-            }
-            if let Some(names) = &ab.base_config_metrics {
-                if names.len() > MAX_BASE_CONFIG_METRICS {
-                    anyhow::bail!(
-                        "{name}: ab.base_config_metrics holds {} names (at most {MAX_BASE_CONFIG_METRICS})",
-                        names.len()
-                    );
-                }
-                if let Some(bad) = names.iter().find(|m| !valid_metric_name(m)) {
-                    anyhow::bail!(
-                        "{name}: ab.base_config_metrics: metric name {bad:?} is not allowed (letters, digits and _ . - / only)"
+                        "{name}: ab.{field}: {} is not a commit SHA",
+                        Check::shown(commit)
                     );
                 }
             }
@@ -366,14 +597,14 @@ impl Results {
         if let Some(g) = &results.github {
             if !(g.head_sha.len() == 40 && g.head_sha.chars().all(|c| c.is_ascii_hexdigit())) {
                 anyhow::bail!(
-                    "{name}: github.head_sha {:?} is not a commit SHA",
-                    g.head_sha
+                    "{name}: github.head_sha: {} is not a commit SHA",
+                    Check::shown(&g.head_sha)
                 );
             }
             if crate::github::context::Repo::parse(&g.repository).is_none() {
                 anyhow::bail!(
-                    "{name}: github.repository {:?} is not OWNER/NAME",
-                    g.repository
+                    "{name}: github.repository: {} is not OWNER/NAME",
+                    Check::shown(&g.repository)
                 );
             }
         }
@@ -391,23 +622,12 @@ impl Results {
     }
 }
 
-/// Results may come from an untrusted run (forks): names, units and numbers
-/// are checked before anything reaches a report or a comment.
+/// Results may come from an untrusted run (forks): numbers are checked
+/// before anything reaches a report or a comment (strings by [`Check`]).
 fn check_metrics(name: &str, results: &Results) -> Result<()> {
     for (k, m) in &results.metrics {
-        if !valid_metric_name(k) {
-            anyhow::bail!(
-                "{name}: metric name {k:?} is not allowed (letters, digits and _ . - / only)"
-            );
-        }
-        if !valid_unit(&m.unit) {
-            anyhow::bail!(
-                "{name}: metric '{k}' has a unit that is not allowed: {:?}",
-                m.unit
-            );
-        }
         if !m.value.is_finite() || m.samples.iter().any(|x| !x.is_finite()) {
-            anyhow::bail!("{name}: metric '{k}' has a value that is not a finite number");
+            anyhow::bail!("{name}: metrics.{k}: a value is not a finite number");
         }
     }
     Ok(())
@@ -463,5 +683,174 @@ pub fn fingerprint() -> Environment {
             }
         }
     }
-    env
+    env.into_iter()
+        .map(|(k, v)| (k, free_text(&v, TEXT_MAX)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn valid() -> Value {
+        json!({
+            "schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0",
+            "created_at": "2026-11-27T10:00:00Z", "workload": "import:hyperfine",
+            "environment": {"os_version": "Ubuntu 24.04 <b>", "cpu_model": "AMD EPYC @ 2.4GHz"},
+            "scenarios": [{"name": "single", "command": "sh -c 'a | b' # ::error::x", "iterations": 1,
+                "warmup": 0, "samples": [], "warmup_samples": [], "summaries": {"wall_ms": serde_json::to_value(Summary::of(&[1.0]).unwrap()).unwrap()},
+                "overhead_ms_mean": 0.0}],
+            "metrics": {"single.latency_p50_ms": {"value": 1.0, "unit": "µs", "scenario": "single",
+                "measure": "wall_ms", "statistic": "p50", "samples": [1.0]}},
+        })
+    }
+
+    type Edit = Box<dyn Fn(&mut Value)>;
+
+    fn error(edit: impl Fn(&mut Value)) -> String {
+        let mut v = valid();
+        edit(&mut v);
+        Results::parse("r.json", &v.to_string())
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn free_text_may_hold_markup_but_not_control_characters() {
+        Results::parse("r.json", &valid().to_string())
+            .expect("markup in free text is escaped later");
+        assert_eq!(
+            error(|v| v["environment"]["os_version"] = json!("a\nb")),
+            "r.json: environment.os_version: holds control characters (U+000A first): \"a\\nb\""
+        );
+        assert_eq!(
+            error(|v| v["scenarios"][0]["command"] = json!("x".repeat(COMMAND_MAX + 1))),
+            format!("r.json: scenarios[0].command: is {} characters long; at most {COMMAND_MAX} are allowed", COMMAND_MAX + 1)
+        );
+        assert!(error(|v| v["created_at"] = json!("\u{1b}[2J"))
+            .starts_with("r.json: created_at: holds control characters"));
+    }
+
+    #[test]
+    fn identifiers_follow_their_charset_and_the_error_names_the_field() {
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "workload: \"### x\" is not allowed: letters, digits and _ . - / : only",
+                Box::new(|v| v["workload"] = json!("### x")),
+            ),
+            (
+                "environment key: \"a b\" is not allowed",
+                Box::new(|v| v["environment"]["a b"] = json!("x")),
+            ),
+            (
+                "scenarios[0].name: \"@me\" is not allowed",
+                Box::new(|v| v["scenarios"][0]["name"] = json!("@me")),
+            ),
+            (
+                "scenarios[0].summaries key: \"<x>\"",
+                Box::new(|v| {
+                    v["scenarios"][0]["summaries"]["<x>"] =
+                        v["scenarios"][0]["summaries"]["wall_ms"].clone()
+                }),
+            ),
+            (
+                "metrics key: \"a[b](c)\"",
+                Box::new(|v| {
+                    v["metrics"]["a[b](c)"] = v["metrics"]["single.latency_p50_ms"].clone()
+                }),
+            ),
+            (
+                "metrics.single.latency_p50_ms.unit: \"ms <img>\" is not allowed",
+                Box::new(|v| v["metrics"]["single.latency_p50_ms"]["unit"] = json!("ms <img>")),
+            ),
+            (
+                "metrics.single.latency_p50_ms.scenario: \"\" is empty",
+                Box::new(|v| v["metrics"]["single.latency_p50_ms"]["scenario"] = json!("")),
+            ),
+            (
+                "metrics.single.latency_p50_ms.measure",
+                Box::new(|v| v["metrics"]["single.latency_p50_ms"]["measure"] = json!("wall ms")),
+            ),
+            (
+                "github.event",
+                Box::new(
+                    |v| v["github"] = json!({"repository": "o/r", "event": "pull request", "head_sha": "a".repeat(40)}),
+                ),
+            ),
+            (
+                "confirmations[0].failing_after[0]",
+                Box::new(
+                    |v| v["confirmations"] = json!([{"scenario": "single", "rounds": 1, "failing_before": [], "failing_after": ["`x`"]}]),
+                ),
+            ),
+            (
+                "shards[0].environment.os",
+                Box::new(
+                    |v| v["shards"] = json!([{"index": 1, "total": 1, "scenarios": [], "all_scenarios": [], "environment": {"os": "\r"}}]),
+                ),
+            ),
+        ];
+        for (want, edit) in cases {
+            let e = error(edit);
+            let want = want.replace("\"\" is empty", "is empty");
+            assert!(e.starts_with(&format!("r.json: {want}")), "{want}\n{e}");
+        }
+    }
+
+    #[test]
+    fn the_base_run_of_an_ab_block_is_checked_the_same_way() {
+        let ab = |v: &mut Value, base: Value| {
+            v["ab"] = json!({"requested": "main", "base_commit": "unknown", "head_commit": "unknown",
+                "order": "ABBA", "base": base, "skipped": []});
+        };
+        let mut base = valid();
+        base["environment"]["k"] = json!("line\nbreak");
+        let e = error(|v| ab(v, base.clone()));
+        assert!(
+            e.starts_with("r.json: ab.base.environment.k: holds control characters"),
+            "{e}"
+        );
+        let mut nested = valid();
+        ab(&mut nested, valid());
+        let e = error(|v| ab(v, nested.clone()));
+        assert!(
+            e.starts_with("r.json: ab.base.ab: a base run cannot hold another"),
+            "{e}"
+        );
+        let e = error(|v| {
+            ab(v, valid());
+            v["ab"]["order"] = json!("AB BA");
+        });
+        assert!(e.starts_with("r.json: ab.order:"), "{e}");
+    }
+
+    #[test]
+    fn what_bench_gate_writes_itself_always_reads_back() {
+        assert_eq!(free_text("a\nb\tc", 100), "a\\nb\\tc");
+        assert_eq!(free_text("abcdef", 4), "abc…");
+        assert_eq!(free_text("abcd", 4), "abcd");
+        let mut v = valid();
+        v["scenarios"][0]["command"] = json!(free_text("sh -c 'line one\nline two'", COMMAND_MAX));
+        v["environment"]["kernel"] = json!(free_text("6.1\u{7}", TEXT_MAX));
+        Results::parse("r.json", &v.to_string()).unwrap();
+    }
+
+    #[test]
+    fn confirmations_read_as_text_in_logs_and_as_markdown_in_comments() {
+        let c = Confirmation {
+            scenario: "spiky".into(),
+            rounds: 2,
+            failing_before: vec!["a.p50_ms".into(), "b_ms".into()],
+            failing_after: vec!["b_ms".into()],
+        };
+        assert_eq!(
+            c.describe(),
+            "a.p50_ms, b_ms failed, so scenario 'spiky' was measured 2 more time(s) and decided on all its samples: b_ms still failing, a.p50_ms no longer"
+        );
+        assert_eq!(
+            c.describe_markdown(),
+            "a.p50_ms, b_ms failed, so scenario `spiky` was measured 2 more time(s) and decided on all its samples: b_ms still failing, a.p50_ms no longer"
+        );
+    }
 }

@@ -314,11 +314,15 @@ impl BaseSide {
         }
         workload.scenarios = kept;
         results::AbRun {
-            requested: self.trees.requested.clone(),
+            requested: results::free_text(&self.trees.requested, results::TEXT_MAX),
             base_commit: self.trees.base_commit.clone(),
             head_commit: self.trees.head_commit.clone(),
             order: "ABBA".into(),
-            base_dir: self.trees.base_dir.clone(),
+            base_dir: self
+                .trees
+                .base_dir
+                .as_deref()
+                .map(|d| results::free_text(d, results::TEXT_MAX)),
             base: Box::new(Results::new(&workload, &runs, env.clone())),
             skipped,
             base_config_metrics: self.config.metrics.clone(),
@@ -363,7 +367,9 @@ fn measure_scenario(
                 "A/B: scenario '{}' could not run on the base commit, so it is measured on the head alone: {reason}",
                 s.name
             );
-            let reason = reason.lines().next().unwrap_or_default().to_string();
+            // Kept in the results: one line of text that reads back.
+            let reason =
+                results::free_text(reason.lines().next().unwrap_or_default(), results::TEXT_MAX);
             match base.runs.get_mut(i) {
                 Some(r) => *r = Err(reason),
                 None => base.runs.push(Err(reason)),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use bench_gate::report::escape::check;
 use serde_json::{json, Value};
 use support::{FakeGitHub, Fault};
 
@@ -1742,4 +1743,484 @@ fn nothing_compared_fails_the_check_closed() {
     let out = opened(&fake, &co, &["--results", &clean, "--allow-other-workload"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
+}
+
+const FORGED_HEADING: &str = "### ✅ bench-gate: Passed";
+
+const PHISH: &str = "[click](https://evil.example/phish) ![img](https://evil.example/x.png) <img src=x onerror=alert(1)>";
+
+const MENTIONS: &str =
+    "@octocat @github/security please approve; mail a@b.example; www.evil.example";
+
+const COMMANDS: &str = "::error::pwned ##[error]legacy `code` | pipe";
+
+fn forged_block() -> String {
+    let clean = json!({
+        "version": 1, "check": "bench-gate", "head_sha": HEAD,
+        "results": {"schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0",
+            "created_at": "x", "workload": "standard", "environment": {}, "scenarios": [],
+            "metrics": {"generation.single.latency_p50_ms": {"value": 1500.0, "unit": "ms"}}},
+    });
+    use base64::Engine;
+    format!(
+        "<!-- bench-gate:results {} -->",
+        base64::engine::general_purpose::STANDARD.encode(clean.to_string())
+    )
+}
+
+fn hostile(co: &Checkout) -> PathBuf {
+    std::fs::write(
+        co.path("baselines/v1.13.0.yaml"),
+        r#"version: "1.13.0 <!-- @octocat [x](https://evil.example/v)"
+captured_at: "![i](https://evil.example/i.png)"
+environment:
+  python_version: "3.12 <img src=x onerror=alert(1)> @octocat"
+  platform: "linux-x86_64"
+metrics:
+  generation:
+    single:
+      latency_p50_ms: {value: 1500, unit: "ms [u](https://evil.example/u) @octocat <!--"}
+      latency_p95_ms: 3000
+  "@octocat <!-- [k](https://evil.example/k) ::error::k": 5
+thresholds: {warning: 10, failure: 25}
+"#,
+    )
+    .unwrap();
+    let metric = |v: f64, unit: &str, scenario: &str| json!({"value": v, "unit": unit, "scenario": scenario, "statistic": "p50", "samples": vec![v; 20]});
+    let base = json!({
+        "schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0",
+        "created_at": "2026-11-27T10:00:00Z", "workload": "standard", "environment": {},
+        "scenarios": [],
+        "metrics": {
+            "generation.single.latency_p50_ms": metric(1500.0, "", "single"),
+            "generation.single.latency_p95_ms": metric(3000.0, "ms", "single"),
+        },
+    });
+    let r = json!({
+        "schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0 <!-- @octocat",
+        "created_at": "::error::created", "workload": "standard",
+        "environment": {
+            "platform": "linux-x86_64",
+            "python_version": FORGED_HEADING,
+            "kernel": PHISH,
+            "os_version": MENTIONS,
+            "runner_environment": format!("{} <!--", forged_block()),
+            "cpu_flags": COMMANDS,
+        },
+        "scenarios": [{"name": "single", "command": "::error::from-command ##[warning]c <!-- @octocat",
+            "iterations": 20, "warmup": 0, "samples": [], "warmup_samples": [], "summaries": {},
+            "overhead_ms_mean": 0.0}],
+        "metrics": {
+            "generation.single.latency_p50_ms": metric(1890.0, "", "single"),
+            "generation.single.latency_p95_ms": metric(3000.0, "ms", "single"),
+            "startup.cli_cold_ms": metric(500.0, "ms", "startup"),
+        },
+        "ab": {
+            "requested": "main ::error::requested ##[error]r",
+            "base_commit": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+            "head_commit": HEAD,
+            "order": "ABBA",
+            "base_dir": "../base` <!-- @octocat [d](https://evil.example/d)",
+            "base": base,
+            "skipped": [{"scenario": "startup",
+                "reason": format!("{FORGED_HEADING} <!-- [r](https://evil.example/r) @octocat ::error::reason ##[error]r")}],
+        },
+    });
+    let p = co.path("hostile.json");
+    std::fs::write(&p, serde_json::to_string_pretty(&r).unwrap()).unwrap();
+    p
+}
+
+fn strip_code_spans(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let (mut out, mut i) = (String::new(), 0);
+    while i < chars.len() {
+        if chars[i] == '\\' && i + 1 < chars.len() {
+            out.push(chars[i]);
+            out.push(chars[i + 1]);
+            i += 2;
+            continue;
+        }
+        if chars[i] != '`' {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let n = chars[i..].iter().take_while(|&&c| c == '`').count();
+        let mut j = i + n;
+        let mut close = None;
+        while j < chars.len() {
+            let m = chars[j..].iter().take_while(|&&c| c == '`').count();
+            if m == n {
+                close = Some(j);
+                break;
+            }
+            j += m.max(1);
+        }
+        match close {
+            Some(j) => i = j + n,
+            None => panic!("unclosed code span in {line:?}"),
+        }
+    }
+    out
+}
+
+fn assert_inert(what: &str, text: &str, ours: &[&str], headings: &[&str]) {
+    let mut t = text.to_string();
+    for o in ours {
+        t = t.replace(o, "");
+    }
+    assert_eq!(
+        check::command_line(&t),
+        None,
+        "{what}: workflow command in\n{text}"
+    );
+    let mut fenced = false;
+    for line in t.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        let l = strip_code_spans(line);
+        let heading = l.trim_start().starts_with('#');
+        assert!(
+            !heading || headings.iter().any(|h| line.starts_with(h)),
+            "{what}: a heading from data: {line:?}"
+        );
+        assert_eq!(check::mention(&l), None, "{what}: mention in {line:?}");
+        assert_eq!(check::html_tag(&l), None, "{what}: HTML in {line:?}");
+        assert_eq!(check::autolink(&l), None, "{what}: autolink in {line:?}");
+        let chars: Vec<char> = l.chars().collect();
+        for (i, w) in chars.windows(2).enumerate() {
+            let escaped = i > 0 && chars[i - 1] == '\\';
+            assert!(
+                !(w[0] == ']' && matches!(w[1], '(' | '[' | ':') && !escaped),
+                "{what}: a link in {line:?}"
+            );
+            assert!(
+                !(w[0] == '!' && w[1] == '[' && !escaped),
+                "{what}: an image in {line:?}"
+            );
+        }
+    }
+    assert!(
+        !t.contains("<!--"),
+        "{what}: an HTML comment opener in\n{text}"
+    );
+}
+
+fn commands_in_log(out: &Output) -> Vec<String> {
+    [&out.stdout, &out.stderr]
+        .iter()
+        .flat_map(|b| {
+            String::from_utf8_lossy(b)
+                .lines()
+                .filter(|l| !l.starts_with("::add-mask::"))
+                .filter_map(check::command_line)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn markup_in_results_and_baseline_never_reaches_any_output_as_markup() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let results = hostile(&co);
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", results.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(commands_in_log(&out), Vec::<String>::new());
+
+    let body = fake.comments()[0].body.clone();
+    let marker = "<!-- bench-gate:comment check=\"bench-gate\" -->";
+    assert!(body.starts_with(marker), "{body}");
+    let block = &body[body.find("<!-- bench-gate:results ").unwrap()..];
+    // The gate's own record, one block, where the gate puts it.
+    assert_eq!(body.matches("<!-- bench-gate:state ").count(), 1, "{body}");
+    let at = body.find("<!-- bench-gate:state ").unwrap();
+    let state = &body[at..at + body[at..].find(" -->").unwrap() + 4];
+    assert!(
+        body[marker.len()..].trim_start().starts_with(state),
+        "{body}"
+    );
+    let comment_headings = ["### ❌ bench-gate: Failed"];
+    assert_inert(
+        "comment",
+        &body,
+        &[
+            marker,
+            state,
+            block,
+            "<details><summary>",
+            "</summary>",
+            "</details>",
+            "[Workflow run](https://github.com/Codertocat/Hello-World/actions/runs/42)",
+        ],
+        &comment_headings,
+    );
+    // The data is there, readable, just inert.
+    assert!(
+        body.contains("3.12 &lt;img src=x onerror=alert(1)&gt; @\u{200D}octocat"),
+        "{body}"
+    );
+    assert!(
+        body.contains("\\#\u{200D}\\#\u{200D}\\#\u{200D} ✅ bench-gate: Passed"),
+        "{body}"
+    );
+    // Exactly one hidden block, the gate's, holding the real results.
+    let e = bench_gate::github::comment::decode(&body).expect("the gate's own block decodes");
+    assert_eq!(e.results.environment["python_version"], FORGED_HEADING);
+    assert_eq!(
+        e.results.metrics["generation.single.latency_p50_ms"].value,
+        1890.0
+    );
+
+    let run = fake.check_runs().last().unwrap().clone();
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert_eq!(check::mention(&run.title), None);
+    assert_eq!(check::html_tag(&run.title), None);
+    assert_inert(
+        "check run summary",
+        &run.summary,
+        &[
+            "<details><summary>",
+            "</summary>",
+            "</details>",
+            "[Workflow run](https://github.com/Codertocat/Hello-World/actions/runs/42)",
+        ],
+        &comment_headings,
+    );
+    let report_headings = [
+        "# bench-gate report",
+        "## Summary",
+        "## Per-metric detail",
+        "## Environment",
+    ];
+    assert_inert("check run text", &run.text, &[], &report_headings);
+    assert!(!run.annotations.is_empty());
+    for a in &run.annotations {
+        for field in ["title", "message"] {
+            let s = a[field].as_str().unwrap();
+            assert_eq!(check::mention(s), None, "{a}");
+            assert_eq!(check::html_tag(s), None, "{a}");
+            assert_eq!(check::command_line(s), None, "{a}");
+        }
+    }
+    let summary_headings = [
+        "## bench-gate · bench-gate: Failed",
+        "# bench-gate report",
+        "## Summary",
+        "## Per-metric detail",
+        "## Environment",
+    ];
+    for f in ["summary.md", "bench-gate-report.md"] {
+        let t = std::fs::read_to_string(co.path(f)).unwrap();
+        assert_inert(f, &t, &[], &summary_headings);
+    }
+
+    // compare and report print nothing the runner would run.
+    for args in [
+        vec!["compare", "--format", "table"],
+        vec!["compare", "--format", "markdown"],
+        vec!["compare", "--format", "json"],
+        vec!["report", "--format", "markdown"],
+        vec!["report", "--format", "html"],
+        vec!["report", "--format", "json"],
+    ] {
+        let out = Command::cargo_bin("bench-gate")
+            .unwrap()
+            .current_dir(co.dir.path())
+            .args(&args)
+            .args(["--results", "hostile.json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+        assert_eq!(commands_in_log(&out), Vec::<String>::new(), "{args:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        match args[2] {
+            "markdown" => assert_inert(&format!("{args:?}"), &stdout, &[], &report_headings),
+            "html" => assert!(
+                !stdout.contains("<img") && !stdout.contains("<!--"),
+                "{stdout}"
+            ),
+            "json" => {
+                // The same data, exactly: JSON is data.
+                let v: Value = serde_json::from_str(&stdout).unwrap();
+                assert_eq!(v["current_environment"]["cpu_flags"], COMMANDS);
+            }
+            // The terminal shows the text as it is, mid-line.
+            _ => assert!(
+                stdout.contains(&format!(
+                    "not side by side: scenario startup: {FORGED_HEADING}"
+                )),
+                "{stdout}"
+            ),
+        }
+    }
+
+    // A label event re-decides from the gate's own block, never the one
+    // hidden in the environment: the check stays failing.
+    fake.with(|s| s.labels = vec!["bug".into()]);
+    let out = gate(&fake, &co, "pull_request", "pull_request.labeled.json", &[]);
+    assert!(
+        text(&out).contains("re-deciding from the results in the gate's own comment"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(
+        fake.check_runs().last().unwrap().conclusion.as_deref(),
+        Some("failure")
+    );
+}
+
+/// A change to a valid results value.
+type Edit = Box<dyn Fn(&mut Value)>;
+
+#[test]
+fn markup_where_results_allow_none_is_refused_naming_the_field() {
+    let co = Checkout::new();
+    let base: Value =
+        serde_json::from_str(&std::fs::read_to_string(co.path("clean.json")).unwrap()).unwrap();
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "workload",
+            Box::new(|r| r["workload"] = json!(FORGED_HEADING)),
+        ),
+        (
+            "environment.kernel",
+            Box::new(|r| r["environment"]["kernel"] = json!("x\n::error::pwned")),
+        ),
+        (
+            "environment key",
+            Box::new(|r| r["environment"]["<!-- x"] = json!("y")),
+        ),
+        (
+            "metrics.generation.single.latency_p50_ms.unit",
+            Box::new(|r| {
+                r["metrics"]["generation.single.latency_p50_ms"]["unit"] = json!("ms <img src=x>")
+            }),
+        ),
+        (
+            "metrics.generation.single.latency_p50_ms.statistic",
+            Box::new(|r| {
+                r["metrics"]["generation.single.latency_p50_ms"]["statistic"] = json!("@octocat")
+            }),
+        ),
+        (
+            "scenarios[0].name",
+            Box::new(|r| {
+                r["scenarios"] = json!([{"name": "[x](https://evil.example)", "command": "c", "iterations": 1,
+                "warmup": 0, "samples": [], "warmup_samples": [], "summaries": {}, "overhead_ms_mean": 0.0}])
+            }),
+        ),
+        (
+            "confirmations[0].scenario",
+            Box::new(
+                |r| r["confirmations"] = json!([{"scenario": "a b", "rounds": 1, "failing_before": [], "failing_after": []}]),
+            ),
+        ),
+    ];
+    for (field, edit) in cases {
+        let mut r = base.clone();
+        edit(&mut r);
+        std::fs::write(co.path("bad.json"), r.to_string()).unwrap();
+        let out = Command::cargo_bin("bench-gate")
+            .unwrap()
+            .current_dir(co.dir.path())
+            .args(["compare", "--results", "bad.json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{field}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("bad.json: {field}")),
+            "{field}: {stderr}"
+        );
+        assert_eq!(commands_in_log(&out), Vec::<String>::new(), "{field}");
+    }
+
+    // In the gate: exit 3, and the check run fails with the error, inert.
+    let fake = FakeGitHub::start();
+    let mut r = base.clone();
+    r["ab"] = json!({"requested": "main", "base_commit": "unknown", "head_commit": "unknown",
+        "order": "ABBA", "base": base.clone(),
+        "skipped": [{"scenario": "x", "reason": "```\n::error::pwned @octocat <!--"}]});
+    std::fs::write(co.path("bad.json"), r.to_string()).unwrap();
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", "bad.json"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("bad.json: ab.skipped[0].reason: holds control characters"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(commands_in_log(&out), Vec::<String>::new());
+    let run = fake.check_runs().last().unwrap().clone();
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert_inert("check run summary", &run.summary, &[], &[]);
+    assert!(fake.comments().is_empty());
+}
+
+#[test]
+fn log_annotations_keep_data_inside_their_own_command() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let results = hostile(&co);
+    fake.with(|s| s.read_only = true);
+    // Both views decide: the committed baseline's (with its unit) comes first.
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", results.to_str().unwrap(), "--gate-on", "both"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let commands: Vec<&str> = stdout
+        .lines()
+        .filter(|l| check::command_line(l).is_some())
+        .collect();
+    let errors: Vec<&&str> = commands
+        .iter()
+        .filter(|l| l.starts_with("::error file=baselines/v1.13.0.yaml,"))
+        .collect();
+    // The regressed metric, and the hostile baseline's own metric, which the
+    // results do not hold (missing counts as a failure).
+    assert_eq!(errors.len(), 2, "{stdout}");
+    assert!(
+        errors[0].contains(
+            "generation.single.latency_p50_ms went from 1500 ms [u](https://evil.example/u) @\u{200D}octocat <\u{200D}!-- to"
+        ),
+        "{stdout}"
+    );
+    // The baseline's unit and names, with their markup, are inside the
+    // messages, inert.
+    for e in &errors {
+        assert_eq!(check::mention(e), None, "{stdout}");
+        assert_eq!(check::html_tag(e), None, "{stdout}");
+    }
+    for l in &commands {
+        assert!(
+            ["::add-mask::", "::error ", "::warning "]
+                .iter()
+                .any(|p| l.starts_with(p)),
+            "a command bench-gate did not write: {l}"
+        );
+    }
 }

@@ -1313,14 +1313,14 @@ mod tests {
         assert!(parse(&v)
             .unwrap_err()
             .to_string()
-            .contains("(ab.base): metric name"));
+            .contains("r.json: ab.base.metrics key: \"bad name!\" is not allowed"));
         // What the base's config defines is checked like the rest.
         let mut v = serde_json::to_value(&ok).unwrap();
         v["ab"]["base_config_metrics"] = serde_json::json!(["job.latency_p50_ms", "x<img>"]);
         assert!(parse(&v)
             .unwrap_err()
             .to_string()
-            .contains("ab.base_config_metrics: metric name \"x<img>\" is not allowed"));
+            .contains("ab.base_config_metrics[1]: \"x<img>\" is not allowed"));
         v["ab"]["base_config_metrics"] = serde_json::json!(["job.latency_p50_ms"]);
         assert!(parse(&v).is_ok());
         v["ab"]["base_config_error"] = "bench-gate.yml:1:1: bad\n<!-- x".into();

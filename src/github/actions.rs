@@ -7,17 +7,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use rand::Rng;
 
-/// Escapes a command's message (`::error::MESSAGE`).
-pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes a property value (`file=`, `title=`): also `:` and `,`.
-pub fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
+/// A command's message (`::error::MESSAGE`) and property values (`file=`,
+/// `title=`), escaped as the runner unescapes them (the one definition is
+/// in [`crate::report::escape`], with every other escaper).
+pub use crate::report::escape::{command_data as escape_data, command_property as escape_property};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {

@@ -3,11 +3,12 @@
 //! benchmarking, and kept under GitHub's size limit.
 
 use base64::Engine;
-use minijinja::context;
+use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::gate::{GateDecision, GateResult, Override, Role};
 use crate::compare::{Comparison, EnvDifference};
+use crate::report::escape::{self, md_code, md_text};
 use crate::report::{markdown, view};
 use crate::results::Results;
 
@@ -18,16 +19,10 @@ const RESULTS_OPEN: &str = "<!-- bench-gate:results ";
 const CLOSE: &str = " -->";
 
 pub fn marker(check: &str) -> String {
-    let safe: String = check
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '/'))
-        .collect();
-    // "--" may not appear inside an HTML comment.
-    let mut safe = safe;
-    while safe.contains("--") {
-        safe = safe.replace("--", "-");
-    }
-    format!("<!-- bench-gate:comment check=\"{safe}\" -->")
+    format!(
+        "<!-- bench-gate:comment check=\"{}\" -->",
+        escape::html_comment(check)
+    )
 }
 
 pub fn is_ours(body: &str, check: &str) -> bool {
@@ -51,11 +46,23 @@ pub fn encode(e: &Embedded) -> String {
     )
 }
 
-/// Reads the hidden block back. It is treated as untrusted: anything that
-/// does not decode and validate as results is ignored.
+/// Reads the hidden block back. It is treated as untrusted: a body with
+/// more than one block, or with its block anywhere but where the gate puts
+/// it (on a line of its own at the very end), is refused rather than
+/// guessed at; so is anything that does not decode and validate as results.
 pub fn decode(body: &str) -> Option<Embedded> {
-    let start = body.find(RESULTS_OPEN)? + RESULTS_OPEN.len();
+    if body.matches(RESULTS_OPEN).count() != 1 {
+        return None;
+    }
+    let at = body.find(RESULTS_OPEN)?;
+    if at > 0 && !body[..at].ends_with('\n') {
+        return None;
+    }
+    let start = at + RESULTS_OPEN.len();
     let end = start + body[start..].find(CLOSE)?;
+    if !body[end + CLOSE.len()..].trim().is_empty() {
+        return None;
+    }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body[start..end].trim())
         .ok()?;
@@ -92,22 +99,13 @@ pub struct CommentInput<'a> {
     pub embedded: Option<&'a Embedded>,
 }
 
-/// A value shown inside a code span: no backticks, pipes or line breaks.
-fn code_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '`' | '|' | '\n' | '\r' => ' ',
-            c => c,
-        })
-        .collect()
-}
-
+/// The steps, as Markdown: every value in them escaped.
 fn next_steps(i: &CommentInput) -> Vec<String> {
-    let label = format!("`{}`", i.override_label);
-    let perm = format!("`{}`", i.override_permission.name());
+    let label = md_code(i.override_label);
+    let perm = md_code(i.override_permission.name());
     let capture = format!(
-        "to accept new numbers, run `bench-gate capture --output {}/vX.Y.Z.yaml` on the same runner class and commit it (a baseline change needs a maintainer's approval: the label {label})",
-        i.baselines_dir
+        "to accept new numbers, run {} on the same runner class and commit it (a baseline change needs a maintainer's approval: the label {label})",
+        md_code(&format!("bench-gate capture --output {}/vX.Y.Z.yaml", i.baselines_dir))
     );
     match i.decision.result {
         GateResult::Fail if i.decision.approval_needed => vec![
@@ -115,12 +113,15 @@ fn next_steps(i: &CommentInput) -> Vec<String> {
         ],
         GateResult::Fail => vec![
             format!(
-                "reproduce locally: `bench-gate compare --workload {}{}` and look at the failing metrics above",
-                i.workload,
-                i.comparison
-                    .and_then(|c| c.ab.as_ref())
-                    .map(|a| format!(" --ab {}", &a.base_commit[..a.base_commit.len().min(12)]))
-                    .unwrap_or_default()
+                "reproduce locally: {} and look at the failing metrics above",
+                md_code(&format!(
+                    "bench-gate compare --workload {}{}",
+                    i.workload,
+                    i.comparison
+                        .and_then(|c| c.ab.as_ref())
+                        .map(|a| format!(" --ab {}", &a.base_commit[..a.base_commit.len().min(12)]))
+                        .unwrap_or_default()
+                ))
             ),
             format!("if the slowdown is intended, a maintainer (permission {perm} or higher) applies the label {label}"),
             capture,
@@ -129,45 +130,48 @@ fn next_steps(i: &CommentInput) -> Vec<String> {
         GateResult::Warn => vec!["nothing blocks the merge; the warnings are worth a look before they grow".into(), capture],
         GateResult::Pass => vec!["nothing: no metric regressed".into()],
         GateResult::NoBaseline => vec![format!(
-            "capture a baseline: `bench-gate capture --output {}/v0.1.0.yaml`, commit it, and later runs compare with it",
-            i.baselines_dir
+            "capture a baseline: {}, commit it, and later runs compare with it",
+            md_code(&format!("bench-gate capture --output {}/v0.1.0.yaml", i.baselines_dir))
         )],
     }
 }
 
+/// The notices, as Markdown: every value in them escaped. `notes` from the
+/// caller are Markdown already.
 fn notices(i: &CommentInput) -> Vec<String> {
     let mut out = Vec::new();
+    let label = md_code(i.override_label);
     match i.override_state {
         Override::Granted { by, role } if i.decision.result == GateResult::Overridden || i.decision.approval_needed || !i.changed_setup.is_empty() => {
-            out.push(format!("🔓 **Overridden** by @{by} ({role}) with the label `{}`.", i.override_label))
+            out.push(format!("🔓 **Overridden** by {} ({}) with the label {label}.", mention(by), md_text(role)))
         }
         Override::Insufficient { by, role, required } => out.push(format!(
-            "⛔ The label `{}` was applied by @{by}, whose permission is `{role}`; overriding needs `{}` or higher, so the label is ignored.",
-            i.override_label,
-            required.name()
+            "⛔ The label {label} was applied by {}, whose permission is {}; overriding needs {} or higher, so the label is ignored.",
+            mention(by),
+            md_code(role),
+            md_code(required.name())
         )),
         Override::Unverified { reason } => out.push(format!(
-            "⛔ The label `{}` is on this pull request, but who applied it could not be checked ({reason}), so it is ignored.",
-            i.override_label
+            "⛔ The label {label} is on this pull request, but who applied it could not be checked ({}), so it is ignored.",
+            md_text(reason)
         )),
         Override::Ignored => out.push(format!(
-            "Release tags need a clean run: the label `{}` does not apply.",
-            i.override_label
+            "Release tags need a clean run: the label {label} does not apply."
         )),
         Override::Stale {
             by,
             given_for,
             removed,
         } => out.push(format!(
-            "⛔ The override was given for `{}` by @{by}; {}apply the label `{}` again to override `{}`.",
-            &given_for[..given_for.len().min(7)],
+            "⛔ The override was given for {} by {}; {}apply the label {label} again to override {}.",
+            md_code(&given_for.chars().take(7).collect::<String>()),
+            mention(by),
             if *removed {
                 "the label was removed because new commits arrived; "
             } else {
                 "new commits arrived, so it does not cover this one (the label could not be removed); "
             },
-            i.override_label,
-            i.head_sha.chars().take(7).collect::<String>()
+            md_code(&i.head_sha.chars().take(7).collect::<String>())
         )),
         _ => {}
     }
@@ -176,7 +180,7 @@ fn notices(i: &CommentInput) -> Vec<String> {
             "📌 This pull request changes files the benchmark's verdict rests on ({}); that needs a maintainer's approval.",
             i.changed_setup
                 .iter()
-                .map(|f| format!("`{}`", code_safe(f)))
+                .map(|f| md_code(f))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -194,7 +198,7 @@ fn notices(i: &CommentInput) -> Vec<String> {
                 .count();
             out.push(format!(
                 "🖥️ **This runner is not the machine the baseline was measured on** (it differs in {}). {}{}",
-                c.environment_mismatch.join(", "),
+                md_text(&c.environment_mismatch.join(", ")),
                 if downgraded > 0 {
                     format!("{downgraded} failure(s) are counted as warnings (policy `warn`; `env-mismatch: strict` keeps them). ")
                 } else {
@@ -210,6 +214,18 @@ fn notices(i: &CommentInput) -> Vec<String> {
     }
     out.extend(i.notes.iter().cloned());
     out
+}
+
+/// A GitHub login, mentioned on purpose (it comes from the API, not from
+/// results): only a login's characters, else the name is shown escaped.
+fn mention(login: &str) -> String {
+    let is_login =
+        !login.is_empty() && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if is_login {
+        format!("@{login}")
+    } else {
+        md_code(login)
+    }
 }
 
 fn icon(r: GateResult) -> &'static str {
@@ -258,29 +274,21 @@ fn render(i: &CommentInput, trim: Trim) -> String {
         (Some(c), false) => view::details(c),
         _ => Vec::new(),
     };
+    // Raw values: the template escapes them.
     let env_rows: Vec<EnvDifference> = match (c, trim.details) {
         (Some(c), false) => c
             .current_environment
             .iter()
             .map(|(k, v)| EnvDifference {
-                key: code_safe(k),
-                baseline: code_safe(c.baseline_environment.get(k).map_or("—", |s| s)),
-                current: code_safe(v),
+                key: k.clone(),
+                baseline: c.baseline_environment.get(k).map_or("—", |s| s).to_string(),
+                current: v.clone(),
             })
             .collect(),
         _ => Vec::new(),
     };
     let env_diffs: Vec<EnvDifference> = c
-        .map(|c| {
-            c.environment_differences
-                .iter()
-                .map(|d| EnvDifference {
-                    key: code_safe(&d.key),
-                    baseline: code_safe(&d.baseline),
-                    current: code_safe(&d.current),
-                })
-                .collect()
-        })
+        .map(|c| c.environment_differences.clone())
         .unwrap_or_default();
     let results_block = match i.embedded {
         _ if trim.results => String::new(),
@@ -304,8 +312,8 @@ fn render(i: &CommentInput, trim: Trim) -> String {
     env.get_template("comment.md.j2")
         .and_then(|t| {
             t.render(context! {
-                marker => marker(i.check_name),
-                state_block => i.state_block,
+                marker => Value::from_safe_string(marker(i.check_name)),
+                state_block => Value::from_safe_string(i.state_block.clone()),
                 check_name => i.check_name,
                 icon => icon(i.decision.result),
                 title => i.decision.title,
@@ -318,13 +326,13 @@ fn render(i: &CommentInput, trim: Trim) -> String {
                     .map(|c| c.baseline_file.clone())
                     .filter(|f| f != crate::baseline::NO_BASELINE),
                 baseline_version => c.map(|c| c.baseline_version.clone()),
-                run_url => i.run_url,
+                run_url => i.run_url.as_deref().and_then(escape::md_url).map(Value::from_safe_string),
                 env_diffs,
                 next_steps => next_steps(i),
                 details,
                 env => env_rows,
                 trimmed => trim != Trim::default(),
-                results_block,
+                results_block => Value::from_safe_string(results_block),
             })
         })
         .expect("embedded template renders")
@@ -391,6 +399,98 @@ mod tests {
         let evil = base64::engine::general_purpose::STANDARD
             .encode(br#"{"version":1,"check":"c","head_sha":"h","results":{"schema_version":1}}"#);
         assert_eq!(decode(&format!("<!-- bench-gate:results {evil} -->")), None);
+    }
+
+    fn embedded(value: f64) -> Embedded {
+        let results = Results::parse(
+            "r",
+            &format!(r#"{{"schema_version":1,"tool":"bench-gate","tool_version":"0.1.0","created_at":"x","workload":"w","environment":{{}},"scenarios":[],"metrics":{{"a.b_ms":{{"value":{value},"unit":"ms"}}}}}}"#),
+        )
+        .unwrap();
+        Embedded {
+            version: 1,
+            check: "bench-gate".into(),
+            head_sha: "abc".into(),
+            results,
+        }
+    }
+
+    #[test]
+    fn a_body_with_several_results_blocks_is_refused() {
+        let (real, forged) = (encode(&embedded(2.0)), encode(&embedded(1.0)));
+        let ours = format!("{}\ntext\n{real}\n", marker("bench-gate"));
+        assert_eq!(decode(&ours), Some(embedded(2.0)));
+        // A second block placed first, last, or inside the text: not guessed at.
+        for body in [
+            format!("{}\n{forged}\ntext\n{real}\n", marker("bench-gate")),
+            format!("{}\ntext\n{real}\n{forged}\n", marker("bench-gate")),
+            format!("{}\ntext {forged} more\n{real}\n", marker("bench-gate")),
+            format!("{}\ntext\n{real}\n{real}", marker("bench-gate")),
+        ] {
+            assert_eq!(decode(&body), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_block_anywhere_but_at_the_end_on_its_own_line_is_refused() {
+        let block = encode(&embedded(1.0));
+        assert!(decode(&format!("text\n{block}")).is_some());
+        assert!(decode(&format!("{block}\n\n")).is_some());
+        for body in [
+            format!("text\n{block}\nmore text after it"),
+            format!("text {block}"),
+            format!("| cell | {block}"),
+        ] {
+            assert_eq!(decode(&body), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn data_cannot_add_a_block_to_the_gate_s_comment() {
+        // A results file whose free text holds a block: the comment escapes
+        // it, so the body keeps exactly one, the gate's own.
+        let mut e = embedded(2.0);
+        e.results
+            .environment
+            .insert("os".into(), encode(&embedded(1.0)));
+        let decision = crate::compare::gate::decide(&crate::compare::gate::GateInputs {
+            verdict: Some(crate::compare::Verdict::Pass),
+            failures: 0,
+            warnings: 0,
+            release: false,
+            missing: 0,
+            missing_policy: Default::default(),
+            override_state: Override::Absent,
+            setup: crate::compare::gate::SetupCheck::Unchanged,
+            fail_on_regression: true,
+            fail_on_warning: false,
+        });
+        let baseline = crate::baseline::Baseline::parse(
+            "b.yaml",
+            "version: '1'\nenvironment: {os: linux}\nmetrics:\n  a:\n    b_ms: 2\n",
+        )
+        .unwrap();
+        let c = crate::compare::compare(&baseline, "b.yaml", &e.results, Default::default());
+        let input = CommentInput {
+            check_name: "bench-gate",
+            decision: &decision,
+            comparison: Some(&c),
+            head_sha: "abc",
+            workload: "w",
+            override_state: &Override::Absent,
+            override_label: "performance-override",
+            override_permission: Role::Maintain,
+            changed_setup: &[],
+            state_block: String::new(),
+            baselines_dir: "baselines",
+            run_url: None,
+            notes: vec![],
+            embedded: Some(&e),
+        };
+        let (text, _) = body(&input);
+        assert_eq!(text.matches("<!--").count(), 2, "{text}");
+        assert!(text.contains("&lt;\\!-- bench-gate:results "), "{text}");
+        assert_eq!(decode(&text), Some(e));
     }
 
     #[test]

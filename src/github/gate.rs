@@ -17,7 +17,7 @@ use super::state::{self, GateState, Grant};
 use crate::baseline::{self, discover};
 use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role, SetupCheck};
 use crate::compare::{self, Comparison, Status, ThresholdFlags};
-use crate::report;
+use crate::report::{self, escape};
 use crate::results::{GithubInfo, Results};
 
 #[derive(Debug, Clone)]
@@ -114,10 +114,7 @@ fn compare_with_baseline(
         Err(_) if opts.baseline == "latest" => return Ok(None),
         Err(e) => return Err(e),
     };
-    let b = baseline::Baseline::load(&path)?;
-    for k in &b.unknown_keys {
-        eprintln!("warning: {}: unknown key '{k}' ignored", path.display());
-    }
+    let b = crate::app::load_baseline(&path)?;
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let shown = path.display().to_string();
     Ok(Some((
@@ -150,10 +147,16 @@ fn gate_inputs(
 /// The Markdown report for the step summary and `report-path`.
 fn report_markdown(decision: &GateDecision, c: Option<&Comparison>, check: &str) -> String {
     match c {
-        Some(c) => format!("## bench-gate · {check}: {}\n\n{}", decision.title, report::markdown::report(c)),
+        Some(c) => format!(
+            "## bench-gate · {}: {}\n\n{}",
+            escape::md_text(check),
+            escape::md_text(&decision.title),
+            report::markdown::report(c)
+        ),
         None => format!(
-            "## bench-gate · {check}: {}\n\nNo baseline was found; capture one with `bench-gate capture --output baselines/v0.1.0.yaml` and commit it.\n",
-            decision.title
+            "## bench-gate · {}: {}\n\nNo baseline was found; capture one with `bench-gate capture --output baselines/v0.1.0.yaml` and commit it.\n",
+            escape::md_text(check),
+            escape::md_text(&decision.title)
         ),
     }
 }
@@ -245,8 +248,9 @@ fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
                 } else {
                     Level::Warning
                 },
-                title: format!("{}: {} ({})", m.name, r.change, r.status),
-                message: format!(
+                // Shown as plain text, in the check run or the log: one line each.
+                title: escape::plain(&format!("{}: {} ({})", m.name, r.change, r.status)),
+                message: escape::plain(&format!(
                     "{} went from {} to {} ({}); thresholds {}.{}",
                     m.name,
                     r.baseline,
@@ -257,7 +261,7 @@ fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
                         .as_deref()
                         .map(|n| format!(" {n}."))
                         .unwrap_or_default()
-                ),
+                )),
                 line: metric_line(yaml, &m.name),
             }
         })
@@ -785,7 +789,11 @@ fn workflow_run(
     let refuse = |why: String| -> anyhow::Error {
         let out = CheckOutput {
             title: "The results could not be published",
-            summary: &format!("The results of workflow run {} were refused: {why}", run.id),
+            summary: &format!(
+                "The results of workflow run {} were refused:\n\n{}",
+                run.id,
+                escape::md_block(&why)
+            ),
             text: "",
             annotations: &[],
         };
@@ -903,7 +911,7 @@ fn workflow_run(
             state: Some(state),
         },
         None,
-        vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still `{}`._", run.id, &run.head_sha[..7.min(run.head_sha.len())])],
+        vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still {}._", run.id, escape::md_code(&run.head_sha[..7.min(run.head_sha.len())]))],
         &mut from_artifact,
     )
 }
@@ -944,7 +952,7 @@ fn local(opts: &GateOptions, obtain: Obtain) -> Result<u8> {
         ],
         embedded: None,
     });
-    println!("{body}");
+    println!("{}", escape::log_text(&body));
     Ok(match c {
         Some(c) => compare::exit_code(c.verdict, opts.fail_on_regression, opts.fail_on_warning),
         None => 0,
@@ -1036,10 +1044,7 @@ fn publish(
     // After an interrupt the check is the handler's to complete (cancelled).
     crate::interrupt::wait_if_interrupted();
     if let (Err(Failed { title, error: e }), Some(api), Some(id)) = (&result, check_api, check_id) {
-        let summary = truncate_bytes(
-            &format!("```\n{}\n```", format!("{e:#}").replace("```", "'''")),
-            60_000,
-        );
+        let summary = truncate_bytes(&escape::md_block(&format!("{e:#}")), 60_000);
         let out = CheckOutput {
             title,
             summary: &summary,
@@ -1100,7 +1105,10 @@ fn decide_and_publish(
     })?;
     let c = cmp.as_ref().map(|(c, _)| c);
     for conf in &results.confirmations {
-        notes.push(format!("🔁 **Confirmation run**: {}.", conf.describe()));
+        notes.push(format!(
+            "🔁 **Confirmation run**: {}.",
+            conf.describe_markdown()
+        ));
     }
 
     let override_state = if t.release {
@@ -1157,8 +1165,10 @@ fn decide_and_publish(
     if t.report_only {
         print!(
             "{}",
-            c.map(report::terminal::comparison_table)
-                .unwrap_or_default()
+            escape::log_text(
+                &c.map(report::terminal::comparison_table)
+                    .unwrap_or_default()
+            )
         );
         return Ok(0);
     }
@@ -1179,12 +1189,10 @@ fn decide_and_publish(
         }
     }
 
-    if let Some(url) = &opts.history_url {
-        if url.starts_with("https://") || url.starts_with("http://") {
-            notes.push(format!(
-                "📈 [How each metric moved on the main branch]({url})"
-            ));
-        }
+    if let Some(url) = opts.history_url.as_deref().and_then(escape::md_url) {
+        notes.push(format!(
+            "📈 [How each metric moved on the main branch]({url})"
+        ));
     }
     let workload = results.workload.clone();
     let embedded = Embedded {
@@ -1193,6 +1201,7 @@ fn decide_and_publish(
         head_sha: t.head.clone(),
         results,
     };
+    let state_block = t.state.as_ref().map(state::encode).unwrap_or_default();
     let input = CommentInput {
         check_name: &opts.check_name,
         decision: &decision,
@@ -1203,7 +1212,7 @@ fn decide_and_publish(
         override_label: &opts.override_label,
         override_permission: opts.override_permission,
         changed_setup: &changed,
-        state_block: t.state.as_ref().map(state::encode).unwrap_or_default(),
+        state_block: state_block.clone(),
         baselines_dir: &dir,
         run_url: run_url(ctx),
         notes: std::mem::take(&mut notes),
@@ -1232,13 +1241,14 @@ fn decide_and_publish(
         }
     }
     if let Some(api) = check_api.filter(|_| !denied || check_id.is_some()) {
-        let summary = strip_hidden(&body, &opts.check_name);
+        let summary = strip_hidden(&body, &opts.check_name, &state_block);
         let text = c.map(report::markdown::report).unwrap_or_default();
         let annotations = check_annotations(cmp.as_ref());
         let limit = |s: &str| truncate_bytes(s, 65_000);
         let (summary, text) = (limit(&summary), limit(&text));
+        let title = escape::plain(&decision.title);
         let out = CheckOutput {
-            title: &decision.title,
+            title: &title,
             summary: &summary,
             text: &text,
             annotations: &annotations,
@@ -1280,8 +1290,11 @@ fn decide_and_publish(
 }
 
 /// The comment without its marker and hidden results: the check run's summary.
-fn strip_hidden(body: &str, check: &str) -> String {
+fn strip_hidden(body: &str, check: &str, state_block: &str) -> String {
     let mut s = body.replace(&comment::marker(check), "");
+    if !state_block.is_empty() {
+        s = s.replace(state_block, "");
+    }
     if let Some(i) = s.find("<!-- bench-gate:results ") {
         s.truncate(i);
     }

@@ -3,15 +3,9 @@
 
 use std::fmt::Write;
 
+use super::escape::html as esc;
 use super::view;
 use crate::compare::{Comparison, MetricComparison};
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 const W: f64 = 560.0;
 const LEFT: f64 = 90.0;
@@ -136,12 +130,12 @@ section{{margin:1.5rem 0}}</style></head><body>\n<h1>bench-gate report</h1>\n<p>
         esc(&c.baseline_version)
     );
     for section in view::sections(c) {
-        if !section.title.is_empty() {
-            let _ = writeln!(h, "<h2>{}</h2>", esc(&section.title.replace('`', "")));
+        if !section.title_text.is_empty() {
+            let _ = writeln!(h, "<h2>{}</h2>", esc(&section.title_text));
         }
         table(&mut h, &section.rows);
-        for n in &section.notes {
-            let _ = writeln!(h, "<p>{}</p>", esc(&n.replace('`', "")));
+        for n in &section.notes_text {
+            let _ = writeln!(h, "<p>{}</p>", esc(n));
         }
     }
     for m in &c.metrics {

@@ -2,6 +2,7 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 
+use super::escape::log as esc;
 use crate::results::Results;
 
 /// Human time: ms below a second, seconds above.
@@ -57,7 +58,7 @@ pub fn results_table(results: &Results) -> String {
             .map(|p| format!("{:.1}", p.max))
             .unwrap_or_default();
         t.add_row(vec![
-            s.name.clone(),
+            esc(&s.name),
             fmt_ms(w.p50),
             fmt_ms(w.p95),
             fmt_ms(w.p99),
@@ -77,7 +78,9 @@ pub fn results_table(results: &Results) -> String {
     out
 }
 
-/// The comparison table: metric, baseline, current, change, threshold, status.
+/// The comparison table: metric, baseline, current, change, threshold,
+/// status. Every value from data goes through [`esc`]: this is printed to
+/// the log, where a line can be a workflow command.
 pub fn comparison_table(c: &crate::compare::Comparison) -> String {
     use super::view;
     use crate::compare::GateOn;
@@ -85,7 +88,7 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
     if let Some(sbs) = &c.side_by_side {
         out.push_str(&format!(
             "\nagainst {} ({})\n",
-            sbs.baseline_file,
+            esc(&sbs.baseline_file),
             view::role(c, GateOn::Ab)
         ));
         out.push_str(&metrics_table(sbs));
@@ -93,7 +96,8 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
             for s in &ab.skipped {
                 out.push_str(&format!(
                     "not side by side: scenario {}: {}\n",
-                    s.scenario, s.reason
+                    esc(&s.scenario),
+                    esc(&s.reason)
                 ));
             }
             if let Some(e) = &ab.base_config_error {
@@ -104,15 +108,17 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
         }
         out.push_str(&format!(
             "\nagainst the committed baseline {} (version {}) · workload {} ({})\n",
-            c.baseline_file,
-            c.baseline_version,
-            c.workload,
+            esc(&c.baseline_file),
+            esc(&c.baseline_version),
+            esc(&c.workload),
             view::role(c, GateOn::Baseline)
         ));
     } else {
         out.push_str(&format!(
             "baseline {} (version {}) · workload {}\n",
-            c.baseline_file, c.baseline_version, c.workload
+            esc(&c.baseline_file),
+            esc(&c.baseline_version),
+            esc(&c.workload)
         ));
     }
     out.push_str(&metrics_table(c));
@@ -121,7 +127,9 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
         for d in &c.environment_differences {
             out.push_str(&format!(
                 "  {}: {} (baseline) vs {} (this run)\n",
-                d.key, d.baseline, d.current
+                esc(&d.key),
+                esc(&d.baseline),
+                esc(&d.current)
             ));
         }
     }
@@ -144,9 +152,9 @@ fn metrics_table(c: &crate::compare::Comparison) -> String {
     for m in &c.metrics {
         let r = view::row(m);
         t.add_row(vec![
-            r.name,
-            r.baseline,
-            r.current,
+            esc(&r.name),
+            esc(&r.baseline),
+            esc(&r.current),
             r.change,
             r.threshold,
             r.status.to_string(),
@@ -162,8 +170,8 @@ fn metrics_table(c: &crate::compare::Comparison) -> String {
     for m in c.metrics.iter().filter(|m| m.note.is_some()) {
         out.push_str(&format!(
             "note: {}: {}\n",
-            m.name,
-            m.note.as_deref().unwrap_or("")
+            esc(&m.name),
+            esc(m.note.as_deref().unwrap_or(""))
         ));
     }
     out

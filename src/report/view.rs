@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::escape::Rich;
 use super::terminal::fmt_value;
 use crate::compare::{Comparison, GateOn, MetricComparison, Status, Verdict};
 use crate::stats::Summary;
@@ -128,21 +129,33 @@ pub fn details(c: &Comparison) -> Vec<DetailRow> {
 /// commit measured side by side, then the change against the baseline.
 #[derive(Debug, Clone, Serialize)]
 pub struct Section {
-    /// Empty without an A/B run (one table, no title).
+    /// Markdown, its data escaped; empty without an A/B run (one table, no title).
     pub title: String,
+    /// The same title as plain text, data as is (for renderers that escape it their way).
+    pub title_text: String,
     pub rows: Vec<Row>,
-    /// Lines under the table (scenarios not measured side by side).
+    /// Lines under the table (scenarios not measured side by side), as Markdown.
     pub notes: Vec<String>,
+    /// The same lines as plain text.
+    pub notes_text: Vec<String>,
+}
+
+impl Section {
+    fn new(title: Rich, rows: Vec<Row>, notes: Vec<Rich>) -> Section {
+        Section {
+            title: title.markdown,
+            title_text: title.text,
+            rows,
+            notes_text: notes.iter().map(|n| n.text.clone()).collect(),
+            notes: notes.into_iter().map(|n| n.markdown).collect(),
+        }
+    }
 }
 
 pub fn sections(c: &Comparison) -> Vec<Section> {
     let rows = |c: &Comparison| c.metrics.iter().map(row).collect::<Vec<_>>();
     let Some(sbs) = &c.side_by_side else {
-        return vec![Section {
-            title: String::new(),
-            rows: rows(c),
-            notes: Vec::new(),
-        }];
+        return vec![Section::new(Rich::new(), rows(c), Vec::new())];
     };
     let (base, order, pairs) = c.ab.as_ref().map_or(("base", "ABBA", 0), |a| {
         (
@@ -151,56 +164,57 @@ pub fn sections(c: &Comparison) -> Vec<Section> {
             a.pairs.values().copied().max().unwrap_or(0),
         )
     });
+    // The base label is Markdown already (see `AbRun::base_label`).
+    let ab_title = Rich::new()
+        .words("Against the ")
+        .markdown(base, base)
+        .words(&format!(
+            ", measured side by side on this runner ({pairs} pairs per scenario, "
+        ))
+        .data(order)
+        .words(&format!(
+            " order; median change = Hodges–Lehmann estimate of the paired ratios) · {}",
+            role(c, GateOn::Ab)
+        ));
+    let skipped =
+        c.ab.iter()
+            .flat_map(|a| &a.skipped)
+            .map(|s| {
+                // The reason may come from a fork's results.
+                Rich::new()
+                    .words("Scenario ")
+                    .code(&s.scenario)
+                    .words(" was not measured on the base commit: ")
+                    .data(&s.reason)
+            })
+            .chain(
+                c.ab.iter()
+                    .filter_map(|a| a.base_config_error.as_deref())
+                    .map(|e| {
+                        Rich::new()
+                            .words("The base commit's bench-gate.yml could not be used (")
+                            .data(e)
+                            .words("): it is treated as absent, so metrics it defines and the head's does not are not checked.")
+                    }),
+            )
+            .collect();
+    let baseline_title = if c.baseline_file == crate::baseline::NO_BASELINE {
+        Rich::new().words(&format!(
+            "No committed baseline yet: every metric is new · {}",
+            role(c, GateOn::Baseline)
+        ))
+    } else {
+        Rich::new()
+            .words("Against the committed baseline ")
+            .code(&c.baseline_file)
+            .words(" (version ")
+            .data(&c.baseline_version)
+            .words(&format!(") · {}", role(c, GateOn::Baseline)))
+    };
     vec![
-        Section {
-            title: format!(
-                "Against the {base}, measured side by side on this runner ({} pairs per scenario, {order} order; median change = Hodges–Lehmann estimate of the paired ratios) · {}",
-                pairs,
-                role(c, GateOn::Ab)
-            ),
-            rows: rows(sbs),
-            notes: c
-                .ab
-                .iter()
-                .flat_map(|a| &a.skipped)
-                .map(|s| {
-                    format!(
-                        "Scenario `{}` was not measured on the base commit: {}",
-                        s.scenario,
-                        plain(&s.reason)
-                    )
-                })
-                .chain(c.ab.iter().filter_map(|a| a.base_config_error.as_deref()).map(|e| {
-                    format!(
-                        "The base commit's bench-gate.yml could not be used ({}): it is treated as absent, so metrics it defines and the head's does not are not checked.",
-                        plain(e)
-                    )
-                }))
-                .collect(),
-        },
-        Section {
-            title: if c.baseline_file == crate::baseline::NO_BASELINE {
-                format!(
-                    "No committed baseline yet: every metric is new · {}",
-                    role(c, GateOn::Baseline)
-                )
-            } else {
-                format!(
-                    "Against the committed baseline `{}` (version {}) · {}",
-                    c.baseline_file,
-                    c.baseline_version,
-                    role(c, GateOn::Baseline)
-                )
-            },
-            rows: rows(c),
-            notes: Vec::new(),
-        },
+        Section::new(ab_title, rows(sbs), skipped),
+        Section::new(baseline_title, rows(c), Vec::new()),
     ]
-}
-
-/// Text that may come from a fork's results, made plain: no Markdown or HTML.
-fn plain(s: &str) -> String {
-    s.replace(['`', '|', '<', '>', '@', '*', '_', '[', ']'], " ")
 }
 
 /// One line a person understands in ten seconds: the verdict of the view

@@ -556,7 +556,30 @@ impl Config {
         };
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut scenarios = BTreeMap::new();
+        // Names reach results files, which refuse anything else when read
+        // back (they may come from a fork): say so here, with the field.
+        let identifier = |field: String, name: &str, check: fn(&str) -> bool| {
+            if check(name) {
+                Ok(())
+            } else {
+                Err(invalid(format!(
+                    "{field}: {name:?} is not allowed as a name: letters, digits and _ . - / only"
+                )))
+            }
+        };
         for (name, s) in raw.scenarios {
+            identifier(
+                format!("scenarios.{name}"),
+                &name,
+                crate::results::valid_identifier,
+            )?;
+            for metric in s.metrics.keys() {
+                identifier(
+                    format!("scenarios.{name}.metrics.{metric}"),
+                    metric,
+                    crate::results::valid_metric_name,
+                )?;
+            }
             let command = command_spec(
                 &format!("scenarios.{name}"),
                 s.command,
@@ -658,6 +681,11 @@ impl Config {
         }
         let mut workloads = BTreeMap::new();
         for (name, w) in raw.workloads {
+            identifier(
+                format!("workloads.{name}"),
+                &name,
+                crate::results::valid_workload_name,
+            )?;
             let (list, iterations, warmup) = match w {
                 RawWorkload::List(l) => (l, None, None),
                 RawWorkload::Full(f) => (f.scenarios, f.iterations, f.warmup),
@@ -928,5 +956,28 @@ mod tests {
         }
         // Let through on purpose, it may be set.
         parse("secrets:\n  pass_through: [GITHUB_TOKEN]\nscenarios:\n  a:\n    command: [x]\n    env: {GITHUB_TOKEN: x}\n").unwrap();
+    }
+
+    #[test]
+    fn names_that_results_could_not_hold_are_refused_here() {
+        for (yaml, msg) in [
+            (
+                "scenarios:\n  \"a b\":\n    command: [x]\n",
+                "cfg/bench-gate.yml: scenarios.a b: \"a b\" is not allowed as a name",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    metrics:\n      \"@me\": wall_ms.p50\n",
+                "cfg/bench-gate.yml: scenarios.a.metrics.@me: \"@me\" is not allowed",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\nworkloads:\n  \"## w\": [a]\n",
+                "cfg/bench-gate.yml: workloads.## w: \"## w\" is not allowed",
+            ),
+        ] {
+            let err = parse(yaml).unwrap_err().to_string();
+            assert!(err.starts_with(msg), "{err}");
+        }
+        parse("scenarios:\n  a.b-c/d_e:\n    command: [x]\nworkloads:\n  import:x: [a.b-c/d_e]\n")
+            .unwrap();
     }
 }
