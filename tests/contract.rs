@@ -4,7 +4,7 @@
 //! fails on any request prism's log reports as invalid, and on any route or
 //! method the description does not have.
 //!
-//! The npm packages are installed by `scripts/install-test-deps.sh`.
+//! The npm packages are installed by `scripts/ci/install-test-deps.sh`.
 #![cfg(target_os = "linux")] // /proc, wait4 in KiB, process groups, prism via node
 
 use std::io::Read;
@@ -57,7 +57,7 @@ fn trimmed_description(out: &Path) -> Value {
         Path::new(ROOT).join("node_modules/@octokit/openapi/generated/api.github.com.deref.json");
     let text = std::fs::read_to_string(&src).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; install the test tools with `bash scripts/install-test-deps.sh`",
+            "{}: {e}; install the test tools with `bash scripts/ci/install-test-deps.sh`",
             src.display()
         )
     });
@@ -125,7 +125,7 @@ impl Prism {
         let bin = Path::new(ROOT).join("node_modules/.bin/prism");
         assert!(
             bin.exists(),
-            "{} is missing; run `bash scripts/install-test-deps.sh`",
+            "{} is missing; run `bash scripts/ci/install-test-deps.sh`",
             bin.display()
         );
         let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -1,5 +1,5 @@
 //! `bench-gate import` on real output of the real tools (made by
-//! scripts/refresh-import-fixtures.sh) and on hand-checked files, and
+//! scripts/fixtures/refresh-import-fixtures.sh) and on hand-checked files, and
 //! `export` back out. Expected values are recomputed here from the files.
 
 use std::path::{Path, PathBuf};

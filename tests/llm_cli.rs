@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{free_port, serve_config};
+use support::{free_port, python3, serve_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bench-gate");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -31,8 +31,10 @@ fn a_slower_provider_shows_up_as_a_regression_of_the_cli() {
     )
     .unwrap();
     let port = free_port();
+    // A JSON string is a YAML double-quoted scalar.
+    let python = serde_json::to_string(&python3()).unwrap();
     let scenario = format!(
-        "  single:\n    command: [\"python3\", \"llm_cli.py\", \"--from\", \"data\", \"--count\", \"2\", \"--output\", \"{{run_dir}}/out-{{iteration}}\"]\n    env: {{LLM_BASE_URL: \"http://127.0.0.1:{port}/v1\"}}\n    iterations: 4\n    warmup: 1\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n      memory.single_peak_mb: peak_mb.max\n"
+        "  single:\n    command: [{python}, \"llm_cli.py\", \"--from\", \"data\", \"--count\", \"2\", \"--output\", \"{{run_dir}}/out-{{iteration}}\"]\n    env: {{LLM_BASE_URL: \"http://127.0.0.1:{port}/v1\"}}\n    iterations: 4\n    warmup: 1\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n      memory.single_peak_mb: peak_mb.max\n"
     );
     let cfg = serve_config(d.path(), port, 0, &scenario);
     let out = Command::new(BIN)

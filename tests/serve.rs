@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{free_port, serve_config};
+use support::{free_port, python3, serve_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bench-gate");
 
@@ -59,7 +59,7 @@ fn prompt(count: u32) -> String {
 }
 
 fn python(script: &str, args: &[&str]) -> std::process::Output {
-    Command::new("python3")
+    Command::new(python3())
         .arg("-c")
         .arg(script)
         .args(args)

@@ -630,3 +630,16 @@ pub fn serve_config(
     .unwrap();
     p
 }
+
+/// The Python that has the test tools (the official `openai` and `ollama`
+/// clients): the virtual environment that `scripts/ci/install-test-deps.sh`
+/// makes at target/test-venv when it is there, else `python3` on PATH.
+pub fn python3() -> std::path::PathBuf {
+    let venv =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    }
+}

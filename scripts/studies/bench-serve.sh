@@ -4,7 +4,7 @@
 # /v1/chat/completions endpoint, with the server started as a service.
 # Prints the median latency next to the delay asked for.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 cargo build --release --locked -q
 bin="$PWD/target/release/bench-gate"
 work="$(mktemp -d)"
