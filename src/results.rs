@@ -624,10 +624,26 @@ impl Results {
 
 /// Results may come from an untrusted run (forks): numbers are checked
 /// before anything reaches a report or a comment (strings by [`Check`]).
+/// Units of a duration or of a process's memory: a measured one is never 0.
+const NEVER_ZERO_UNITS: &[&str] = &["ns", "us", "µs", "ms", "s", "MB"];
+
+/// Every number is finite and not negative (no time, size, count or rate
+/// is); a duration or a peak memory is also not 0, which no run measures
+/// and which would make any change from it look like an improvement.
 fn check_metrics(name: &str, results: &Results) -> Result<()> {
     for (k, m) in &results.metrics {
-        if !m.value.is_finite() || m.samples.iter().any(|x| !x.is_finite()) {
+        let values = || std::iter::once(m.value).chain(m.samples.iter().copied());
+        if values().any(|x| !x.is_finite()) {
             anyhow::bail!("{name}: metrics.{k}: a value is not a finite number");
+        }
+        if let Some(x) = values().find(|x| *x < 0.0) {
+            anyhow::bail!("{name}: metrics.{k}: a value is negative ({x})");
+        }
+        if NEVER_ZERO_UNITS.contains(&m.unit.as_str()) && values().any(|x| x == 0.0) {
+            anyhow::bail!(
+                "{name}: metrics.{k}: a value is 0 {}, which no run measures",
+                m.unit
+            );
         }
     }
     Ok(())
@@ -714,6 +730,41 @@ mod tests {
         Results::parse("r.json", &v.to_string())
             .expect_err("refused")
             .to_string()
+    }
+
+    #[test]
+    fn numbers_are_finite_not_negative_and_measured_ones_not_zero() {
+        let with = |value: f64, unit: &str, samples: &[f64]| {
+            serde_json::json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0",
+                "created_at": "x", "workload": "w", "environment": {}, "scenarios": [],
+                "metrics": {"a.b": {"value": value, "unit": unit, "samples": samples}}})
+            .to_string()
+        };
+        assert!(Results::parse("r.json", &with(1.5, "ms", &[1.5, 1.6])).is_ok());
+        // Zero bytes allocated per operation is a real measurement.
+        assert!(Results::parse("r.json", &with(0.0, "bytes", &[])).is_ok());
+        for (v, unit, samples, says) in [
+            (-1.0, "ms", vec![], "metrics.a.b: a value is negative (-1)"),
+            (
+                1.0,
+                "ms",
+                vec![1.0, -0.5],
+                "metrics.a.b: a value is negative (-0.5)",
+            ),
+            (-3.0, "ops/s", vec![], "a value is negative"),
+            (
+                0.0,
+                "ms",
+                vec![],
+                "metrics.a.b: a value is 0 ms, which no run measures",
+            ),
+            (2.0, "MB", vec![2.0, 0.0], "a value is 0 MB"),
+        ] {
+            let e = Results::parse("r.json", &with(v, unit, &samples))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("r.json: ") && e.contains(says), "{e}");
+        }
     }
 
     #[test]
