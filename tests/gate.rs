@@ -1144,6 +1144,11 @@ fn an_override_covers_only_the_commit_it_was_given_for() {
         // A commit date in the timeline says nothing: the author sets it.
         s.timeline
             .push(("committed".into(), b_sha.into(), "author".into()));
+        s.timeline.push((
+            "head_ref_force_pushed".into(),
+            String::new(),
+            "author".into(),
+        ));
     });
     let out = gate(
         &fake,
