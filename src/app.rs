@@ -12,9 +12,9 @@ use crate::cli::{
     RunArgs, RunFormat, TrendsArgs, TrendsFormat, WorkloadArgs,
 };
 use crate::compare::{self, Comparison, ThresholdFlags};
+use crate::model::Results;
 use crate::persona::{self, provider, synth::SynthOptions};
 use crate::report;
-use crate::results::Results;
 use crate::session::{ab_plan, ab_plan_for, benchmark, benchmark_confirmed, Confirm, PrBase};
 
 /// Every metric passed, or regressions were only reported.
@@ -72,7 +72,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 .map(|p| Ok((p.clone(), Results::load(p)?)))
                 .collect::<Result<Vec<_>>>()?;
             let merged = crate::shard::merge(parts)?;
-            merged.save(&args.output)?;
+            crate::fsutil::write_atomic(&args.output, merged.to_json().as_bytes())?;
             eprintln!(
                 "merged {} shards: {} scenarios, {} metrics into {}",
                 merged.shards.len(),
@@ -385,13 +385,13 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
 fn compare_cmd(args: CompareArgs) -> Result<u8> {
     let (c, results) = comparison(&args.inputs)?;
     if let Some(path) = &args.save_results {
-        results.save(path)?;
+        crate::fsutil::write_atomic(path, results.to_json().as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
     // Benchmarking here already said so; a results file's are news.
     if args.inputs.results.is_some() {
         for conf in &results.confirmations {
-            eprintln!("confirmation: {}", conf.describe());
+            eprintln!("confirmation: {}", report::confirmation_log(conf));
         }
     }
     let text = match args.format {
@@ -642,7 +642,7 @@ fn run_cmd(args: RunArgs) -> Result<u8> {
     let (ab, _) = ab_plan_for(&args.workload, &args.ab, None, PrBase::NotGate)?;
     let results = benchmark_confirmed(&args.workload, ab.as_ref(), None)?;
     if let Some(path) = &args.output {
-        results.save(path)?;
+        crate::fsutil::write_atomic(path, results.to_json().as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
     let text = match args.format {

@@ -5,7 +5,20 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compare::gate::Role;
+use crate::model::Named;
 use crate::persona::synth::{Complexity, DetailLevel};
+
+/// A value parser for a domain enum named by [`Named`]: the command line
+/// lists its values with their help, the domain stays free of clap.
+fn named<T: Named>() -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        T::VALUES
+            .iter()
+            .map(|(_, name, help)| PossibleValue::new(*name).help(*help)),
+    )
+    .map(|s| T::parse(&s).expect("clap checked the value"))
+}
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -326,12 +339,12 @@ pub struct CompareInputs {
     pub floor_mb: f64,
     /// In A/B mode, which view decides: the change against the base commit
     /// (ab, the default), against the committed baseline, or both.
-    #[arg(long, value_enum, value_name = "VIEW")]
-    pub gate_on: Option<crate::compare::GateOn>,
+    #[arg(long, value_parser = named::<crate::model::GateOn>(), value_name = "VIEW")]
+    pub gate_on: Option<crate::model::GateOn>,
     /// What a baseline metric absent from the results counts as: `fail` (the default),
     /// `warn` or `ignore`. Default: `compare.missing` in the config, else `fail`.
-    #[arg(long, value_enum, value_name = "POLICY")]
-    pub missing: Option<crate::compare::MissingPolicy>,
+    #[arg(long, value_parser = named::<crate::model::MissingPolicy>(), value_name = "POLICY")]
+    pub missing: Option<crate::model::MissingPolicy>,
     /// Compare results of another workload than the one the baseline was captured
     /// from (refused by default, exit 3).
     #[arg(long)]

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::results::Results;
-use crate::workload::Direction;
+use crate::model::Direction;
+use crate::model::Results;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::results::{self, Environment, Metric, Results};
+use crate::model::Direction;
+use crate::model::{self, Environment, Metric, Results};
 use crate::stats;
-use crate::workload::Direction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ImportFormat {
@@ -553,8 +553,8 @@ fn custom(path: &Path, out: &mut Out, direction: Direction) -> Result<()> {
             .as_str()
             .unwrap_or("")
             .chars()
-            .filter(|c| results::unit_char(*c))
-            .take(results::UNIT_MAX)
+            .filter(|c| model::unit_char(*c))
+            .take(model::UNIT_MAX)
             .collect();
         out.insert(
             format!("gab.{}", slug(name)),
@@ -587,7 +587,7 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         }
     }
     for (k, m) in &metrics {
-        if !results::valid_metric_name(k) {
+        if !model::valid_metric_name(k) {
             anyhow::bail!("metric name {k:?} from the input is not usable");
         }
         if !m.value.is_finite() {
@@ -600,15 +600,15 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         env!("CARGO_PKG_VERSION").into(),
     );
     Ok(Results {
-        schema_version: results::SCHEMA_VERSION,
+        schema_version: model::SCHEMA_VERSION,
         tool: "bench-gate".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
-        created_at: results::now_rfc3339(),
+        created_at: model::now_rfc3339(),
         workload: format!("import:{}", format.name()),
         // Free text from another tool: made to read back (see `free_text`).
         environment: env
             .into_iter()
-            .map(|(k, v)| (k, results::free_text(&v, results::TEXT_MAX)))
+            .map(|(k, v)| (k, model::free_text(&v, model::TEXT_MAX)))
             .collect(),
         scenarios: Vec::new(),
         metrics,

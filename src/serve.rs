@@ -144,7 +144,7 @@ impl AppState {
 
     fn log(&self, mut entry: Value) {
         if let Some(f) = &self.log {
-            entry["time"] = json!(crate::results::now_rfc3339());
+            entry["time"] = json!(crate::model::now_rfc3339());
             if let Ok(mut f) = f.lock() {
                 let _ = writeln!(f, "{entry}");
                 let _ = f.flush();

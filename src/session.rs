@@ -8,10 +8,11 @@ use anyhow::{Context, Result};
 
 use crate::baseline::Baseline;
 use crate::cli::{AbArgs, CompareInputs, WorkloadArgs};
-use crate::compare::{self, Comparison, GateOn, ThresholdFlags};
+use crate::compare::{self, Comparison, ThresholdFlags};
 use crate::measure::ab::{PairFailed, Side};
 use crate::measure::{self, progress, runner};
-use crate::results::{self, Results};
+use crate::model::GateOn;
+use crate::model::{self, Results};
 use crate::workload::trees::{BaseSource, Trees};
 use crate::workload::{self, builtin, config::Config, Overrides, Workload};
 
@@ -103,7 +104,7 @@ pub struct AbPlan {
     /// Environment for the setup (`{tree}` is the tree's folder).
     pub setup_env: Vec<(&'static str, String)>,
     /// What git and the setup go without (the config's `secrets:`).
-    pub env_policy: measure::env::EnvPolicy,
+    pub env_policy: crate::model::EnvPolicy,
 }
 
 /// Where `pr-base` points.
@@ -284,7 +285,7 @@ fn base_config(args: &WorkloadArgs, trees: &Trees, workload: &str) -> BaseConfig
         .iter()
         .filter(|s| args.only.is_empty() || args.only.contains(&s.name))
         .flat_map(|s| s.metrics.iter().map(|m| m.name.clone()))
-        .filter(|m| results::valid_metric_name(m))
+        .filter(|m| model::valid_metric_name(m))
         .collect();
     metrics.sort();
     metrics.dedup();
@@ -295,7 +296,7 @@ fn base_config(args: &WorkloadArgs, trees: &Trees, workload: &str) -> BaseConfig
 }
 
 impl BaseSide {
-    fn results(&self, env: &results::Environment) -> results::AbRun {
+    fn results(&self, env: &model::Environment) -> model::AbRun {
         let mut workload = self.workload.clone();
         let mut runs = Vec::new();
         let mut skipped = Vec::new();
@@ -306,15 +307,15 @@ impl BaseSide {
                     kept.push(s.clone());
                     runs.push(run.clone());
                 }
-                Err(reason) => skipped.push(results::AbSkipped {
+                Err(reason) => skipped.push(model::AbSkipped {
                     scenario: s.name.clone(),
                     reason: reason.clone(),
                 }),
             }
         }
         workload.scenarios = kept;
-        results::AbRun {
-            requested: results::free_text(&self.trees.requested, results::TEXT_MAX),
+        model::AbRun {
+            requested: model::free_text(&self.trees.requested, model::TEXT_MAX),
             base_commit: self.trees.base_commit.clone(),
             head_commit: self.trees.head_commit.clone(),
             order: "ABBA".into(),
@@ -322,8 +323,8 @@ impl BaseSide {
                 .trees
                 .base_dir
                 .as_deref()
-                .map(|d| results::free_text(d, results::TEXT_MAX)),
-            base: Box::new(Results::new(&workload, &runs, env.clone())),
+                .map(|d| model::free_text(d, model::TEXT_MAX)),
+            base: Box::new(measure::build::results(&workload, &runs, env.clone())),
             skipped,
             base_config_metrics: self.config.metrics.clone(),
             base_config_error: self.config.error.clone(),
@@ -369,7 +370,7 @@ fn measure_scenario(
             );
             // Kept in the results: one line of text that reads back.
             let reason =
-                results::free_text(reason.lines().next().unwrap_or_default(), results::TEXT_MAX);
+                model::free_text(reason.lines().next().unwrap_or_default(), model::TEXT_MAX);
             match base.runs.get_mut(i) {
                 Some(r) => *r = Err(reason),
                 None => base.runs.push(Err(reason)),
@@ -437,9 +438,9 @@ pub fn benchmark_confirmed(
     for (i, s) in workload.scenarios.iter().enumerate() {
         runs.push(measure_scenario(i, s, base.as_mut(), progress.as_mut())?);
     }
-    let env = results::fingerprint();
+    let env = measure::build::fingerprint();
     let assemble = |runs: &[measure::runner::ScenarioRun], base: &Option<BaseSide>| {
-        let mut r = Results::new(&workload, runs, env.clone());
+        let mut r = measure::build::results(&workload, runs, env.clone());
         r.ab = base.as_ref().map(|b| b.results(&env));
         r
     };
@@ -497,7 +498,7 @@ pub fn benchmark_confirmed(
     let after = failing(&results);
     results.confirmations = confirmed
         .into_iter()
-        .map(|(scenario, failing_before)| results::Confirmation {
+        .map(|(scenario, failing_before)| model::Confirmation {
             failing_after: after
                 .iter()
                 .filter(|(sc, _)| *sc == scenario)
@@ -509,7 +510,7 @@ pub fn benchmark_confirmed(
         })
         .collect();
     for c in &results.confirmations {
-        eprintln!("confirmation: {}", c.describe());
+        eprintln!("confirmation: {}", crate::report::confirmation_log(c));
     }
     Ok(results)
 }

@@ -9,9 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 
-use crate::results::{Environment, Results};
+use crate::model::{Results, ShardInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -39,20 +38,6 @@ impl std::str::FromStr for Shard {
         }
         Ok(Shard { index, total })
     }
-}
-
-/// What a shard's results record, so `merge` can check coverage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShardInfo {
-    pub index: usize,
-    pub total: usize,
-    /// The scenarios this shard ran.
-    pub scenarios: Vec<String>,
-    /// Every scenario of the workload, across all shards.
-    pub all_scenarios: Vec<String>,
-    /// The machine this shard ran on (kept by `merge`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub environment: Option<Environment>,
 }
 
 /// Expected seconds per scenario from a previous results file: the mean
@@ -232,7 +217,7 @@ pub fn merge(parts: Vec<(PathBuf, Results)>) -> Result<Results> {
         .scenarios
         .sort_by_key(|s| order.get(&s.name).copied().unwrap_or(usize::MAX));
     merged.shards.sort_by_key(|s| s.index);
-    merged.created_at = crate::results::now_rfc3339();
+    merged.created_at = crate::model::now_rfc3339();
     Ok(merged)
 }
 

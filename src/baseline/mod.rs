@@ -28,7 +28,7 @@ use anyhow::{Context, Result};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::workload::Direction;
+use crate::model::Direction;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -508,11 +508,11 @@ pub const NO_BASELINE: &str = "(no baseline yet)";
 impl Baseline {
     /// Turns results into a baseline: metric values with units and directions
     /// where the name does not imply them, and every raw sample.
-    pub fn from_results(results: &crate::results::Results, version: String) -> Baseline {
+    pub fn from_results(results: &crate::model::Results, version: String) -> Baseline {
         let mut b = Baseline {
             schema_version: Some(crate::baseline::SCHEMA_VERSION),
             version,
-            captured_at: crate::results::now_rfc3339(),
+            captured_at: crate::model::now_rfc3339(),
             workload: Some(results.workload.clone()),
             environment: results.environment.clone(),
             ..Default::default()

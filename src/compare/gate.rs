@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use super::{MissingPolicy, Verdict};
+use super::Verdict;
+use crate::model::MissingPolicy;
 
 /// Repository roles, weakest first: `admin` ⊃ `maintain` ⊃ `write` ⊃ `triage` ⊃ `read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]

@@ -25,9 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::baseline::{Baseline, Thresholds};
-use crate::results::Results;
+use crate::model::{Direction, GateOn, MissingPolicy, Named, Results, Statistic};
 use crate::stats::Summary;
-use crate::workload::Direction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -119,46 +118,7 @@ pub enum DecisionRule {
     Interval,
 }
 
-/// Which view decides the verdict when the base commit was measured side by
-/// side (A/B mode). Without an A/B run the baseline is the only view.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum GateOn {
-    /// The change against the base commit, measured side by side.
-    #[default]
-    Ab,
-    /// The change against the committed baseline.
-    Baseline,
-    /// The worse of the two.
-    Both,
-}
-
-/// What a baseline metric absent from the results counts as.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum MissingPolicy {
-    /// A failure: a renamed or dropped metric must not pass unseen.
-    #[default]
-    Fail,
-    /// A warning.
-    Warn,
-    /// Shown, but counted as neither.
-    Ignore,
-}
-
 impl MissingPolicy {
-    pub fn name(self) -> &'static str {
-        match self {
-            MissingPolicy::Fail => "fail",
-            MissingPolicy::Warn => "warn",
-            MissingPolicy::Ignore => "ignore",
-        }
-    }
-
     /// The status a missing metric counts as, if any.
     pub fn counts_as(self) -> Option<Status> {
         match self {
@@ -437,7 +397,7 @@ pub struct AbInfo {
     pub order: String,
     /// Measured pairs per scenario.
     pub pairs: BTreeMap<String, usize>,
-    pub skipped: Vec<crate::results::AbSkipped>,
+    pub skipped: Vec<crate::model::AbSkipped>,
     /// Why the base tree's own bench-gate.yml could not be used, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_config_error: Option<String>,
@@ -602,7 +562,7 @@ pub fn compare(
     };
     c.gate_on = Some(flags.gate_on);
     c.ab = Some(AbInfo {
-        base_label: ab.base_label(),
+        base_label: ab.base_label_with(&crate::escape::md_code),
         requested: ab.requested.clone(),
         base_commit: ab.base_commit.clone(),
         head_commit: ab.head_commit.clone(),
@@ -637,7 +597,7 @@ pub const EDIT_TOLERANCE_ABS: f64 = 0.0005;
 /// samples no longer describe it. `None` when they agree, or when it cannot
 /// be told (no samples, a statistic the samples cannot give).
 pub fn samples_disagree(value: f64, samples: &[f64], statistic: &str) -> Option<f64> {
-    let of_samples = Summary::of(samples)?.get(statistic)?;
+    let of_samples = Statistic::parse(statistic)?.of(&Summary::of(samples)?);
     let d = (value - of_samples).abs();
     (d > EDIT_TOLERANCE * of_samples.abs().max(value.abs()) && d > EDIT_TOLERANCE_ABS)
         .then_some(of_samples)
@@ -728,14 +688,9 @@ fn compare_view(
         };
         // The percentile the metric's value is, for its interval.
         let statistic = c.and_then(|m| m.statistic.as_deref());
-        let percentile = match statistic {
-            Some("p50" | "median") => Some(50.0),
-            Some("p95") => Some(95.0),
-            Some("p99") => Some(99.0),
-            Some("max") => Some(100.0),
-            Some("min") => Some(0.0),
-            _ => None,
-        };
+        let percentile = statistic
+            .and_then(Statistic::parse)
+            .and_then(Statistic::percentile);
         // The baseline's samples, unless its value was edited by hand: then
         // the value decides and the samples are not used at all.
         let mut edited = None;
@@ -1169,10 +1124,12 @@ mod tests {
     fn ab_results(base: &[f64], head: &[f64]) -> Results {
         let side = |xs: &[f64]| {
             let p = |q: f64| {
-                crate::stats::Summary::of(xs)
-                    .unwrap()
-                    .get(if q == 50.0 { "p50" } else { "p95" })
-                    .unwrap()
+                let stat = if q == 50.0 {
+                    Statistic::P50
+                } else {
+                    Statistic::P95
+                };
+                stat.of(&crate::stats::Summary::of(xs).unwrap())
             };
             let metric = |stat: &str, v: f64| {
                 serde_json::json!({"value": v, "unit": "ms", "scenario": "job",

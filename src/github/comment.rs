@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::gate::{GateDecision, GateResult, Override, Role};
 use crate::compare::{Comparison, EnvDifference};
+use crate::model::Results;
 use crate::report::escape::{self, md_code, md_text};
 use crate::report::{markdown, view};
-use crate::results::Results;
 
 /// GitHub rejects bodies over 65,536 characters; we stay well below, in bytes.
 pub const BODY_LIMIT: usize = 60_000;

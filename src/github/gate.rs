@@ -17,8 +17,8 @@ use super::state::{self, GateState, Grant};
 use crate::baseline::{self, discover};
 use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role, SetupCheck};
 use crate::compare::{self, Comparison, Status, ThresholdFlags};
+use crate::model::{GithubInfo, Results};
 use crate::report::{self, escape};
-use crate::results::{GithubInfo, Results};
 
 #[derive(Debug, Clone)]
 pub struct GateOptions {
@@ -89,7 +89,7 @@ pub fn is_protected(path: &str, protected: &[String]) -> bool {
 pub type Obtain<'a> = &'a mut dyn FnMut() -> Result<Results>;
 
 fn now() -> String {
-    crate::results::now_rfc3339()
+    crate::model::now_rfc3339()
 }
 
 /// The comparison, or `None` when `--baseline latest` finds no baseline yet.
@@ -170,7 +170,7 @@ fn write_local(
     report_md: &str,
     decision: &GateDecision,
 ) -> Result<()> {
-    results.save(&opts.results_out)?;
+    crate::fsutil::write_atomic(&opts.results_out, results.to_json().as_bytes())?;
     crate::fsutil::write_atomic(&opts.report_out, report_md.as_bytes())?;
     if let Some(summary) = &ctx.step_summary {
         if let Err(e) = actions::append_summary(summary, report_md) {
@@ -1107,7 +1107,7 @@ fn decide_and_publish(
     for conf in &results.confirmations {
         notes.push(format!(
             "🔁 **Confirmation run**: {}.",
-            conf.describe_markdown()
+            report::confirmation_markdown(conf)
         ));
     }
 

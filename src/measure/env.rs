@@ -12,45 +12,7 @@
 use std::ffi::{OsStr, OsString};
 use std::process::Command;
 
-use serde::{Deserialize, Serialize};
-
-/// Removed unless `secrets.pass_through` names them: the tokens GitHub
-/// Actions puts in a job's environment (`INPUT_GITHUB-TOKEN` is how a
-/// JavaScript action's `github-token` input arrives; the underscore form
-/// too), the GitHub CLI's, and bench-gate's own `--token` variable.
-pub const DEFAULT_REMOVED: &[&str] = &[
-    "GITHUB_TOKEN",
-    "GH_TOKEN",
-    "INPUT_GITHUB-TOKEN",
-    "INPUT_GITHUB_TOKEN",
-    "ACTIONS_RUNTIME_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "BENCH_GATE_TOKEN",
-];
-
-/// Which variables the processes bench-gate starts do not get: the
-/// `secrets:` section of `bench-gate.yml`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnvPolicy {
-    /// Removed as well as [`DEFAULT_REMOVED`] (`secrets.remove`).
-    pub remove: Vec<String>,
-    /// Let through on purpose although removed by default
-    /// (`secrets.pass_through`).
-    pub pass_through: Vec<String>,
-}
-
-impl EnvPolicy {
-    /// Whether the variable `name` is removed by default or by `remove`.
-    pub fn is_secret(&self, name: &OsStr) -> bool {
-        DEFAULT_REMOVED.iter().any(|d| name == *d) || self.remove.iter().any(|r| name == r.as_str())
-    }
-
-    /// Whether the processes bench-gate starts go without `name`.
-    pub fn removes(&self, name: &OsStr) -> bool {
-        self.is_secret(name) && !self.pass_through.iter().any(|p| name == p.as_str())
-    }
-}
+use crate::model::EnvPolicy;
 
 /// The complete environment of a child process: `parent` with `extra` set
 /// over it, less every variable `policy` removes (whoever set it). Every
@@ -87,6 +49,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::DEFAULT_REMOVED;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
         pairs

@@ -4,6 +4,7 @@
 #![cfg_attr(not(unix), allow(unused_imports, dead_code))]
 
 pub mod ab;
+pub mod build;
 pub mod env;
 #[cfg(unix)]
 pub mod helper;
@@ -18,29 +19,12 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use crate::model::Sample;
 #[cfg(unix)]
 use wait_timeout::ChildExt;
 
 /// The hidden first argument that turns the binary into the helper.
 pub const HELPER_ARG: &str = "__measure";
-
-/// One measured iteration.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Sample {
-    /// Monotonic wall time from spawn to reap, in milliseconds.
-    pub wall_ms: f64,
-    pub user_ms: f64,
-    pub sys_ms: f64,
-    /// Peak resident set size of the command itself (`ru_maxrss`), in KiB.
-    pub peak_rss_kib: u64,
-}
-
-impl Sample {
-    pub fn peak_mb(&self) -> f64 {
-        self.peak_rss_kib as f64 / 1024.0
-    }
-}
 
 /// What to run, fully resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +34,7 @@ pub struct Invocation {
     /// Set over bench-gate's own environment.
     pub env: Vec<(OsString, OsString)>,
     /// Which variables the command (and the helper) go without.
-    pub env_policy: env::EnvPolicy,
+    pub env_policy: crate::model::EnvPolicy,
     pub cwd: Option<PathBuf>,
     pub timeout: Duration,
 }

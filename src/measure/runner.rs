@@ -6,7 +6,8 @@ use std::fmt;
 use std::path::Path;
 
 use super::progress::Progress;
-use super::{measure_once, Failure, Invocation, Sample};
+use super::{measure_once, Failure, Invocation};
+use crate::model::Sample;
 use crate::workload::Scenario;
 
 /// Raw measurements of one scenario.

@@ -16,8 +16,8 @@ fn chart(m: &MetricComparison) -> String {
     let b = m.baseline.unwrap_or(0.0);
     let c = m.current.unwrap_or(0.0);
     let limit = |pct: f64| match m.direction {
-        crate::workload::Direction::Lower => b * (1.0 + pct / 100.0),
-        crate::workload::Direction::Higher => b * (1.0 - pct / 100.0),
+        crate::model::Direction::Lower => b * (1.0 + pct / 100.0),
+        crate::model::Direction::Higher => b * (1.0 - pct / 100.0),
     };
     let (warn, fail) = (limit(m.thresholds.warning), limit(m.thresholds.failure));
     let samples = |s: &Option<crate::stats::Summary>| s.as_ref().map(|s| s.max).unwrap_or(0.0);

@@ -3,7 +3,7 @@
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 
 use super::escape::log as esc;
-use crate::results::Results;
+use crate::model::Results;
 
 /// Human time: ms below a second, seconds above.
 pub fn fmt_ms(ms: f64) -> String {
@@ -83,7 +83,7 @@ pub fn results_table(results: &Results) -> String {
 /// the log, where a line can be a workflow command.
 pub fn comparison_table(c: &crate::compare::Comparison) -> String {
     use super::view;
-    use crate::compare::GateOn;
+    use crate::model::GateOn;
     let mut out = format!("{}\n", view::verdict_line(c).replace("**", ""));
     if let Some(sbs) = &c.side_by_side {
         out.push_str(&format!(

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::escape::Rich;
 use super::terminal::fmt_value;
-use crate::compare::{Comparison, GateOn, MetricComparison, Status, Verdict};
+use crate::compare::{Comparison, MetricComparison, Status, Verdict};
+use crate::model::GateOn;
 use crate::stats::Summary;
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +58,7 @@ pub fn row(m: &MetricComparison) -> Row {
         x.map(|x| fmt_value(x, &m.unit))
             .unwrap_or_else(|| "—".into())
     };
-    let sign = if m.direction == crate::workload::Direction::Higher {
+    let sign = if m.direction == crate::model::Direction::Higher {
         "−"
     } else {
         "+"
@@ -252,7 +253,7 @@ pub fn role(c: &Comparison, view: GateOn) -> &'static str {
 }
 
 fn counts_line(verdict: Verdict, counts: &crate::compare::Counts) -> String {
-    use crate::compare::MissingPolicy;
+    use crate::model::MissingPolicy;
     let c = counts;
     let n = |k: usize, what: &str| format!("{k} metric{} {what}", if k == 1 { "" } else { "s" });
     // Missing metrics, said with the level they count at (or as ignored).

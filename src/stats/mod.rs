@@ -126,20 +126,6 @@ impl Summary {
             outliers,
         })
     }
-
-    /// The named statistic: `p50`/`median`, `p95`, `p99`, `mean`, `min`, `max`.
-    pub fn get(&self, statistic: &str) -> Option<f64> {
-        Some(match statistic {
-            "p50" | "median" => self.p50,
-            "p95" => self.p95,
-            "p99" => self.p99,
-            "mean" => self.mean,
-            "min" => self.min,
-            "max" => self.max,
-            "stddev" => self.stddev,
-            _ => return None,
-        })
-    }
 }
 
 #[cfg(test)]

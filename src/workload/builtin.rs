@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{CommandSpec, Measure, MetricSpec, Scenario, Workload, WorkloadError};
+use super::{CommandSpec, MetricSpec, Scenario, Workload, WorkloadError};
+use crate::model::{Measure, Statistic};
 
 pub const WORKLOADS: &[(&str, &str)] = &[
     ("quick", "pre-commit check, a few seconds"),
@@ -14,11 +15,11 @@ pub const WORKLOADS: &[(&str, &str)] = &[
     ("batch", "batch generation: 10 and 50 personas"),
 ];
 
-fn metric(name: &str, measure: Measure, statistic: &str) -> MetricSpec {
+fn metric(name: &str, measure: Measure, statistic: Statistic) -> MetricSpec {
     MetricSpec {
         name: name.to_string(),
         measure,
-        statistic: statistic.to_string(),
+        statistic,
     }
 }
 
@@ -34,25 +35,25 @@ fn generate(
         metric(
             &format!("generation.{name}.latency_p50_ms"),
             Measure::WallMs,
-            "p50",
+            Statistic::P50,
         ),
         metric(
             &format!("generation.{name}.latency_p95_ms"),
             Measure::WallMs,
-            "p95",
+            Statistic::P95,
         ),
     ];
     if with_p99 {
         metrics.push(metric(
             &format!("generation.{name}.latency_p99_ms"),
             Measure::WallMs,
-            "p99",
+            Statistic::P99,
         ));
     }
     metrics.push(metric(
         &format!("memory.{name}_peak_mb"),
         Measure::PeakMb,
-        "max",
+        Statistic::Max,
     ));
     Scenario {
         name: name.to_string(),
@@ -86,7 +87,11 @@ fn startup(exe: &Path, iterations: u32, warmup: u32) -> Scenario {
         iterations,
         warmup,
         timeout: Duration::from_secs(30),
-        metrics: vec![metric("startup.cli_cold_ms", Measure::WallMs, "p50")],
+        metrics: vec![metric(
+            "startup.cli_cold_ms",
+            Measure::WallMs,
+            Statistic::P50,
+        )],
     }
 }
 

@@ -32,12 +32,9 @@ use std::time::Duration;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
-use crate::measure::env::{EnvPolicy, DEFAULT_REMOVED};
+use crate::model::{EnvPolicy, Measure, Named, Statistic, DEFAULT_REMOVED};
 
-use super::{
-    CommandSpec, Measure, MetricSpec, Readiness, Scenario, ServiceSpec, Workload, WorkloadError,
-    STATISTICS,
-};
+use super::{CommandSpec, MetricSpec, Readiness, Scenario, ServiceSpec, Workload, WorkloadError};
 
 pub const DEFAULT_FILE: &str = "bench-gate.yml";
 
@@ -233,7 +230,7 @@ impl<'de> Deserialize<'de> for EnvKey {
 #[serde(deny_unknown_fields)]
 pub struct CompareConfig {
     #[serde(default)]
-    pub missing: Option<crate::compare::MissingPolicy>,
+    pub missing: Option<crate::model::MissingPolicy>,
     #[serde(default)]
     pub allow_other_workload: Option<bool>,
 }
@@ -257,7 +254,7 @@ pub struct AbConfig {
     #[serde(default)]
     pub setup: Option<String>,
     #[serde(default)]
-    pub gate_on: Option<crate::compare::GateOn>,
+    pub gate_on: Option<crate::model::GateOn>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,7 +338,7 @@ struct FullWorkload {
 #[derive(Debug, Clone)]
 struct MetricExpr {
     measure: Measure,
-    statistic: String,
+    statistic: Statistic,
 }
 
 // Checks happen inside the visitors, while the YAML scalar is being read, so
@@ -362,16 +359,17 @@ impl<'de> Deserialize<'de> for MetricExpr {
                         Measure::ALL.map(|m| m.name()).join(", ")
                     ))
                 })?;
-                if !STATISTICS.contains(&stat) {
-                    return Err(E::custom(format!(
+                let statistic = Statistic::parse(stat).ok_or_else(|| {
+                    E::custom(format!(
                         "unknown statistic '{stat}' in '{s}'; expected one of {}",
-                        STATISTICS.join(", ")
-                    )));
-                }
-                Ok(MetricExpr {
-                    measure,
-                    statistic: stat.to_string(),
-                })
+                        Statistic::VALUES
+                            .iter()
+                            .map(|(_, n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?;
+                Ok(MetricExpr { measure, statistic })
             }
         }
         d.deserialize_str(V)
@@ -571,13 +569,13 @@ impl Config {
             identifier(
                 format!("scenarios.{name}"),
                 &name,
-                crate::results::valid_identifier,
+                crate::model::valid_identifier,
             )?;
             for metric in s.metrics.keys() {
                 identifier(
                     format!("scenarios.{name}.metrics.{metric}"),
                     metric,
-                    crate::results::valid_metric_name,
+                    crate::model::valid_metric_name,
                 )?;
             }
             let command = command_spec(
@@ -595,17 +593,17 @@ impl Config {
                     MetricSpec {
                         name: format!("{name}.latency_p50_ms"),
                         measure: Measure::WallMs,
-                        statistic: "p50".into(),
+                        statistic: Statistic::P50,
                     },
                     MetricSpec {
                         name: format!("{name}.latency_p95_ms"),
                         measure: Measure::WallMs,
-                        statistic: "p95".into(),
+                        statistic: Statistic::P95,
                     },
                     MetricSpec {
                         name: format!("{name}.peak_mb"),
                         measure: Measure::PeakMb,
-                        statistic: "max".into(),
+                        statistic: Statistic::Max,
                     },
                 ]
             } else {
@@ -684,7 +682,7 @@ impl Config {
             identifier(
                 format!("workloads.{name}"),
                 &name,
-                crate::results::valid_workload_name,
+                crate::model::valid_workload_name,
             )?;
             let (list, iterations, warmup) = match w {
                 RawWorkload::List(l) => (l, None, None),
@@ -819,7 +817,7 @@ mod tests {
         assert_eq!(
             c.compare,
             CompareConfig {
-                missing: Some(crate::compare::MissingPolicy::Warn),
+                missing: Some(crate::model::MissingPolicy::Warn),
                 allow_other_workload: Some(true),
             }
         );

@@ -12,70 +12,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// Which raw measurement a metric is computed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Measure {
-    /// Wall-clock time, spawn to reap (ms).
-    WallMs,
-    /// User CPU time (ms).
-    UserMs,
-    /// System CPU time (ms).
-    SysMs,
-    /// User + system CPU time (ms).
-    CpuMs,
-    /// Peak resident set size (MB, i.e. MiB: 1 MB = 1024 KiB here).
-    PeakMb,
-}
-
-impl Measure {
-    pub const ALL: [Measure; 5] = [
-        Measure::WallMs,
-        Measure::UserMs,
-        Measure::SysMs,
-        Measure::CpuMs,
-        Measure::PeakMb,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Measure::WallMs => "wall_ms",
-            Measure::UserMs => "user_ms",
-            Measure::SysMs => "sys_ms",
-            Measure::CpuMs => "cpu_ms",
-            Measure::PeakMb => "peak_mb",
-        }
-    }
-
-    pub fn unit(self) -> &'static str {
-        match self {
-            Measure::PeakMb => "MB",
-            _ => "ms",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Measure> {
-        Measure::ALL.into_iter().find(|m| m.name() == s)
-    }
-}
-
-pub const STATISTICS: &[&str] = &["p50", "median", "p95", "p99", "mean", "min", "max"];
-
-/// Lower is better (time, memory) or higher is better (throughput).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    #[default]
-    Lower,
-    Higher,
-}
+use crate::model::{Measure, Statistic};
 
 /// A metric a scenario reports: `name` = `statistic` of `measure`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricSpec {
     pub name: String,
     pub measure: Measure,
-    pub statistic: String,
+    pub statistic: Statistic,
 }
 
 /// A command line with its environment. `{iteration}` in an argument or an
@@ -89,7 +33,7 @@ pub struct CommandSpec {
     pub cwd: Option<PathBuf>,
     /// The variables it goes without (`secrets:` in the config).
     #[serde(default)]
-    pub env_policy: crate::measure::env::EnvPolicy,
+    pub env_policy: crate::model::EnvPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,7 +53,7 @@ pub struct Workload {
     /// Started before the first scenario, stopped after the last.
     pub services: Vec<ServiceSpec>,
     /// Set when only a share of the workload runs (`--shard K/N`).
-    pub shard: Option<crate::shard::ShardInfo>,
+    pub shard: Option<crate::model::ShardInfo>,
 }
 
 /// How to tell that a service is ready.
@@ -201,7 +145,7 @@ impl Workload {
             let all = self.scenario_names();
             let mine = crate::shard::assign(&all, *shard, durations.as_ref());
             self.scenarios.retain(|s| mine.contains(&s.name));
-            self.shard = Some(crate::shard::ShardInfo {
+            self.shard = Some(crate::model::ShardInfo {
                 index: shard.index,
                 total: shard.total,
                 scenarios: mine,

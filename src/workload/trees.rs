@@ -12,7 +12,8 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 
-use crate::measure::env::{self, EnvPolicy};
+use crate::measure::env;
+use crate::model::EnvPolicy;
 
 /// Where the base comes from.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,17 +8,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::measure::runner::{display_command, ScenarioRun};
-use crate::measure::Sample;
-use crate::report::escape::{self, md_code};
+use super::{Direction, Environment, Sample, ShardInfo};
 use crate::stats::Summary;
-use crate::workload::{Direction, Measure, Scenario, Workload};
 
 /// Bumped on any incompatible change to the results schema.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// `key → value` facts about the machine: see [`fingerprint`].
-pub type Environment = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -38,10 +32,10 @@ pub struct Results {
     pub github: Option<GithubInfo>,
     /// Set by `run --shard K/N`: which part of the workload this is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<crate::shard::ShardInfo>,
+    pub shard: Option<ShardInfo>,
     /// Set by `merge`: every shard, with the environment it ran in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub shards: Vec<crate::shard::ShardInfo>,
+    pub shards: Vec<ShardInfo>,
     /// Scenarios measured again because a metric failed (see `--confirm`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub confirmations: Vec<Confirmation>,
@@ -88,15 +82,15 @@ pub struct AbRun {
 pub const MAX_BASE_CONFIG_METRICS: usize = 10_000;
 
 impl AbRun {
-    /// How reports name the base, in Markdown: "base commit `1738f78`" or
-    /// "base tree `../a`". (Results may come from a fork: the folder is
-    /// escaped as code.)
-    pub fn base_label(&self) -> String {
+    /// How reports name the base: "base commit `1738f78`" or "base tree
+    /// `../a`", with `code` formatting the commit or folder for where the
+    /// text lands (results may come from a fork).
+    pub fn base_label_with(&self, code: &dyn Fn(&str) -> String) -> String {
         match &self.base_dir {
-            Some(dir) => format!("base tree {}", md_code(dir)),
+            Some(dir) => format!("base tree {}", code(dir)),
             None => format!(
                 "base commit {}",
-                md_code(&self.base_commit[..self.base_commit.len().min(7)])
+                code(&self.base_commit[..self.base_commit.len().min(7)])
             ),
         }
     }
@@ -121,19 +115,9 @@ pub struct Confirmation {
 }
 
 impl Confirmation {
-    /// One sentence for the log (stdout, stderr), its data escaped for it.
-    pub fn describe(&self) -> String {
-        self.sentence(&|s| format!("'{}'", escape::log(s)), &|names| {
-            escape::log(&names.join(", "))
-        })
-    }
-
-    /// The same sentence in Markdown, for comments and reports.
-    pub fn describe_markdown(&self) -> String {
-        self.sentence(&md_code, &|names| escape::md_text(&names.join(", ")))
-    }
-
-    fn sentence(
+    /// One sentence saying what the confirmation found, with `scenario` and
+    /// `metrics` formatting the data for where the text lands.
+    pub fn sentence(
         &self,
         scenario: &dyn Fn(&str) -> String,
         metrics: &dyn Fn(&[&str]) -> String,
@@ -464,92 +448,7 @@ pub struct Metric {
     pub samples: Vec<f64>,
 }
 
-pub fn measure_values(samples: &[Sample], m: Measure) -> Vec<f64> {
-    samples
-        .iter()
-        .map(|s| match m {
-            Measure::WallMs => s.wall_ms,
-            Measure::UserMs => s.user_ms,
-            Measure::SysMs => s.sys_ms,
-            Measure::CpuMs => s.user_ms + s.sys_ms,
-            Measure::PeakMb => s.peak_mb(),
-        })
-        .collect()
-}
-
-/// Summaries and metrics of one scenario's raw run.
-pub fn scenario_result(s: &Scenario, run: &ScenarioRun) -> (ScenarioResult, Vec<(String, Metric)>) {
-    let summaries: BTreeMap<String, Summary> = Measure::ALL
-        .iter()
-        .filter_map(|m| {
-            Summary::of(&measure_values(&run.samples, *m)).map(|x| (m.name().to_string(), x))
-        })
-        .collect();
-    let metrics = s
-        .metrics
-        .iter()
-        .filter_map(|spec| {
-            let summary = summaries.get(spec.measure.name())?;
-            Some((
-                spec.name.clone(),
-                Metric {
-                    value: summary.get(&spec.statistic)?,
-                    unit: spec.measure.unit().to_string(),
-                    direction: Direction::Lower,
-                    scenario: Some(s.name.clone()),
-                    measure: Some(spec.measure.name().to_string()),
-                    statistic: Some(spec.statistic.clone()),
-                    samples: measure_values(&run.samples, spec.measure),
-                },
-            ))
-        })
-        .collect();
-    let overhead = if run.overhead_ms.is_empty() {
-        0.0
-    } else {
-        run.overhead_ms.iter().sum::<f64>() / run.overhead_ms.len() as f64
-    };
-    (
-        ScenarioResult {
-            name: s.name.clone(),
-            command: free_text(&display_command(&s.command.argv), COMMAND_MAX),
-            iterations: s.iterations,
-            warmup: s.warmup,
-            samples: run.samples.clone(),
-            warmup_samples: run.warmup_samples.clone(),
-            summaries,
-            overhead_ms_mean: overhead,
-        },
-        metrics,
-    )
-}
-
 impl Results {
-    pub fn new(workload: &Workload, runs: &[ScenarioRun], environment: Environment) -> Results {
-        let mut scenarios = Vec::new();
-        let mut metrics = BTreeMap::new();
-        for (s, run) in workload.scenarios.iter().zip(runs) {
-            let (r, m) = scenario_result(s, run);
-            scenarios.push(r);
-            metrics.extend(m);
-        }
-        Results {
-            schema_version: SCHEMA_VERSION,
-            tool: "bench-gate".into(),
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            created_at: now_rfc3339(),
-            workload: workload.name.clone(),
-            environment,
-            scenarios,
-            metrics,
-            github: None,
-            shard: workload.shard.clone(),
-            shards: Vec::new(),
-            confirmations: Vec::new(),
-            ab: None,
-        }
-    }
-
     pub fn load(path: &Path) -> Result<Results> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{}: cannot read results", path.display()))?;
@@ -601,7 +500,7 @@ impl Results {
                     Check::shown(&g.head_sha)
                 );
             }
-            if crate::github::context::Repo::parse(&g.repository).is_none() {
+            if !valid_repository(&g.repository) {
                 anyhow::bail!(
                     "{name}: github.repository: {} is not OWNER/NAME",
                     Check::shown(&g.repository)
@@ -616,14 +515,8 @@ impl Results {
         s.push('\n');
         s
     }
-
-    pub fn save(&self, path: &Path) -> Result<()> {
-        crate::fsutil::write_atomic(path, self.to_json().as_bytes())
-    }
 }
 
-/// Results may come from an untrusted run (forks): numbers are checked
-/// before anything reaches a report or a comment (strings by [`Check`]).
 /// Units of a duration or of a process's memory: a measured one is never 0.
 const NEVER_ZERO_UNITS: &[&str] = &["ns", "us", "µs", "ms", "s", "MB"];
 
@@ -649,59 +542,19 @@ fn check_metrics(name: &str, results: &Results) -> Result<()> {
     Ok(())
 }
 
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// `OWNER/NAME`, as GitHub allows them.
+fn valid_repository(full: &str) -> bool {
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    full.split_once('/')
+        .is_some_and(|(owner, name)| ok(owner) && ok(name))
 }
 
-/// What is known about this machine, for telling whether two measurements
-/// are comparable. On GitHub Actions the runner's OS, architecture and image
-/// come from the environment (`RUNNER_OS`, `RUNNER_ARCH`, `ImageOS`,
-/// `ImageVersion`, `RUNNER_ENVIRONMENT`).
-pub fn fingerprint() -> Environment {
-    use sysinfo::System;
-    let mut env = Environment::new();
-    let mut sys = System::new();
-    sys.refresh_memory();
-    sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
-    let os = std::env::consts::OS;
-    let arch = std::env::consts::ARCH;
-    env.insert("os".into(), os.into());
-    env.insert("arch".into(), arch.into());
-    env.insert("platform".into(), format!("{os}-{arch}"));
-    if let Some(v) = System::long_os_version() {
-        env.insert("os_version".into(), v);
-    }
-    if let Some(k) = System::kernel_version() {
-        env.insert("kernel".into(), k);
-    }
-    if let Some(cpu) = sys.cpus().first() {
-        env.insert("cpu_model".into(), cpu.brand().trim().to_string());
-    }
-    env.insert("cpu_cores".into(), sys.cpus().len().to_string());
-    env.insert(
-        "memory_gb".into(),
-        format!("{:.0}", sys.total_memory() as f64 / (1u64 << 30) as f64),
-    );
-    env.insert(
-        "bench_gate_version".into(),
-        env!("CARGO_PKG_VERSION").into(),
-    );
-    for (var, key) in [
-        ("RUNNER_OS", "runner_os"),
-        ("RUNNER_ARCH", "runner_arch"),
-        ("ImageOS", "runner_image"),
-        ("ImageVersion", "runner_image_version"),
-        ("RUNNER_ENVIRONMENT", "runner_environment"),
-    ] {
-        if let Ok(v) = std::env::var(var) {
-            if !v.is_empty() {
-                env.insert(key.into(), v);
-            }
-        }
-    }
-    env.into_iter()
-        .map(|(k, v)| (k, free_text(&v, TEXT_MAX)))
-        .collect()
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
@@ -885,23 +738,5 @@ mod tests {
         v["scenarios"][0]["command"] = json!(free_text("sh -c 'line one\nline two'", COMMAND_MAX));
         v["environment"]["kernel"] = json!(free_text("6.1\u{7}", TEXT_MAX));
         Results::parse("r.json", &v.to_string()).unwrap();
-    }
-
-    #[test]
-    fn confirmations_read_as_text_in_logs_and_as_markdown_in_comments() {
-        let c = Confirmation {
-            scenario: "spiky".into(),
-            rounds: 2,
-            failing_before: vec!["a.p50_ms".into(), "b_ms".into()],
-            failing_after: vec!["b_ms".into()],
-        };
-        assert_eq!(
-            c.describe(),
-            "a.p50_ms, b_ms failed, so scenario 'spiky' was measured 2 more time(s) and decided on all its samples: b_ms still failing, a.p50_ms no longer"
-        );
-        assert_eq!(
-            c.describe_markdown(),
-            "a.p50_ms, b_ms failed, so scenario `spiky` was measured 2 more time(s) and decided on all its samples: b_ms still failing, a.p50_ms no longer"
-        );
     }
 }
