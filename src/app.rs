@@ -9,13 +9,15 @@ use crate::baseline::{discover, Baseline};
 use crate::cli::{
     CaptureArgs, CleanArgs, Cli, Command, CompareArgs, CompareFormat, CompareInputs, GateArgs,
     GenerateArgs, HistoryCommand, ListArgs, PersonaFormat, ProviderKind, ReportArgs, ReportFormat,
-    RunArgs, RunFormat, TrendsArgs, TrendsFormat, WorkloadArgs,
+    RunArgs, RunFormat, TrendsArgs, TrendsFormat,
 };
 use crate::compare::{self, Comparison, ThresholdFlags};
 use crate::model::Results;
 use crate::persona::{self, provider, synth::SynthOptions};
 use crate::report;
-use crate::session::{ab_plan, ab_plan_for, benchmark, benchmark_confirmed, Confirm, PrBase};
+use crate::session::{
+    ab_plan, ab_plan_for, benchmark, benchmark_confirmed, Confirm, PrBase, WorkloadArgs,
+};
 
 /// Every metric passed, or regressions were only reported.
 pub const EXIT_OK: u8 = 0;
@@ -188,7 +190,13 @@ fn gate(args: GateArgs) -> Result<u8> {
         crate::github::context::Event::PullRequest(p) => Some(p.pull_request.base.sha.as_str()),
         _ => None,
     };
-    let (ab, gate_on) = ab_plan(i, PrBase::Gate(pr_base))?;
+    let (ab, gate_on) = ab_plan(
+        &i.workload.plan(),
+        &i.ab.request(),
+        i.results.is_some(),
+        i.gate_on,
+        PrBase::Gate(pr_base),
+    )?;
     let mut opts = opts;
     opts.flags.gate_on = gate_on;
     let flags = opts.flags;
@@ -218,7 +226,7 @@ fn gate(args: GateArgs) -> Result<u8> {
                 flags,
                 rounds: i.confirm,
             });
-            benchmark_confirmed(&i.workload, ab.as_ref(), confirm)
+            benchmark_confirmed(&i.workload.plan(), ab.as_ref(), confirm)
         }
     };
     gate::run(&ctx, &opts, &mut obtain)
@@ -305,21 +313,13 @@ fn obtain_results(results: Option<&std::path::Path>, workload: &WorkloadArgs) ->
 
 /// Loads a baseline, printing a warning for each key it did not understand.
 pub fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
-    let b = Baseline::load(path)?;
-    for k in &b.unknown_keys {
-        eprintln!(
-            "warning: {}: unknown key '{}' ignored",
-            path.display(),
-            report::escape::log(k)
-        );
-    }
-    Ok(b)
+    crate::baseline::load_warning(path)
 }
 
 /// The comparison rules from the command line (and the config's `compare:`
 /// section, which flags override), checked.
 fn rules(i: &CompareInputs) -> Result<ThresholdFlags> {
-    let config = crate::session::compare_config(&i.workload)?;
+    let config = crate::session::compare_config(&i.workload.plan())?;
     if let (Some(w), Some(f)) = (i.warn_threshold, i.fail_threshold) {
         if w > f {
             anyhow::bail!("--warn-threshold {w} is above --fail-threshold {f}");
@@ -347,7 +347,13 @@ fn rules(i: &CompareInputs) -> Result<ThresholdFlags> {
 /// Everything `compare`, `report` and `gate` share: baseline, results, comparison.
 pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
     let mut flags = rules(inputs)?;
-    let (ab, gate_on) = ab_plan(inputs, PrBase::NotGate)?;
+    let (ab, gate_on) = ab_plan(
+        &inputs.workload.plan(),
+        &inputs.ab.request(),
+        inputs.results.is_some(),
+        inputs.gate_on,
+        PrBase::NotGate,
+    )?;
     flags.gate_on = gate_on;
     // Read the baseline first: a missing baseline should not cost a benchmark,
     // unless A/B mode will measure what to compare with.
@@ -368,7 +374,7 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
     let results = match &inputs.results {
         Some(p) => Results::load(p)?,
         None => benchmark_confirmed(
-            &inputs.workload,
+            &inputs.workload.plan(),
             ab.as_ref(),
             Some(Confirm {
                 baseline: &baseline,
@@ -451,7 +457,7 @@ fn capture(args: CaptureArgs) -> Result<u8> {
                 )
             })?,
     };
-    let results = obtain_results(args.from.as_deref(), &args.workload)?;
+    let results = obtain_results(args.from.as_deref(), &args.workload.plan())?;
     let baseline = Baseline::from_results(&results, version);
     baseline.save(&args.output, args.force)?;
     eprintln!(
@@ -639,8 +645,13 @@ fn trends(args: TrendsArgs) -> Result<u8> {
 }
 
 fn run_cmd(args: RunArgs) -> Result<u8> {
-    let (ab, _) = ab_plan_for(&args.workload, &args.ab, None, PrBase::NotGate)?;
-    let results = benchmark_confirmed(&args.workload, ab.as_ref(), None)?;
+    let (ab, _) = ab_plan_for(
+        &args.workload.plan(),
+        &args.ab.request(),
+        None,
+        PrBase::NotGate,
+    )?;
+    let results = benchmark_confirmed(&args.workload.plan(), ab.as_ref(), None)?;
     if let Some(path) = &args.output {
         crate::fsutil::write_atomic(path, results.to_json().as_bytes())?;
         eprintln!("wrote {}", path.display());

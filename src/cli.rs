@@ -215,7 +215,7 @@ pub struct GenerateArgs {
 
 /// Which workload to benchmark and how; shared by every command that measures.
 #[derive(Args, Debug, Clone)]
-pub struct WorkloadArgs {
+pub struct WorkloadFlags {
     /// Workload: quick, standard, full or batch (built in), or one defined in the config.
     #[arg(long, short = 'w')]
     pub workload: Option<String>,
@@ -245,7 +245,7 @@ pub struct WorkloadArgs {
 
 /// Same-runner A/B mode: the base commit measured alternately with the head.
 #[derive(Args, Debug, Clone, Default)]
-pub struct AbArgs {
+pub struct AbFlags {
     /// A/B mode: also measure the merge base of REV and HEAD, checked out in a
     /// temporary git worktree, alternately with the working tree (ABBA order).
     /// In `gate`, `pr-base` is the pull request's base commit.
@@ -263,12 +263,40 @@ pub struct AbArgs {
     pub no_ab: bool,
 }
 
+impl WorkloadFlags {
+    /// The flags as the session's plain plan.
+    pub fn plan(&self) -> crate::session::WorkloadArgs {
+        crate::session::WorkloadArgs {
+            workload: self.workload.clone(),
+            config: self.config.clone(),
+            iterations: self.iterations,
+            warmup: self.warmup,
+            only: self.only.clone(),
+            quiet: self.quiet,
+            shard: self.shard,
+            shard_durations: self.shard_durations.clone(),
+        }
+    }
+}
+
+impl AbFlags {
+    /// The flags as the session's plain request.
+    pub fn request(&self) -> crate::session::AbArgs {
+        crate::session::AbArgs {
+            ab: self.ab.clone(),
+            ab_dir: self.ab_dir.clone(),
+            ab_setup: self.ab_setup.clone(),
+            no_ab: self.no_ab,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct RunArgs {
     #[command(flatten)]
-    pub workload: WorkloadArgs,
+    pub workload: WorkloadFlags,
     #[command(flatten)]
-    pub ab: AbArgs,
+    pub ab: AbFlags,
     /// Write the results (raw samples, summaries, metrics, environment) as JSON.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -350,9 +378,9 @@ pub struct CompareInputs {
     #[arg(long)]
     pub allow_other_workload: bool,
     #[command(flatten)]
-    pub workload: WorkloadArgs,
+    pub workload: WorkloadFlags,
     #[command(flatten)]
-    pub ab: AbArgs,
+    pub ab: AbFlags,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -412,7 +440,7 @@ pub struct CaptureArgs {
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
-    pub workload: WorkloadArgs,
+    pub workload: WorkloadFlags,
 }
 
 #[derive(Args, Debug)]

@@ -7,13 +7,36 @@
 use anyhow::{Context, Result};
 
 use crate::baseline::Baseline;
-use crate::cli::{AbArgs, CompareInputs, WorkloadArgs};
+
+/// Which workload to benchmark and how: the command line's options, as
+/// plain values (the CLI translates its flags into this).
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadArgs {
+    pub workload: Option<String>,
+    pub config: Option<std::path::PathBuf>,
+    pub iterations: Option<u32>,
+    pub warmup: Option<u32>,
+    pub only: Vec<String>,
+    pub quiet: bool,
+    pub shard: Option<crate::shard::Shard>,
+    pub shard_durations: Option<std::path::PathBuf>,
+}
+
+/// Same-runner A/B mode as asked for: a revision, a prepared base tree, a
+/// setup command, or none.
+#[derive(Debug, Clone, Default)]
+pub struct AbArgs {
+    pub ab: Option<String>,
+    pub ab_dir: Option<std::path::PathBuf>,
+    pub ab_setup: Option<String>,
+    pub no_ab: bool,
+}
 use crate::compare::{self, Comparison, ThresholdFlags};
 use crate::measure::ab::{PairFailed, Side};
+use crate::measure::trees::{BaseSource, Trees};
 use crate::measure::{self, progress, runner};
 use crate::model::GateOn;
 use crate::model::{self, Results};
-use crate::workload::trees::{BaseSource, Trees};
 use crate::workload::{self, builtin, config::Config, Overrides, Workload};
 
 /// The config file in use: `--config`, or `./bench-gate.yml` when it exists.
@@ -72,23 +95,40 @@ fn resolve_workload_in(args: &WorkloadArgs, tree: Option<(&Trees, Side)>) -> Res
             builtin::workload(args.workload.as_deref().unwrap_or("standard"), &exe)?
         }
     };
-    let shard = match args.shard {
-        Some(k) => {
-            let durations = match &args.shard_durations {
-                Some(p) => Some(crate::shard::durations(&Results::load(p)?)),
-                None => None,
-            };
-            Some((k, durations))
-        }
-        None => None,
-    };
-    Ok(workload.adjust(&Overrides {
+    let mut workload = workload.select(&args.only)?;
+    if let Some(shard) = args.shard {
+        let durations = match &args.shard_durations {
+            Some(p) => Some(crate::shard::durations(&Results::load(p)?)),
+            None => None,
+        };
+        select_shard(&mut workload, shard, durations.as_ref());
+    }
+    workload.apply_counts_and_check(&Overrides {
         iterations: args.iterations,
         warmup: args.warmup,
-        only: args.only.clone(),
-        shard,
+        only: Vec::new(),
         skip_checks: matches!(tree, Some((_, Side::A))),
-    })?)
+    })?;
+    Ok(workload)
+}
+
+/// Keeps this shard's share of the scenarios (`--shard K/N`), balanced by
+/// expected durations when given, and records which share it is.
+fn select_shard(
+    workload: &mut Workload,
+    shard: crate::shard::Shard,
+    durations: Option<&std::collections::BTreeMap<String, f64>>,
+) {
+    let all = workload.scenario_names();
+    let mine = crate::shard::assign(&all, shard, durations);
+    workload.scenarios.retain(|s| mine.contains(&s.name));
+    workload.shard = Some(crate::model::ShardInfo {
+        index: shard.index,
+        total: shard.total,
+        scenarios: mine,
+        all_scenarios: all,
+        environment: None,
+    });
 }
 
 /// In A/B mode the built-in workload runs each tree's own build.
@@ -118,16 +158,22 @@ pub enum PrBase<'a> {
 
 /// A/B mode for `compare`, `report` and `gate`, and which view decides.
 /// Results read from a file (`--results`) hold their own A/B run, if any.
-pub fn ab_plan(inputs: &CompareInputs, pr_base: PrBase) -> Result<(Option<AbPlan>, GateOn)> {
-    let ab = if inputs.results.is_some() {
+pub fn ab_plan(
+    workload: &WorkloadArgs,
+    ab: &AbArgs,
+    results_given: bool,
+    gate_on: Option<GateOn>,
+    pr_base: PrBase,
+) -> Result<(Option<AbPlan>, GateOn)> {
+    let ab = if results_given {
         &AbArgs {
             no_ab: true,
             ..Default::default()
         }
     } else {
-        &inputs.ab
+        ab
     };
-    ab_plan_for(&inputs.workload, ab, inputs.gate_on, pr_base)
+    ab_plan_for(workload, ab, gate_on, pr_base)
 }
 
 /// A/B mode from the flags and the config's `ab:` section (flags win), and
@@ -199,7 +245,7 @@ fn install_interrupt_handler() {
     ONCE.call_once(|| {
         std::mem::forget(crate::interrupt::on_interrupt(|| {
             measure::kill_active();
-            workload::trees::remove_all();
+            measure::trees::remove_all();
             eprintln!("interrupted; nothing was written");
         }));
     });
@@ -395,7 +441,7 @@ pub fn benchmark_confirmed(
     let mut base = match ab {
         None => None,
         Some(plan) => {
-            let trees = workload::trees::prepare(&plan.source, &plan.env_policy)?;
+            let trees = measure::trees::prepare(&plan.source, &plan.env_policy)?;
             match &trees.base_dir {
                 Some(dir) => eprintln!(
                     "A/B mode: base tree {dir} (commit {}), head tree {} (commit {})",

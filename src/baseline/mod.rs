@@ -537,6 +537,20 @@ impl Baseline {
     }
 }
 
+/// Loads a baseline, printing a warning (to stderr) for each key it did not
+/// understand.
+pub fn load_warning(path: &std::path::Path) -> anyhow::Result<Baseline> {
+    let b = Baseline::load(path)?;
+    for k in &b.unknown_keys {
+        eprintln!(
+            "warning: {}: unknown key '{}' ignored",
+            path.display(),
+            crate::escape::log(k)
+        );
+    }
+    Ok(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

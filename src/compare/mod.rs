@@ -699,9 +699,9 @@ fn compare_view(
                 Some(of_samples) => {
                     edited = Some(format!(
                         "value edited by hand; its samples are ignored (the value {} is not the {stat} of its {} samples, {})",
-                        crate::report::terminal::fmt_value(b.value, &unit),
+                        crate::model::units::fmt_value(b.value, &unit),
                         bs.len(),
-                        crate::report::terminal::fmt_value(of_samples, &unit)
+                        crate::model::units::fmt_value(of_samples, &unit)
                     ));
                     None
                 }

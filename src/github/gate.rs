@@ -114,7 +114,7 @@ fn compare_with_baseline(
         Err(_) if opts.baseline == "latest" => return Ok(None),
         Err(e) => return Err(e),
     };
-    let b = crate::app::load_baseline(&path)?;
+    let b = baseline::load_warning(&path)?;
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let shown = path.display().to_string();
     Ok(Some((

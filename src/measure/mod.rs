@@ -11,6 +11,7 @@ pub mod helper;
 pub mod progress;
 pub mod runner;
 pub mod services;
+pub mod trees;
 
 use std::ffi::OsString;
 use std::io::Read;

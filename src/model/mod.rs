@@ -4,6 +4,7 @@
 //! nothing here runs, prints or renders.
 
 mod results;
+pub mod units;
 
 use std::ffi::OsStr;
 

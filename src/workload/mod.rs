@@ -4,7 +4,6 @@
 
 pub mod builtin;
 pub mod config;
-pub mod trees;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -92,8 +91,6 @@ pub struct Overrides {
     pub iterations: Option<u32>,
     pub warmup: Option<u32>,
     pub only: Vec<String>,
-    /// Run only this share, balanced by these expected durations when given.
-    pub shard: Option<(crate::shard::Shard, Option<BTreeMap<String, f64>>)>,
     /// Do not check that commands exist (an A/B base tree: a scenario that
     /// cannot run there is measured on the head alone).
     pub skip_checks: bool,
@@ -122,36 +119,36 @@ pub enum WorkloadError {
 }
 
 impl Workload {
+    /// Keeps only the scenarios named (`--only`; all when empty).
+    pub fn select(mut self, only: &[String]) -> Result<Workload, WorkloadError> {
+        for name in only {
+            if !self.scenarios.iter().any(|s| &s.name == name) {
+                return Err(WorkloadError::UnknownScenario {
+                    name: name.clone(),
+                    workload: self.name.clone(),
+                    available: self.scenario_names().join(", "),
+                });
+            }
+        }
+        if !only.is_empty() {
+            self.scenarios.retain(|s| only.contains(&s.name));
+        }
+        Ok(self)
+    }
+
     /// Applies `--only`, `--iterations` and `--warmup`, then checks that every
     /// command can be found, so that nothing is measured before a bad input
     /// is reported.
-    pub fn adjust(mut self, o: &Overrides) -> Result<Workload, WorkloadError> {
+    pub fn adjust(self, o: &Overrides) -> Result<Workload, WorkloadError> {
+        let mut w = self.select(&o.only)?;
+        w.apply_counts_and_check(o)?;
+        Ok(w)
+    }
+
+    /// `--iterations`, `--warmup`, and the check that every command exists.
+    pub fn apply_counts_and_check(&mut self, o: &Overrides) -> Result<(), WorkloadError> {
         if o.iterations == Some(0) {
             return Err(WorkloadError::ZeroIterations);
-        }
-        if !o.only.is_empty() {
-            for name in &o.only {
-                if !self.scenarios.iter().any(|s| &s.name == name) {
-                    return Err(WorkloadError::UnknownScenario {
-                        name: name.clone(),
-                        workload: self.name.clone(),
-                        available: self.scenario_names().join(", "),
-                    });
-                }
-            }
-            self.scenarios.retain(|s| o.only.contains(&s.name));
-        }
-        if let Some((shard, durations)) = &o.shard {
-            let all = self.scenario_names();
-            let mine = crate::shard::assign(&all, *shard, durations.as_ref());
-            self.scenarios.retain(|s| mine.contains(&s.name));
-            self.shard = Some(crate::model::ShardInfo {
-                index: shard.index,
-                total: shard.total,
-                scenarios: mine,
-                all_scenarios: all,
-                environment: None,
-            });
         }
         for s in &mut self.scenarios {
             if let Some(n) = o.iterations {
@@ -169,7 +166,7 @@ impl Workload {
                 check_command(&format!("service {}", sv.name), &sv.command)?;
             }
         }
-        Ok(self)
+        Ok(())
     }
 
     pub fn scenario_names(&self) -> Vec<String> {
