@@ -91,6 +91,11 @@ Examples:
   bench-gate report --results results.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
     Report(ReportArgs),
     /// List the baselines in the baselines folder.
+    #[command(after_help = "\
+Examples:
+  bench-gate list                                  # name, version, capture time, size
+  bench-gate list --verbose                        # also workload, metric count, thresholds, CPU
+  bench-gate list --dir perf/baselines")]
     List(ListArgs),
     /// Delete old baselines: keep the N highest versions, or remove one by name.
     #[command(after_help = "\
@@ -134,14 +139,26 @@ Examples:
   bench-gate import --format go-bench bench.txt --output results.json")]
     Import(ImportArgs),
     /// Write results in another tool's format (Bencher BMF, github-action-benchmark).
+    #[command(after_help = "\
+Examples:
+  bench-gate export --format bmf --results results.json --output bmf.json
+  bench-gate export --format github-action-benchmark --results results.json --output gab.json
+  bench-gate export --format custom-bigger-is-better --results results.json   # to stdout")]
     Export(ExportArgs),
     /// Combine the results of `run --shard K/N` jobs into one results file.
     #[command(after_help = "\
-Example:
-  bench-gate merge shard-1.json shard-2.json shard-3.json --output results.json")]
+Examples:
+  bench-gate merge shard-1.json shard-2.json shard-3.json --output results.json
+  bench-gate merge shards/*.json --output results.json     # refuses overlapping or missing shards")]
     Merge(MergeArgs),
     /// Keep a record of results over time and chart each metric's trend.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  bench-gate history append --results results.json --keep 500
+  bench-gate history chart --output trends.html"
+    )]
     History(HistoryCommand),
 }
 
@@ -617,6 +634,11 @@ pub struct MergeArgs {
 #[derive(Subcommand, Debug)]
 pub enum HistoryCommand {
     /// Append a results file to the history (JSON Lines).
+    #[command(after_help = "\
+Examples:
+  bench-gate history append --results results.json     # to bench-gate-history.jsonl
+  bench-gate history append --results results.json --file bench-gate-history.jsonl --keep 500
+  bench-gate history append --results results.json --commit \"$(git rev-parse HEAD)\" --ref main")]
     Append {
         #[arg(long, short = 'r', value_name = "FILE")]
         results: PathBuf,
@@ -633,6 +655,11 @@ pub enum HistoryCommand {
         keep: Option<usize>,
     },
     /// Draw every metric's trend as SVG (or HTML when --output ends in .html).
+    #[command(after_help = "\
+Examples:
+  bench-gate history chart --output trends.html        # every metric, one page
+  bench-gate history chart --file bench-gate-history.jsonl --output trends.svg
+  bench-gate history chart --output p50.svg --metric generation.single.latency_p50_ms")]
     Chart {
         #[arg(long, default_value = "bench-gate-history.jsonl", value_name = "FILE")]
         file: PathBuf,
