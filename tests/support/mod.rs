@@ -643,3 +643,41 @@ pub fn python3() -> std::path::PathBuf {
         "python3".into()
     }
 }
+
+/// Answers a request before the stateful fake does, or leaves it (`None`):
+/// for what GitHub (or a proxy in front of it) really says and the fake
+/// does not, such as an error body of its own or a renamed file.
+pub type Hook = Box<dyn Fn(&Request, &mut State) -> Option<ResponseTemplate> + Send + Sync>;
+
+struct Hooked {
+    hook: Hook,
+    inner: Responder,
+}
+
+impl Respond for Hooked {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let answered = {
+            let mut s = self.inner.state.lock().unwrap();
+            (self.hook)(req, &mut s)
+        };
+        answered.unwrap_or_else(|| self.inner.respond(req))
+    }
+}
+
+impl FakeGitHub {
+    /// The fake with `hook` asked first.
+    pub fn start_hooked(hook: Hook) -> FakeGitHub {
+        let state = Arc::new(Mutex::new(State::default()));
+        let s = state.clone();
+        let (uri, stop, thread) = serve_in_thread(move |base| Hooked {
+            hook,
+            inner: Responder { state: s, base },
+        });
+        FakeGitHub {
+            uri,
+            state,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
