@@ -91,7 +91,7 @@ fn write_out(path: Option<&std::path::Path>, text: &str) -> Result<()> {
     match path {
         Some(p) => {
             crate::fsutil::write_atomic(p, text.as_bytes())?;
-            eprintln!("wrote {}", p.display());
+            report::messages::wrote(p);
         }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
@@ -151,7 +151,7 @@ fn gate(args: GateArgs) -> Result<u8> {
     let ctx = Context::from_env(&ProcessEnv, args.token.clone())?;
     ctx.refuse_pull_request_target(args.allow_pull_request_target)?;
     if ctx.event_name == "pull_request_target" {
-        eprintln!("warning: running on pull_request_target (--allow-pull-request-target): the benchmarked code runs while this job holds a write token");
+        report::messages::warning("running on pull_request_target (--allow-pull-request-target): the benchmarked code runs while this job holds a write token");
     }
     let i = &args.inputs;
     let opts = gate::GateOptions {
@@ -307,11 +307,11 @@ fn obtain_results(results: Option<&std::path::Path>, workload: &WorkloadArgs) ->
 pub fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
     let b = Baseline::load(path)?;
     for k in &b.unknown_keys {
-        eprintln!(
-            "warning: {}: unknown key '{}' ignored",
+        report::messages::warning(format_args!(
+            "{}: unknown key '{}' ignored",
             path.display(),
             report::escape::log(k)
-        );
+        ));
     }
     Ok(b)
 }
@@ -386,7 +386,7 @@ fn compare_cmd(args: CompareArgs) -> Result<u8> {
     let (c, results) = comparison(&args.inputs)?;
     if let Some(path) = &args.save_results {
         results.save(path)?;
-        eprintln!("wrote {}", path.display());
+        report::messages::wrote(path);
     }
     // Benchmarking here already said so; a results file's are news.
     if args.inputs.results.is_some() {
@@ -420,7 +420,7 @@ fn report_cmd(args: ReportArgs) -> Result<u8> {
     match &args.output {
         Some(path) => {
             crate::fsutil::write_atomic(path, text.as_bytes())?;
-            eprintln!("wrote {}", path.display());
+            report::messages::wrote(path);
         }
         None => std::io::stdout()
             .lock()
@@ -555,7 +555,7 @@ fn run_cmd(args: RunArgs) -> Result<u8> {
     let results = benchmark_confirmed(&args.workload, ab.as_ref(), None)?;
     if let Some(path) = &args.output {
         results.save(path)?;
-        eprintln!("wrote {}", path.display());
+        report::messages::wrote(path);
     }
     let text = match args.format {
         RunFormat::Table => crate::report::terminal::results_table(&results),
