@@ -21,8 +21,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bench-gate");
-
 /// Chromium's path, or `None` (after saying why) when the test should skip.
 fn chromium() -> Option<PathBuf> {
     let candidates = ["chromium", "chromium-browser", "google-chrome"];
@@ -278,16 +276,12 @@ fn metrics(scale: impl Fn(&str) -> f64) -> Vec<(&'static str, f64, &'static str,
 }
 
 fn bench_gate(dir: &Path, args: &[&str]) {
-    let o = Command::new(BIN)
+    assert_cmd::Command::cargo_bin("bench-gate")
+        .unwrap()
         .current_dir(dir)
         .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "bench-gate {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .assert()
+        .success();
 }
 
 #[test]

@@ -42,7 +42,7 @@ pub fn svg(entries: &[Entry], only: Option<&str>) -> String {
     let left = (MARGIN + left + GAP).max(RIGHT);
     let w = charts
         .iter()
-        .map(|c| MARGIN + bold_width(&c.name, FONT_PX) + MARGIN)
+        .map(|c| MARGIN + bold_width(c.name, FONT_PX) + MARGIN)
         .fold(W.max(left + MIN_PLOT + RIGHT), f64::max)
         .ceil();
     let total_h = ROW_H * names.len().max(1) as f64;
