@@ -93,7 +93,7 @@ fn write_out(path: Option<&std::path::Path>, text: &str) -> Result<()> {
     match path {
         Some(p) => {
             crate::fsutil::write_atomic(p, text.as_bytes())?;
-            eprintln!("wrote {}", p.display());
+            report::messages::wrote(p);
         }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
@@ -135,9 +135,9 @@ fn history(cmd: HistoryCommand) -> Result<u8> {
                 .extension()
                 .is_some_and(|e| e == "html" || e == "htm");
             let text = if html {
-                history::html(&entries, metric.as_deref())
+                report::history::html(&entries, metric.as_deref())
             } else {
-                history::svg(&entries, metric.as_deref())
+                report::history::svg(&entries, metric.as_deref())
             };
             write_out(Some(&output), &text)?;
         }
@@ -153,7 +153,7 @@ fn gate(args: GateArgs) -> Result<u8> {
     let ctx = Context::from_env(&ProcessEnv, args.token.clone())?;
     ctx.refuse_pull_request_target(args.allow_pull_request_target)?;
     if ctx.event_name == "pull_request_target" {
-        eprintln!("warning: running on pull_request_target (--allow-pull-request-target): the benchmarked code runs while this job holds a write token");
+        report::messages::warning("running on pull_request_target (--allow-pull-request-target): the benchmarked code runs while this job holds a write token");
     }
     let i = &args.inputs;
     let opts = gate::GateOptions {
@@ -392,7 +392,7 @@ fn compare_cmd(args: CompareArgs) -> Result<u8> {
     let (c, results) = comparison(&args.inputs)?;
     if let Some(path) = &args.save_results {
         crate::fsutil::write_atomic(path, results.to_json().as_bytes())?;
-        eprintln!("wrote {}", path.display());
+        report::messages::wrote(path);
     }
     // Benchmarking here already said so; a results file's are news.
     if args.inputs.results.is_some() {
@@ -426,7 +426,7 @@ fn report_cmd(args: ReportArgs) -> Result<u8> {
     match &args.output {
         Some(path) => {
             crate::fsutil::write_atomic(path, text.as_bytes())?;
-            eprintln!("wrote {}", path.display());
+            report::messages::wrote(path);
         }
         None => std::io::stdout()
             .lock()
@@ -475,47 +475,19 @@ fn list(args: ListArgs) -> Result<u8> {
         eprintln!("{}: no baselines", args.dir.display());
         return Ok(EXIT_OK);
     }
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    let mut header = vec!["name", "version", "captured", "size"];
-    if args.verbose {
-        header.extend(["workload", "metrics", "thresholds", "platform", "cpu"]);
-    }
-    t.set_header(header);
-    for f in &found {
-        let name = f
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let size = std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
-        let size = if size >= 1024 {
-            format!("{:.1} KiB", size as f64 / 1024.0)
-        } else {
-            format!("{size} B")
-        };
-        match Baseline::load(&f.path) {
-            Ok(b) => {
-                let mut row = vec![name, b.version.clone(), b.captured_at.clone(), size];
-                if args.verbose {
-                    row.extend([
-                        b.workload.clone().unwrap_or_default(),
-                        b.metrics.len().to_string(),
-                        b.thresholds
-                            .map(|t| format!("{}% / {}%", t.warning, t.failure))
-                            .unwrap_or_else(|| "defaults".into()),
-                        b.environment.get("platform").cloned().unwrap_or_default(),
-                        b.environment.get("cpu_model").cloned().unwrap_or_default(),
-                    ]);
-                }
-                t.add_row(row);
-            }
-            Err(e) => {
-                t.add_row(vec![name, "(unreadable)".into(), e.to_string(), size]);
-            }
-        }
-    }
-    println!("{}", report::escape::log_text(&t.to_string()));
+    let listed: Vec<report::list::Listed> = found
+        .iter()
+        .map(|f| report::list::Listed {
+            name: f
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            size: std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0),
+            baseline: Baseline::load(&f.path).map_err(|e| e.to_string()),
+        })
+        .collect();
+    println!("{}", report::list::table(&listed, args.verbose));
     Ok(EXIT_OK)
 }
 
@@ -551,96 +523,36 @@ fn clean(args: CleanArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-
-fn sparkline(values: &[Option<f64>]) -> String {
-    let present: Vec<f64> = values.iter().flatten().copied().collect();
-    let lo = present.iter().copied().fold(f64::MAX, f64::min);
-    let hi = present.iter().copied().fold(f64::MIN, f64::max);
-    values
-        .iter()
-        .map(|v| match v {
-            None => ' ',
-            Some(v) if hi > lo => SPARKS[(((v - lo) / (hi - lo)) * 7.0).round() as usize],
-            Some(_) => SPARKS[3],
-        })
-        .collect()
-}
-
 fn trends(args: TrendsArgs) -> Result<u8> {
     let mut found = discover::list(&args.dir)?;
     found.retain(|f| f.version.is_some());
     found.reverse(); // oldest version first
-    let mut versions = Vec::new();
-    let mut series: std::collections::BTreeMap<String, Vec<Option<f64>>> = Default::default();
-    for (i, f) in found.iter().enumerate() {
-        let b = Baseline::load(&f.path)?;
-        versions.push(b.version.clone());
-        for (name, m) in &b.metrics {
-            series
-                .entry(name.clone())
-                .or_insert_with(|| vec![None; found.len()])[i] = Some(m.value);
+    let baselines = found
+        .iter()
+        .map(|f| Baseline::load(&f.path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut trends = report::trends::Trends::new(&baselines);
+    if let Some(metric) = &args.metric {
+        let known = trends.series.keys().cloned().collect::<Vec<_>>().join(", ");
+        if !trends.only(metric) {
+            anyhow::bail!(
+                "metric '{metric}' is in no baseline in {}; known metrics: {known}",
+                args.dir.display(),
+            );
         }
     }
-    if let Some(metric) = &args.metric {
-        let Some(s) = series.get(metric).cloned() else {
-            anyhow::bail!(
-                "metric '{metric}' is in no baseline in {}; known metrics: {}",
-                args.dir.display(),
-                series.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-        };
-        series = [(metric.clone(), s)].into_iter().collect();
-    }
     if args.format == TrendsFormat::Json {
-        let out = serde_json::json!({ "versions": versions, "metrics": series });
-        println!(
-            "{}",
-            report::escape::json_text(&serde_json::to_string_pretty(&out)?)
-        );
+        println!("{}", trends.json());
         return Ok(EXIT_OK);
     }
-    if versions.is_empty() {
+    if trends.versions.is_empty() {
         eprintln!("{}: no baselines named by version", args.dir.display());
         return Ok(EXIT_OK);
     }
-    if let (Some(metric), Some(values)) = (&args.metric, series.values().next()) {
-        let unit = compare::unit_from_name(metric);
-        let max = values
-            .iter()
-            .flatten()
-            .copied()
-            .fold(f64::MIN_POSITIVE, f64::max);
-        println!("{metric}");
-        for (v, x) in versions.iter().zip(values) {
-            match x {
-                Some(x) => println!(
-                    "{v:>12} {:<40} {}",
-                    "█".repeat(((x / max) * 40.0).round() as usize),
-                    report::terminal::fmt_value(*x, unit)
-                ),
-                None => println!("{v:>12} (not measured)"),
-            }
-        }
-        return Ok(EXIT_OK);
+    match &args.metric {
+        Some(metric) => print!("{}", trends.bars(metric)),
+        None => println!("{}", trends.table()),
     }
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    let mut header = vec!["metric".to_string()];
-    header.extend(versions.iter().cloned());
-    header.push("trend".into());
-    t.set_header(header);
-    for (name, values) in &series {
-        let unit = compare::unit_from_name(name);
-        let mut row = vec![name.clone()];
-        row.extend(values.iter().map(|v| {
-            v.map(|x| report::terminal::fmt_value(x, unit))
-                .unwrap_or_else(|| "—".into())
-        }));
-        row.push(sparkline(values));
-        t.add_row(row);
-    }
-    println!("{}", report::escape::log_text(&t.to_string()));
     Ok(EXIT_OK)
 }
 
@@ -654,7 +566,7 @@ fn run_cmd(args: RunArgs) -> Result<u8> {
     let results = benchmark_confirmed(&args.workload.plan(), ab.as_ref(), None)?;
     if let Some(path) = &args.output {
         crate::fsutil::write_atomic(path, results.to_json().as_bytes())?;
-        eprintln!("wrote {}", path.display());
+        report::messages::wrote(path);
     }
     let text = match args.format {
         RunFormat::Table => crate::report::terminal::results_table(&results),

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use bench_gate::{app, cli::Cli, measure, report::escape};
+use bench_gate::{app, cli::Cli, measure, report::messages};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // Errors quote data (a file's field): no line may run as a workflow command.
-            eprintln!("{}", escape::log_text(&format!("error: {e:#}")));
+            messages::error(&e);
             ExitCode::from(app::EXIT_ERROR)
         }
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite uses besides the Rust toolchain. Idempotent:
 # anything already present (and current) is left alone.
-#   - Debian: shellcheck (and nodejs, npm, python3-venv where missing)
+#   - Debian: shellcheck, chromium (tests/browser.rs renders the HTML report
+#     and the history charts in it) and nodejs, npm, python3-venv where missing
 #   - PyPI, into a virtual environment at target/test-venv (never
 #     system-wide: Debian's Python is externally managed): check-jsonschema,
 #     openai, ollama. scripts/ci/test.sh and the tests use its interpreter.
@@ -17,6 +18,9 @@ SUDO=""
 
 need_apt=()
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
+# Any Chromium will do (a runner image may ship one under another name).
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+  || command -v google-chrome >/dev/null 2>&1 || need_apt+=(chromium)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # Debian splits venv's pip bootstrap (ensurepip) into python3-venv.

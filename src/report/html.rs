@@ -4,14 +4,28 @@
 use std::fmt::Write;
 
 use super::escape::html as esc;
+use super::svg::text_width;
+use super::terminal::fmt_value;
 use super::view;
 use crate::compare::{Comparison, MetricComparison};
 
+/// A chart's width, unless its labels need more.
 const W: f64 = 560.0;
+/// Where the bars start, right of "baseline" and "current".
 const LEFT: f64 = 90.0;
+/// The narrowest the bars' scale may become to make room for the labels.
+const MIN_BARS: f64 = 200.0;
+/// The font sizes the page's style sets for chart labels and the legend.
+const LABEL_PX: f64 = 11.0;
+const LEGEND_PX: f64 = 10.0;
+/// Between a bar's end and its value label.
+const GAP: f64 = 4.0;
+const LEGEND: &str = "dashed: warning (orange) and failure (red) limits · dots: raw samples";
 
-/// Bars for baseline and current, the warning and failure limits as lines,
-/// and each raw sample as a dot under its bar.
+/// Bars for baseline and current, each with its value at its end, the
+/// warning and failure limits as lines, and each raw sample as a dot under
+/// its bar. The scale stops short of the right edge by the longest value
+/// label, so no label runs past it.
 fn chart(m: &MetricComparison) -> String {
     let b = m.baseline.unwrap_or(0.0);
     let c = m.current.unwrap_or(0.0);
@@ -32,21 +46,33 @@ fn chart(m: &MetricComparison) -> String {
     .into_iter()
     .fold(f64::MIN_POSITIVE, f64::max)
         * 1.05;
-    let x = |v: f64| LEFT + (v / max) * (W - LEFT - 10.0);
+    let value_label = |v: Option<f64>| v.map(|v| fmt_value(v, &m.unit));
+    let room = [value_label(m.baseline), value_label(m.current)]
+        .iter()
+        .flatten()
+        .map(|l| text_width(l, LABEL_PX))
+        .fold(0.0, f64::max)
+        + GAP
+        + 4.0;
+    let w = W
+        .max(LEFT + MIN_BARS + room)
+        .max(LEFT + text_width(LEGEND, LEGEND_PX) + 4.0)
+        .ceil();
+    let x = |v: f64| LEFT + (v / max) * (w - LEFT - room);
     let mut svg = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {W} 110\" width=\"{W}\" height=\"110\" role=\"img\" aria-label=\"{}\">",
+        "<svg class=\"chart\" viewBox=\"0 0 {w} 110\" width=\"{w}\" height=\"110\" role=\"img\" aria-label=\"{}\">",
         esc(&m.name)
     );
     let bar = |svg: &mut String, y: f64, label: &str, v: Option<f64>, class: &str| {
         let _ = write!(svg, "<text x=\"4\" y=\"{}\">{label}</text>", y + 14.0);
-        if let Some(v) = v {
+        if let (Some(v), Some(text)) = (v, value_label(v)) {
             let _ = write!(
                 svg,
                 "<rect class=\"{class}\" x=\"{LEFT}\" y=\"{y}\" width=\"{:.1}\" height=\"20\"/><text x=\"{:.1}\" y=\"{}\">{}</text>",
                 (x(v) - LEFT).max(1.0),
-                x(v) + 4.0,
+                x(v) + GAP,
                 y + 14.0,
-                esc(&super::terminal::fmt_value(v, &m.unit))
+                esc(&text)
             );
         }
     };
@@ -84,7 +110,7 @@ fn chart(m: &MetricComparison) -> String {
     }
     let _ = write!(
         svg,
-        "<text x=\"{LEFT}\" y=\"106\" class=\"legend\">dashed: warning (orange) and failure (red) limits · dots: raw samples</text></svg>"
+        "<text x=\"{LEFT}\" y=\"106\" class=\"legend\">{LEGEND}</text></svg>"
     );
     svg
 }
@@ -119,8 +145,8 @@ pub fn report(c: &Comparison) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bench-gate report</title><style>\
 body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}}\
 table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}}\
-td:first-child,th:first-child{{text-align:left}}code{{font-size:.9em}}\
-.chart text{{font-size:11px}}.chart .legend{{fill:#666;font-size:10px}}\
+td:first-child,th:first-child{{text-align:left}}td:not(:first-child){{white-space:nowrap}}code{{font-size:.9em}}\
+.chart text{{font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}}.chart .legend{{fill:#666;font-size:10px}}\
 .base{{fill:#9aa5b1}}.cur{{fill:#3b82f6}}.cur.failure{{fill:#dc2626}}.cur.warning{{fill:#f59e0b}}.cur.improved{{fill:#16a34a}}\
 .warn{{stroke:#f59e0b;stroke-dasharray:4 3}}.fail{{stroke:#dc2626;stroke-dasharray:4 3}}circle{{fill:#111;opacity:.5}}\
 section{{margin:1.5rem 0}}</style></head><body>\n<h1>bench-gate report</h1>\n<p>{}</p>\n<p>Workload <b>{}</b> compared with baseline <code>{}</code> (version {}).</p>\n",
