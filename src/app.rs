@@ -269,8 +269,12 @@ fn repository_prefix() -> (std::path::PathBuf, String) {
 /// config file and every file or folder its commands name.
 fn protected_paths(i: &CompareInputs) -> Result<Vec<String>> {
     let (top, prefix) = repository_prefix();
+    let here = std::env::current_dir().unwrap_or_default();
+    // Repository-relative, whether the file exists or not (a pull request
+    // may delete it): the nearest existing folder is resolved (through
+    // symbolic links), the rest is taken as written.
     let relative = |p: &std::path::Path| -> Option<String> {
-        let abs = std::fs::canonicalize(p).ok()?;
+        let abs = resolve_path(&here.join(p));
         let rel = abs
             .strip_prefix(&top)
             .ok()?
@@ -278,9 +282,21 @@ fn protected_paths(i: &CompareInputs) -> Result<Vec<String>> {
             .replace('\\', "/");
         (!rel.is_empty()).then_some(rel)
     };
+    // The whole of .github (workflows, local actions), and an action at the top.
+    let mut out = vec![".github".to_string()];
+    for action in ["action.yml", "action.yaml"] {
+        if top.join(action).is_file() {
+            out.push(action.to_string());
+        }
+    }
+    // The baselines folder, however it was given (relative, absolute, `..`).
     let dir = i.baselines_dir.to_string_lossy().replace('\\', "/");
-    let dir = dir.trim_start_matches("./").trim_end_matches('/');
-    let mut out = vec![".github/workflows".to_string(), format!("{prefix}{dir}")];
+    out.push(relative(&i.baselines_dir).unwrap_or_else(|| {
+        format!(
+            "{prefix}{}",
+            dir.trim_start_matches("./").trim_end_matches('/')
+        )
+    }));
     let config = i
         .workload
         .config
@@ -301,6 +317,31 @@ fn protected_paths(i: &CompareInputs) -> Result<Vec<String>> {
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// `path` made absolute and clean: its longest existing prefix resolved by
+/// the file system, the rest (which may not exist) by its components.
+fn resolve_path(path: &std::path::Path) -> std::path::PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while std::fs::canonicalize(&existing).is_err() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = std::fs::canonicalize(&existing).unwrap_or(existing);
+    for part in rest.iter().rev() {
+        if part == ".." {
+            out.pop();
+        } else if part != "." {
+            out.push(part);
+        }
+    }
+    out
 }
 
 /// Reads `--results`, or benchmarks the workload when there is none.

@@ -1152,10 +1152,26 @@ fn a21_the_pull_requests_own_config_lets_the_token_through() {
     fake.with(|s| s.files = vec!["bench-gate.yml".into()]);
     let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &[]);
     let stolen = std::fs::read_to_string(co.path("stolen.txt")).unwrap_or_default();
-    assert!(!stolen.is_empty(), "the command ran: {}", text(&out));
     assert!(
         !stolen.contains(TOKEN),
         "the benchmarked command got GITHUB_TOKEN from the pull request's own config"
+    );
+    // Refused before anything ran, naming the entry.
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(stolen.is_empty(), "the command ran: {}", text(&out));
+    assert!(
+        text(&out).contains("GITHUB_TOKEN is the job's own credential"),
+        "{}",
+        text(&out)
+    );
+    // No check turned green (an error before the run is set up leaves none,
+    // which a required check reads as pending).
+    assert!(
+        fake.check_runs()
+            .iter()
+            .all(|r| r.conclusion.as_deref() == Some("failure")),
+        "{:?}",
+        fake.check_runs()
     );
 }
 

@@ -192,6 +192,8 @@ pub struct GitHub {
     retry: RetryPolicy,
     /// host[:port] of the API, the only host pagination links may name.
     authority: String,
+    /// The token, to take out of any text an answer echoes it in.
+    secret: String,
 }
 
 fn message_of(body: &str) -> String {
@@ -275,6 +277,7 @@ impl GitHub {
             repo,
             retry: RetryPolicy::from_env(),
             authority,
+            secret: token.expose().to_string(),
         })
     }
 
@@ -283,6 +286,18 @@ impl GitHub {
     pub fn once_only(mut self) -> GitHub {
         self.retry.attempts = 1;
         self
+    }
+
+    /// Text from an answer (an error body, a link), made safe to show
+    /// anywhere: the token taken out (an echoing proxy or server could
+    /// return it), on one line, and never a workflow command.
+    fn clean(&self, s: &str) -> String {
+        let s = if self.secret.is_empty() {
+            s.to_string()
+        } else {
+            s.replace(&self.secret, "***")
+        };
+        crate::escape::log(&s)
     }
 
     fn repo_path(&self, rest: &str) -> String {
@@ -302,7 +317,7 @@ impl GitHub {
                 ApiError::Transport {
                     method: method.to_string(),
                     path: path.to_string(),
-                    message,
+                    message: self.clean(&message),
                 },
                 RetryHint::default(),
             )
@@ -328,7 +343,7 @@ impl GitHub {
                     && headers
                         .get("x-ratelimit-remaining")
                         .is_some_and(|v| v.as_bytes() == b"0");
-                let mut message = message_of(&text);
+                let mut message = self.clean(&message_of(&text));
                 if limited && !message.contains("rate limit") {
                     message.push_str(" (rate limit)");
                 }
@@ -395,7 +410,7 @@ impl GitHub {
                 Err(message) => {
                     return Err(ApiError::Incomplete {
                         path: path.to_string(),
-                        message,
+                        message: self.clean(&message),
                     })
                 }
             }
@@ -601,10 +616,16 @@ impl GitHub {
                         )),
                         None,
                     )?;
-                    if let Some(id) = existing.body["check_runs"]
-                        .as_array()
-                        .and_then(|runs| runs.iter().find_map(|r| r["id"].as_u64()))
-                    {
+                    // The one this create made: in progress, started when
+                    // ours was (never an older, completed run of another
+                    // event for the same commit); the newest if several.
+                    if let Some(id) = existing.body["check_runs"].as_array().and_then(|runs| {
+                        runs.iter()
+                            .filter(|r| r["status"].as_str() != Some("completed"))
+                            .filter(|r| r["started_at"].as_str().is_none_or(|s| s == started_at))
+                            .filter_map(|r| r["id"].as_u64())
+                            .max()
+                    }) {
                         return Ok(id);
                     }
                 }

@@ -197,6 +197,8 @@ pub enum ContextError {
     Repository(String),
     #[error("{PULL_REQUEST_TARGET_REFUSED}")]
     PullRequestTarget,
+    #[error("{0} holds characters a token cannot hold (blanks or control characters inside it); check how the secret was pasted")]
+    BadToken(&'static str),
 }
 
 /// Why `pull_request_target` is refused, and what to do instead.
@@ -241,6 +243,16 @@ fn read_payload<T: for<'de> Deserialize<'de>>(path: &Path, event: &str) -> Resul
         event: event.to_string(),
         message: e.to_string(),
     })
+}
+
+/// A token as given (blanks around it are dropped), refused when it holds
+/// anything no token holds: it would otherwise reach an HTTP header.
+fn checked_token(s: String, what: &'static str) -> Result<Option<Token>, ContextError> {
+    let t = s.trim();
+    if t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ContextError::BadToken(what));
+    }
+    Ok(Token::new(t.to_string()))
 }
 
 impl Context {
@@ -331,9 +343,13 @@ impl Context {
                 .unwrap_or_else(|| "https://api.github.com".into())
                 .trim_end_matches('/')
                 .to_string(),
-            token: token
-                .and_then(Token::new)
-                .or_else(|| env.var("GITHUB_TOKEN").and_then(Token::new)),
+            token: match token {
+                Some(t) => checked_token(t, "the token (--token)")?,
+                None => match env.var("GITHUB_TOKEN") {
+                    Some(t) => checked_token(t, "GITHUB_TOKEN")?,
+                    None => None,
+                },
+            },
             step_summary: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             output: env.var("GITHUB_OUTPUT").map(PathBuf::from),
             server_url: env

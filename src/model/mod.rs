@@ -250,6 +250,19 @@ pub const DEFAULT_REMOVED: &[&str] = &[
     "BENCH_GATE_TOKEN",
 ];
 
+/// The job's own credentials: never given to the commands bench-gate runs,
+/// whatever a config says (a pull request controls its `bench-gate.yml`).
+/// `GH_TOKEN` and the config's own `secrets.remove` may be let through.
+pub const NEVER_PASSED: &[&str] = &[
+    "GITHUB_TOKEN",
+    "INPUT_GITHUB-TOKEN",
+    "INPUT_GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "BENCH_GATE_TOKEN",
+];
+
 /// Which variables the processes bench-gate starts do not get: the
 /// `secrets:` section of `bench-gate.yml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +282,7 @@ impl EnvPolicy {
 
     /// Whether the processes bench-gate starts go without `name`.
     pub fn removes(&self, name: &OsStr) -> bool {
-        self.is_secret(name) && !self.pass_through.iter().any(|p| name == p.as_str())
+        NEVER_PASSED.iter().any(|n| name == *n)
+            || (self.is_secret(name) && !self.pass_through.iter().any(|p| name == p.as_str()))
     }
 }

@@ -178,7 +178,11 @@ impl<'de> Deserialize<'de> for PassName {
             let Some(policy) = secrets() else {
                 return Ok(());
             };
-            if policy.remove.iter().any(|r| r == s) {
+            if crate::model::NEVER_PASSED.contains(&s) {
+                Err(format!(
+                    "{s} is the job's own credential: bench-gate never gives it to the commands it runs"
+                ))
+            } else if policy.remove.iter().any(|r| r == s) {
                 Err(format!("{s} is in secrets.remove too; keep it in one list"))
             } else if !policy.is_secret(name) {
                 Err(format!(
@@ -477,10 +481,12 @@ fn command_spec(
 }
 
 impl Config {
-    /// Existing files and folders the config's commands name by a relative
-    /// path (arguments, words of a shell line, working directories): the
-    /// data and fixtures the benchmark's verdict rests on. A program found
-    /// on PATH is not a path.
+    /// Files and folders the config's commands name by a relative path
+    /// (arguments, words of a shell line, working directories): the data and
+    /// fixtures the benchmark's verdict rests on. A word counts when it
+    /// names something that exists, or looks like a path (a `/` or a file
+    /// extension), so that deleting a named file still counts as changing
+    /// it. A program found on PATH is not a path.
     pub fn named_paths(&self) -> Vec<PathBuf> {
         let base = self.path.parent().unwrap_or(Path::new(""));
         let commands = self
@@ -509,7 +515,11 @@ impl Config {
                     continue;
                 }
                 let p = dir.join(w);
-                if p.exists() && (w.contains('/') || p.is_file()) {
+                let looks_like_a_path = w.contains('/')
+                    || std::path::Path::new(w)
+                        .extension()
+                        .is_some_and(|e| e.to_string_lossy().chars().all(char::is_alphanumeric));
+                if (p.exists() && (w.contains('/') || p.is_file())) || looks_like_a_path {
                     out.insert(p);
                 }
             }
@@ -953,7 +963,17 @@ mod tests {
             assert!(err.contains(says), "{err}");
         }
         // Let through on purpose, it may be set.
-        parse("secrets:\n  pass_through: [GITHUB_TOKEN]\nscenarios:\n  a:\n    command: [x]\n    env: {GITHUB_TOKEN: x}\n").unwrap();
+        parse("secrets:\n  pass_through: [GH_TOKEN]\nscenarios:\n  a:\n    command: [x]\n    env: {GH_TOKEN: x}\n").unwrap();
+        // The job's own token, never.
+        let err =
+            parse("secrets:\n  pass_through: [GITHUB_TOKEN]\nscenarios:\n  a:\n    command: [x]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.starts_with("cfg/bench-gate.yml:2:18: secrets.pass_through[0]")
+                && err.contains("GITHUB_TOKEN is the job's own credential"),
+            "{err}"
+        );
     }
 
     #[test]

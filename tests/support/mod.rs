@@ -514,7 +514,7 @@ impl Respond for Responder {
                     .check_runs
                     .iter()
                     .filter(|r| r.head_sha == *sha && name.as_ref().is_none_or(|n| *n == r.name))
-                    .map(|r| json!({"id": r.id, "name": r.name, "status": r.status}))
+                    .map(|r| json!({"id": r.id, "name": r.name, "status": r.status, "started_at": r.started_at}))
                     .collect();
                 json_response(200, json!({"total_count": runs.len(), "check_runs": runs}))
             }
