@@ -295,8 +295,14 @@ fn a01_workflow_run_override_follows_the_maintainers_next_run() {
             .push(("labeled".into(), LABEL.into(), "maint".into()));
         s.permissions.push(("maint".into(), "maintain".into()));
     });
-    // 1. The labeled run of A, triggered by the maintainer: overridden.
+    // 0. A's first run (the author's push), published: it fails. (The
+    //    triggering actor of a later run stands for the labeler only once
+    //    the gate has decided for that head.)
     let a = artifact(&co, "a.json", WR_A, 1890.0);
+    let by_author_a = run_payload(&co, "wr-a0", WR_A, "author");
+    let out = gate(&fake, &co, "workflow_run", &by_author_a, &["--results", &a]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // 1. The labeled run of A, triggered by the maintainer: overridden.
     let by_maint_a = run_payload(&co, "wr-a", WR_A, "maint");
     let out = gate(&fake, &co, "workflow_run", &by_maint_a, &["--results", &a]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -837,7 +837,15 @@ fn workflow_run_publishes_the_artifact_after_checking_the_head() {
     );
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).contains("stood down"));
-    assert_eq!(fake.check_runs().len(), 1);
+    // Its check run (on the old head) is closed as skipped, not left open,
+    // and the first one's failure stands.
+    let runs = fake.check_runs();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(
+        (runs[1].head_sha.as_str(), runs[1].conclusion.as_deref()),
+        (wr_head, Some("skipped"))
+    );
     fake.with(|s| s.head_sha = wr_head.into());
 
     // Results for another commit are refused; so is benchmarking in place.

@@ -168,6 +168,14 @@ impl Comment {
     }
 }
 
+/// A check run just created: its id, and the GitHub App it belongs to
+/// (`github-actions` for `GITHUB_TOKEN`), whose comments are `slug[bot]`'s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedCheck {
+    pub id: u64,
+    pub app: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PullInfo {
     pub head_sha: String,
@@ -176,6 +184,8 @@ pub struct PullInfo {
     pub head_ref: String,
     pub head_repo: String,
     pub labels: Vec<String>,
+    /// How many files it changes, by GitHub's count.
+    pub changed_files: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -206,6 +216,9 @@ fn message_of(body: &str) -> String {
         })
         .unwrap_or_else(|| body.chars().take(200).collect())
 }
+
+/// The most files GitHub lists for a pull request.
+const MAX_PULL_FILES: usize = 3000;
 
 /// A bound on the pages of one list, against a server that links forever.
 const MAX_PAGES: usize = 1000;
@@ -281,10 +294,15 @@ impl GitHub {
         })
     }
 
-    /// The same client, trying each request once: for the interrupt
-    /// handler, which has seconds, not minutes.
-    pub fn once_only(mut self) -> GitHub {
-        self.retry.attempts = 1;
+    /// The same client with short retries (3 attempts, waits of at most a
+    /// second): for the interrupt handler, which has seconds before the
+    /// runner kills the job, not minutes.
+    pub fn hurried(mut self) -> GitHub {
+        self.retry = RetryPolicy {
+            attempts: 3,
+            base: Duration::from_millis(200),
+            max_wait: Duration::from_secs(1),
+        };
         self
     }
 
@@ -435,6 +453,7 @@ impl GitHub {
             head_sha: text("/head/sha"),
             head_ref: text("/head/ref"),
             head_repo: text("/head/repo/full_name"),
+            changed_files: r.body["changed_files"].as_u64().unwrap_or(0),
             labels: r.body["labels"]
                 .as_array()
                 .map(|ls| {
@@ -448,10 +467,24 @@ impl GitHub {
 
     /// Every path the pull request touches, repository-relative; a renamed
     /// file is listed under its old name too (moving a file out of a
-    /// protected folder changes that folder).
+    /// protected folder changes that folder). GitHub lists at most 3,000
+    /// files without saying more were left out: a list that long, or
+    /// shorter than the pull request's own count, is an error.
     pub fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError> {
-        Ok(self
-            .get_all(&self.repo_path(&format!("/pulls/{number}/files")))?
+        let path = self.repo_path(&format!("/pulls/{number}/files"));
+        let entries = self.get_all(&path)?;
+        let expected = self.pull(number)?.changed_files as usize;
+        if entries.len() >= MAX_PULL_FILES || entries.len() < expected {
+            return Err(ApiError::Incomplete {
+                path,
+                message: format!(
+                    "GitHub lists {} of the {} files (it lists at most {MAX_PULL_FILES})",
+                    entries.len(),
+                    expected.max(entries.len())
+                ),
+            });
+        }
+        Ok(entries
             .iter()
             .flat_map(|f| {
                 [&f["filename"], &f["previous_filename"]]
@@ -593,7 +626,15 @@ impl GitHub {
         name: &str,
         head_sha: &str,
         started_at: &str,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<CreatedCheck, ApiError> {
+        let created = |r: &Value| CreatedCheck {
+            id: r["id"].as_u64().unwrap_or(0),
+            app: r
+                .pointer("/app/slug")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        };
         let body = json!({
             "name": name,
             "head_sha": head_sha,
@@ -604,7 +645,7 @@ impl GitHub {
         let mut attempt = 0;
         loop {
             match self.once(&Method::POST, &path, Some(&body)) {
-                Ok(r) => return Ok(r.body["id"].as_u64().unwrap_or(0)),
+                Ok(r) => return Ok(created(&r.body)),
                 Err((e, hint)) if e.is_transient() && attempt + 1 < self.retry.attempts => {
                     std::thread::sleep(self.retry.wait(attempt, hint));
                     attempt += 1;
@@ -619,14 +660,13 @@ impl GitHub {
                     // The one this create made: in progress, started when
                     // ours was (never an older, completed run of another
                     // event for the same commit); the newest if several.
-                    if let Some(id) = existing.body["check_runs"].as_array().and_then(|runs| {
+                    if let Some(run) = existing.body["check_runs"].as_array().and_then(|runs| {
                         runs.iter()
                             .filter(|r| r["status"].as_str() != Some("completed"))
                             .filter(|r| r["started_at"].as_str().is_none_or(|s| s == started_at))
-                            .filter_map(|r| r["id"].as_u64())
-                            .max()
+                            .max_by_key(|r| r["id"].as_u64())
                     }) {
-                        return Ok(id);
+                        return Ok(created(run));
                     }
                 }
                 Err((e, _)) => return Err(e),

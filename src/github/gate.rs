@@ -339,17 +339,25 @@ fn ours(comments: Vec<Comment>, check: &str, me: &str) -> Vec<Comment> {
     v
 }
 
-/// Who the gate is on GitHub: `--gate-login`, else `GET /user`, else (an
-/// installation token, which cannot read `/user`) `github-actions[bot]`.
-/// Any other failure is an error: without knowing its own comments the
-/// gate would have to trust someone else's.
-fn identify(api: &GitHub, opts: &GateOptions) -> Result<String> {
+/// Who the gate is on GitHub: `--gate-login`; else `GET /user` (a personal
+/// token); else, for an installation token (`GITHUB_TOKEN` or a GitHub
+/// App's, which cannot read `/user`), the App of the check run it just
+/// created: its comments are `slug[bot]`'s. `None` when nothing can tell
+/// (a read-only token that could create no check run): then no comment is
+/// the gate's. Any other failure is an error (a rate limit, an outage):
+/// guessing would mean trusting someone else's comments.
+fn identify(api: &GitHub, opts: &GateOptions, app: Option<&str>) -> Result<Option<String>> {
     if let Some(l) = &opts.gate_login {
-        return Ok(l.clone());
+        return Ok(Some(l.clone()));
     }
     match api.user() {
-        Ok(login) => Ok(login),
-        Err(e) if e.status() == Some(403) => Ok(ACTIONS_BOT.to_string()),
+        Ok(login) => Ok(Some(login)),
+        Err(e)
+            if e.status() == Some(403)
+                && e.to_string().contains("Resource not accessible by integration") =>
+        {
+            Ok(app.map(|slug| format!("{slug}[bot]")))
+        }
         Err(e) => Err(anyhow::anyhow!(
             "cannot tell which comments are the gate's own: {e}; set --gate-login (action input gate-login)"
         )),
@@ -440,10 +448,12 @@ fn role_for_override(api: &GitHub, by: &str, opts: &GateOptions) -> Result<Strin
 
 /// What the label means for `head` when it covers one commit (the default):
 /// it counts when the gate's own record says it was applied, by someone
-/// with the permission, to this very head commit. Applied now (`labeled`
-/// event), it is recorded for the event payload's head commit. Given for
-/// another commit, it is taken off the pull request (so the label always
-/// means what it shows) and counts for nothing.
+/// with the permission, to this very head commit, and the timeline agrees
+/// that the label's latest application was theirs (a record is only as
+/// good as the comment it sits in). Applied now (`labeled` event), it is
+/// recorded for the event payload's head commit. Given for another commit,
+/// it is taken off the pull request (so the label always means what it
+/// shows) and counts for nothing.
 fn commit_override(
     api: Option<&GitHub>,
     pr: u64,
@@ -483,6 +493,24 @@ fn commit_override(
     }
     match state.grant.clone() {
         Some(g) if g.label == *label && g.head_sha == head => {
+            match label_applier(api, pr, label) {
+                Ok(Some(by)) if by.eq_ignore_ascii_case(&g.by) => {}
+                Ok(by) => {
+                    state.grant = None;
+                    return Override::Unverified {
+                        reason: format!(
+                            "the record names @{}, but the label was last applied by {}",
+                            g.by,
+                            by.map_or("no one".into(), |b| format!("@{b}"))
+                        ),
+                    };
+                }
+                Err(e) => {
+                    return Override::Unverified {
+                        reason: format!("the timeline could not be read: {e}"),
+                    }
+                }
+            }
             match role_for_override(api, &g.by, opts) {
                 Ok(role) => Override::Granted { by: g.by, role },
                 Err(o) => o,
@@ -620,8 +648,6 @@ pub fn run(ctx: &Context, opts: &GateOptions, obtain: Obtain) -> Result<u8> {
                     label_on: false,
                     state: None,
                 },
-                None,
-                vec![],
                 obtain,
             )
         }
@@ -639,8 +665,6 @@ pub fn run(ctx: &Context, opts: &GateOptions, obtain: Obtain) -> Result<u8> {
                 label_on: false,
                 state: None,
             },
-            None,
-            vec![],
             obtain,
         ),
     }
@@ -688,87 +712,113 @@ fn pull_request(
             .is_some_and(|l| l.name == opts.override_label))
     .then_some(p.sender.login.as_str());
     let api = connect(ctx)?;
-    // The payload is a snapshot; the pull request's labels now are what counts.
-    let mut labels: Vec<String> = match api.as_ref().map(|a| a.pull(pr)) {
-        Some(Ok(info)) => info.labels,
-        _ => p
-            .pull_request
-            .labels
-            .iter()
-            .map(|l| l.name.clone())
-            .collect(),
+    // The payload is a snapshot; the pull request's labels and head now are what count.
+    let (mut labels, current_head) = match api.as_ref().map(|a| a.pull(pr)) {
+        Some(Ok(info)) => (info.labels, Some(info.head_sha)),
+        _ => (
+            p.pull_request
+                .labels
+                .iter()
+                .map(|l| l.name.clone())
+                .collect(),
+            None,
+        ),
     };
     if p.action == "unlabeled" {
         if let Some(removed) = &p.label {
             labels.retain(|l| l != &removed.name);
         }
     }
-    let me = api.as_ref().map(|a| identify(a, opts)).transpose()?;
-    let gh = api.as_ref().zip(me.clone()).map(|(api, me)| Gh { api, me });
-    let (mine, mut state) = match &gh {
-        Some(gh) => own_state(gh, pr, &opts.check_name),
-        None => (Vec::new(), GateState::new(&opts.check_name)),
-    };
-    let override_state = match opts.override_scope {
-        OverrideScope::Commit => commit_override(
-            api.as_ref(),
-            pr,
-            &head,
-            &labels,
-            applied_now_by,
-            &mut state,
-            opts,
-        ),
-        OverrideScope::PullRequest => {
-            override_state(api.as_ref(), pr, &labels, applied_now_by, opts)
-        }
-    };
-    let mut notes = Vec::new();
-    let mut reused = None;
-    if label_event {
-        if opts.label_events == LabelEvents::Reuse {
-            reused = mine
-                .last()
-                .and_then(|c| reuse_results(c, &head, &opts.check_name));
-        }
-        match &reused {
-            Some(_) => {
-                println!("bench-gate: label change; re-deciding from the results in the gate's own comment for {head}, without benchmarking.");
-                notes.push("_Re-decided after a label change from this commit's earlier results; nothing was benchmarked again._".to_string());
+    let label_on = labels.iter().any(|l| l == &opts.override_label);
+    let check = CheckSlot::start(ctx, api.as_ref(), &opts.check_name, &head);
+    guarded(api.as_ref(), check, |check| {
+        let me = match api.as_ref() {
+            Some(a) => identify(a, opts, check.app.as_deref())?,
+            None => None,
+        };
+        let gh = api.as_ref().zip(me.clone()).map(|(api, me)| Gh { api, me });
+        let (mine, mut state) = match &gh {
+            Some(gh) => own_state(gh, pr, &opts.check_name),
+            None => (Vec::new(), GateState::new(&opts.check_name)),
+        };
+        // A run for a commit the pull request has left changes nothing about
+        // the label: it only stands down (below) once it has decided.
+        let stale_run = current_head.as_deref().is_some_and(|c| c != head);
+        let override_state = if stale_run {
+            Override::Unverified {
+                reason: format!(
+                    "this run is for {}, no longer the pull request's head",
+                    &head[..head.len().min(7)]
+                ),
             }
-            None => println!(
-                "bench-gate: label change; {} for {head}; benchmarking.",
-                if opts.label_events == LabelEvents::Benchmark {
-                    "label events benchmark again (label-events: benchmark)"
-                } else {
-                    "no earlier results of the gate's own"
+        } else {
+            match opts.override_scope {
+                OverrideScope::Commit => commit_override(
+                    api.as_ref(),
+                    pr,
+                    &head,
+                    &labels,
+                    applied_now_by,
+                    &mut state,
+                    opts,
+                ),
+                OverrideScope::PullRequest => {
+                    override_state(api.as_ref(), pr, &labels, applied_now_by, opts)
                 }
-            ),
+            }
+        };
+        state.head = Some(head.clone());
+        let mut notes = Vec::new();
+        let mut reused = None;
+        if label_event {
+            if opts.label_events == LabelEvents::Reuse {
+                reused = mine
+                    .last()
+                    .and_then(|c| reuse_results(c, &head, &opts.check_name));
+            }
+            match &reused {
+                Some(_) => {
+                    println!("bench-gate: label change; re-deciding from the results in the gate's own comment for {head}, without benchmarking.");
+                    notes.push("_Re-decided after a label change from this commit's earlier results; nothing was benchmarked again._".to_string());
+                }
+                None => println!(
+                    "bench-gate: label change; {} for {head}; benchmarking.",
+                    if opts.label_events == LabelEvents::Benchmark {
+                        "label events benchmark again (label-events: benchmark)"
+                    } else {
+                        "no earlier results of the gate's own"
+                    }
+                ),
+            }
         }
-    }
-    publish(
-        ctx,
-        opts,
-        Target {
-            api: api.as_ref(),
-            me,
-            pr: Some(pr),
-            head,
-            release: false,
-            report_only: false,
-            label_on: labels.iter().any(|l| l == &opts.override_label),
-            override_state,
-            state: Some(state),
-        },
-        reused,
-        notes,
-        obtain,
-    )
+        decide_and_publish(
+            ctx,
+            opts,
+            &Target {
+                api: api.as_ref(),
+                me,
+                pr: Some(pr),
+                head: head.clone(),
+                release: false,
+                report_only: false,
+                label_on,
+                override_state,
+                state: Some(state),
+            },
+            check,
+            reused,
+            notes,
+            obtain,
+        )
+    })
 }
 
 /// The publishing half of the two-job setup: the results come from the
 /// pull request's own run (an artifact), so everything they claim is
 /// checked against the event and the API before anything is published.
+/// Whatever is refused gets a failing check on the run's own head commit
+/// (the server's word, not the artifact's), so a required check never
+/// waits forever and never turns green from a refused file.
 fn workflow_run(
     ctx: &Context,
     opts: &GateOptions,
@@ -783,137 +833,153 @@ fn workflow_run(
     let run = &w.workflow_run;
     let api = connect(ctx)?
         .context("a workflow_run gate needs a token that can write: set GITHUB_TOKEN or --token")?;
-    // Whatever is refused below still gets a failing check on the run's own
-    // head commit (the server's word, not the artifact's), so a required
-    // check never waits forever and never turns green from a refused file.
-    let refuse = |why: String| -> anyhow::Error {
-        let out = CheckOutput {
+    let check = CheckSlot::start(ctx, Some(&api), &opts.check_name, &run.head_sha);
+    guarded(Some(&api), check, |check| {
+        let refuse = |why: String| Failed {
             title: "The results could not be published",
-            summary: &format!(
-                "The results of workflow run {} were refused:\n\n{}",
-                run.id,
-                escape::md_block(&why)
+            error: anyhow::anyhow!(
+                "the results of workflow run {} were refused: {why}; refusing to publish",
+                run.id
             ),
-            text: "",
-            annotations: &[],
         };
-        let done = api
-            .create_check_run(&opts.check_name, &run.head_sha, &now())
-            .and_then(|id| api.complete_check_run(id, "failure", &now(), &out));
-        if let Err(e) = done {
-            eprintln!("warning: could not set the failing check: {e}");
+        if run.event != "pull_request" {
+            return Err(refuse(format!(
+                "the workflow run was triggered by '{}', not by a pull_request event",
+                run.event
+            )));
         }
-        anyhow::anyhow!("{why}; refusing to publish")
-    };
-    if run.event != "pull_request" {
-        return Err(refuse(format!(
-            "the workflow run was triggered by '{}', not by a pull_request event",
-            run.event
-        )));
-    }
-    let results = obtain().map_err(|e| refuse(format!("{e:#}")))?;
-    let info = results.github.clone().ok_or_else(|| {
-        refuse("the results file has no github section (pull request and head commit); it must come from `bench-gate gate` in the pull_request workflow".into())
-    })?;
-    let pr = info
-        .pull_request
-        .ok_or_else(|| refuse("the results file names no pull request".into()))?;
-    let repo = ctx.repo.as_ref().map(|r| r.full()).unwrap_or_default();
-    if !info.repository.eq_ignore_ascii_case(&repo) {
-        return Err(refuse(format!(
-            "the results are for repository {}, but this is {repo}",
-            info.repository
-        )));
-    }
-    if info.head_sha != run.head_sha {
-        return Err(refuse(format!(
-            "the results are for commit {}, but the workflow run is for {}",
-            info.head_sha, run.head_sha
-        )));
-    }
-    if !run.pull_requests.is_empty() && !run.pull_requests.iter().any(|p| p.number == pr) {
-        return Err(refuse(format!(
-            "pull request #{pr} is not one of the workflow run's pull requests"
-        )));
-    }
-    let current = api
-        .pull(pr)
-        .map_err(|e| refuse(format!("pull request #{pr} could not be read: {e}")))?;
-    if current.head_sha != run.head_sha {
-        println!(
-            "::notice title=bench-gate stood down::Pull request #{pr} has moved on to {} since the run for {}; not publishing stale results.",
-            current.head_sha, run.head_sha
-        );
-        if let Some(out) = &ctx.output {
-            actions::write_outputs(out, &[("result", "stale".into())])?;
+        let results = obtain().map_err(|e| refuse(format!("{e:#}")))?;
+        let info = results.github.clone().ok_or_else(|| {
+            refuse("the results file has no github section (pull request and head commit); it must come from `bench-gate gate` in the pull_request workflow".into())
+        })?;
+        let pr = info
+            .pull_request
+            .ok_or_else(|| refuse("the results file names no pull request".into()))?;
+        let repo = ctx.repo.as_ref().map(|r| r.full()).unwrap_or_default();
+        if !info.repository.eq_ignore_ascii_case(&repo) {
+            return Err(refuse(format!(
+                "the results are for repository {}, but this is {repo}",
+                info.repository
+            )));
         }
-        return Ok(0);
-    }
-    // The pull request named must be the one whose head the run built: same
-    // head repository and branch (a fork's run has no pull_requests list).
-    let run_repo = run
-        .head_repository
-        .as_ref()
-        .map(|r| r.full_name.as_str())
-        .unwrap_or_default();
-    if !current.head_repo.eq_ignore_ascii_case(run_repo) || current.head_ref != run.head_branch {
-        return Err(refuse(format!(
-            "pull request #{pr}'s head is {}:{}, but the workflow run built {run_repo}:{}",
-            current.head_repo, current.head_ref, run.head_branch
-        )));
-    }
-    let me = identify(&api, opts)?;
-    let gh = Gh {
-        api: &api,
-        me: me.clone(),
-    };
-    let (_, mut state) = own_state(&gh, pr, &opts.check_name);
-    // The run's triggering actor is the server's word on who started it: a
-    // labeled event by a maintainer, when the timeline's latest application
-    // of the label is theirs.
-    let applied_now_by = match (&run.triggering_actor, opts.override_scope) {
-        (Some(actor), OverrideScope::Commit)
-            if current.labels.iter().any(|l| l == &opts.override_label) =>
-        {
-            match label_applier(&api, pr, &opts.override_label) {
-                Ok(Some(by)) if by.eq_ignore_ascii_case(&actor.login) => Some(by),
-                _ => None,
+        if info.head_sha != run.head_sha {
+            return Err(refuse(format!(
+                "the results are for commit {}, but the workflow run is for {}",
+                info.head_sha, run.head_sha
+            )));
+        }
+        if !run.pull_requests.is_empty() && !run.pull_requests.iter().any(|p| p.number == pr) {
+            return Err(refuse(format!(
+                "pull request #{pr} is not one of the workflow run's pull requests"
+            )));
+        }
+        let current = api
+            .pull(pr)
+            .map_err(|e| refuse(format!("pull request #{pr} could not be read: {e}")))?;
+        if current.head_sha != run.head_sha {
+            println!(
+                "::notice title=bench-gate stood down::Pull request #{pr} has moved on to {} since the run for {}; not publishing stale results.",
+                current.head_sha, run.head_sha
+            );
+            if let Some(id) = check.id {
+                let out = CheckOutput {
+                    title: "Not decided: the pull request has moved on",
+                    summary: &format!(
+                        "Pull request #{pr} is now at {}; its own run decides.",
+                        escape::md_code(&current.head_sha)
+                    ),
+                    text: "",
+                    annotations: &[],
+                };
+                if let Err(e) = api.complete_check_run(id, "skipped", &now(), &out) {
+                    eprintln!("warning: could not complete the check run: {e}");
+                }
             }
+            if let Some(out) = &ctx.output {
+                actions::write_outputs(out, &[("result", "stale".into())])?;
+            }
+            return Ok(0);
         }
-        _ => None,
-    };
-    let override_state = match opts.override_scope {
-        OverrideScope::Commit => commit_override(
-            Some(&api),
-            pr,
-            &run.head_sha,
-            &current.labels,
-            applied_now_by.as_deref(),
-            &mut state,
+        // The pull request named must be the one whose head the run built:
+        // same head repository and branch (a fork's run has no pull_requests list).
+        let run_repo = run
+            .head_repository
+            .as_ref()
+            .map(|r| r.full_name.as_str())
+            .unwrap_or_default();
+        if !current.head_repo.eq_ignore_ascii_case(run_repo) || current.head_ref != run.head_branch
+        {
+            return Err(refuse(format!(
+                "pull request #{pr}'s head is {}:{}, but the workflow run built {run_repo}:{}",
+                current.head_repo, current.head_ref, run.head_branch
+            )));
+        }
+        let me = identify(&api, opts, check.app.as_deref())?;
+        let (_, mut state) = match &me {
+            Some(me) => own_state(
+                &Gh {
+                    api: &api,
+                    me: me.clone(),
+                },
+                pr,
+                &opts.check_name,
+            ),
+            None => (Vec::new(), GateState::new(&opts.check_name)),
+        };
+        // The run's triggering actor is the server's word on who started it.
+        // It stands for the labeler only when the gate has already decided
+        // for this very head (so the label cannot have been applied to an
+        // earlier commit) and the timeline's latest application of the
+        // label is theirs.
+        let seen_this_head = state.head.as_deref() == Some(run.head_sha.as_str());
+        let applied_now_by = match (&run.triggering_actor, opts.override_scope) {
+            (Some(actor), OverrideScope::Commit)
+                if seen_this_head && current.labels.iter().any(|l| l == &opts.override_label) =>
+            {
+                match label_applier(&api, pr, &opts.override_label) {
+                    Ok(Some(by)) if by.eq_ignore_ascii_case(&actor.login) => Some(by),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let override_state = match opts.override_scope {
+            OverrideScope::Commit => commit_override(
+                Some(&api),
+                pr,
+                &run.head_sha,
+                &current.labels,
+                applied_now_by.as_deref(),
+                &mut state,
+                opts,
+            ),
+            OverrideScope::PullRequest => {
+                override_state(Some(&api), pr, &current.labels, None, opts)
+            }
+        };
+        state.head = Some(run.head_sha.clone());
+        let mut given = Some(results);
+        let mut from_artifact = move || given.take().context("results already used");
+        decide_and_publish(
+            ctx,
             opts,
-        ),
-        OverrideScope::PullRequest => override_state(Some(&api), pr, &current.labels, None, opts),
-    };
-    let mut given = Some(results);
-    let mut from_artifact = move || given.take().context("results already used");
-    publish(
-        ctx,
-        opts,
-        Target {
-            api: Some(&api),
-            me: Some(me),
-            pr: Some(pr),
-            head: run.head_sha.clone(),
-            release: false,
-            report_only: false,
-            label_on: current.labels.iter().any(|l| l == &opts.override_label),
-            override_state,
-            state: Some(state),
-        },
-        None,
-        vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still {}._", run.id, escape::md_code(&run.head_sha[..7.min(run.head_sha.len())]))],
-        &mut from_artifact,
-    )
+            &Target {
+                api: Some(&api),
+                me,
+                pr: Some(pr),
+                head: run.head_sha.clone(),
+                release: false,
+                report_only: false,
+                label_on: current.labels.iter().any(|l| l == &opts.override_label),
+                override_state,
+                state: Some(state),
+            },
+            check,
+            None,
+            vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still {}._", run.id, escape::md_code(&run.head_sha[..7.min(run.head_sha.len())]))],
+            &mut from_artifact,
+        )
+    })
 }
 
 /// Results embedded in the gate's own comment, if they are for this very commit.
@@ -974,17 +1040,43 @@ struct Target<'a> {
     state: Option<GateState>,
 }
 
-/// A check run created `in_progress`: completed as `cancelled` if the run is
-/// interrupted (a cancelled job), and as `failure` with the error if
-/// anything fails before it is completed, so it never stays in progress.
-struct OpenCheck {
-    id: u64,
-    _on_interrupt: crate::interrupt::Registration,
+/// The check run of this decision, created `in_progress` before anything
+/// else: it shows the run is under way and, for an installation token,
+/// tells which App (and so which `[bot]` login) the gate is. While it is
+/// open an interrupt (a cancelled job) completes it as `cancelled`, and
+/// [`guarded`] completes it as `failure` with the error when anything fails
+/// before the decision does: it never stays in progress.
+struct CheckSlot {
+    id: Option<u64>,
+    app: Option<String>,
+    /// The token may not create check runs (a fork's read-only token).
+    denied: bool,
+    _on_interrupt: Option<crate::interrupt::Registration>,
 }
 
-impl OpenCheck {
-    fn start(ctx: &Context, api: &GitHub, name: &str, head: &str) -> Result<OpenCheck, ApiError> {
-        let id = api.create_check_run(name, head, &now())?;
+impl CheckSlot {
+    fn start(ctx: &Context, api: Option<&GitHub>, name: &str, head: &str) -> CheckSlot {
+        let none = |denied| CheckSlot {
+            id: None,
+            app: None,
+            denied,
+            _on_interrupt: None,
+        };
+        let Some(api) = api else {
+            return none(false);
+        };
+        let created = match api.create_check_run(name, head, &now()) {
+            Ok(c) => c,
+            Err(e) if e.is_permission() => {
+                explain_denied("check run", "checks: write", &e);
+                return none(true);
+            }
+            Err(e) => {
+                eprintln!("warning: could not create the check run: {e}");
+                return none(false);
+            }
+        };
+        let id = created.id;
         let (url, token, repo) = (ctx.api_url.clone(), ctx.token.clone(), ctx.repo.clone());
         let hook = crate::interrupt::on_interrupt(move || {
             let (Some(token), Some(repo)) = (&token, &repo) else {
@@ -998,9 +1090,9 @@ impl OpenCheck {
             };
             match GitHub::new(&url, token, repo.clone()) {
                 Ok(api) => {
-                    if let Err(e) =
-                        api.once_only()
-                            .complete_check_run(id, "cancelled", &now(), &out)
+                    if let Err(e) = api
+                        .hurried()
+                        .complete_check_run(id, "cancelled", &now(), &out)
                     {
                         eprintln!("could not mark the check run cancelled: {e}");
                     }
@@ -1008,43 +1100,33 @@ impl OpenCheck {
                 Err(e) => eprintln!("could not mark the check run cancelled: {e:#}"),
             }
         });
-        Ok(OpenCheck {
-            id,
-            _on_interrupt: hook,
-        })
+        CheckSlot {
+            id: Some(id),
+            app: created.app,
+            denied: false,
+            _on_interrupt: Some(hook),
+        }
     }
 }
 
-fn publish(
-    ctx: &Context,
-    opts: &GateOptions,
-    t: Target,
-    reused: Option<Results>,
-    notes: Vec<String>,
-    obtain: Obtain,
+/// Runs the decision with its check run open; on an error completes the
+/// check as `failure` with the error (after an interrupt the handler
+/// completes it as `cancelled` instead).
+fn guarded(
+    api: Option<&GitHub>,
+    check: CheckSlot,
+    decide: impl FnOnce(&CheckSlot) -> Result<u8, Failed>,
 ) -> Result<u8> {
-    let check_api = if t.report_only { None } else { t.api };
-    let mut denied = false;
-    // The check run shows "in progress" while benchmarking.
-    let mut open = None;
-    if reused.is_none() {
-        if let Some(api) = check_api {
-            match OpenCheck::start(ctx, api, &opts.check_name, &t.head) {
-                Ok(c) => open = Some(c),
-                Err(e) if e.is_permission() => {
-                    explain_denied("check run", "checks: write", &e);
-                    denied = true;
-                }
-                Err(e) => eprintln!("warning: could not create the check run: {e}"),
-            }
-        }
-    }
-    let check_id = open.as_ref().map(|c| c.id);
-    let result = decide_and_publish(ctx, opts, &t, check_id, denied, reused, notes, obtain);
-    // After an interrupt the check is the handler's to complete (cancelled).
+    let result = decide(&check);
     crate::interrupt::wait_if_interrupted();
-    if let (Err(Failed { title, error: e }), Some(api), Some(id)) = (&result, check_api, check_id) {
-        let summary = truncate_bytes(&escape::md_block(&format!("{e:#}")), 60_000);
+    if let (Err(Failed { title, error: e }), Some(api), Some(id)) = (&result, api, check.id) {
+        let summary = truncate_bytes(
+            &format!(
+                "Nothing was decided; the run stopped with this error:\n\n{}",
+                escape::md_block(&format!("{e:#}"))
+            ),
+            60_000,
+        );
         let out = CheckOutput {
             title,
             summary: &summary,
@@ -1055,8 +1137,17 @@ fn publish(
             eprintln!("warning: could not mark the check run failed: {e2}");
         }
     }
-    drop(open);
+    drop(check);
     result.map_err(|f| f.error)
+}
+
+/// Decides and publishes for a tag or branch push (no pull request).
+fn publish(ctx: &Context, opts: &GateOptions, t: Target, obtain: Obtain) -> Result<u8> {
+    let check_api = if t.report_only { None } else { t.api };
+    let check = CheckSlot::start(ctx, check_api, &opts.check_name, &t.head);
+    guarded(check_api, check, |check| {
+        decide_and_publish(ctx, opts, &t, check, None, Vec::new(), obtain)
+    })
 }
 
 /// An error after the check run was created, with the check's title for it.
@@ -1079,14 +1170,15 @@ fn decide_and_publish(
     ctx: &Context,
     opts: &GateOptions,
     t: &Target,
-    check_id: Option<u64>,
-    mut denied: bool,
+    check: &CheckSlot,
     reused: Option<Results>,
     mut notes: Vec<String>,
     obtain: Obtain,
 ) -> Result<u8, Failed> {
     let api = t.api;
     let check_api = if t.report_only { None } else { api };
+    let check_id = check.id;
+    let mut denied = check.denied;
     let mut results = match reused {
         Some(r) => r,
         None => obtain()?,
@@ -1257,12 +1349,12 @@ fn decide_and_publish(
             Some(id) => api
                 .complete_check_run(id, decision.conclusion, &now(), &out)
                 .map(|_| id),
-            // No run was started (a label event re-decides without benchmarking).
+            // Creating it up front failed: try once more now.
             None => api
                 .create_check_run(&opts.check_name, &t.head, &now())
-                .and_then(|id| {
-                    api.complete_check_run(id, decision.conclusion, &now(), &out)
-                        .map(|_| id)
+                .and_then(|c| {
+                    api.complete_check_run(c.id, decision.conclusion, &now(), &out)
+                        .map(|_| c.id)
                 }),
         };
         match result {
@@ -1271,9 +1363,13 @@ fn decide_and_publish(
                 explain_denied("check run", "checks: write", &e);
                 denied = true;
             }
+            // The check would stay in progress (or be missing): the job
+            // fails instead of passing quietly.
             Err(e) => {
-                eprintln!("warning: could not complete the check run: {e}");
-                denied = true;
+                return Err(Failed {
+                    title: "The decision could not be recorded",
+                    error: anyhow::anyhow!("could not complete the check run: {e}"),
+                })
             }
         }
     }

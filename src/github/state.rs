@@ -32,6 +32,11 @@ pub struct GateState {
     pub check: String,
     #[serde(default)]
     pub grant: Option<Grant>,
+    /// The head commit the gate last decided (or refused) for: a labeled
+    /// event seen only through a workflow run counts for this head alone,
+    /// once the gate has seen it as the head.
+    #[serde(default)]
+    pub head: Option<String>,
 }
 
 impl GateState {
@@ -40,6 +45,7 @@ impl GateState {
             version: 1,
             check: check.to_string(),
             grant: None,
+            head: None,
         }
     }
 }
@@ -91,6 +97,9 @@ pub fn decode(body: &str) -> Result<Option<GateState>, String> {
         if !valid_sha(&g.head_sha) || !valid_login(&g.by) || g.label.len() > 200 {
             return Err("the state block's override record is malformed".into());
         }
+    }
+    if s.head.as_deref().is_some_and(|h| !valid_sha(h)) {
+        return Err("the state block's head is not a commit SHA".into());
     }
     Ok(Some(s))
 }

@@ -329,6 +329,7 @@ impl Respond for Responder {
                     "head": {"sha": s.head_sha, "ref": s.head_ref, "repo": {"full_name": s.head_repo}},
                     "base": {"sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "ref": "master"},
                     "labels": s.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
+                    "changed_files": s.files.len(),
                 }),
             ),
             ("GET", ["repos", _, _, "pulls", _, "files"]) => {
@@ -465,7 +466,8 @@ impl Respond for Responder {
                 s.check_runs.push(run);
                 json_response(
                     201,
-                    json!({"id": id, "name": body["name"], "head_sha": body["head_sha"], "status": body["status"]}),
+                    json!({"id": id, "name": body["name"], "head_sha": body["head_sha"], "status": body["status"],
+                           "app": {"slug": s.bot_login.trim_end_matches("[bot]")}}),
                 )
             }
             ("PATCH", ["repos", _, _, "check-runs", id]) => {
@@ -514,7 +516,8 @@ impl Respond for Responder {
                     .check_runs
                     .iter()
                     .filter(|r| r.head_sha == *sha && name.as_ref().is_none_or(|n| *n == r.name))
-                    .map(|r| json!({"id": r.id, "name": r.name, "status": r.status, "started_at": r.started_at}))
+                    .map(|r| json!({"id": r.id, "name": r.name, "status": r.status, "started_at": r.started_at,
+                                    "app": {"slug": s.bot_login.trim_end_matches("[bot]")}}))
                     .collect();
                 json_response(200, json!({"total_count": runs.len(), "check_runs": runs}))
             }
