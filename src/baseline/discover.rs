@@ -78,7 +78,10 @@ pub fn resolve(spec: &str, dir: &Path) -> Result<PathBuf> {
 #[derive(Debug)]
 pub enum Chosen {
     /// A baseline file, loaded.
-    File { path: PathBuf, baseline: Baseline },
+    File {
+        path: PathBuf,
+        baseline: Box<Baseline>,
+    },
     /// `latest` found no baseline yet, and A/B mode compares with the base
     /// commit alone.
     BaseCommitOnly,
@@ -100,7 +103,7 @@ impl Chosen {
     /// before one was captured, in A/B mode); for none, why as the error.
     pub fn baseline(self) -> Result<(Baseline, String)> {
         match self {
-            Chosen::File { path, baseline } => Ok((baseline, path.display().to_string())),
+            Chosen::File { path, baseline } => Ok((*baseline, path.display().to_string())),
             Chosen::BaseCommitOnly => Ok((Baseline::default(), NO_BASELINE.to_string())),
             Chosen::NoneYet(why) => Err(why),
         }
@@ -133,7 +136,10 @@ pub fn choose(spec: &str, dir: &Path, ab: bool, unknown_keys: UnknownKeys) -> Re
         UnknownKeys::Warn => super::load_warning(&path)?,
         UnknownKeys::Quiet => Baseline::load(&path)?,
     };
-    Ok(Chosen::File { path, baseline })
+    Ok(Chosen::File {
+        path,
+        baseline: Box::new(baseline),
+    })
 }
 
 #[cfg(test)]

@@ -658,12 +658,9 @@ pub fn exit_code(verdict: Verdict, fail_on_regression: bool, fail_on_warning: bo
 
 #[cfg(test)]
 mod tests {
+    use super::rules::testing::status;
     use super::*;
     use crate::model::Statistic;
-
-    fn status(b: f64, c: f64, d: Direction, t: Thresholds) -> Status {
-        decide(b, c, d, t).0
-    }
 
     #[test]
     fn threshold_precedence() {

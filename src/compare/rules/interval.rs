@@ -152,50 +152,59 @@ mod tests {
         c: &'a crate::model::Metric,
         status: Status,
         change: f64,
-        interval: Interval,
+        interval: Option<Interval>,
     ) -> MetricDecision<'a> {
         let mut m = decision(Some(b), None, Some(c));
         (m.status, m.change_pct, m.regression_pct, m.interval) =
-            (status, Some(change), Some(change), Some(interval));
+            (status, Some(change), Some(change), interval);
         m
     }
 
     #[test]
     fn soften_turns_an_unclear_failure_into_a_warning_and_never_hardens() {
+        use Status::{Failure, Pass, Warning};
         let b = baseline_metric(100.0);
         let c = metric(130.0, Some("p50"), &[1.0; 40]);
-        // Lies above: the failure stands, with the interval's reason.
-        let mut m = decided(&b, &c, Status::Failure, 30.0, iv(27.0, 33.0));
-        soften(&mut m, &ctx());
-        assert_eq!(m.status, Status::Failure);
-        assert!(m.note.unwrap().contains("lies above"));
-        // Straddles: inconclusive.
-        let mut m = decided(&b, &c, Status::Failure, 27.0, iv(23.0, 31.0));
-        soften(&mut m, &ctx());
-        assert_eq!(m.status, Status::Warning);
-        assert!(m.note.unwrap().starts_with("inconclusive"));
-        // Reaches below the failure threshold entirely.
-        let mut m = decided(&b, &c, Status::Failure, 26.0, iv(10.0, 24.0));
-        soften(&mut m, &ctx());
-        assert_eq!(m.status, Status::Warning);
-        assert_eq!(
-            m.note.unwrap(),
-            "the 95 % interval [+10.0%, +24.0%] does not clear the failure threshold"
-        );
-        // A warning whose interval reaches above: explained, still a warning.
-        let mut m = decided(&b, &c, Status::Warning, 20.0, iv(15.0, 30.0));
-        soften(&mut m, &ctx());
-        assert_eq!(m.status, Status::Warning);
-        assert!(m.note.unwrap().starts_with("inconclusive"));
-        // A pass whose interval lies above the failure threshold stays a pass.
-        let mut m = decided(&b, &c, Status::Pass, 5.0, iv(27.0, 33.0));
-        soften(&mut m, &ctx());
-        assert_eq!((m.status, m.note), (Status::Pass, None));
-        // No interval: nothing to say.
-        let mut m = decided(&b, &c, Status::Failure, 30.0, iv(27.0, 33.0));
-        m.interval = None;
-        soften(&mut m, &ctx());
-        assert_eq!((m.status, m.note), (Status::Failure, None));
+        let below = "the 95 % interval [+10.0%, +24.0%] does not clear the failure threshold";
+        // (status so far, change, interval) → (status, how the note starts)
+        let cases = [
+            // Lies above: the failure stands, with the interval's reason.
+            (
+                (Failure, 30.0, Some(iv(27.0, 33.0))),
+                (
+                    Failure,
+                    Some("the 95 % interval [+27.0%, +33.0%] lies above"),
+                ),
+            ),
+            // Straddles: inconclusive.
+            (
+                (Failure, 27.0, Some(iv(23.0, 31.0))),
+                (Warning, Some("inconclusive")),
+            ),
+            // Reaches below the failure threshold entirely.
+            (
+                (Failure, 26.0, Some(iv(10.0, 24.0))),
+                (Warning, Some(below)),
+            ),
+            // A warning whose interval reaches above: explained, still a warning.
+            (
+                (Warning, 20.0, Some(iv(15.0, 30.0))),
+                (Warning, Some("inconclusive")),
+            ),
+            // A pass whose interval lies above the failure threshold stays a pass.
+            ((Pass, 5.0, Some(iv(27.0, 33.0))), (Pass, None)),
+            // No interval: nothing to say.
+            ((Failure, 30.0, None), (Failure, None)),
+        ];
+        for ((status, change, interval), (want, note)) in cases {
+            let mut m = decided(&b, &c, status, change, interval);
+            soften(&mut m, &ctx());
+            assert_eq!(m.status, want, "{status:?} {change} {interval:?}");
+            match (note, m.note.as_deref()) {
+                (Some(start), Some(got)) => assert!(got.starts_with(start), "{got}"),
+                (want, got) => assert_eq!(want, got),
+            }
+        }
     }
 
     #[test]
@@ -230,10 +239,10 @@ mod tests {
     fn contain_drops_an_interval_without_its_change() {
         let b = baseline_metric(100.0);
         let c = metric(160.0, None, &[]);
-        let mut m = decided(&b, &c, Status::Failure, 60.0, iv(-4.5, 5.9));
+        let mut m = decided(&b, &c, Status::Failure, 60.0, Some(iv(-4.5, 5.9)));
         contain(&mut m, &ctx());
         assert_eq!(m.interval, None);
-        let mut m = decided(&b, &c, Status::Pass, 5.9, iv(-4.5, 5.9));
+        let mut m = decided(&b, &c, Status::Pass, 5.9, Some(iv(-4.5, 5.9)));
         contain(&mut m, &ctx());
         assert_eq!(m.interval, Some(iv(-4.5, 5.9)), "ends included");
     }

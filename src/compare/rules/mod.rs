@@ -206,8 +206,8 @@ const fn always(name: &'static str, apply: fn(&mut MetricDecision, &RuleContext)
 /// 9. `hand-edited note`: the edit is said before whatever note the rules
 ///    so far left.
 /// 10. `environment` last: a failure that survived everything else is a
-///    warning when the machines differ (`--env-mismatch warn`); its note
-///    replaces any other.
+///     warning when the machines differ (`--env-mismatch warn`); its note
+///     replaces any other.
 pub const RULES: &[Rule] = &[
     always("presence", presence::apply),
     always("hand-edited", edited::set_samples_aside),
@@ -248,6 +248,11 @@ pub(crate) mod testing {
         warning: 10.0,
         failure: 25.0,
     };
+
+    /// The threshold rule's status for `b` → `c`.
+    pub fn status(b: f64, c: f64, d: Direction, t: Thresholds) -> Status {
+        super::threshold::decide(b, c, d, t).0
+    }
 
     pub fn baseline_metric(value: f64) -> BaselineMetric {
         BaselineMetric {

@@ -77,10 +77,6 @@ mod tests {
     use super::super::testing::*;
     use super::*;
 
-    fn status(b: f64, c: f64, d: Direction, t: Thresholds) -> Status {
-        decide(b, c, d, t).0
-    }
-
     /// Each boundary exactly: at a threshold is not above it.
     #[test]
     fn status_boundaries_lower_is_better() {
