@@ -204,23 +204,19 @@ fn gate(args: GateArgs) -> Result<u8> {
         Some(p) => Results::load(p),
         None => {
             // Confirmation needs something to compare with: the baseline, or
-            // in A/B mode the base commit alone; without either, nothing to confirm.
-            let baseline = discover::resolve(&i.baseline, &i.baselines_dir)
-                .ok()
-                .and_then(|p| {
-                    Baseline::load(&p)
-                        .ok()
-                        .map(|b| (p.display().to_string(), b))
-                })
-                .or_else(|| {
-                    ab.as_ref().map(|_| {
-                        (
-                            crate::baseline::NO_BASELINE.to_string(),
-                            Baseline::default(),
-                        )
-                    })
-                });
-            let confirm = baseline.as_ref().map(|(p, b)| Confirm {
+            // in A/B mode the base commit alone; without either, nothing to
+            // confirm. A baseline that does not load is an error (the
+            // comparison, which loads it again, warns of unknown keys).
+            let baseline = match discover::choose(
+                &i.baseline,
+                &i.baselines_dir,
+                ab.is_some(),
+                discover::UnknownKeys::Quiet,
+            )? {
+                discover::Chosen::NoneYet(_) => None,
+                chosen => Some(chosen.baseline()?),
+            };
+            let confirm = baseline.as_ref().map(|(b, p)| Confirm {
                 baseline: b,
                 baseline_file: p.clone(),
                 flags,
@@ -352,11 +348,6 @@ fn obtain_results(results: Option<&std::path::Path>, workload: &WorkloadArgs) ->
     }
 }
 
-/// Loads a baseline, printing a warning for each key it did not understand.
-pub fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
-    crate::baseline::load_warning(path)
-}
-
 /// The comparison rules from the command line (and the config's `compare:`
 /// section, which flags override), checked.
 fn rules(i: &CompareInputs) -> Result<ThresholdFlags> {
@@ -398,20 +389,19 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
     flags.gate_on = gate_on;
     // Read the baseline first: a missing baseline should not cost a benchmark,
     // unless A/B mode will measure what to compare with.
-    let (baseline, shown) = match discover::resolve(&inputs.baseline, &inputs.baselines_dir) {
-        Ok(path) => (load_baseline(&path)?, path.display().to_string()),
-        Err(_) if ab.is_some() && inputs.baseline == "latest" => {
-            eprintln!(
-                "no baseline in {} yet: comparing with the base commit only",
-                inputs.baselines_dir.display()
-            );
-            (
-                Baseline::default(),
-                crate::baseline::NO_BASELINE.to_string(),
-            )
-        }
-        Err(e) => return Err(e),
-    };
+    let chosen = discover::choose(
+        &inputs.baseline,
+        &inputs.baselines_dir,
+        ab.is_some(),
+        discover::UnknownKeys::Warn,
+    )?;
+    if matches!(chosen, discover::Chosen::BaseCommitOnly) {
+        eprintln!(
+            "no baseline in {} yet: comparing with the base commit only",
+            inputs.baselines_dir.display()
+        );
+    }
+    let (baseline, shown) = chosen.baseline()?;
     let results = match &inputs.results {
         Some(p) => Results::load(p)?,
         None => benchmark_confirmed(

@@ -1425,7 +1425,9 @@ fn an_error_after_the_check_was_created_fails_it() {
         (runs[0].status.as_str(), runs[0].conclusion.as_deref()),
         ("completed", Some("failure"))
     );
-    assert_eq!(runs[0].title, "The results could not be compared");
+    // The baseline is read before benchmarking (its confirmation runs need
+    // it), so a baseline that does not load stops the gate there.
+    assert_eq!(runs[0].title, "The benchmark could not run");
     assert!(
         runs[0].summary.contains("v1.12.0.yaml"),
         "{}",
@@ -2235,5 +2237,42 @@ fn log_annotations_keep_data_inside_their_own_command() {
                 .any(|p| l.starts_with(p)),
             "a command bench-gate did not write: {l}"
         );
+    }
+}
+
+/// A baseline that exists but does not load is an error (exit 3) before
+/// anything is benchmarked, whether `latest` or the path given names it;
+/// it is never taken for "no baseline yet".
+#[cfg(unix)]
+#[test]
+fn a_baseline_that_does_not_load_stops_the_gate_before_benchmarking() {
+    let co = Checkout::new();
+    std::fs::write(
+        co.path("baselines/v1.13.0.yaml"),
+        "version: '1.13.0'\nmetrics: [\n",
+    )
+    .unwrap();
+    std::fs::write(
+        co.path("bench-gate.yml"),
+        "scenarios:\n  s:\n    command: [\"touch\", \"benchmarked\"]\n    iterations: 2\n    metrics:\n      s.latency_p50_ms: wall_ms.p50\n",
+    )
+    .unwrap();
+    for baseline in ["latest", "baselines/v1.13.0.yaml"] {
+        let out = Command::cargo_bin("bench-gate")
+            .unwrap()
+            .current_dir(co.dir.path())
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("GITHUB_TOKEN")
+            .args(["gate", "-q", "--baseline", baseline])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{baseline}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("v1.13.0.yaml"),
+            "{baseline}: {}",
+            text(&out)
+        );
+        assert!(!co.path("benchmarked").exists(), "{baseline}: benchmarked");
     }
 }

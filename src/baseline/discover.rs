@@ -1,8 +1,12 @@
-//! Finding baselines in a folder, and `latest`: the highest semantic version.
+//! Finding baselines in a folder, `latest` (the highest semantic version),
+//! and [`choose`]: the one place `--baseline` becomes the baseline a
+//! comparison uses.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+
+use super::{Baseline, NO_BASELINE};
 
 /// A baseline file found in a folder, with the version read from its name.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +74,74 @@ pub fn resolve(spec: &str, dir: &Path) -> Result<PathBuf> {
         })
 }
 
+/// The baseline a comparison uses, as [`choose`] found it.
+#[derive(Debug)]
+pub enum Chosen {
+    /// A baseline file, loaded.
+    File {
+        path: PathBuf,
+        baseline: Box<Baseline>,
+    },
+    /// `latest` found no baseline yet, and A/B mode compares with the base
+    /// commit alone.
+    BaseCommitOnly,
+    /// `latest` found no baseline yet, and there is nothing else to compare
+    /// with: why (what [`resolve`] said, with how to capture one).
+    NoneYet(anyhow::Error),
+}
+
+impl Chosen {
+    /// The baseline file, when there is one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Chosen::File { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The baseline and the name a report shows for it ([`NO_BASELINE`]
+    /// before one was captured, in A/B mode); for none, why as the error.
+    pub fn baseline(self) -> Result<(Baseline, String)> {
+        match self {
+            Chosen::File { path, baseline } => Ok((*baseline, path.display().to_string())),
+            Chosen::BaseCommitOnly => Ok((Baseline::default(), NO_BASELINE.to_string())),
+            Chosen::NoneYet(why) => Err(why),
+        }
+    }
+}
+
+/// Whether [`choose`] prints a warning for each key the baseline file has
+/// that it did not understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownKeys {
+    Warn,
+    /// For a caller that loads the same file again later, which warns.
+    Quiet,
+}
+
+/// Resolves `--baseline` (a path, or `latest` in `dir`) and loads it.
+/// `latest` in a folder with no baseline named by version (or no folder)
+/// is no baseline yet: in A/B mode (`ab`) the base commit alone is
+/// compared with, otherwise [`Chosen::NoneYet`] says why. A baseline that
+/// exists but does not load, or a path given that does not exist, is an
+/// error (exit 3), never "no baseline".
+pub fn choose(spec: &str, dir: &Path, ab: bool, unknown_keys: UnknownKeys) -> Result<Chosen> {
+    let path = match resolve(spec, dir) {
+        Ok(path) => path,
+        Err(_) if spec == "latest" && ab => return Ok(Chosen::BaseCommitOnly),
+        Err(why) if spec == "latest" => return Ok(Chosen::NoneYet(why)),
+        Err(e) => return Err(e),
+    };
+    let baseline = match unknown_keys {
+        UnknownKeys::Warn => super::load_warning(&path)?,
+        UnknownKeys::Quiet => Baseline::load(&path)?,
+    };
+    Ok(Chosen::File {
+        path,
+        baseline: Box::new(baseline),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +182,64 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let e = resolve("latest", d.path()).unwrap_err().to_string();
         assert!(e.contains("capture one with"), "{e}");
+    }
+
+    const ONE: &str = "version: '1.0.0'\nmetrics:\n  x_ms: 100\n";
+
+    #[test]
+    fn choose_loads_the_latest_or_the_path_given() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("v1.0.0.yaml"), ONE).unwrap();
+        std::fs::write(d.path().join("v0.9.0.yaml"), "not: [a baseline").unwrap();
+        for ab in [false, true] {
+            let chosen = choose("latest", d.path(), ab, UnknownKeys::Quiet).unwrap();
+            assert_eq!(chosen.path().unwrap().file_name().unwrap(), "v1.0.0.yaml");
+            let (baseline, _) = chosen.baseline().unwrap();
+            assert_eq!(baseline.metrics["x_ms"].value, 100.0);
+        }
+        let given = d.path().join("v1.0.0.yaml");
+        let (b, shown) = choose(given.to_str().unwrap(), d.path(), false, UnknownKeys::Warn)
+            .unwrap()
+            .baseline()
+            .unwrap();
+        assert_eq!(
+            (b.version.as_str(), shown),
+            ("1.0.0", given.display().to_string())
+        );
+    }
+
+    #[test]
+    fn no_baseline_yet_is_the_base_commit_in_ab_mode_and_none_otherwise() {
+        let d = tempfile::tempdir().unwrap();
+        let chosen = choose("latest", d.path(), true, UnknownKeys::Quiet).unwrap();
+        assert_eq!(chosen.path(), None);
+        let (b, shown) = chosen.baseline().unwrap();
+        assert_eq!((b.metrics.len(), shown.as_str()), (0, NO_BASELINE));
+        let none = choose("latest", d.path(), false, UnknownKeys::Quiet).unwrap();
+        assert!(matches!(none, Chosen::NoneYet(_)), "{none:?}");
+        let why = none.baseline().unwrap_err();
+        assert!(why.to_string().contains("capture one with"), "{why}");
+        // No folder at all is no baseline yet too.
+        let gone = d.path().join("gone");
+        assert!(matches!(
+            choose("latest", &gone, true, UnknownKeys::Quiet).unwrap(),
+            Chosen::BaseCommitOnly
+        ));
+    }
+
+    #[test]
+    fn a_baseline_that_does_not_load_is_an_error_even_in_ab_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let bad = d.path().join("v2.0.0.yaml");
+        std::fs::write(&bad, "version: '2.0.0'\nmetrics: [oops\n").unwrap();
+        for ab in [false, true] {
+            let e = choose("latest", d.path(), ab, UnknownKeys::Quiet).unwrap_err();
+            assert!(format!("{e:#}").contains("v2.0.0.yaml"), "{e:#}");
+        }
+        // A path given that is not there is not "no baseline yet".
+        let missing = d.path().join("v9.yaml");
+        for ab in [false, true] {
+            assert!(choose(missing.to_str().unwrap(), d.path(), ab, UnknownKeys::Quiet).is_err());
+        }
     }
 }

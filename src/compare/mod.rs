@@ -19,13 +19,14 @@
 //! hand, so those samples are not used for that metric.
 
 pub mod gate;
+pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::baseline::{Baseline, Thresholds};
-use crate::model::{Direction, GateOn, MissingPolicy, Named, Results, Statistic};
+use crate::model::{Direction, GateOn, MissingPolicy, Results};
 use crate::stats::Summary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,6 +82,11 @@ impl MetricKind {
 }
 
 pub use crate::baseline::unit_from_name;
+pub use rules::edited::{samples_disagree, EDIT_TOLERANCE, EDIT_TOLERANCE_ABS};
+pub use rules::environment::FINGERPRINT_KEYS;
+pub use rules::floor::{FLOOR_MB, FLOOR_MS};
+pub use rules::interval::{attach_interval, decide_by_interval};
+pub use rules::threshold::{classify, decide};
 
 /// Where a metric's thresholds came from, lowest precedence first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -129,26 +135,6 @@ impl MissingPolicy {
     }
 }
 
-/// The environment keys whose difference makes timings incomparable.
-pub const FINGERPRINT_KEYS: &[&str] = &[
-    "cpu_model",
-    "cpu_cores",
-    "memory_gb",
-    "os",
-    "arch",
-    "kernel",
-    "runner_os",
-    "runner_arch",
-    "runner_image",
-    "runner_image_version",
-    "bench_gate_version",
-];
-
-/// Changes smaller than these never warn or fail for peak-memory and
-/// startup metrics: below them, percentages of tiny values are noise.
-pub const FLOOR_MS: f64 = 1.0;
-pub const FLOOR_MB: f64 = 1.0;
-
 /// Command-line rules: `--warn-threshold` / `--fail-threshold` (override
 /// every other threshold), the absolute floors, and the environment policy.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -180,61 +166,6 @@ impl Default for ThresholdFlags {
             allow_other_workload: false,
         }
     }
-}
-
-/// The interval rule for one metric, from its point regression and the
-/// interval of its change: `None` leaves the threshold rule's status alone.
-/// Regressions are direction-adjusted percentages (positive = worse).
-pub fn decide_by_interval(
-    regression: f64,
-    interval: crate::stats::bootstrap::Interval,
-    direction: Direction,
-    t: Thresholds,
-    samples: usize,
-) -> Option<(Status, String)> {
-    let (lo, hi) = match direction {
-        Direction::Lower => (interval.lo, interval.hi),
-        Direction::Higher => (-interval.hi, -interval.lo),
-    };
-    if lo > t.failure {
-        return Some((
-            Status::Failure,
-            format!("the 95 % interval [{lo:+.1}%, {hi:+.1}%] lies above the failure threshold"),
-        ));
-    }
-    if hi > t.failure {
-        // Half-width shrinks as 1/sqrt(n): n' = n (h/d)^2 settles it.
-        let half = (hi - lo) / 2.0;
-        let distance = (regression - t.failure).abs();
-        let more = if distance > 0.0 && samples > 0 {
-            let needed = (samples as f64 * (half / distance).powi(2)).ceil() as usize;
-            format!(
-                "about {} more iterations would settle it",
-                needed.saturating_sub(samples).max(1)
-            )
-        } else {
-            "it sits on the threshold; more iterations will not settle it".to_string()
-        };
-        return Some((
-            Status::Warning,
-            format!("inconclusive: the 95 % interval [{lo:+.1}%, {hi:+.1}%] straddles the failure threshold; {more}"),
-        ));
-    }
-    None
-}
-
-/// A change in the metric's unit, converted to ms or MB for the floors.
-fn absolute_change(unit: &str, delta: f64) -> Option<(f64, &'static str)> {
-    let d = delta.abs();
-    Some(match unit {
-        "ms" => (d, "ms"),
-        "s" => (d * 1000.0, "ms"),
-        "us" => (d / 1000.0, "ms"),
-        "ns" => (d / 1e6, "ms"),
-        "MB" => (d, "MB"),
-        "bytes" => (d / 1048576.0, "MB"),
-        _ => return None,
-    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -429,61 +360,6 @@ impl Comparison {
     }
 }
 
-/// The decision for one metric with a baseline value and a current value.
-pub fn decide(
-    baseline: f64,
-    current: f64,
-    direction: Direction,
-    t: Thresholds,
-) -> (Status, Option<f64>, Option<f64>, Option<String>) {
-    if baseline == 0.0 {
-        let worse = match direction {
-            Direction::Lower => current > 0.0,
-            Direction::Higher => false,
-        };
-        return if worse {
-            (
-                Status::Warning,
-                None,
-                None,
-                Some(
-                    "baseline is 0, so no percentage can be computed; any increase is a warning"
-                        .into(),
-                ),
-            )
-        } else {
-            (
-                Status::Pass,
-                Some(0.0).filter(|_| current == 0.0),
-                None,
-                None,
-            )
-        };
-    }
-    let change = (current - baseline) / baseline * 100.0;
-    let (status, regression) = classify(change, direction, t);
-    (status, Some(change), Some(regression), None)
-}
-
-/// The threshold rule for a change in percent: its status and the
-/// direction-adjusted regression (positive = worse).
-pub fn classify(change: f64, direction: Direction, t: Thresholds) -> (Status, f64) {
-    let regression = match direction {
-        Direction::Lower => change,
-        Direction::Higher => -change,
-    };
-    let status = if regression > t.failure {
-        Status::Failure
-    } else if regression > t.warning {
-        Status::Warning
-    } else if regression < -t.warning {
-        Status::Improved
-    } else {
-        Status::Pass
-    };
-    (status, regression)
-}
-
 /// Thresholds for one metric: kind default < baseline file < metric < flags.
 pub fn thresholds_for(
     kind: MetricKind,
@@ -580,57 +456,14 @@ pub fn compare(
     c
 }
 
-/// Relative disagreement between a baseline value and the statistic of its
-/// own samples that is still rounding, not an edit: 0.5 %. `capture` writes
-/// every value at full precision, so its files agree exactly; a maintainer
-/// who rounds a value to three significant figures (1496.45 → 1500) moves it
-/// by at most 0.5 %. Anything more is an edit, and 0.5 % is a twentieth of
-/// the default warning threshold, so an edit that small changes no decision
-/// the samples could mislead.
-pub const EDIT_TOLERANCE: f64 = 0.005;
-/// ... and in absolute terms, half a unit in the third decimal (a value
-/// written with three decimals, as 0.012 for 0.0123).
-pub const EDIT_TOLERANCE_ABS: f64 = 0.0005;
-
-/// The statistic (`p50`, `p95`, `mean`, …) of `samples`, when it disagrees
-/// with `value` beyond rounding: the value was edited by hand and the
-/// samples no longer describe it. `None` when they agree, or when it cannot
-/// be told (no samples, a statistic the samples cannot give).
-pub fn samples_disagree(value: f64, samples: &[f64], statistic: &str) -> Option<f64> {
-    let of_samples = Statistic::parse(statistic)?.of(&Summary::of(samples)?);
-    let d = (value - of_samples).abs();
-    (d > EDIT_TOLERANCE * of_samples.abs().max(value.abs()) && d > EDIT_TOLERANCE_ABS)
-        .then_some(of_samples)
-}
-
-/// The one place an interval is attached to a change: an interval that does
-/// not contain the change it is shown with would contradict it (and could
-/// soften a decision it has no part in), so it is dropped. A relative 1e-9
-/// allows for the two being computed along different floating-point paths.
-pub fn attach_interval(
-    change_pct: Option<f64>,
-    interval: Option<crate::stats::bootstrap::Interval>,
-) -> Option<crate::stats::bootstrap::Interval> {
-    let (c, i) = (change_pct?, interval?);
-    let slack = 1e-9 * c.abs().max(1.0);
-    (i.lo - slack <= c && c <= i.hi + slack).then_some(i)
-}
-
-/// The status and note of a metric absent from the results, under `policy`.
-fn missing_status(why: &str, policy: MissingPolicy) -> (Option<Status>, String) {
-    let counted = match policy {
-        MissingPolicy::Fail => "counted as a failure (missing: fail)",
-        MissingPolicy::Warn => "counted as a warning (missing: warn)",
-        MissingPolicy::Ignore => "not counted (missing: ignore)",
-    };
-    (policy.counts_as(), format!("{why}: {counted}"))
-}
-
 /// One view: `results` against `baseline`. With `paired` (the side-by-side
 /// view), the baseline is the base commit measured alternately with the
 /// results, sample `i` with sample `i`, median metrics are decided on the
 /// paired log-ratios, and the metrics the base tree's own config defines must
 /// be in the results too.
+///
+/// Every metric on either side gets its inputs, then the decision rules in
+/// their order ([`rules::RULES`]); the view collects the outcomes.
 fn compare_view(
     baseline: &Baseline,
     baseline_file: &str,
@@ -645,186 +478,28 @@ fn compare_view(
         .chain(results.metrics.keys())
         .chain(expected)
         .collect();
-    let mut metrics = Vec::new();
-    for name in names {
-        let b = baseline.metrics.get(name);
-        let c = results.metrics.get(name);
-        let unit = c
-            .map(|m| m.unit.clone())
-            .filter(|u| !u.is_empty())
-            .or_else(|| b.and_then(|m| m.unit.clone()))
-            .unwrap_or_else(|| unit_from_name(name).to_string());
-        let direction = b
-            .map(|m| m.direction)
-            .filter(|d| *d == Direction::Higher)
-            .or_else(|| c.map(|m| m.direction))
-            .unwrap_or_default();
-        let kind = MetricKind::of(name, &unit);
-        let (thresholds, threshold_source) = thresholds_for(
-            kind,
-            baseline.thresholds,
-            b.map_or((None, None), |m| (m.warning, m.failure)),
-            flags,
-        );
-        let mut counts_as = None;
-        let (mut status, mut change_pct, mut regression_pct, mut note) = match (b, c) {
-            (Some(b), Some(c)) => decide(b.value, c.value, direction, thresholds),
-            (_, None) => {
-                let why = if b.is_some() {
-                    "in the baseline but not in the results"
-                } else {
-                    "defined by the base commit's bench-gate.yml but not by the head's, so not measured"
-                };
-                let (counted, note) = missing_status(why, flags.missing);
-                counts_as = counted;
-                (Status::Missing, None, None, Some(note))
-            }
-            (None, Some(_)) => (
-                Status::New,
-                None,
-                None,
-                Some("measured, but the baseline has no value for it".into()),
-            ),
-        };
-        // The percentile the metric's value is, for its interval.
-        let statistic = c.and_then(|m| m.statistic.as_deref());
-        let percentile = statistic
-            .and_then(Statistic::parse)
-            .and_then(Statistic::percentile);
-        // The baseline's samples, unless its value was edited by hand: then
-        // the value decides and the samples are not used at all.
-        let mut edited = None;
-        let baseline_samples = match (b, baseline.samples.get(name), statistic) {
-            (Some(b), Some(bs), Some(stat)) => match samples_disagree(b.value, bs, stat) {
-                Some(of_samples) => {
-                    edited = Some(format!(
-                        "value edited by hand; its samples are ignored (the value {} is not the {stat} of its {} samples, {})",
-                        crate::model::units::fmt_value(b.value, &unit),
-                        bs.len(),
-                        crate::model::units::fmt_value(of_samples, &unit)
-                    ));
-                    None
-                }
-                None => Some(bs),
-            },
-            (_, bs, _) => bs,
-        };
-        let mut interval = match (percentile, baseline_samples, c) {
-            (Some(p), Some(bs), Some(c)) if b.is_some_and(|b| b.value > 0.0) => {
-                crate::stats::bootstrap::change_interval(
-                    bs,
-                    &c.samples,
-                    p,
-                    crate::stats::bootstrap::SEED,
-                )
-            }
-            _ => None,
-        };
-        // Side by side, the median's change is the Hodges–Lehmann estimate of
-        // the pairs' log-ratios: each pair shares the machine's state of the
-        // moment, so drift between pairs cancels. Tails (p95, p99, max) have
-        // no pairing and keep the ratio of the percentiles.
-        if paired.is_some() && percentile == Some(50.0) {
-            if let (Some(bs), Some(c)) = (baseline_samples, c) {
-                if bs.len() == c.samples.len() {
-                    if let Some(i) = crate::stats::bootstrap::paired_change(bs, &c.samples) {
-                        let (st, r) = classify(i.estimate, direction, thresholds);
-                        (status, change_pct, regression_pct, interval) =
-                            (st, Some(i.estimate), Some(r), Some(i));
-                    }
-                }
-            }
-        }
-        let interval = attach_interval(change_pct, interval);
-        if let (DecisionRule::Interval, Some(r), Some(i), Some(c)) =
-            (flags.decision, regression_pct, interval, c)
-        {
-            // The interval only ever softens a failure, and explains a warning
-            // that might be one; a change the point estimate passes stays passed.
-            match decide_by_interval(r, i, direction, thresholds, c.samples.len()) {
-                Some((Status::Failure, why)) if status == Status::Failure => note = Some(why),
-                Some((Status::Warning, why))
-                    if matches!(status, Status::Failure | Status::Warning) =>
-                {
-                    status = Status::Warning;
-                    note = Some(why);
-                }
-                _ if status == Status::Failure => {
-                    // The interval reaches below the failure threshold: not a failure.
-                    status = Status::Warning;
-                    note = Some(format!(
-                        "the 95 % interval [{:+.1}%, {:+.1}%] does not clear the failure threshold",
-                        i.lo, i.hi
-                    ));
-                }
-                _ => {}
-            }
-        }
-        if let (Some(b), Some(c), Status::Failure | Status::Warning) = (b, c, status) {
-            let floor = |u| {
-                if u == "ms" {
-                    flags.floor_ms
-                } else {
-                    flags.floor_mb
-                }
-            };
-            if matches!(kind, MetricKind::Memory | MetricKind::Startup) {
-                let delta = change_pct.map_or(c.value - b.value, |p| b.value * p / 100.0);
-                if let Some((d, u)) = absolute_change(&unit, delta) {
-                    if d < floor(u) {
-                        status = Status::Pass;
-                        note = Some(format!(
-                            "a change of {d:.3} {u} is below the absolute floor of {} {u}",
-                            floor(u)
-                        ));
-                    }
-                }
-            }
-        }
-        metrics.push(MetricComparison {
-            name: name.clone(),
-            interval,
-            unit,
-            direction,
-            kind,
-            baseline: b.map(|m| m.value),
-            current: c.map(|m| m.value),
-            change_pct,
-            regression_pct,
-            thresholds,
-            threshold_source,
-            status,
-            counts_as,
-            note,
-            baseline_samples_ignored: edited.is_some(),
-            current_summary: c.and_then(|m| Summary::of(&m.samples)),
-            baseline_summary: baseline_samples.and_then(|s| Summary::of(s)),
-            current_samples: c.map(|m| m.samples.clone()).filter(|s| !s.is_empty()),
-            baseline_samples: baseline_samples.cloned().filter(|s| !s.is_empty()),
-        });
-        if let (Some(e), Some(m)) = (edited, metrics.last_mut()) {
-            m.note = Some(match m.note.take() {
-                Some(n) => format!("{e}; {n}"),
-                None => e,
-            });
-        }
-    }
-    let environment_mismatch: Vec<String> = FINGERPRINT_KEYS
-        .iter()
-        .filter(|k| {
-            matches!((baseline.environment.get(**k), results.environment.get(**k)), (Some(x), Some(y)) if x != y)
+    let environment_mismatch =
+        rules::environment::mismatch(&baseline.environment, &results.environment);
+    let ctx = rules::RuleContext {
+        flags,
+        paired: paired.is_some(),
+        environment_mismatch: &environment_mismatch,
+    };
+    let mut metrics: Vec<MetricComparison> = names
+        .into_iter()
+        .map(|name| {
+            let mut m = rules::MetricDecision::new(
+                name,
+                baseline.metrics.get(name),
+                baseline.samples.get(name).map(Vec::as_slice),
+                results.metrics.get(name),
+                baseline.thresholds,
+                flags,
+            );
+            rules::run(&mut m, &ctx);
+            m.finish()
         })
-        .map(|k| k.to_string())
         .collect();
-    if !environment_mismatch.is_empty() && flags.env_policy == EnvPolicy::Warn {
-        for m in metrics.iter_mut().filter(|m| m.status == Status::Failure) {
-            m.status = Status::Warning;
-            m.note = Some(format!(
-                "above the failure threshold, but measured on a different machine than the baseline ({}): counted as a warning",
-                environment_mismatch.join(", ")
-            ));
-        }
-    }
     // Worst first, a missing metric with what it counts as.
     metrics.sort_by(|a, b| {
         (a.effective_status(), a.status)
@@ -983,60 +658,9 @@ pub fn exit_code(verdict: Verdict, fail_on_regression: bool, fail_on_warning: bo
 
 #[cfg(test)]
 mod tests {
+    use super::rules::testing::status;
     use super::*;
-
-    const T: Thresholds = Thresholds {
-        warning: 10.0,
-        failure: 25.0,
-    };
-
-    fn status(b: f64, c: f64, d: Direction, t: Thresholds) -> Status {
-        decide(b, c, d, t).0
-    }
-
-    /// Each boundary exactly: at a threshold is not above it.
-    #[test]
-    fn status_boundaries_lower_is_better() {
-        let cases = [
-            (100.0, 100.0, Status::Pass),
-            (100.0, 110.0, Status::Pass),
-            (100.0, 110.001, Status::Warning),
-            (100.0, 125.0, Status::Warning),
-            (100.0, 125.001, Status::Failure),
-            (100.0, 90.0, Status::Pass),
-            (100.0, 89.999, Status::Improved),
-            (100.0, 0.0, Status::Improved),
-        ];
-        for (b, c, want) in cases {
-            assert_eq!(status(b, c, Direction::Lower, T), want, "{b} → {c}");
-        }
-    }
-
-    #[test]
-    fn status_boundaries_higher_is_better() {
-        let cases = [
-            (200.0, 180.0, Status::Pass),
-            (200.0, 179.99, Status::Warning),
-            (200.0, 150.0, Status::Warning),
-            (200.0, 149.99, Status::Failure),
-            (200.0, 220.0, Status::Pass),
-            (200.0, 220.01, Status::Improved),
-        ];
-        for (b, c, want) in cases {
-            assert_eq!(status(b, c, Direction::Higher, T), want, "{b} → {c}");
-        }
-        let (_, change, regression, _) = decide(200.0, 150.0, Direction::Higher, T);
-        assert_eq!((change, regression), (Some(-25.0), Some(25.0)));
-    }
-
-    #[test]
-    fn zero_baseline_never_divides() {
-        assert_eq!(decide(0.0, 0.0, Direction::Lower, T).0, Status::Pass);
-        let (s, change, _, note) = decide(0.0, 5.0, Direction::Lower, T);
-        assert_eq!((s, change), (Status::Warning, None));
-        assert!(note.unwrap().contains("baseline is 0"));
-        assert_eq!(decide(0.0, 5.0, Direction::Higher, T).0, Status::Pass);
-    }
+    use crate::model::Statistic;
 
     #[test]
     fn threshold_precedence() {
@@ -1318,42 +942,6 @@ mod tests {
     }
 
     #[test]
-    fn the_interval_rule() {
-        use crate::stats::bootstrap::Interval;
-        let t = T;
-        let iv = |lo, hi| Interval {
-            estimate: (lo + hi) / 2.0,
-            lo,
-            hi,
-            confidence: 0.95,
-        };
-        // Clearly above the failure threshold: failure.
-        let (s, why) = decide_by_interval(30.0, iv(27.0, 33.0), Direction::Lower, t, 40).unwrap();
-        assert_eq!(s, Status::Failure);
-        assert!(why.contains("lies above"));
-        // Straddling it: an inconclusive warning with the iterations that would settle it.
-        // Half-width 4, distance 2: n' = 40 * (4/2)^2 = 160, so 120 more.
-        let (s, why) = decide_by_interval(27.0, iv(23.0, 31.0), Direction::Lower, t, 40).unwrap();
-        assert_eq!(s, Status::Warning);
-        assert!(
-            why.starts_with("inconclusive") && why.contains("about 120 more iterations"),
-            "{why}"
-        );
-        // Below it: the threshold rule stands.
-        assert_eq!(
-            decide_by_interval(15.0, iv(12.0, 18.0), Direction::Lower, t, 40),
-            None
-        );
-        // Higher is better: a fall of 27–33 % is the regression.
-        assert_eq!(
-            decide_by_interval(30.0, iv(-33.0, -27.0), Direction::Higher, t, 40)
-                .unwrap()
-                .0,
-            Status::Failure
-        );
-    }
-
-    #[test]
     fn floors_keep_tiny_memory_and_startup_changes_from_failing() {
         let b = baseline("  memory:\n    a_peak_mb: 2.0\n    b_peak_mb: 20.0\n  startup:\n    cli_cold_ms: 1.2\n  latency:\n    x_ms: 1.2\n", "");
         let r = results(
@@ -1590,25 +1178,6 @@ mod tests {
         assert_eq!(refusal(&compare(&b, "b", &r, allow), &r, allow), None);
         b.workload = Some("w".into());
         assert_eq!(refusal(&compare(&b, "b", &r, flags), &r, flags), None);
-    }
-
-    #[test]
-    fn rounding_is_not_an_edit_but_a_changed_value_is() {
-        let xs = [1490.2, 1502.7, 1511.0];
-        // The README's example: 1500 written for a P50 of 1502.7 (0.18 %).
-        assert_eq!(samples_disagree(1500.0, &xs, "p50"), None);
-        assert_eq!(samples_disagree(1502.7, &xs, "p50"), None);
-        // 1.6x faster by hand.
-        assert_eq!(samples_disagree(1502.7 / 1.6, &xs, "p50"), Some(1502.7));
-        // Three decimals of a tiny value.
-        assert_eq!(samples_disagree(0.012, &[0.0123], "p50"), None);
-        assert_eq!(samples_disagree(0.02, &[0.0123], "p50"), Some(0.0123));
-        // The statistic counts: this is the max, not the median.
-        assert_eq!(samples_disagree(1511.0, &xs, "max"), None);
-        assert!(samples_disagree(1511.0, &xs, "p50").is_some());
-        // Cannot tell: no samples, or a statistic samples do not give.
-        assert_eq!(samples_disagree(1.0, &[], "p50"), None);
-        assert_eq!(samples_disagree(1.0, &xs, "p42"), None);
     }
 
     #[test]

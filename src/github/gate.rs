@@ -97,26 +97,21 @@ fn compare_with_baseline(
     results: &Results,
     opts: &GateOptions,
 ) -> Result<Option<(Comparison, String)>> {
-    let path = match discover::resolve(&opts.baseline, &opts.baselines_dir) {
-        Ok(p) => p,
-        // A/B mode compares with the base commit even before a baseline exists.
-        Err(_) if opts.baseline == "latest" && results.ab.is_some() => {
-            return Ok(Some((
-                compare::compare_checked(
-                    &baseline::Baseline::default(),
-                    baseline::NO_BASELINE,
-                    results,
-                    opts.flags,
-                )?,
-                String::new(),
-            )))
-        }
-        Err(_) if opts.baseline == "latest" => return Ok(None),
-        Err(e) => return Err(e),
+    // A/B mode compares with the base commit even before a baseline exists.
+    let chosen = match discover::choose(
+        &opts.baseline,
+        &opts.baselines_dir,
+        results.ab.is_some(),
+        discover::UnknownKeys::Warn,
+    )? {
+        discover::Chosen::NoneYet(_) => return Ok(None),
+        chosen => chosen,
     };
-    let b = baseline::load_warning(&path)?;
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let shown = path.display().to_string();
+    let text = chosen
+        .path()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .unwrap_or_default();
+    let (b, shown): (baseline::Baseline, String) = chosen.baseline()?;
     Ok(Some((
         compare::compare_checked(&b, &shown, results, opts.flags)?,
         text,
