@@ -19,14 +19,13 @@ use crate::session::{
     ab_plan, ab_plan_for, benchmark, benchmark_confirmed, Confirm, PrBase, WorkloadArgs,
 };
 
-/// Every metric passed, or regressions were only reported.
-pub const EXIT_OK: u8 = 0;
-/// A warning-level regression, with `--fail-on-warning`.
-pub const EXIT_WARNING: u8 = 1;
-/// A failure-level regression, with `--fail-on-regression`.
-pub const EXIT_FAILURE: u8 = 2;
-/// Bad input: the benchmark, a file or an option could not be run or read.
-pub const EXIT_ERROR: u8 = 3;
+use crate::model::Exit;
+
+/// The exit codes as numbers (see [`Exit`], the one table).
+pub const EXIT_OK: u8 = Exit::Ok as u8;
+pub const EXIT_WARNING: u8 = Exit::Warning as u8;
+pub const EXIT_FAILURE: u8 = Exit::Failure as u8;
+pub const EXIT_ERROR: u8 = Exit::Error as u8;
 
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {

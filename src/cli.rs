@@ -20,14 +20,6 @@ fn named<T: Named>() -> impl clap::builder::TypedValueParser<Value = T> {
     .map(|s| T::parse(&s).expect("clap checked the value"))
 }
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success; every metric passed (or regressions were only reported)
-  1  a warning-level regression, with --fail-on-warning
-  2  a failure-level regression, with --fail-on-regression
-  3  bad input: the benchmark, a file or an option could not be run or read,
-     or nothing could be compared (no baseline metric in the results, another workload)";
-
 #[derive(Parser, Debug)]
 #[command(
     name = "bench-gate",
@@ -36,7 +28,7 @@ Exit codes:
     long_about = "bench-gate benchmarks a workload (its own persona generator, or your project's commands), \
 compares the figures with a baseline committed to the repository, and reports regressions: \
 on the terminal, as Markdown, or as a pull-request comment and check run on GitHub.",
-    after_help = EXIT_CODES,
+    after_help = crate::model::Exit::help(),
     propagate_version = true
 )]
 pub struct Cli {
@@ -188,9 +180,9 @@ pub struct GenerateArgs {
     /// Seed for the offline provider (and sent to others): same data and seed, same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    #[arg(long, value_enum, default_value_t = Complexity::Moderate)]
+    #[arg(long, value_parser = named::<Complexity>(), default_value = "moderate")]
     pub complexity: Complexity,
-    #[arg(long, value_enum, default_value_t = DetailLevel::Standard)]
+    #[arg(long, value_parser = named::<DetailLevel>(), default_value = "standard")]
     pub detail_level: DetailLevel,
     /// Ask for a `reasoning` field explaining how each persona was built.
     #[arg(long)]
@@ -365,12 +357,12 @@ pub struct CompareInputs {
     pub fail_threshold: Option<f64>,
     /// When the baseline was measured on another machine (CPU, cores, memory, OS, kernel,
     /// runner image, bench-gate version): `warn` counts failures as warnings, `strict` keeps them.
-    #[arg(long, value_enum, default_value_t = crate::compare::EnvPolicy::Warn)]
+    #[arg(long, value_parser = named::<crate::compare::EnvPolicy>(), default_value = "warn")]
     pub env_mismatch: crate::compare::EnvPolicy,
     /// `interval` (default): a failure needs the 95 % bootstrap interval above the failure
     /// threshold; straddling it is an "inconclusive" warning. `threshold`: the point
     /// estimate alone decides. Metrics without raw samples on both sides use `threshold`.
-    #[arg(long, value_enum, default_value_t = crate::compare::DecisionRule::Interval)]
+    #[arg(long, value_parser = named::<crate::compare::DecisionRule>(), default_value = "interval")]
     pub decision: crate::compare::DecisionRule,
     /// When a metric fails, measure its scenario this many more times and decide on all
     /// the samples (0: decide on the first measurement).
@@ -524,7 +516,7 @@ pub struct GateArgs {
     #[arg(long, default_value = "performance-override")]
     pub override_label: String,
     /// Least repository permission of whoever applies the override label.
-    #[arg(long, value_enum, default_value_t = Role::Maintain)]
+    #[arg(long, value_parser = named::<Role>(), default_value = "maintain")]
     pub override_permission: Role,
     /// Post (and update) the pull-request comment.
     #[arg(long, default_value = "true", value_parser = boolean, action = clap::ArgAction::Set)]
@@ -603,7 +595,7 @@ pub struct ServeArgs {
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<crate::import::ImportFormat>())]
     pub format: crate::import::ImportFormat,
     /// The harness's output files (criterion: target/criterion or an estimates.json).
     #[arg(required = true, value_name = "FILE")]
@@ -615,7 +607,7 @@ pub struct ImportArgs {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<crate::export::ExportFormat>())]
     pub format: crate::export::ExportFormat,
     #[arg(long, short = 'r', value_name = "FILE")]
     pub results: PathBuf,

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use crate::model::Direction;
 use crate::model::Results;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     /// Bencher Metric Format: time metrics as the `latency` measure in ns
     Bmf,
@@ -16,6 +16,31 @@ pub enum ExportFormat {
     CustomSmallerIsBetter,
     /// github-action-benchmark customBiggerIsBetter (higher-is-better metrics)
     CustomBiggerIsBetter,
+}
+
+impl crate::model::Named for ExportFormat {
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            ExportFormat::Bmf,
+            "bmf",
+            "Bencher Metric Format: time metrics as the `latency` measure in ns",
+        ),
+        (
+            ExportFormat::GithubActionBenchmark,
+            "github-action-benchmark",
+            "github-action-benchmark customSmallerIsBetter (lower-is-better metrics)",
+        ),
+        (
+            ExportFormat::CustomSmallerIsBetter,
+            "custom-smaller-is-better",
+            "the same, explicitly",
+        ),
+        (
+            ExportFormat::CustomBiggerIsBetter,
+            "custom-bigger-is-better",
+            "github-action-benchmark customBiggerIsBetter (higher-is-better metrics)",
+        ),
+    ];
 }
 
 fn ns_factor(unit: &str) -> Option<f64> {

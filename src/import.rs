@@ -13,7 +13,7 @@ use crate::model::Direction;
 use crate::model::{self, Environment, Metric, Results};
 use crate::stats;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportFormat {
     /// hyperfine --export-json
     Hyperfine,
@@ -31,6 +31,47 @@ pub enum ImportFormat {
     CustomSmallerIsBetter,
     /// github-action-benchmark customBiggerIsBetter JSON
     CustomBiggerIsBetter,
+}
+
+impl crate::model::Named for ImportFormat {
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            ImportFormat::Hyperfine,
+            "hyperfine",
+            "hyperfine --export-json",
+        ),
+        (
+            ImportFormat::Criterion,
+            "criterion",
+            "criterion.rs: target/criterion (or any new/estimates.json under it)",
+        ),
+        (
+            ImportFormat::PytestBenchmark,
+            "pytest-benchmark",
+            "pytest-benchmark --benchmark-json",
+        ),
+        (
+            ImportFormat::GoogleBenchmark,
+            "google-benchmark",
+            "Google Benchmark --benchmark_format=json (repetitions and aggregates)",
+        ),
+        (
+            ImportFormat::GoBench,
+            "go-bench",
+            "`go test -bench` text output",
+        ),
+        (ImportFormat::Bmf, "bmf", "Bencher Metric Format JSON"),
+        (
+            ImportFormat::CustomSmallerIsBetter,
+            "custom-smaller-is-better",
+            "github-action-benchmark customSmallerIsBetter JSON",
+        ),
+        (
+            ImportFormat::CustomBiggerIsBetter,
+            "custom-bigger-is-better",
+            "github-action-benchmark customBiggerIsBetter JSON",
+        ),
+    ];
 }
 
 impl ImportFormat {

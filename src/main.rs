@@ -13,6 +13,21 @@ fn main() -> ExitCode {
     if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new(measure::HELPER_ARG)) {
         return ExitCode::from(measure::helper::main());
     }
+    // A reader that stops early (`bench-gate run | head`) is not a failure:
+    // printing into a closed pipe ends the program quietly, with success.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -26,10 +41,19 @@ fn main() -> ExitCode {
     bench_gate::interrupt::wait_if_interrupted();
     match outcome {
         Ok(code) => ExitCode::from(code),
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // Errors quote data (a file's field): no line may run as a workflow command.
             messages::error(&e);
             ExitCode::from(app::EXIT_ERROR)
         }
     }
+}
+
+/// Whether the error is a write into a closed pipe (the reader went away).
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -97,3 +97,78 @@ fn every_subcommand_help_has_examples() {
         "subcommands whose --help has no Examples: section: {without:?}"
     );
 }
+
+/// A reader that stops early (`bench-gate … | head`) ends the program
+/// quietly with success, whether the output goes through `print!` or a
+/// write of bench-gate's own.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_is_success_and_says_nothing() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    // Results with many metrics: far more output than a pipe buffers.
+    let metrics: serde_json::Map<String, serde_json::Value> = (0..5000)
+        .map(|i| {
+            (
+                format!("scenario.metric_{i}_ms"),
+                serde_json::json!({"value": 1.0 + i as f64, "unit": "ms", "samples": [1.0, 2.0]}),
+            )
+        })
+        .collect();
+    let results = dir.path().join("r.json");
+    std::fs::write(
+        &results,
+        serde_json::json!({"schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0",
+            "created_at": "x", "workload": "w", "environment": {}, "scenarios": [], "metrics": metrics})
+        .to_string(),
+    )
+    .unwrap();
+    for args in [
+        vec!["export", "--format", "bmf", "--results"],
+        vec!["list", "--dir"],
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench-gate"));
+        cmd.args(&args);
+        if args[0] == "list" {
+            // Many baselines to list.
+            let b = dir.path().join("baselines");
+            std::fs::create_dir_all(&b).unwrap();
+            for v in 0..300 {
+                std::fs::write(
+                    b.join(format!("v0.{v}.0.yaml")),
+                    format!("version: 0.{v}.0\nmetrics:\n  a_ms: 1\n"),
+                )
+                .unwrap();
+            }
+            cmd.arg(&b);
+        } else {
+            cmd.arg(&results);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -4,11 +4,13 @@
 
 use serde::Serialize;
 
+use crate::model::Exit;
+
 use super::Verdict;
 use crate::model::MissingPolicy;
 
 /// Repository roles, weakest first: `admin` ⊃ `maintain` ⊃ `write` ⊃ `triage` ⊃ `read`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Read,
@@ -16,6 +18,16 @@ pub enum Role {
     Write,
     Maintain,
     Admin,
+}
+
+impl crate::model::Named for Role {
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Role::Read, "read", "read access"),
+        (Role::Triage, "triage", "triage access"),
+        (Role::Write, "write", "write access"),
+        (Role::Maintain, "maintain", "maintain access"),
+        (Role::Admin, "admin", "admin access"),
+    ];
 }
 
 impl Role {
@@ -187,9 +199,9 @@ fn counted(n: usize, threshold: &str, i: &GateInputs, level: MissingPolicy) -> S
 
 pub fn decide(i: &GateInputs) -> GateDecision {
     let fail_code = if i.release || i.fail_on_regression || i.fail_on_warning {
-        2
+        Exit::Failure.code()
     } else {
-        0
+        Exit::Ok.code()
     };
     let granted = !i.release && i.override_state.granted();
     let decision = |result, conclusion, title: String, exit_code| GateDecision {
@@ -237,7 +249,11 @@ pub fn decide(i: &GateInputs) -> GateDecision {
                 "Passed with warnings: {}",
                 counted(i.warnings, "warning", i, MissingPolicy::Warn)
             ),
-            if i.fail_on_warning { 1 } else { 0 },
+            if i.fail_on_warning {
+                Exit::Warning.code()
+            } else {
+                Exit::Ok.code()
+            },
         ),
         Some(Verdict::Pass) => decision(
             GateResult::Pass,

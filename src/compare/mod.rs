@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::baseline::{Baseline, Thresholds};
-use crate::model::{Direction, GateOn, MissingPolicy, Results};
+use crate::model::{Direction, GateOn, MissingPolicy, Named, Results};
 use crate::stats::Summary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,7 +101,7 @@ pub enum ThresholdSource {
 /// How failures are treated when the baseline was measured on a different
 /// machine (other CPU, core count, memory, OS, kernel, runner image or
 /// bench-gate version).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EnvPolicy {
     /// Failures count as warnings, and the report says why.
@@ -112,7 +112,7 @@ pub enum EnvPolicy {
 }
 
 /// How a metric's status is decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DecisionRule {
     /// The point estimate against the thresholds.
@@ -122,6 +122,24 @@ pub enum DecisionRule {
     /// warning. Metrics without raw samples on both sides use the threshold rule.
     #[default]
     Interval,
+}
+
+impl Named for EnvPolicy {
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            EnvPolicy::Warn,
+            "warn",
+            "failures count as warnings, and the report says why",
+        ),
+        (EnvPolicy::Strict, "strict", "failures stand"),
+    ];
+}
+
+impl Named for DecisionRule {
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (DecisionRule::Threshold, "threshold", "the point estimate against the thresholds"),
+        (DecisionRule::Interval, "interval", "a failure needs its interval's lower end above the failure threshold; a straddling interval is an inconclusive warning"),
+    ];
 }
 
 impl MissingPolicy {
@@ -649,11 +667,13 @@ pub fn compare_checked(
 
 /// The exit code of `compare` in CI mode (see the README's table).
 pub fn exit_code(verdict: Verdict, fail_on_regression: bool, fail_on_warning: bool) -> u8 {
+    use crate::model::Exit;
     match verdict {
-        Verdict::Fail if fail_on_regression || fail_on_warning => 2,
-        Verdict::Warn if fail_on_warning => 1,
-        _ => 0,
+        Verdict::Fail if fail_on_regression || fail_on_warning => Exit::Failure,
+        Verdict::Warn if fail_on_warning => Exit::Warning,
+        _ => Exit::Ok,
     }
+    .code()
 }
 
 #[cfg(test)]

@@ -36,6 +36,48 @@ pub trait Named: Copy + PartialEq + Send + Sync + 'static {
     }
 }
 
+/// The exit codes, the same for every command: one table, from which the
+/// command line's help text is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every metric passed, or regressions were only reported.
+    Ok = 0,
+    /// A warning-level regression, with `--fail-on-warning`.
+    Warning = 1,
+    /// A failure-level regression, with `--fail-on-regression`.
+    Failure = 2,
+    /// Bad input: the benchmark, a file or an option could not be run or
+    /// read, or nothing could be compared.
+    Error = 3,
+}
+
+impl Exit {
+    pub const ALL: [Exit; 4] = [Exit::Ok, Exit::Warning, Exit::Failure, Exit::Error];
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// What it means, for the help text.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "success; every metric passed (or regressions were only reported)",
+            Exit::Warning => "a warning-level regression, with --fail-on-warning",
+            Exit::Failure => "a failure-level regression, with --fail-on-regression",
+            Exit::Error => "bad input: the benchmark, a file or an option could not be run or read,\n     or nothing could be compared (no baseline metric in the results, another workload)",
+        }
+    }
+
+    /// The "Exit codes:" block of every command's help.
+    pub fn help() -> String {
+        let mut s = String::from("Exit codes:");
+        for e in Exit::ALL {
+            s.push_str(&format!("\n  {}  {}", e.code(), e.meaning()));
+        }
+        s
+    }
+}
+
 /// A statistic of a measure's samples that a metric reports (percentiles
 /// of type 7, see `stats`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -23,7 +23,7 @@ use super::data::{by_participant, Dataset, Statement};
 use super::model::{Demographics, Persona};
 use super::text::{stable_hash, TermVector};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Complexity {
     Simple,
@@ -32,13 +32,33 @@ pub enum Complexity {
     Complex,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum DetailLevel {
     Minimal,
     #[default]
     Standard,
     Detailed,
+}
+
+impl crate::model::Named for Complexity {
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            Complexity::Simple,
+            "simple",
+            "fewer goals, pain points and behaviours",
+        ),
+        (Complexity::Moderate, "moderate", "the default"),
+        (Complexity::Complex, "complex", "more of each"),
+    ];
+}
+
+impl crate::model::Named for DetailLevel {
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (DetailLevel::Minimal, "minimal", "short items"),
+        (DetailLevel::Standard, "standard", "the default"),
+        (DetailLevel::Detailed, "detailed", "longer items"),
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
