@@ -3,7 +3,7 @@
 //! Data flows one way: workload → measurement → statistics → comparison →
 //! report → publish, over a model layer of plain types that every stage
 //! shares. Each module may use only modules of a lower layer than its own
-//! (never one of its own layer, never a higher one); `tests/layers.rs` reads
+//! (never one of its own layer, never a higher one); `tests/it/layers.rs` reads
 //! this table and every `crate::` path in `src/`, and fails on an edge the
 //! table does not allow, and on any cycle.
 //!

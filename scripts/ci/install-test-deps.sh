@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite uses besides the Rust toolchain. Idempotent:
 # anything already present (and current) is left alone.
-#   - Debian: shellcheck, chromium (tests/browser.rs renders the HTML report
+#   - Debian: shellcheck, chromium (tests/it/browser.rs renders the HTML report
 #     and the history charts in it) and nodejs, npm, python3-venv where missing
 #   - PyPI, into a virtual environment at target/test-venv (never
 #     system-wide: Debian's Python is externally managed): check-jsonschema,

@@ -14,7 +14,7 @@ if [ "${BENCH_GATE_SKIP_INSTALL:-0}" != 1 ]; then
   bash scripts/ci/install-test-deps.sh
 fi
 # check-jsonschema from the test environment when it is there (the Rust tests
-# find its python3 by themselves, tests/support's `python3()`).
+# find its python3 by themselves, tests/it/support's `python3()`).
 if [ -x target/test-venv/bin/check-jsonschema ]; then
   PATH="$PWD/target/test-venv/bin:$PATH"
 fi

@@ -5,7 +5,7 @@
 //! The width is an estimate made before any browser sees the text, so it
 //! errs wide: per class of character, the advance of DejaVu Sans (Debian's
 //! default sans-serif, wider than Arial, Helvetica, Liberation Sans or
-//! system-ui fonts) rounded up. `tests/browser.rs` checks the result in
+//! system-ui fonts) rounded up. `tests/it/browser.rs` checks the result in
 //! Chromium.
 
 /// The width in pixels of `text` set at `font_px` in a sans-serif font.

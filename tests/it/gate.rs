@@ -1,7 +1,7 @@
 //! `bench-gate gate` end to end: octocrab talking HTTP to a stateful fake
 //! GitHub on 127.0.0.1, driven by GitHub's published example payloads.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use support::{FakeGitHub, Fault};
 
 const TOKEN: &str = "ghs_fakeToken0123456789secret";
 const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
-const DESIGN: &str = include_str!("fixtures/persona-v1.12.0.yaml");
+const DESIGN: &str = include_str!("../fixtures/persona-v1.12.0.yaml");
 
 fn event(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -936,6 +936,7 @@ fn outside_github_it_prints_the_comment_and_exits_with_the_compare_code() {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_comment_reports_a_confirmation_run() {
+    let _serial = crate::support::serial();
     let fake = FakeGitHub::start();
     let co = Checkout::new();
     std::fs::write(
@@ -1440,6 +1441,7 @@ fn an_error_after_the_check_was_created_fails_it() {
 #[cfg(unix)]
 #[test]
 fn a_cancelled_run_completes_the_check_as_cancelled() {
+    let _serial = crate::support::serial();
     let fake = FakeGitHub::start();
     let co = Checkout::new();
     std::fs::write(

@@ -11,7 +11,7 @@ fn bg() -> Command {
     Command::cargo_bin("bench-gate").unwrap()
 }
 
-const DESIGN: &str = include_str!("fixtures/persona-v1.12.0.yaml");
+const DESIGN: &str = include_str!("../fixtures/persona-v1.12.0.yaml");
 
 /// A results file with the design's metric names and chosen values.
 fn results(dir: &Path, name: &str, values: &[(&str, f64)]) -> PathBuf {

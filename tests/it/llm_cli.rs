@@ -4,7 +4,7 @@
 //! no other test loads the machine between its baseline and its run.
 #![cfg(target_os = "linux")]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
@@ -18,6 +18,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// A provider delay added between baseline and run shows up as a regression.
 #[test]
 fn a_slower_provider_shows_up_as_a_regression_of_the_cli() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     std::fs::create_dir(d.path().join("data")).unwrap();
     std::fs::copy(

@@ -2,7 +2,7 @@
 //! revisions of a program, the base checked out with `git worktree`, a setup
 //! command in each tree, and the gate's comment against a fake GitHub.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -113,6 +113,7 @@ fn slower_head() -> (Repo, String) {
 
 #[test]
 fn a_slower_head_fails_side_by_side_and_leaves_no_worktree() {
+    let _serial = crate::support::serial();
     let (r, base) = slower_head();
     let out = r.bench_gate(&[
         "compare",
@@ -188,6 +189,7 @@ fn a_slower_head_fails_side_by_side_and_leaves_no_worktree() {
 
 #[test]
 fn an_unchanged_program_passes_side_by_side_without_a_baseline() {
+    let _serial = crate::support::serial();
     // The config turns A/B on and names the base.
     let r = Repo::new(&config(8).replace("ab:\n", "ab:\n  enabled: true\n  base: HEAD~1\n"));
     r.program(0.02);
@@ -212,6 +214,7 @@ fn an_unchanged_program_passes_side_by_side_without_a_baseline() {
 
 #[test]
 fn the_built_in_workload_runs_each_trees_own_build() {
+    let _serial = crate::support::serial();
     let r = Repo::new("");
     std::fs::remove_file(r.path("bench-gate.yml")).unwrap();
     r.write("src.txt", "base\n");
@@ -272,6 +275,7 @@ fn the_built_in_workload_runs_each_trees_own_build() {
 
 #[test]
 fn bad_revisions_and_failing_setups_are_clear_errors() {
+    let _serial = crate::support::serial();
     let (r, _) = slower_head();
     let out = r.bench_gate(&["compare", "-q", "--ab", "no-such-branch"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
@@ -323,6 +327,7 @@ fn bad_revisions_and_failing_setups_are_clear_errors() {
 
 #[test]
 fn a_scenario_the_base_cannot_run_is_measured_on_the_head_alone() {
+    let _serial = crate::support::serial();
     let r = Repo::new(&config(4));
     r.program(0.01);
     r.commit("one");
@@ -406,6 +411,7 @@ fn run_gate_sh(
 
 #[test]
 fn the_action_measures_the_pull_requests_base_and_comments_both_views() {
+    let _serial = crate::support::serial();
     let (r, base) = slower_head();
     // No `ab:` in the config: the action's inputs turn A/B on, with the
     // pull request's base from the event, through dist/run-gate.sh.
@@ -468,6 +474,7 @@ fn the_action_measures_the_pull_requests_base_and_comments_both_views() {
 #[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_removes_the_base_worktree() {
+    let _serial = crate::support::serial();
     use std::time::{Duration, Instant};
     let r = Repo::new(&format!(
         "scenarios:\n  job:\n    command: ./prog\n    iterations: 3\n    warmup: 0\nab:\n  setup: {SETUP}\n"
@@ -516,6 +523,7 @@ fn ctrl_c_removes_the_base_worktree() {
 
 #[test]
 fn without_a_baseline_the_gate_decides_side_by_side_and_confirms() {
+    let _serial = crate::support::serial();
     let (r, base) = slower_head();
     std::fs::remove_dir_all(r.path("baselines")).unwrap();
     r.commit("no baseline yet");
@@ -594,6 +602,7 @@ fn assert_without_secrets(path: &Path) {
 /// A scenario, the measuring helper that starts it, and a service.
 #[test]
 fn scenarios_services_and_the_measuring_helper_get_no_secrets() {
+    let _serial = crate::support::serial();
     let config = serde_json::json!({
         "services": {"svc": {
             "command": format!("{} && mv service.tmp service.env && exec sleep 60", dump_env("$$", "service.tmp")),
@@ -628,6 +637,7 @@ fn scenarios_services_and_the_measuring_helper_get_no_secrets() {
 /// `git worktree add` runs.
 #[test]
 fn the_ab_setup_and_git_hooks_get_no_secrets() {
+    let _serial = crate::support::serial();
     let out_dir = tempfile::tempdir().unwrap();
     let o = out_dir.path().display();
     let setup = format!(
@@ -659,6 +669,7 @@ fn the_ab_setup_and_git_hooks_get_no_secrets() {
 
 #[test]
 fn a_head_config_that_drops_the_regressed_scenario_fails_side_by_side() {
+    let _serial = crate::support::serial();
     // The base defines `job` and `hot`; the head makes `hot` slower and
     // drops it from bench-gate.yml, so both trees measure `job` alone.
     let two = format!(

@@ -221,7 +221,7 @@ fn the_gates_requests_match_githubs_rest_description() {
     std::fs::create_dir(dir.path().join("baselines")).unwrap();
     std::fs::write(
         dir.path().join("baselines/v1.12.0.yaml"),
-        include_str!("fixtures/persona-v1.12.0.yaml"),
+        include_str!("../fixtures/persona-v1.12.0.yaml"),
     )
     .unwrap();
     let results = dir.path().join("results.json");

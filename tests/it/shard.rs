@@ -2,7 +2,7 @@
 //! refusals, and three shards through the action's script into one comment.
 #![cfg(target_os = "linux")] // bash and process groups
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,6 +59,7 @@ fn names(v: &Value) -> Vec<String> {
 
 #[test]
 fn three_shards_cover_everything_once_and_merge() {
+    let _serial = crate::support::serial();
     let d = setup();
     let mut all = Vec::new();
     for k in 1..=3 {
@@ -112,6 +113,7 @@ fn three_shards_cover_everything_once_and_merge() {
 
 #[test]
 fn merge_refuses_gaps_overlaps_and_mixtures() {
+    let _serial = crate::support::serial();
     let d = setup();
     for k in 1..=3 {
         run_shard(d.path(), &format!("{k}/3"), &[]);
@@ -202,6 +204,7 @@ fn action_script(
 
 #[test]
 fn three_matrix_shards_through_the_action_make_one_comment_and_one_check() {
+    let _serial = crate::support::serial();
     let d = setup();
     // The baseline: a full run, captured.
     let o = Command::new(BIN)
@@ -267,6 +270,7 @@ fn three_matrix_shards_through_the_action_make_one_comment_and_one_check() {
 
 #[test]
 fn history_records_runs_and_charts_them() {
+    let _serial = crate::support::serial();
     let d = setup();
     for (i, sha) in ["1111111aaaa", "2222222bbbb", "3333333cccc"]
         .iter()
@@ -324,6 +328,7 @@ fn history_records_runs_and_charts_them() {
 /// `allow-pull-request-target` is true, which reaches the gate.
 #[test]
 fn the_action_refuses_pull_request_target_unless_allowed() {
+    let _serial = crate::support::serial();
     let d = setup();
     let fake = FakeGitHub::start();
     let prt = ("GITHUB_EVENT_NAME", "pull_request_target".to_string());

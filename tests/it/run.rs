@@ -19,6 +19,7 @@ fn read_json(p: &Path) -> Value {
 
 #[test]
 fn builtin_quick_workload_writes_the_results_schema() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("results.json");
     bg().args([
@@ -102,6 +103,7 @@ fn config(dir: &Path, text: &str) -> std::path::PathBuf {
 
 #[test]
 fn config_scenarios_report_their_metric_names() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let cfg = config(
         d.path(),
@@ -131,6 +133,7 @@ fn config_scenarios_report_their_metric_names() {
 
 #[test]
 fn only_selects_scenarios() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("r.json");
     bg().args([
@@ -157,6 +160,7 @@ fn only_selects_scenarios() {
 
 #[test]
 fn bad_inputs_exit_3_and_write_nothing() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("r.json");
     let cfg = |name: &str, text: &str| {
@@ -197,6 +201,7 @@ fn bad_inputs_exit_3_and_write_nothing() {
 
 #[test]
 fn a_crashing_command_fails_the_scenario_with_its_stderr() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let cfg = config(
         d.path(),
@@ -219,6 +224,7 @@ fn a_crashing_command_fails_the_scenario_with_its_stderr() {
 
 #[test]
 fn a_signal_fails_the_scenario() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let cfg = config(
         d.path(),
@@ -248,6 +254,7 @@ fn processes_with(marker: &str) -> Vec<u32> {
 
 #[test]
 fn a_hanging_command_times_out_and_leaves_no_process_behind() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     // A background child and a foreground one, both far longer than the timeout.
     let cfg = config(
@@ -278,6 +285,7 @@ fn a_hanging_command_times_out_and_leaves_no_process_behind() {
 
 #[test]
 fn background_processes_of_a_successful_command_are_killed_too() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let cfg = config(
         d.path(),
@@ -339,6 +347,7 @@ fn peak_memory_is_the_childs_own_even_when_the_gate_is_large() {
 /// samples, passes, and says so.
 #[test]
 fn a_confirmation_run_turns_a_single_spike_into_a_pass() {
+    let _serial = crate::support::serial();
     let setup = || {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(

@@ -684,3 +684,12 @@ impl FakeGitHub {
         }
     }
 }
+
+/// Held by the tests whose verdict rests on measured time (a slower program
+/// must fail, a spike must be confirmed away) and by the tests that load
+/// the machine (a cargo build): in one test binary they would otherwise
+/// run side by side on two cores and measure each other.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -3,7 +3,7 @@
 //! CLI gated end to end with the stand-in as its provider.
 #![cfg(target_os = "linux")] // /proc for process checks, SIGINT
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 
@@ -95,6 +95,7 @@ print(json.dumps({"models": names, "count": len(personas), "done": r.done, "mode
 
 #[test]
 fn the_official_openai_client_gets_valid_personas_in_the_requested_count() {
+    let _serial = crate::support::serial();
     let s = serve(&[]);
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("prompt.txt");
@@ -137,6 +138,7 @@ fn the_official_openai_client_gets_valid_personas_in_the_requested_count() {
 
 #[test]
 fn the_official_ollama_client_lists_the_model_and_chats() {
+    let _serial = crate::support::serial();
     let s = serve(&["--model", "persona-test:latest"]);
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("prompt.txt");
@@ -159,6 +161,7 @@ fn the_official_ollama_client_lists_the_model_and_chats() {
 
 #[test]
 fn malformed_requests_get_400_with_each_apis_error_shape_and_are_logged() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let log = d.path().join("requests.jsonl");
     let s = serve(&["--log", log.to_str().unwrap()]);
@@ -209,6 +212,7 @@ fn malformed_requests_get_400_with_each_apis_error_shape_and_are_logged() {
 
 #[test]
 fn it_refuses_remote_addresses_and_stops_by_itself() {
+    let _serial = crate::support::serial();
     let out = Command::new(BIN)
         .args(["serve", "--bind", "0.0.0.0:0"])
         .output()
@@ -246,6 +250,7 @@ fn service_pids(stderr: &str) -> Vec<u32> {
 
 #[test]
 fn a_service_is_stopped_after_success_and_after_a_failing_scenario() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let port = free_port();
     let ok = format!("  ping:\n    command: [\"curl\", \"-sf\", \"http://127.0.0.1:{port}/health\"]\n    iterations: 3\n    warmup: 0\n");
@@ -279,6 +284,7 @@ fn a_service_is_stopped_after_success_and_after_a_failing_scenario() {
 
 #[test]
 fn an_interrupt_stops_the_service_and_the_scenario() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let port = free_port();
     let cfg = serve_config(
@@ -331,6 +337,7 @@ fn an_interrupt_stops_the_service_and_the_scenario() {
 
 #[test]
 fn a_service_that_never_gets_ready_or_dies_is_a_clear_error() {
+    let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
     let port = free_port();
     let cfg = d.path().join("bench-gate.yml");

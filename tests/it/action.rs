@@ -2,7 +2,7 @@
 //! the whole action run the way a runner runs it, and its safety rules.
 #![cfg(target_os = "linux")] // bash, tar, curl and the Linux release target
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -126,6 +126,7 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn install_downloads_verifies_caches_and_reuses() {
+    let _serial = crate::support::serial();
     let r = Release::new("9.9.9");
     let server = r.serve();
     let cache = tempfile::tempdir().unwrap();
@@ -159,6 +160,7 @@ fn install_downloads_verifies_caches_and_reuses() {
 
 #[test]
 fn a_checksum_mismatch_fails_and_never_falls_back() {
+    let _serial = crate::support::serial();
     let r = Release::new("9.9.9");
     r.write_checksum(&"0".repeat(64));
     let server = r.serve();
@@ -184,6 +186,7 @@ fn a_checksum_mismatch_fails_and_never_falls_back() {
 
 #[test]
 fn a_missing_release_without_a_toolchain_fails_clearly() {
+    let _serial = crate::support::serial();
     let r = Release::new("9.9.9");
     let server = StaticServer::start(vec![]); // every download is a 404
     let cache = tempfile::tempdir().unwrap();
@@ -205,6 +208,7 @@ fn a_missing_release_without_a_toolchain_fails_clearly() {
 
 #[test]
 fn an_unknown_platform_without_a_toolchain_fails_clearly() {
+    let _serial = crate::support::serial();
     let r = Release::new("9.9.9");
     let server = r.serve();
     let cache = tempfile::tempdir().unwrap();
@@ -225,6 +229,7 @@ fn an_unknown_platform_without_a_toolchain_fails_clearly() {
 /// --release --locked` runs in seconds.
 #[test]
 fn a_missing_release_with_a_toolchain_builds_from_source() {
+    let _serial = crate::support::serial();
     let r = Release::new("9.9.8");
     let src = r.action();
     std::fs::create_dir_all(src.join("src")).unwrap();
@@ -322,6 +327,7 @@ fn read_outputs(path: &Path) -> HashMap<String, String> {
 
 #[test]
 fn the_composite_action_installs_and_gates_a_pull_request() {
+    let _serial = crate::support::serial();
     let r = Release::new("9.9.9");
     let release_server = r.serve();
     let github = FakeGitHub::start();
@@ -330,7 +336,7 @@ fn the_composite_action_installs_and_gates_a_pull_request() {
     std::fs::create_dir_all(checkout.join("baselines")).unwrap();
     std::fs::write(
         checkout.join("baselines/v1.12.0.yaml"),
-        include_str!("fixtures/persona-v1.12.0.yaml"),
+        include_str!("../fixtures/persona-v1.12.0.yaml"),
     )
     .unwrap();
     std::fs::write(
@@ -470,6 +476,7 @@ fn the_composite_action_installs_and_gates_a_pull_request() {
 /// `${{ }}` inside a `run:` script is how script injection happens.
 #[test]
 fn no_expression_inside_any_run_script() {
+    let _serial = crate::support::serial();
     let mut files = vec![Path::new(ROOT).join("action.yml")];
     for dir in [
         ".github/workflows",

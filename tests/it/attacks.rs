@@ -4,7 +4,7 @@
 //! the attacker is (pull-request author, commenter, collaborator with triage
 //! or write access, a flaky network or API) and what they do.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use wiremock::ResponseTemplate;
 const TOKEN: &str = "ghs_fakeToken0123456789secret";
 const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 const B_SHA: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
-const DESIGN: &str = include_str!("fixtures/persona-v1.12.0.yaml");
+const DESIGN: &str = include_str!("../fixtures/persona-v1.12.0.yaml");
 const LABEL: &str = "performance-override";
 const MARKER: &str = "<!-- bench-gate:comment check=\"bench-gate\" -->";
 

@@ -1,0 +1,22 @@
+//! The integration tests, as one test binary with a module per area (as
+//! ripgrep and hyperfine do): one link instead of sixteen, and shared
+//! helpers in `support`. Run one area with `cargo test --test it gate::`.
+
+mod support;
+
+mod ab;
+mod action;
+mod attacks;
+mod browser;
+mod compare;
+mod contract;
+mod examples;
+mod gate;
+mod generate;
+mod help;
+mod import;
+mod layers;
+mod llm_cli;
+mod run;
+mod serve;
+mod shard;
