@@ -12,6 +12,7 @@ mod compare;
 mod contract;
 mod examples;
 mod gate;
+mod gatekit;
 mod generate;
 mod help;
 mod import;
