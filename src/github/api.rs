@@ -185,6 +185,49 @@ pub struct LabelEvent {
     pub labeled: bool,
 }
 
+/// The calls the gate makes, and nothing else: the gate's flow sees GitHub
+/// only through this, so it runs against [`GitHub`] (HTTP, octocrab) in
+/// the binary and against an in-memory fake in its unit tests.
+pub trait GitHubApi {
+    fn pull(&self, number: u64) -> Result<PullInfo, ApiError>;
+    /// Every path the pull request touches, repository-relative (a renamed
+    /// file under its old name too).
+    fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError>;
+    fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError>;
+    /// Not retried: a retried create could post twice.
+    fn create_comment(&self, number: u64, body: &str) -> Result<Comment, ApiError>;
+    fn update_comment(&self, id: u64, body: &str) -> Result<Comment, ApiError>;
+    fn delete_comment(&self, id: u64) -> Result<(), ApiError>;
+    /// The user's role on the repository (`role_name`, else `permission`).
+    fn permission(&self, user: &str) -> Result<String, ApiError>;
+    /// `labeled` and `unlabeled` events from the timeline, oldest first.
+    fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError>;
+    /// The login the token acts as; 403 for an installation token.
+    fn user(&self) -> Result<String, ApiError>;
+    /// A label already gone is not an error.
+    fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError>;
+    /// An in-progress check run, created once.
+    fn create_check_run(
+        &self,
+        name: &str,
+        head_sha: &str,
+        started_at: &str,
+    ) -> Result<u64, ApiError>;
+    fn complete_check_run(
+        &self,
+        id: u64,
+        conclusion: &str,
+        completed_at: &str,
+        out: &CheckOutput,
+    ) -> Result<(), ApiError>;
+    /// While the returned registration lives, an interrupt (a cancelled
+    /// job) completes check run `id` as `cancelled`. `None`: nothing to do
+    /// (a client that cannot be reached from the interrupt handler).
+    fn cancel_on_interrupt(&self, _id: u64) -> Option<crate::interrupt::Registration> {
+        None
+    }
+}
+
 pub struct GitHub {
     rt: tokio::runtime::Runtime,
     octo: octocrab::Octocrab,
@@ -192,6 +235,9 @@ pub struct GitHub {
     retry: RetryPolicy,
     /// host[:port] of the API, the only host pagination links may name.
     authority: String,
+    /// What a fresh client needs (the interrupt handler makes one).
+    api_url: String,
+    token: Token,
 }
 
 fn message_of(body: &str) -> String {
@@ -275,6 +321,8 @@ impl GitHub {
             repo,
             retry: RetryPolicy::from_env(),
             authority,
+            api_url: api_url.to_string(),
+            token: token.clone(),
         })
     }
 
@@ -643,6 +691,81 @@ impl GitHub {
             )?;
         }
         Ok(())
+    }
+}
+
+impl GitHubApi for GitHub {
+    fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
+        GitHub::pull(self, number)
+    }
+    fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError> {
+        GitHub::pull_files(self, number)
+    }
+    fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError> {
+        GitHub::comments(self, number)
+    }
+    fn create_comment(&self, number: u64, body: &str) -> Result<Comment, ApiError> {
+        GitHub::create_comment(self, number, body)
+    }
+    fn update_comment(&self, id: u64, body: &str) -> Result<Comment, ApiError> {
+        GitHub::update_comment(self, id, body)
+    }
+    fn delete_comment(&self, id: u64) -> Result<(), ApiError> {
+        GitHub::delete_comment(self, id)
+    }
+    fn permission(&self, user: &str) -> Result<String, ApiError> {
+        GitHub::permission(self, user)
+    }
+    fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError> {
+        GitHub::label_events(self, number)
+    }
+    fn user(&self) -> Result<String, ApiError> {
+        GitHub::user(self)
+    }
+    fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError> {
+        GitHub::remove_label(self, number, label)
+    }
+    fn create_check_run(
+        &self,
+        name: &str,
+        head_sha: &str,
+        started_at: &str,
+    ) -> Result<u64, ApiError> {
+        GitHub::create_check_run(self, name, head_sha, started_at)
+    }
+    fn complete_check_run(
+        &self,
+        id: u64,
+        conclusion: &str,
+        completed_at: &str,
+        out: &CheckOutput,
+    ) -> Result<(), ApiError> {
+        GitHub::complete_check_run(self, id, conclusion, completed_at, out)
+    }
+    /// The handler runs on its own thread while this client may be busy, so
+    /// it makes a fresh one that tries once: it has seconds, not minutes.
+    fn cancel_on_interrupt(&self, id: u64) -> Option<crate::interrupt::Registration> {
+        let (url, token, repo) = (self.api_url.clone(), self.token.clone(), self.repo.clone());
+        Some(crate::interrupt::on_interrupt(move || {
+            let out = CheckOutput {
+                title: "Cancelled",
+                summary: "The run was stopped (SIGINT or SIGTERM: a cancelled job) before it finished; nothing was decided.",
+                text: "",
+                annotations: &[],
+            };
+            let now = crate::model::now_rfc3339();
+            match GitHub::new(&url, &token, repo.clone()) {
+                Ok(api) => {
+                    if let Err(e) = api
+                        .once_only()
+                        .complete_check_run(id, "cancelled", &now, &out)
+                    {
+                        eprintln!("could not mark the check run cancelled: {e}");
+                    }
+                }
+                Err(e) => eprintln!("could not mark the check run cancelled: {e:#}"),
+            }
+        }))
     }
 }
 

@@ -1,0 +1,348 @@
+//! Stage three of the gate: the outputs, written in order. Files (results,
+//! report), the step summary and the first outputs come before any API
+//! call, so a publishing failure never loses them; then the check run, the
+//! comment, annotations in the log when no check run could carry them, and
+//! the outputs the API calls produced. Also the check run's life around
+//! the other stages: created `in_progress` before benchmarking, completed
+//! as `failure` on an error and as `cancelled` on an interrupt, never left
+//! in progress.
+
+use anyhow::Result;
+
+use super::actions::{self, Level};
+use super::api::{ApiError, CheckOutput, Comment, GitHubApi};
+use super::comment;
+use super::context::Context;
+use super::gate::GateOptions;
+use super::outcome::{truncate_bytes, Outcome};
+use super::outputs::{self, Output, ResultValue};
+use crate::report::escape;
+
+fn now() -> String {
+    crate::model::now_rfc3339()
+}
+
+/// An error after the check run was created, with the check's title for it.
+#[derive(Debug)]
+pub struct Failed {
+    pub title: &'static str,
+    pub error: anyhow::Error,
+}
+
+impl From<anyhow::Error> for Failed {
+    fn from(error: anyhow::Error) -> Failed {
+        Failed {
+            title: "The benchmark could not run",
+            error,
+        }
+    }
+}
+
+/// Where the outputs go.
+pub struct Sinks<'a> {
+    pub ctx: &'a Context,
+    pub opts: &'a GateOptions,
+    /// `None`: no token (or a report-only run): files and log only.
+    pub api: Option<&'a dyn GitHubApi>,
+}
+
+/// Whom the outputs are about.
+pub struct Target<'a> {
+    pub head: &'a str,
+    pub pr: Option<u64>,
+    /// The gate's login, when there is a pull request to comment on.
+    pub me: Option<&'a str>,
+    pub report_only: bool,
+}
+
+/// The check run created `in_progress` before benchmarking. While it lives,
+/// an interrupt (a cancelled job) completes it as `cancelled`.
+pub struct OpenCheck {
+    pub id: Option<u64>,
+    /// Creating it was refused for want of permission.
+    pub denied: bool,
+    _on_interrupt: Option<crate::interrupt::Registration>,
+}
+
+impl OpenCheck {
+    /// No check run opened (a label event re-decides without benchmarking).
+    pub fn none() -> OpenCheck {
+        OpenCheck {
+            id: None,
+            denied: false,
+            _on_interrupt: None,
+        }
+    }
+}
+
+const TWO_WORKFLOWS: &str = "To publish for pull requests from forks (whose token is read-only), use the two-workflow pattern: \
+the pull_request workflow runs `bench-gate gate` and uploads the results file as an artifact; a workflow_run workflow \
+downloads it and runs `bench-gate gate --results FILE` with `permissions: { pull-requests: write, checks: write }`. See the README.";
+
+fn explain_denied(what: &str, permission: &str, e: &ApiError) {
+    println!(
+        "{}",
+        actions::annotation(
+            Level::Warning,
+            None,
+            None,
+            "bench-gate could not publish",
+            &format!("Could not write the {what} ({e}). The workflow needs `permissions: {{ {permission} }}`. {TWO_WORKFLOWS}")
+        )
+    );
+}
+
+fn abs(p: &std::path::Path) -> String {
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+impl Sinks<'_> {
+    fn outputs(&self, outputs: &[Output]) -> Result<()> {
+        outputs::write(self.ctx.output.as_deref(), outputs)
+    }
+
+    /// `result=skipped` or `result=stale`: nothing was decided.
+    pub fn nothing_decided(&self, message: &str, result: ResultValue) -> Result<u8> {
+        println!("{message}");
+        self.outputs(&[Output::Result(result)])?;
+        Ok(0)
+    }
+
+    /// The check run, `in_progress` while benchmarking.
+    pub fn open_check(&self, head: &str) -> OpenCheck {
+        let Some(api) = self.api else {
+            return OpenCheck::none();
+        };
+        match api.create_check_run(&self.opts.check_name, head, &now()) {
+            Ok(id) => OpenCheck {
+                id: Some(id),
+                denied: false,
+                _on_interrupt: api.cancel_on_interrupt(id),
+            },
+            Err(e) if e.is_permission() => {
+                explain_denied("check run", "checks: write", &e);
+                OpenCheck {
+                    denied: true,
+                    ..OpenCheck::none()
+                }
+            }
+            Err(e) => {
+                eprintln!("warning: could not create the check run: {e}");
+                OpenCheck::none()
+            }
+        }
+    }
+
+    /// An error after the check run was created completes it as `failure`,
+    /// with the error.
+    pub fn fail_check(&self, check: &OpenCheck, failed: &Failed) {
+        let (Some(api), Some(id)) = (self.api, check.id) else {
+            return;
+        };
+        let summary = truncate_bytes(&escape::md_block(&format!("{:#}", failed.error)), 60_000);
+        let out = CheckOutput {
+            title: failed.title,
+            summary: &summary,
+            text: "",
+            annotations: &[],
+        };
+        if let Err(e) = api.complete_check_run(id, "failure", &now(), &out) {
+            eprintln!("warning: could not mark the check run failed: {e}");
+        }
+    }
+
+    /// A refused `workflow_run` artifact: a failing check run on the run's
+    /// own head commit, with the reason; returns the error to end with.
+    pub fn refuse(&self, head_sha: &str, run_id: u64, why: &str) -> anyhow::Error {
+        if let Some(api) = self.api {
+            let out = CheckOutput {
+                title: "The results could not be published",
+                summary: &format!(
+                    "The results of workflow run {run_id} were refused:\n\n{}",
+                    escape::md_block(why)
+                ),
+                text: "",
+                annotations: &[],
+            };
+            let done = api
+                .create_check_run(&self.opts.check_name, head_sha, &now())
+                .and_then(|id| api.complete_check_run(id, "failure", &now(), &out));
+            if let Err(e) = done {
+                eprintln!("warning: could not set the failing check: {e}");
+            }
+        }
+        anyhow::anyhow!("{why}; refusing to publish")
+    }
+
+    /// Every sink, in order; the exit code is the decision's.
+    pub fn publish(&self, t: &Target, check: &OpenCheck, o: &Outcome) -> Result<u8, Failed> {
+        let opts = self.opts;
+        // Files, step summary and the first outputs: before any API call.
+        crate::fsutil::write_atomic(&opts.results_out, o.results.to_json().as_bytes())?;
+        crate::fsutil::write_atomic(&opts.report_out, o.report.as_bytes())?;
+        if let Some(summary) = &self.ctx.step_summary {
+            if let Err(e) = actions::append_summary(summary, &o.report) {
+                eprintln!("warning: {e:#}");
+            }
+        }
+        self.outputs(&[
+            Output::Result(ResultValue::Decided(o.decision.result)),
+            Output::ResultsPath(abs(&opts.results_out)),
+            Output::ReportPath(abs(&opts.report_out)),
+        ])?;
+        println!(
+            "bench-gate: {} ({})",
+            o.decision.title,
+            o.decision.result.as_str()
+        );
+        if t.report_only {
+            print!("{}", escape::log_text(&o.table));
+            return Ok(0);
+        }
+        if o.trim != comment::Trim::default() {
+            println!("bench-gate: the comment was trimmed to fit GitHub's limit ({:?}); the full report is in the step summary.", o.trim);
+        }
+        let mut denied = check.denied;
+        let mut written = Vec::new();
+        if let Some(id) = self.check_run(t, check, o, &mut denied) {
+            written.push(Output::CheckRunId(id));
+        }
+        if let Some(url) = self.comment(t, o, &mut denied) {
+            written.push(Output::CommentUrl(url));
+        }
+        if self.api.is_none() || denied {
+            for line in &o.log_annotations {
+                println!("{line}");
+            }
+            println!("bench-gate: {TWO_WORKFLOWS}");
+        }
+        self.outputs(&written)?;
+        Ok(o.decision.exit_code)
+    }
+
+    /// Completes the open check run, or (none was opened: a label event)
+    /// creates and completes one; not when creating was refused already.
+    fn check_run(
+        &self,
+        t: &Target,
+        check: &OpenCheck,
+        o: &Outcome,
+        denied: &mut bool,
+    ) -> Option<u64> {
+        let api = self.api.filter(|_| !*denied || check.id.is_some())?;
+        let out = o.check.output();
+        let conclusion = o.decision.conclusion;
+        let result = match check.id {
+            Some(id) => api
+                .complete_check_run(id, conclusion, &now(), &out)
+                .map(|_| id),
+            None => api
+                .create_check_run(&self.opts.check_name, t.head, &now())
+                .and_then(|id| {
+                    api.complete_check_run(id, conclusion, &now(), &out)
+                        .map(|_| id)
+                }),
+        };
+        match result {
+            Ok(id) => Some(id),
+            Err(e) => {
+                if e.is_permission() {
+                    explain_denied("check run", "checks: write", &e);
+                } else {
+                    eprintln!("warning: could not complete the check run: {e}");
+                }
+                *denied = true;
+                None
+            }
+        }
+    }
+
+    /// The pull request's comment, unless a newer push made this run stale
+    /// (the newer commit's run owns the comment then).
+    fn comment(&self, t: &Target, o: &Outcome, denied: &mut bool) -> Option<String> {
+        let (api, pr) = (self.api?, t.pr?);
+        match api.pull(pr) {
+            Ok(info) if info.head_sha != t.head => {
+                println!(
+                    "::notice title=bench-gate stood down::Pull request #{pr} is now at {}, newer than {} benchmarked here; the comment is left to that run.",
+                    info.head_sha, t.head
+                );
+                return None;
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: could not read the pull request's current head: {e}"),
+        }
+        let me = t.me.filter(|_| self.opts.comment)?;
+        match upsert_comment(api, me, pr, &self.opts.check_name, &o.comment) {
+            Ok(c) => {
+                println!("bench-gate: comment {}", c.html_url);
+                Some(c.html_url)
+            }
+            Err(e) => {
+                if e.is_permission() {
+                    explain_denied("pull-request comment", "pull-requests: write", &e);
+                } else {
+                    eprintln!("warning: could not post the comment: {e}");
+                }
+                *denied = true;
+                None
+            }
+        }
+    }
+}
+
+/// One comment per pull request and check name: update the newest, delete
+/// duplicates a race left behind, create only when there is none (and look
+/// again before retrying a create).
+fn upsert_comment(
+    api: &dyn GitHubApi,
+    me: &str,
+    pr: u64,
+    check: &str,
+    body: &str,
+) -> Result<Comment, ApiError> {
+    let mut existing = comment::ours(api.comments(pr)?, check, me);
+    for attempt in 0..3 {
+        if let Some(newest) = existing.pop() {
+            let updated = api.update_comment(newest.id, body)?;
+            for dup in existing {
+                if let Err(e) = api.delete_comment(dup.id) {
+                    eprintln!(
+                        "warning: could not delete duplicate comment {}: {e}",
+                        dup.id
+                    );
+                } else {
+                    println!("deleted duplicate bench-gate comment {}", dup.id);
+                }
+            }
+            return Ok(updated);
+        }
+        match api.create_comment(pr, body) {
+            Ok(c) => {
+                if let Some(author) = c.author().filter(|a| !a.eq_ignore_ascii_case(me)) {
+                    println!(
+                        "{}",
+                        actions::annotation(
+                            Level::Warning,
+                            None,
+                            None,
+                            "bench-gate does not know its own login",
+                            &format!("The comment was posted as @{author}, but the gate took itself for @{me}; it will not find this comment again. Set the action input gate-login: {author}.")
+                        )
+                    );
+                }
+                return Ok(c);
+            }
+            Err(e) if e.is_transient() && attempt < 2 => {
+                eprintln!("GitHub API: {e}; looking for the comment before trying again");
+                std::thread::sleep(std::time::Duration::from_millis(500 * (attempt + 1)));
+                existing = comment::ours(api.comments(pr)?, check, me);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns")
+}
