@@ -243,3 +243,232 @@ fn decide(
     };
     Ok(outcome::decide(opts, evidence, facts))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::comment;
+    use super::super::fake::{results, Checkout, FakeGitHub, BOT, HEAD};
+    use super::super::state::{self, GateState, Grant};
+    use super::*;
+
+    /// The flow against the fake, with these results.
+    fn gate(
+        fake: &FakeGitHub,
+        ctx: &Context,
+        opts: &GateOptions,
+        r: Result<Results>,
+    ) -> Result<u8> {
+        let mut r = Some(r);
+        let mut obtain = || r.take().expect("results obtained once");
+        flow(ctx, opts, Some(fake as &dyn GitHubApi), &mut obtain)
+    }
+
+    fn regressed() -> Result<Results> {
+        Ok(results(1890.0))
+    }
+
+    fn own_comment(fake: &FakeGitHub) -> String {
+        let mine: Vec<_> = fake.with(|s| s.comments.clone());
+        let own = comment::ours(mine, "bench-gate", BOT);
+        assert_eq!(own.len(), 1, "one comment of the gate's own");
+        own[0].body.clone().unwrap()
+    }
+
+    fn last_check(fake: &FakeGitHub) -> (String, Option<String>, String) {
+        fake.with(|s| {
+            let r = s.check_runs.last().expect("a check run").clone();
+            (r.status, r.conclusion, r.title)
+        })
+    }
+
+    /// A maintainer's label on a failing pull request: the label event
+    /// re-decides from the gate's own comment (nothing is benchmarked) and
+    /// the check turns green, titled "Overridden".
+    #[test]
+    fn a_failing_comparison_with_a_granted_override_is_overridden() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        let mut opts = co.options();
+        opts.override_label = "bug".into(); // the label in GitHub's example payload
+        let opened = co.context("pull_request", "pull_request.opened.json");
+        assert_eq!(gate(&fake, &opened, &opts, regressed()).unwrap(), 2);
+        assert_eq!(co.outputs()["result"], "fail");
+
+        fake.with(|s| {
+            s.labels = vec!["bug".into()];
+            s.permissions.insert("Codertocat".into(), "maintain".into());
+        });
+        let labeled = co.context("pull_request", "pull_request.labeled.json");
+        let mut benchmark = || -> Result<Results> { panic!("a label event re-uses the results") };
+        let code = flow(&labeled, &opts, Some(&fake), &mut benchmark).unwrap();
+        assert_eq!(code, 0);
+        assert_eq!(
+            last_check(&fake),
+            (
+                "completed".into(),
+                Some("success".into()),
+                "Overridden: 1 metric above the failure threshold".into()
+            )
+        );
+        let body = own_comment(&fake);
+        assert!(body.contains("Overridden** by @Codertocat"), "{body}");
+        // The grant is recorded for this very head commit.
+        let grant = state::decode(&body).unwrap().unwrap().grant.unwrap();
+        assert_eq!(
+            (grant.by.as_str(), grant.head_sha.as_str()),
+            ("Codertocat", HEAD)
+        );
+        assert_eq!(co.outputs()["result"], "overridden");
+    }
+
+    /// A label given for another commit: taken off the pull request, and
+    /// the failure stands, saying why.
+    #[test]
+    fn a_stale_override_is_removed_and_the_failure_stands() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        let mut opts = co.options();
+        opts.override_label = "bug".into();
+        let mut record = GateState::new("bench-gate");
+        record.grant = Some(Grant {
+            label: "bug".into(),
+            by: "maint".into(),
+            role: "maintain".into(),
+            head_sha: "a".repeat(40),
+            at: "2026-11-27T10:00:00Z".into(),
+        });
+        fake.seed_comment(
+            &format!(
+                "{}\n{}\nold",
+                comment::marker("bench-gate"),
+                state::encode(&record)
+            ),
+            BOT,
+        );
+        fake.with(|s| {
+            s.labels = vec!["bug".into()];
+            s.permissions.insert("maint".into(), "admin".into());
+        });
+        let pushed = co.context("pull_request", "pull_request.synchronize.json");
+        assert_eq!(gate(&fake, &pushed, &opts, regressed()).unwrap(), 2);
+        assert!(
+            fake.with(|s| s.labels.is_empty()),
+            "the stale label is taken off"
+        );
+        assert!(fake.calls().contains(&"remove_label".to_string()));
+        assert_eq!(last_check(&fake).1.as_deref(), Some("failure"));
+        let body = own_comment(&fake);
+        assert!(
+            body.contains("The override was given for `aaaaaaa` by @maint; the label was removed because new commits arrived"),
+            "{body}"
+        );
+        assert_eq!(state::decode(&body).unwrap().unwrap().grant, None);
+    }
+
+    /// A pull request that changes a baseline needs a maintainer's
+    /// approval even when nothing regressed; a file list that cannot be
+    /// read is not an approval either.
+    #[test]
+    fn a_setup_change_fails_until_approved() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        let opts = co.options();
+        let opened = co.context("pull_request", "pull_request.opened.json");
+        fake.with(|s| s.files = Ok(vec!["src/lib.rs".into(), "baselines/v1.12.0.yaml".into()]));
+        assert_eq!(gate(&fake, &opened, &opts, Ok(results(1500.0))).unwrap(), 2);
+        let (_, conclusion, title) = last_check(&fake);
+        assert_eq!(conclusion.as_deref(), Some("failure"));
+        assert_eq!(
+            title,
+            "Benchmark setup changed: needs a maintainer's approval (baselines/v1.12.0.yaml)"
+        );
+        assert!(own_comment(&fake)
+            .contains("changes files the benchmark's verdict rests on (`baselines/v1.12.0.yaml`)"));
+
+        fake.with(|s| s.files = Err(502));
+        assert_eq!(gate(&fake, &opened, &opts, Ok(results(1500.0))).unwrap(), 2);
+        let (_, conclusion, title) = last_check(&fake);
+        assert_eq!(conclusion.as_deref(), Some("failure"));
+        assert!(
+            title.starts_with("Benchmark setup could not be checked"),
+            "{title}"
+        );
+
+        // Approved: the maintainer's label covers the change.
+        let mut opts = opts;
+        opts.override_label = "bug".into();
+        fake.with(|s| {
+            s.files = Ok(vec!["baselines/v1.12.0.yaml".into()]);
+            s.labels = vec!["bug".into()];
+            s.permissions.insert("Codertocat".into(), "maintain".into());
+        });
+        let labeled = co.context("pull_request", "pull_request.labeled.json");
+        assert_eq!(
+            gate(&fake, &labeled, &opts, Ok(results(1500.0))).unwrap(),
+            0
+        );
+        assert_eq!(last_check(&fake).1.as_deref(), Some("success"));
+    }
+
+    /// An error after the check run was created completes it as a failure
+    /// with the error, whichever stage it comes from; it never stays in
+    /// progress.
+    #[test]
+    fn a_check_run_is_completed_as_failure_on_an_error_after_creation() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        let opts = co.options();
+        let opened = co.context("pull_request", "pull_request.opened.json");
+        let err = gate(
+            &fake,
+            &opened,
+            &opts,
+            Err(anyhow::anyhow!("the benchmark crashed")),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("the benchmark crashed"));
+        let runs = fake.with(|s| s.check_runs.clone());
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            (
+                runs[0].status.as_str(),
+                runs[0].conclusion.as_deref(),
+                runs[0].title.as_str()
+            ),
+            ("completed", Some("failure"), "The benchmark could not run")
+        );
+        assert!(
+            runs[0].summary.contains("the benchmark crashed"),
+            "{}",
+            runs[0].summary
+        );
+        assert_eq!(
+            fake.calls()
+                .iter()
+                .filter(|c| c.ends_with("_comment"))
+                .count(),
+            0,
+            "no comment about a run that decided nothing"
+        );
+
+        std::fs::write(co.path("baselines/v1.12.0.yaml"), "version: [\n").unwrap();
+        assert!(gate(&fake, &opened, &opts, regressed()).is_err());
+        let (status, conclusion, title) = last_check(&fake);
+        assert_eq!(
+            (status.as_str(), conclusion.as_deref(), title.as_str()),
+            (
+                "completed",
+                Some("failure"),
+                "The results could not be compared"
+            )
+        );
+    }
+
+    /// A push to a branch reports: files, summary and outputs, and no API
+    /// call at all, even with a client at hand.
+    #[test]
+    fn a_report_only_run_makes_no_api_call() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        let ctx = co.context("push", "push.branch.json");
+        assert_eq!(gate(&fake, &ctx, &co.options(), regressed()).unwrap(), 0);
+        assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+        assert!(co.path("results.json").exists() && co.path("report.md").exists());
+        assert_eq!(co.outputs()["result"], "fail");
+    }
+}

@@ -7,6 +7,8 @@ pub mod actions;
 pub mod api;
 pub mod comment;
 pub mod context;
+#[cfg(test)]
+mod fake;
 pub mod gate;
 pub mod outcome;
 pub mod outputs;

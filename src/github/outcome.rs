@@ -622,4 +622,70 @@ mod tests {
         assert!(t.len() <= 65_000);
         assert!(t.ends_with("_(trimmed to fit the limit)_"));
     }
+
+    /// The outcome is plain values, decided without GitHub: a failing
+    /// comparison with a granted override is overridden (green, exit 0)
+    /// on a pull request, and fails on a release tag, where the label does
+    /// not apply. The check run's summary never carries the hidden blocks.
+    #[test]
+    fn a_granted_override_turns_a_failure_green_except_on_a_release() {
+        use super::super::fake::{results, Checkout, HEAD};
+        use crate::compare::gate::GateResult;
+        let co = Checkout::new();
+        let opts = co.options();
+        let r = results(1890.0);
+        let compared = compare_with_baseline(&r, &opts).unwrap();
+        let decided = |release: bool| {
+            let evidence = Evidence {
+                results: r.clone(),
+                compared: compared.clone(),
+                setup: SetupCheck::Unchanged,
+            };
+            let facts = Facts {
+                override_state: Override::Granted {
+                    by: "maint".into(),
+                    role: "maintain".into(),
+                },
+                release,
+                head: HEAD.into(),
+                state: Some(GateState::new("bench-gate")),
+                notes: vec!["_a note from routing_".into()],
+                run_url: None,
+            };
+            decide(&opts, evidence, facts)
+        };
+        let o = decided(false);
+        assert_eq!(
+            (
+                o.decision.result,
+                o.decision.conclusion,
+                o.decision.exit_code
+            ),
+            (GateResult::Overridden, "success", 0)
+        );
+        assert!(
+            o.comment.contains("**Overridden** by @maint"),
+            "{}",
+            o.comment
+        );
+        assert!(o.comment.contains("_a note from routing_"));
+        assert!(o.comment.contains("<!-- bench-gate:state "));
+        assert!(o.comment.contains("<!-- bench-gate:results "));
+        assert!(!o.check.summary.contains("<!--"), "{}", o.check.summary);
+        assert_eq!(
+            o.check.title,
+            "Overridden: 1 metric above the failure threshold"
+        );
+        assert_eq!(o.check.annotations.len(), 1);
+        assert_eq!(o.check.annotations[0]["start_line"], 9);
+        assert!(o
+            .report
+            .starts_with("## bench-gate · bench-gate: Overridden"));
+
+        let release = decided(true);
+        assert_eq!(
+            (release.decision.result, release.decision.exit_code),
+            (GateResult::Fail, 2)
+        );
+    }
 }

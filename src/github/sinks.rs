@@ -346,3 +346,118 @@ fn upsert_comment(
     }
     unreachable!("the loop returns")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fake::{results, Checkout, FakeGitHub, BOT, HEAD};
+    use super::super::outcome::{self, Evidence, Facts};
+    use super::*;
+    use crate::compare::gate::{Override, SetupCheck};
+
+    fn outcome(opts: &GateOptions) -> Outcome {
+        let results = results(1890.0);
+        let compared = outcome::compare_with_baseline(&results, opts).unwrap();
+        outcome::decide(
+            opts,
+            Evidence {
+                results,
+                compared,
+                setup: SetupCheck::Unchanged,
+            },
+            Facts {
+                override_state: Override::Absent,
+                release: false,
+                head: HEAD.into(),
+                state: None,
+                notes: Vec::new(),
+                run_url: None,
+            },
+        )
+    }
+
+    /// Files, step summary and the first outputs are on disk before any
+    /// API call; then the check run, then the comment.
+    #[test]
+    fn files_are_written_before_any_api_call() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        let opts = co.options();
+        let ctx = co.context("pull_request", "pull_request.opened.json");
+        let o = outcome(&opts);
+        fake.with(|s| s.probe = Some(co.path("results.json")));
+        let sinks = Sinks {
+            ctx: &ctx,
+            opts: &opts,
+            api: Some(&fake),
+        };
+        let target = Target {
+            head: HEAD,
+            pr: Some(2),
+            me: Some(BOT),
+            report_only: false,
+        };
+        assert_eq!(sinks.publish(&target, &OpenCheck::none(), &o).unwrap(), 2);
+        let probed = fake.with(|s| s.probed.clone());
+        assert!(!probed.is_empty());
+        assert!(
+            probed.iter().all(|(_, existed)| *existed),
+            "an API call before the results were on disk: {probed:?}"
+        );
+        assert_eq!(
+            fake.calls(),
+            [
+                "create_check_run",
+                "complete_check_run",
+                "pull",
+                "comments",
+                "create_comment"
+            ]
+        );
+        assert!(std::fs::read_to_string(co.path("summary.md"))
+            .unwrap()
+            .contains("## bench-gate · bench-gate: Failed"));
+        let out = co.outputs();
+        let names: Vec<&str> = out.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "check-run-id",
+                "comment-url",
+                "report-path",
+                "result",
+                "results-path"
+            ]
+        );
+    }
+
+    /// Without a client, nothing is lost: files, summary, outputs, and the
+    /// annotations in the log.
+    #[test]
+    fn without_a_client_the_files_and_outputs_are_all_there() {
+        let co = Checkout::new();
+        let opts = co.options();
+        let ctx = co.context("pull_request", "pull_request.opened.json");
+        let o = outcome(&opts);
+        assert_eq!(o.log_annotations.len(), 1);
+        assert!(
+            o.log_annotations[0].starts_with("::error file=")
+                && o.log_annotations[0].contains("v1.12.0.yaml,line=9,"),
+            "{}",
+            o.log_annotations[0]
+        );
+        let sinks = Sinks {
+            ctx: &ctx,
+            opts: &opts,
+            api: None,
+        };
+        let target = Target {
+            head: HEAD,
+            pr: Some(2),
+            me: None,
+            report_only: false,
+        };
+        assert_eq!(sinks.publish(&target, &OpenCheck::none(), &o).unwrap(), 2);
+        assert!(co.path("results.json").exists() && co.path("report.md").exists());
+        assert_eq!(co.outputs()["result"], "fail");
+        assert!(!co.outputs().contains_key("comment-url"));
+    }
+}
