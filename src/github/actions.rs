@@ -42,6 +42,11 @@ pub fn annotation(
     format!("::{name} {}::{}", props.join(","), escape_data(message))
 }
 
+/// A warning about the run itself (no file or line).
+pub fn warning(title: &str, message: &str) -> String {
+    annotation(Level::Warning, None, None, title, message)
+}
+
 /// Tells the runner to mask `secret` in every later log line. Printed before
 /// anything else could print the secret.
 pub fn mask(secret: &str) {

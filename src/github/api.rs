@@ -450,8 +450,10 @@ impl GitHub {
         }
         Ok(out)
     }
+}
 
-    pub fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
+impl GitHubApi for GitHub {
+    fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
         let r = self.request(
             Method::GET,
             &self.repo_path(&format!("/pulls/{number}")),
@@ -482,7 +484,7 @@ impl GitHub {
     /// Every path the pull request touches, repository-relative; a renamed
     /// file is listed under its old name too (moving a file out of a
     /// protected folder changes that folder).
-    pub fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError> {
+    fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError> {
         Ok(self
             .get_all(&self.repo_path(&format!("/pulls/{number}/files")))?
             .iter()
@@ -497,7 +499,7 @@ impl GitHub {
     /// The login the token acts as (`GET /user`). An installation token
     /// (`GITHUB_TOKEN`) cannot read it and answers 403; the caller decides
     /// what that means.
-    pub fn user(&self) -> Result<String, ApiError> {
+    fn user(&self) -> Result<String, ApiError> {
         let r = self.request(Method::GET, "/user", None)?;
         r.body["login"]
             .as_str()
@@ -512,7 +514,7 @@ impl GitHub {
 
     /// Removes a label from an issue or pull request; a label that is
     /// already gone (404) is not an error.
-    pub fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError> {
+    fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError> {
         let encoded: String = label
             .bytes()
             .map(|b| match b {
@@ -532,7 +534,7 @@ impl GitHub {
         }
     }
 
-    pub fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError> {
+    fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError> {
         Ok(self
             .get_all(&self.repo_path(&format!("/issues/{number}/comments")))?
             .into_iter()
@@ -542,7 +544,7 @@ impl GitHub {
 
     /// Creates a comment; not retried (a retried create could post twice):
     /// the caller looks for the comment before trying again.
-    pub fn create_comment(&self, number: u64, body: &str) -> Result<Comment, ApiError> {
+    fn create_comment(&self, number: u64, body: &str) -> Result<Comment, ApiError> {
         let r = self
             .once(
                 &Method::POST,
@@ -560,7 +562,7 @@ impl GitHub {
     }
 
     /// PATCH, as GitHub's REST description requires.
-    pub fn update_comment(&self, id: u64, body: &str) -> Result<Comment, ApiError> {
+    fn update_comment(&self, id: u64, body: &str) -> Result<Comment, ApiError> {
         let r = self.request(
             Method::PATCH,
             &self.repo_path(&format!("/issues/comments/{id}")),
@@ -575,7 +577,7 @@ impl GitHub {
         }))
     }
 
-    pub fn delete_comment(&self, id: u64) -> Result<(), ApiError> {
+    fn delete_comment(&self, id: u64) -> Result<(), ApiError> {
         self.request(
             Method::DELETE,
             &self.repo_path(&format!("/issues/comments/{id}")),
@@ -587,7 +589,7 @@ impl GitHub {
     /// The user's role on the repository (`admin`, `maintain`, `write`,
     /// `triage`, `read` or a custom role), from `role_name`, falling back to
     /// the coarser `permission`.
-    pub fn permission(&self, user: &str) -> Result<String, ApiError> {
+    fn permission(&self, user: &str) -> Result<String, ApiError> {
         let r = self.request(
             Method::GET,
             &self.repo_path(&format!("/collaborators/{user}/permission")),
@@ -601,7 +603,7 @@ impl GitHub {
     }
 
     /// `labeled` and `unlabeled` events from the issue's timeline, oldest first.
-    pub fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError> {
+    fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError> {
         Ok(self
             .get_all(&self.repo_path(&format!("/issues/{number}/timeline")))?
             .iter()
@@ -621,7 +623,7 @@ impl GitHub {
 
     /// An in-progress check run; the id of an existing one with the same name
     /// for the commit is reused when a retried create may already have landed.
-    pub fn create_check_run(
+    fn create_check_run(
         &self,
         name: &str,
         head_sha: &str,
@@ -663,7 +665,7 @@ impl GitHub {
 
     /// Completes a check run. GitHub takes at most 50 annotations per
     /// request, so further ones are sent in more updates.
-    pub fn complete_check_run(
+    fn complete_check_run(
         &self,
         id: u64,
         conclusion: &str,
@@ -692,56 +694,7 @@ impl GitHub {
         }
         Ok(())
     }
-}
 
-impl GitHubApi for GitHub {
-    fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
-        GitHub::pull(self, number)
-    }
-    fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError> {
-        GitHub::pull_files(self, number)
-    }
-    fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError> {
-        GitHub::comments(self, number)
-    }
-    fn create_comment(&self, number: u64, body: &str) -> Result<Comment, ApiError> {
-        GitHub::create_comment(self, number, body)
-    }
-    fn update_comment(&self, id: u64, body: &str) -> Result<Comment, ApiError> {
-        GitHub::update_comment(self, id, body)
-    }
-    fn delete_comment(&self, id: u64) -> Result<(), ApiError> {
-        GitHub::delete_comment(self, id)
-    }
-    fn permission(&self, user: &str) -> Result<String, ApiError> {
-        GitHub::permission(self, user)
-    }
-    fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError> {
-        GitHub::label_events(self, number)
-    }
-    fn user(&self) -> Result<String, ApiError> {
-        GitHub::user(self)
-    }
-    fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError> {
-        GitHub::remove_label(self, number, label)
-    }
-    fn create_check_run(
-        &self,
-        name: &str,
-        head_sha: &str,
-        started_at: &str,
-    ) -> Result<u64, ApiError> {
-        GitHub::create_check_run(self, name, head_sha, started_at)
-    }
-    fn complete_check_run(
-        &self,
-        id: u64,
-        conclusion: &str,
-        completed_at: &str,
-        out: &CheckOutput,
-    ) -> Result<(), ApiError> {
-        GitHub::complete_check_run(self, id, conclusion, completed_at, out)
-    }
     /// The handler runs on its own thread while this client may be busy, so
     /// it makes a fresh one that tries once: it has seconds, not minutes.
     fn cancel_on_interrupt(&self, id: u64) -> Option<crate::interrupt::Registration> {

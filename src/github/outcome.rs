@@ -537,42 +537,38 @@ fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
         .collect()
 }
 
-fn check_annotations(c: Option<&(Comparison, String)>) -> Vec<Value> {
+/// The flagged metrics, each made into an annotation by `make` (given the
+/// baseline file's path, which the annotations point into).
+fn annotations<T>(c: Option<&(Comparison, String)>, make: impl Fn(&str, Flagged) -> T) -> Vec<T> {
     let Some((c, yaml)) = c else {
         return Vec::new();
     };
+    let path = c.baseline_file.trim_start_matches("./");
     flagged(c, yaml)
         .into_iter()
-        .map(|f| {
-            json!({
-                "path": c.baseline_file.trim_start_matches("./"),
-                "start_line": f.line.unwrap_or(1),
-                "end_line": f.line.unwrap_or(1),
-                "annotation_level": if f.level == Level::Error { "failure" } else { "warning" },
-                "title": f.title,
-                "message": f.message,
-            })
-        })
+        .map(|f| make(path, f))
         .collect()
+}
+
+/// The check run's annotations.
+fn check_annotations(c: Option<&(Comparison, String)>) -> Vec<Value> {
+    annotations(c, |path, f| {
+        json!({
+            "path": path,
+            "start_line": f.line.unwrap_or(1),
+            "end_line": f.line.unwrap_or(1),
+            "annotation_level": if f.level == Level::Error { "failure" } else { "warning" },
+            "title": f.title,
+            "message": f.message,
+        })
+    })
 }
 
 /// Log annotations, for when no check run could carry them.
 fn log_annotations(c: Option<&(Comparison, String)>) -> Vec<String> {
-    let Some((c, yaml)) = c else {
-        return Vec::new();
-    };
-    flagged(c, yaml)
-        .into_iter()
-        .map(|f| {
-            actions::annotation(
-                f.level,
-                Some(c.baseline_file.trim_start_matches("./")),
-                f.line,
-                &f.title,
-                &f.message,
-            )
-        })
-        .collect()
+    annotations(c, |path, f| {
+        actions::annotation(f.level, Some(path), f.line, &f.title, &f.message)
+    })
 }
 
 /// The comment without its marker and hidden results: the check run's summary.

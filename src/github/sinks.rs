@@ -9,7 +9,7 @@
 
 use anyhow::Result;
 
-use super::actions::{self, Level};
+use super::actions;
 use super::api::{ApiError, CheckOutput, Comment, GitHubApi};
 use super::comment;
 use super::context::Context;
@@ -79,17 +79,45 @@ const TWO_WORKFLOWS: &str = "To publish for pull requests from forks (whose toke
 the pull_request workflow runs `bench-gate gate` and uploads the results file as an artifact; a workflow_run workflow \
 downloads it and runs `bench-gate gate --results FILE` with `permissions: { pull-requests: write, checks: write }`. See the README.";
 
-fn explain_denied(what: &str, permission: &str, e: &ApiError) {
-    println!(
-        "{}",
-        actions::annotation(
-            Level::Warning,
-            None,
-            None,
-            "bench-gate could not publish",
-            &format!("Could not write the {what} ({e}). The workflow needs `permissions: {{ {permission} }}`. {TWO_WORKFLOWS}")
-        )
-    );
+/// A write the gate makes, for the messages when it fails.
+struct Write {
+    what: &'static str,
+    /// "could not …", for a failure that is not a permission.
+    verb: &'static str,
+    permission: &'static str,
+}
+
+const CREATE_CHECK: Write = Write {
+    what: "check run",
+    verb: "create the check run",
+    permission: "checks: write",
+};
+const COMPLETE_CHECK: Write = Write {
+    verb: "complete the check run",
+    ..CREATE_CHECK
+};
+const COMMENT: Write = Write {
+    what: "pull-request comment",
+    verb: "post the comment",
+    permission: "pull-requests: write",
+};
+
+impl Write {
+    /// Says why it failed: a permission the workflow lacks (with what to
+    /// do about it, as a warning annotation), or another error.
+    fn failed(&self, e: &ApiError) {
+        if e.is_permission() {
+            println!(
+                "{}",
+                actions::warning(
+                    "bench-gate could not publish",
+                    &format!("Could not write the {} ({e}). The workflow needs `permissions: {{ {} }}`. {TWO_WORKFLOWS}", self.what, self.permission)
+                )
+            );
+        } else {
+            eprintln!("warning: could not {}: {e}", self.verb);
+        }
+    }
 }
 
 fn abs(p: &std::path::Path) -> String {
@@ -122,16 +150,12 @@ impl Sinks<'_> {
                 denied: false,
                 _on_interrupt: api.cancel_on_interrupt(id),
             },
-            Err(e) if e.is_permission() => {
-                explain_denied("check run", "checks: write", &e);
+            Err(e) => {
+                CREATE_CHECK.failed(&e);
                 OpenCheck {
-                    denied: true,
+                    denied: e.is_permission(),
                     ..OpenCheck::none()
                 }
-            }
-            Err(e) => {
-                eprintln!("warning: could not create the check run: {e}");
-                OpenCheck::none()
             }
         }
     }
@@ -249,11 +273,7 @@ impl Sinks<'_> {
         match result {
             Ok(id) => Some(id),
             Err(e) => {
-                if e.is_permission() {
-                    explain_denied("check run", "checks: write", &e);
-                } else {
-                    eprintln!("warning: could not complete the check run: {e}");
-                }
+                COMPLETE_CHECK.failed(&e);
                 *denied = true;
                 None
             }
@@ -282,11 +302,7 @@ impl Sinks<'_> {
                 Some(c.html_url)
             }
             Err(e) => {
-                if e.is_permission() {
-                    explain_denied("pull-request comment", "pull-requests: write", &e);
-                } else {
-                    eprintln!("warning: could not post the comment: {e}");
-                }
+                COMMENT.failed(&e);
                 *denied = true;
                 None
             }
@@ -325,10 +341,7 @@ fn upsert_comment(
                 if let Some(author) = c.author().filter(|a| !a.eq_ignore_ascii_case(me)) {
                     println!(
                         "{}",
-                        actions::annotation(
-                            Level::Warning,
-                            None,
-                            None,
+                        actions::warning(
                             "bench-gate does not know its own login",
                             &format!("The comment was posted as @{author}, but the gate took itself for @{me}; it will not find this comment again. Set the action input gate-login: {author}.")
                         )
