@@ -292,7 +292,6 @@ impl CheckText {
 pub struct Outcome {
     pub results: Results,
     pub decision: GateDecision,
-    pub override_state: Override,
     /// Markdown, for the report file and the step summary.
     pub report: String,
     /// The comparison as a terminal table, for a report-only run's log.
@@ -404,7 +403,6 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
             .unwrap_or_default(),
         log_annotations: log_annotations(compared.as_ref()),
         decision,
-        override_state,
         report,
         comment: body,
         trim,

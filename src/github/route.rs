@@ -2,8 +2,8 @@
 //! which commit, which pull request, a label event or not, who applied
 //! what, results given or to benchmark, release or report only. It reads
 //! from GitHub (the pull request's labels, the gate's own identity and
-//! comment) and writes nothing, except the failing check run of a refused
-//! `workflow_run` artifact, which [`Route::Refused`] leaves to the sinks.
+//! comment) and writes nothing: even a refused `workflow_run` artifact's
+//! failing check run is the sinks' to write ([`Route::Refused`]).
 
 use anyhow::{Context as _, Result};
 
@@ -86,15 +86,6 @@ pub enum Source {
 }
 
 impl Request {
-    pub fn pull_request(&self) -> Option<&PullRequest> {
-        match &self.kind {
-            Kind::PullRequest(p) => Some(p),
-            Kind::Release | Kind::ReportOnly => None,
-        }
-    }
-    pub fn release(&self) -> bool {
-        matches!(self.kind, Kind::Release)
-    }
     pub fn report_only(&self) -> bool {
         matches!(self.kind, Kind::ReportOnly)
     }
