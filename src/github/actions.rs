@@ -1,11 +1,10 @@
 //! GitHub Actions workflow commands and files: masking, annotations, step
-//! summary and outputs, escaped as the runner requires.
+//! summary, escaped as the runner requires (outputs: `outputs.rs`).
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use rand::Rng;
 
 /// A command's message (`::error::MESSAGE`) and property values (`file=`,
 /// `title=`), escaped as the runner unescapes them (the one definition is
@@ -43,6 +42,11 @@ pub fn annotation(
     format!("::{name} {}::{}", props.join(","), escape_data(message))
 }
 
+/// A warning about the run itself (no file or line).
+pub fn warning(title: &str, message: &str) -> String {
+    annotation(Level::Warning, None, None, title, message)
+}
+
 /// Tells the runner to mask `secret` in every later log line. Printed before
 /// anything else could print the secret.
 pub fn mask(secret: &str) {
@@ -63,32 +67,6 @@ pub fn append_summary(path: &Path, markdown: &str) -> Result<()> {
         .with_context(|| format!("{}: cannot write the step summary", path.display()))
 }
 
-/// `name<<DELIM`, value, `DELIM` for each output, with a random delimiter
-/// that cannot occur in the value.
-pub fn format_outputs(outputs: &[(&str, String)]) -> String {
-    let mut out = String::new();
-    for (name, value) in outputs {
-        let delimiter = loop {
-            let d = format!("ghadelimiter_{:016x}", rand::rng().random::<u64>());
-            if !value.contains(&d) {
-                break d;
-            }
-        };
-        out.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
-    }
-    out
-}
-
-pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("{}: cannot open GITHUB_OUTPUT", path.display()))?;
-    f.write_all(format_outputs(outputs).as_bytes())
-        .with_context(|| format!("{}: cannot write GITHUB_OUTPUT", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,22 +80,6 @@ mod tests {
         assert_eq!(
             annotation(Level::Warning, None, None, "t", "m"),
             "::warning title=t::m"
-        );
-    }
-
-    #[test]
-    fn outputs_use_a_random_delimiter() {
-        let text = format_outputs(&[("result", "fail".into()), ("multi", "a\nb".into())]);
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].starts_with("result<<ghadelimiter_"));
-        let d = lines[0].split("<<").nth(1).unwrap();
-        assert_eq!(lines[1], "fail");
-        assert_eq!(lines[2], d);
-        assert_eq!(&lines[4..6], ["a", "b"]);
-        assert_ne!(
-            lines[3].split("<<").nth(1).unwrap(),
-            d,
-            "each output gets its own delimiter"
         );
     }
 }

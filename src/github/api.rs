@@ -195,6 +195,50 @@ pub struct LabelEvent {
     pub labeled: bool,
 }
 
+/// The calls the gate makes, and nothing else: the gate's flow sees GitHub
+/// only through this, so it runs against [`GitHub`] (HTTP, octocrab) in
+/// the binary and against an in-memory fake in its unit tests.
+pub trait GitHubApi {
+    fn pull(&self, number: u64) -> Result<PullInfo, ApiError>;
+    /// Every path the pull request touches, repository-relative (a renamed
+    /// file under its old name too).
+    fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError>;
+    fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError>;
+    /// Not retried: a retried create could post twice.
+    fn create_comment(&self, number: u64, body: &str) -> Result<Comment, ApiError>;
+    fn update_comment(&self, id: u64, body: &str) -> Result<Comment, ApiError>;
+    fn delete_comment(&self, id: u64) -> Result<(), ApiError>;
+    /// The user's role on the repository (`role_name`, else `permission`).
+    fn permission(&self, user: &str) -> Result<String, ApiError>;
+    /// `labeled` and `unlabeled` events from the timeline, oldest first.
+    fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError>;
+    /// The login the token acts as; 403 for an installation token.
+    fn user(&self) -> Result<String, ApiError>;
+    /// A label already gone is not an error.
+    fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError>;
+    /// An in-progress check run, created once; with the App it belongs
+    /// to, which tells an installation token's login.
+    fn create_check_run(
+        &self,
+        name: &str,
+        head_sha: &str,
+        started_at: &str,
+    ) -> Result<CreatedCheck, ApiError>;
+    fn complete_check_run(
+        &self,
+        id: u64,
+        conclusion: &str,
+        completed_at: &str,
+        out: &CheckOutput,
+    ) -> Result<(), ApiError>;
+    /// While the returned registration lives, an interrupt (a cancelled
+    /// job) completes check run `id` as `cancelled`. `None`: nothing to do
+    /// (a client that cannot be reached from the interrupt handler).
+    fn cancel_on_interrupt(&self, _id: u64) -> Option<crate::interrupt::Registration> {
+        None
+    }
+}
+
 pub struct GitHub {
     rt: tokio::runtime::Runtime,
     octo: octocrab::Octocrab,
@@ -202,8 +246,10 @@ pub struct GitHub {
     retry: RetryPolicy,
     /// host[:port] of the API, the only host pagination links may name.
     authority: String,
-    /// The token, to take out of any text an answer echoes it in.
-    secret: String,
+    /// What a fresh client needs (the interrupt handler makes one); the
+    /// token is also taken out of any text an answer echoes it in.
+    api_url: String,
+    token: Token,
 }
 
 fn message_of(body: &str) -> String {
@@ -219,6 +265,27 @@ fn message_of(body: &str) -> String {
 
 /// The most files GitHub lists for a pull request.
 const MAX_PULL_FILES: usize = 3000;
+
+/// GitHub lists at most 3,000 files of a pull request without saying more
+/// were left out: a list (at `path`) of `listed` files is complete only
+/// below that cap and at least as long as the pull request's own count.
+pub(crate) fn whole_file_list(
+    path: &str,
+    listed: usize,
+    changed_files: u64,
+) -> Result<(), ApiError> {
+    let expected = usize::try_from(changed_files).unwrap_or(usize::MAX);
+    if listed >= MAX_PULL_FILES || listed < expected {
+        return Err(ApiError::Incomplete {
+            path: path.to_string(),
+            message: format!(
+                "GitHub lists {listed} of the {} files (it lists at most {MAX_PULL_FILES})",
+                expected.max(listed)
+            ),
+        });
+    }
+    Ok(())
+}
 
 /// A bound on the pages of one list, against a server that links forever.
 const MAX_PAGES: usize = 1000;
@@ -290,7 +357,8 @@ impl GitHub {
             repo,
             retry: RetryPolicy::from_env(),
             authority,
-            secret: token.expose().to_string(),
+            api_url: api_url.to_string(),
+            token: token.clone(),
         })
     }
 
@@ -310,12 +378,7 @@ impl GitHub {
     /// anywhere: the token taken out (an echoing proxy or server could
     /// return it), on one line, and never a workflow command.
     fn clean(&self, s: &str) -> String {
-        let s = if self.secret.is_empty() {
-            s.to_string()
-        } else {
-            s.replace(&self.secret, "***")
-        };
-        crate::escape::log(&s)
+        crate::escape::log(&s.replace(self.token.expose(), "***"))
     }
 
     fn repo_path(&self, rest: &str) -> String {
@@ -435,8 +498,10 @@ impl GitHub {
         }
         Ok(out)
     }
+}
 
-    pub fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
+impl GitHubApi for GitHub {
+    fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
         let r = self.request(
             Method::GET,
             &self.repo_path(&format!("/pulls/{number}")),
@@ -470,20 +535,10 @@ impl GitHub {
     /// protected folder changes that folder). GitHub lists at most 3,000
     /// files without saying more were left out: a list that long, or
     /// shorter than the pull request's own count, is an error.
-    pub fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError> {
+    fn pull_files(&self, number: u64) -> Result<Vec<String>, ApiError> {
         let path = self.repo_path(&format!("/pulls/{number}/files"));
         let entries = self.get_all(&path)?;
-        let expected = self.pull(number)?.changed_files as usize;
-        if entries.len() >= MAX_PULL_FILES || entries.len() < expected {
-            return Err(ApiError::Incomplete {
-                path,
-                message: format!(
-                    "GitHub lists {} of the {} files (it lists at most {MAX_PULL_FILES})",
-                    entries.len(),
-                    expected.max(entries.len())
-                ),
-            });
-        }
+        whole_file_list(&path, entries.len(), self.pull(number)?.changed_files)?;
         Ok(entries
             .iter()
             .flat_map(|f| {
@@ -497,7 +552,7 @@ impl GitHub {
     /// The login the token acts as (`GET /user`). An installation token
     /// (`GITHUB_TOKEN`) cannot read it and answers 403; the caller decides
     /// what that means.
-    pub fn user(&self) -> Result<String, ApiError> {
+    fn user(&self) -> Result<String, ApiError> {
         let r = self.request(Method::GET, "/user", None)?;
         r.body["login"]
             .as_str()
@@ -512,7 +567,7 @@ impl GitHub {
 
     /// Removes a label from an issue or pull request; a label that is
     /// already gone (404) is not an error.
-    pub fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError> {
+    fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError> {
         let encoded: String = label
             .bytes()
             .map(|b| match b {
@@ -532,7 +587,7 @@ impl GitHub {
         }
     }
 
-    pub fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError> {
+    fn comments(&self, number: u64) -> Result<Vec<Comment>, ApiError> {
         Ok(self
             .get_all(&self.repo_path(&format!("/issues/{number}/comments")))?
             .into_iter()
@@ -542,7 +597,7 @@ impl GitHub {
 
     /// Creates a comment; not retried (a retried create could post twice):
     /// the caller looks for the comment before trying again.
-    pub fn create_comment(&self, number: u64, body: &str) -> Result<Comment, ApiError> {
+    fn create_comment(&self, number: u64, body: &str) -> Result<Comment, ApiError> {
         let r = self
             .once(
                 &Method::POST,
@@ -560,7 +615,7 @@ impl GitHub {
     }
 
     /// PATCH, as GitHub's REST description requires.
-    pub fn update_comment(&self, id: u64, body: &str) -> Result<Comment, ApiError> {
+    fn update_comment(&self, id: u64, body: &str) -> Result<Comment, ApiError> {
         let r = self.request(
             Method::PATCH,
             &self.repo_path(&format!("/issues/comments/{id}")),
@@ -575,7 +630,7 @@ impl GitHub {
         }))
     }
 
-    pub fn delete_comment(&self, id: u64) -> Result<(), ApiError> {
+    fn delete_comment(&self, id: u64) -> Result<(), ApiError> {
         self.request(
             Method::DELETE,
             &self.repo_path(&format!("/issues/comments/{id}")),
@@ -587,7 +642,7 @@ impl GitHub {
     /// The user's role on the repository (`admin`, `maintain`, `write`,
     /// `triage`, `read` or a custom role), from `role_name`, falling back to
     /// the coarser `permission`.
-    pub fn permission(&self, user: &str) -> Result<String, ApiError> {
+    fn permission(&self, user: &str) -> Result<String, ApiError> {
         let r = self.request(
             Method::GET,
             &self.repo_path(&format!("/collaborators/{user}/permission")),
@@ -601,7 +656,7 @@ impl GitHub {
     }
 
     /// `labeled` and `unlabeled` events from the issue's timeline, oldest first.
-    pub fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError> {
+    fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError> {
         Ok(self
             .get_all(&self.repo_path(&format!("/issues/{number}/timeline")))?
             .iter()
@@ -621,7 +676,7 @@ impl GitHub {
 
     /// An in-progress check run; the id of an existing one with the same name
     /// for the commit is reused when a retried create may already have landed.
-    pub fn create_check_run(
+    fn create_check_run(
         &self,
         name: &str,
         head_sha: &str,
@@ -676,7 +731,7 @@ impl GitHub {
 
     /// Completes a check run. GitHub takes at most 50 annotations per
     /// request, so further ones are sent in more updates.
-    pub fn complete_check_run(
+    fn complete_check_run(
         &self,
         id: u64,
         conclusion: &str,
@@ -704,6 +759,33 @@ impl GitHub {
             )?;
         }
         Ok(())
+    }
+
+    /// The handler runs on its own thread while this client may be busy, so
+    /// it makes a fresh one with short retries: it has seconds before the
+    /// runner kills the job, not minutes.
+    fn cancel_on_interrupt(&self, id: u64) -> Option<crate::interrupt::Registration> {
+        let (url, token, repo) = (self.api_url.clone(), self.token.clone(), self.repo.clone());
+        Some(crate::interrupt::on_interrupt(move || {
+            let out = CheckOutput {
+                title: "Cancelled",
+                summary: "The run was stopped (SIGINT or SIGTERM: a cancelled job) before it finished; nothing was decided.",
+                text: "",
+                annotations: &[],
+            };
+            let now = crate::model::now_rfc3339();
+            match GitHub::new(&url, &token, repo.clone()) {
+                Ok(api) => {
+                    if let Err(e) = api
+                        .hurried()
+                        .complete_check_run(id, "cancelled", &now, &out)
+                    {
+                        eprintln!("could not mark the check run cancelled: {e}");
+                    }
+                }
+                Err(e) => eprintln!("could not mark the check run cancelled: {e:#}"),
+            }
+        }))
     }
 }
 

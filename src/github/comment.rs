@@ -6,6 +6,7 @@ use base64::Engine;
 use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
 
+use super::api::Comment as ApiComment;
 use crate::compare::gate::{GateDecision, GateResult, Override, Role};
 use crate::compare::{Comparison, EnvDifference};
 use crate::model::Results;
@@ -27,6 +28,19 @@ pub fn marker(check: &str) -> String {
 
 pub fn is_ours(body: &str, check: &str) -> bool {
     body.contains(&marker(check))
+}
+
+/// This gate's comments, oldest first (the newest is last): those with its
+/// marker AND written by the gate's own identity `me`. Anyone else's
+/// comment is never read, edited or deleted, whatever it holds.
+pub fn ours(comments: Vec<ApiComment>, check: &str, me: &str) -> Vec<ApiComment> {
+    let mut v: Vec<ApiComment> = comments
+        .into_iter()
+        .filter(|c| c.author().is_some_and(|a| a.eq_ignore_ascii_case(me)))
+        .filter(|c| c.body.as_deref().is_some_and(|b| is_ours(b, check)))
+        .collect();
+    v.sort_by(|a, b| (a.created_at.as_str(), a.id).cmp(&(b.created_at.as_str(), b.id)));
+    v
 }
 
 /// What the hidden block holds: enough to decide again for the same commit.

@@ -1,24 +1,39 @@
 //! `bench-gate gate`: benchmark (or read results), compare, then tell the
 //! pull request: one comment, one check run, the step summary and outputs.
 //!
-//! Order matters: results and the report are on disk and in the step
-//! summary before any API call, so a publishing failure never loses them.
+//! Three stages, each in its own module:
+//! 1. [`route`](super::route): the event, routed into a plain request
+//!    (which commit, which pull request, a label event or not, who applied
+//!    the label, results given or to benchmark, release or report only).
+//!    Routing has two halves: [`route::route`] reads the event (and the pull
+//!    request as it is now) to name the commit; the check run for that
+//!    commit is created then, FIRST in every flow, because its App tells an
+//!    installation token's login; [`route::request`] then learns who the
+//!    gate is, reads its own record and checks a `workflow_run`'s artifact;
+//! 2. [`outcome`](super::outcome): the override's meaning for this commit,
+//!    the setup check, the policy's decision, and the report, comment and
+//!    check run's text, as plain values;
+//! 3. [`sinks`](super::sinks): the outputs, in order: files (results,
+//!    report), step summary, outputs, check run, comment, annotations.
+//!
+//! GitHub is reached only through [`GitHubApi`], so the flow runs against
+//! an in-memory fake in the unit tests below.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context as _, Result};
-use serde_json::{json, Value};
+use anyhow::Result;
 
-use super::actions::{self, Level};
-use super::api::{ApiError, CheckOutput, Comment, GitHub};
-use super::comment::{self, CommentInput, Embedded};
+use super::actions;
+use super::api::{GitHub, GitHubApi};
 use super::context::{Context, Event};
-use super::state::{self, GateState, Grant};
-use crate::baseline::{self, discover};
-use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role, SetupCheck};
-use crate::compare::{self, Comparison, Status, ThresholdFlags};
+use super::outcome::{self, Evidence, Facts};
+use super::outputs::ResultValue;
+use super::route::{self, Admitted, Kind, Request, Route, Source};
+use super::sinks::{OpenCheck, Sinks, Target};
+use crate::compare::gate::{Override, Role, SetupCheck};
+use crate::compare::ThresholdFlags;
 use crate::model::{GithubInfo, Results};
-use crate::report::{self, escape};
+use crate::report::escape;
 
 #[derive(Debug, Clone)]
 pub struct GateOptions {
@@ -38,9 +53,10 @@ pub struct GateOptions {
     pub results_given: bool,
     /// Linked from the comment: the metrics' history charts.
     pub history_url: Option<String>,
-    /// The login the token posts as, when `GET /user` cannot tell (a
-    /// GitHub App's `name[bot]`); by default `GET /user`, and
-    /// `github-actions[bot]` for `GITHUB_TOKEN`.
+    /// The login the token posts as; by default `GET /user`, and for an
+    /// installation token (which cannot read it) `slug[bot]` of the App
+    /// its first check run belongs to (`github-actions[bot]` for
+    /// `GITHUB_TOKEN`).
     pub gate_login: Option<String>,
     pub override_scope: OverrideScope,
     pub label_events: LabelEvents,
@@ -69,9 +85,6 @@ pub enum LabelEvents {
     Benchmark,
 }
 
-/// The login `GITHUB_TOKEN` posts as.
-pub const ACTIONS_BOT: &str = "github-actions[bot]";
-
 /// Whether a repository-relative path is protected (equal to, or inside,
 /// one of `protected`).
 pub fn is_protected(path: &str, protected: &[String]) -> bool {
@@ -88,495 +101,20 @@ pub fn is_protected(path: &str, protected: &[String]) -> bool {
 /// Benchmarks, or reads `--results`; supplied by the caller.
 pub type Obtain<'a> = &'a mut dyn FnMut() -> Result<Results>;
 
-fn now() -> String {
-    crate::model::now_rfc3339()
+/// An error once the check run is open, with the check's title for it:
+/// the check is completed as `failure` with it.
+#[derive(Debug)]
+pub struct Failed {
+    pub title: &'static str,
+    pub error: anyhow::Error,
 }
 
-/// The comparison, or `None` when `--baseline latest` finds no baseline yet.
-fn compare_with_baseline(
-    results: &Results,
-    opts: &GateOptions,
-) -> Result<Option<(Comparison, String)>> {
-    // A/B mode compares with the base commit even before a baseline exists.
-    let chosen = match discover::choose(
-        &opts.baseline,
-        &opts.baselines_dir,
-        results.ab.is_some(),
-        discover::UnknownKeys::Warn,
-    )? {
-        discover::Chosen::NoneYet(_) => return Ok(None),
-        chosen => chosen,
-    };
-    let text = chosen
-        .path()
-        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
-        .unwrap_or_default();
-    let (b, shown): (baseline::Baseline, String) = chosen.baseline()?;
-    Ok(Some((
-        compare::compare_checked(&b, &shown, results, opts.flags)?,
-        text,
-    )))
-}
-
-fn gate_inputs(
-    c: Option<&Comparison>,
-    release: bool,
-    o: &Override,
-    setup: SetupCheck,
-    opts: &GateOptions,
-) -> GateInputs {
-    GateInputs {
-        verdict: c.map(|c| c.verdict),
-        failures: c.map_or(0, |c| c.deciding_view().0.counts.failure),
-        warnings: c.map_or(0, |c| c.deciding_view().0.counts.warning),
-        missing: c.map_or(0, |c| c.deciding_view().0.counts.missing),
-        missing_policy: opts.flags.missing,
-        release,
-        override_state: o.clone(),
-        setup,
-        fail_on_regression: opts.fail_on_regression,
-        fail_on_warning: opts.fail_on_warning,
-    }
-}
-
-/// The Markdown report for the step summary and `report-path`.
-fn report_markdown(decision: &GateDecision, c: Option<&Comparison>, check: &str) -> String {
-    match c {
-        Some(c) => format!(
-            "## bench-gate · {}: {}\n\n{}",
-            escape::md_text(check),
-            escape::md_text(&decision.title),
-            report::markdown::report(c)
-        ),
-        None => format!(
-            "## bench-gate · {}: {}\n\nNo baseline was found; capture one with `bench-gate capture --output baselines/v0.1.0.yaml` and commit it.\n",
-            escape::md_text(check),
-            escape::md_text(&decision.title)
-        ),
-    }
-}
-
-/// Writes the results file, the report file, the step summary and the first
-/// outputs. Runs before any API call.
-fn write_local(
-    ctx: &Context,
-    opts: &GateOptions,
-    results: &Results,
-    report_md: &str,
-    decision: &GateDecision,
-) -> Result<()> {
-    crate::fsutil::write_atomic(&opts.results_out, results.to_json().as_bytes())?;
-    crate::fsutil::write_atomic(&opts.report_out, report_md.as_bytes())?;
-    if let Some(summary) = &ctx.step_summary {
-        if let Err(e) = actions::append_summary(summary, report_md) {
-            eprintln!("warning: {e:#}");
+impl From<anyhow::Error> for Failed {
+    fn from(error: anyhow::Error) -> Failed {
+        Failed {
+            title: "The benchmark could not run",
+            error,
         }
-    }
-    if let Some(out) = &ctx.output {
-        actions::write_outputs(
-            out,
-            &[
-                ("result", decision.result.as_str().to_string()),
-                ("results-path", abs(&opts.results_out)),
-                ("report-path", abs(&opts.report_out)),
-            ],
-        )?;
-    }
-    Ok(())
-}
-
-fn abs(p: &Path) -> String {
-    std::fs::canonicalize(p)
-        .unwrap_or_else(|_| p.to_path_buf())
-        .display()
-        .to_string()
-}
-
-/// 1-based line of a dotted metric in a baseline's YAML text, found by
-/// following the keys' indentation.
-pub fn metric_line(yaml: &str, name: &str) -> Option<usize> {
-    let mut stack: Vec<(usize, String)> = Vec::new();
-    for (i, raw) in yaml.lines().enumerate() {
-        let line = raw.split(" #").next().unwrap_or(raw);
-        let trimmed = line.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('-') {
-            continue;
-        }
-        let Some((key, _)) = trimmed.split_once(':') else {
-            continue;
-        };
-        let indent = line.len() - trimmed.len();
-        while stack.last().is_some_and(|(d, _)| *d >= indent) {
-            stack.pop();
-        }
-        stack.push((indent, key.trim().trim_matches('"').to_string()));
-        if stack.len() > 1 && stack[0].1 == "metrics" {
-            let dotted: Vec<&str> = stack[1..].iter().map(|(_, k)| k.as_str()).collect();
-            if dotted.join(".") == name {
-                return Some(i + 1);
-            }
-        }
-    }
-    None
-}
-
-struct Flagged {
-    level: Level,
-    title: String,
-    message: String,
-    line: Option<usize>,
-}
-
-/// Failures and warnings of the views that decide, each metric once.
-fn flagged(c: &Comparison, yaml: &str) -> Vec<Flagged> {
-    let mut seen = std::collections::BTreeSet::new();
-    c.deciding_views()
-        .into_iter()
-        .flat_map(|v| v.metrics.iter())
-        .filter(|m| matches!(m.effective_status(), Status::Failure | Status::Warning))
-        .filter(|m| seen.insert(m.name.clone()))
-        .map(|m| {
-            let r = report::view::row(m);
-            Flagged {
-                level: if m.effective_status() == Status::Failure {
-                    Level::Error
-                } else {
-                    Level::Warning
-                },
-                // Shown as plain text, in the check run or the log: one line each.
-                title: escape::plain(&format!("{}: {} ({})", m.name, r.change, r.status)),
-                message: escape::plain(&format!(
-                    "{} went from {} to {} ({}); thresholds {}.{}",
-                    m.name,
-                    r.baseline,
-                    r.current,
-                    r.change,
-                    r.threshold,
-                    m.note
-                        .as_deref()
-                        .map(|n| format!(" {n}."))
-                        .unwrap_or_default()
-                )),
-                line: metric_line(yaml, &m.name),
-            }
-        })
-        .collect()
-}
-
-fn check_annotations(c: Option<&(Comparison, String)>) -> Vec<Value> {
-    let Some((c, yaml)) = c else {
-        return Vec::new();
-    };
-    flagged(c, yaml)
-        .into_iter()
-        .map(|f| {
-            json!({
-                "path": c.baseline_file.trim_start_matches("./"),
-                "start_line": f.line.unwrap_or(1),
-                "end_line": f.line.unwrap_or(1),
-                "annotation_level": if f.level == Level::Error { "failure" } else { "warning" },
-                "title": f.title,
-                "message": f.message,
-            })
-        })
-        .collect()
-}
-
-/// Log annotations, for when no check run could carry them.
-fn log_annotations(c: Option<&(Comparison, String)>) {
-    if let Some((c, yaml)) = c {
-        for f in flagged(c, yaml) {
-            println!(
-                "{}",
-                actions::annotation(
-                    f.level,
-                    Some(c.baseline_file.trim_start_matches("./")),
-                    f.line,
-                    &f.title,
-                    &f.message
-                )
-            );
-        }
-    }
-}
-
-const TWO_WORKFLOWS: &str = "To publish for pull requests from forks (whose token is read-only), use the two-workflow pattern: \
-the pull_request workflow runs `bench-gate gate` and uploads the results file as an artifact; a workflow_run workflow \
-downloads it and runs `bench-gate gate --results FILE` with `permissions: { pull-requests: write, checks: write }`. See the README.";
-
-fn explain_denied(what: &str, permission: &str, e: &ApiError) {
-    println!(
-        "{}",
-        actions::annotation(
-            Level::Warning,
-            None,
-            None,
-            "bench-gate could not publish",
-            &format!("Could not write the {what} ({e}). The workflow needs `permissions: {{ {permission} }}`. {TWO_WORKFLOWS}")
-        )
-    );
-}
-
-/// This gate's comments, oldest first (the newest is last): those with its
-/// marker AND written by the gate's own identity `me`. Anyone else's
-/// comment is never read, edited or deleted, whatever it holds.
-fn ours(comments: Vec<Comment>, check: &str, me: &str) -> Vec<Comment> {
-    let mut v: Vec<Comment> = comments
-        .into_iter()
-        .filter(|c| c.author().is_some_and(|a| a.eq_ignore_ascii_case(me)))
-        .filter(|c| {
-            c.body
-                .as_deref()
-                .is_some_and(|b| comment::is_ours(b, check))
-        })
-        .collect();
-    v.sort_by(|a, b| (a.created_at.as_str(), a.id).cmp(&(b.created_at.as_str(), b.id)));
-    v
-}
-
-/// Who the gate is on GitHub: `--gate-login`; else `GET /user` (a personal
-/// token); else, for an installation token (`GITHUB_TOKEN` or a GitHub
-/// App's, which cannot read `/user`), the App of the check run it just
-/// created: its comments are `slug[bot]`'s. `None` when nothing can tell
-/// (a read-only token that could create no check run): then no comment is
-/// the gate's. Any other failure is an error (a rate limit, an outage):
-/// guessing would mean trusting someone else's comments.
-fn identify(api: &GitHub, opts: &GateOptions, app: Option<&str>) -> Result<Option<String>> {
-    if let Some(l) = &opts.gate_login {
-        return Ok(Some(l.clone()));
-    }
-    match api.user() {
-        Ok(login) => Ok(Some(login)),
-        Err(e)
-            if e.status() == Some(403)
-                && e.to_string().contains("Resource not accessible by integration") =>
-        {
-            Ok(app.map(|slug| format!("{slug}[bot]")))
-        }
-        Err(e) => Err(anyhow::anyhow!(
-            "cannot tell which comments are the gate's own: {e}; set --gate-login (action input gate-login)"
-        )),
-    }
-}
-
-/// The gate on GitHub: the client and the login it posts as.
-struct Gh<'a> {
-    api: &'a GitHub,
-    me: String,
-}
-
-/// One comment per pull request and check name: update the newest, delete
-/// duplicates a race left behind, create only when there is none (and look
-/// again before retrying a create).
-fn upsert_comment(gh: &Gh, pr: u64, check: &str, body: &str) -> Result<Comment, ApiError> {
-    let api = gh.api;
-    let mut existing = ours(api.comments(pr)?, check, &gh.me);
-    for attempt in 0..3 {
-        if let Some(newest) = existing.pop() {
-            let updated = api.update_comment(newest.id, body)?;
-            for dup in existing {
-                if let Err(e) = api.delete_comment(dup.id) {
-                    eprintln!(
-                        "warning: could not delete duplicate comment {}: {e}",
-                        dup.id
-                    );
-                } else {
-                    println!("deleted duplicate bench-gate comment {}", dup.id);
-                }
-            }
-            return Ok(updated);
-        }
-        match api.create_comment(pr, body) {
-            Ok(c) => {
-                if let Some(author) = c.author().filter(|a| !a.eq_ignore_ascii_case(&gh.me)) {
-                    println!(
-                        "{}",
-                        actions::annotation(
-                            Level::Warning,
-                            None,
-                            None,
-                            "bench-gate does not know its own login",
-                            &format!("The comment was posted as @{author}, but the gate took itself for @{}; it will not find this comment again. Set the action input gate-login: {author}.", gh.me)
-                        )
-                    );
-                }
-                return Ok(c);
-            }
-            Err(e) if e.is_transient() && attempt < 2 => {
-                eprintln!("GitHub API: {e}; looking for the comment before trying again");
-                std::thread::sleep(std::time::Duration::from_millis(500 * (attempt + 1)));
-                existing = ours(api.comments(pr)?, check, &gh.me);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    unreachable!("the loop returns")
-}
-
-/// Who applied `label` most recently, from the timeline.
-fn label_applier(api: &GitHub, pr: u64, label: &str) -> Result<Option<String>, ApiError> {
-    Ok(api
-        .label_events(pr)?
-        .into_iter()
-        .rev()
-        .find(|e| e.labeled && e.label == label)
-        .map(|e| e.actor))
-}
-
-/// The role of `by`, when it is enough to override; otherwise the
-/// `Override` that says why not.
-fn role_for_override(api: &GitHub, by: &str, opts: &GateOptions) -> Result<String, Override> {
-    match api.permission(by) {
-        Ok(role_name) => match Role::parse(&role_name) {
-            Some(role) if role >= opts.override_permission => Ok(role_name),
-            _ => Err(Override::Insufficient {
-                by: by.to_string(),
-                role: role_name,
-                required: opts.override_permission,
-            }),
-        },
-        Err(e) => Err(Override::Unverified {
-            reason: format!("the permission of @{by} could not be read: {e}"),
-        }),
-    }
-}
-
-/// What the label means for `head` when it covers one commit (the default):
-/// it counts when the gate's own record says it was applied, by someone
-/// with the permission, to this very head commit, and the timeline agrees
-/// that the label's latest application was theirs (a record is only as
-/// good as the comment it sits in). Applied now (`labeled` event), it is
-/// recorded for the event payload's head commit. Given for another commit,
-/// it is taken off the pull request (so the label always means what it
-/// shows) and counts for nothing.
-fn commit_override(
-    api: Option<&GitHub>,
-    pr: u64,
-    head: &str,
-    labels: &[String],
-    applied_now_by: Option<&str>,
-    state: &mut GateState,
-    opts: &GateOptions,
-) -> Override {
-    let label = &opts.override_label;
-    if !labels.iter().any(|l| l == label) {
-        state.grant = None;
-        return Override::Absent;
-    }
-    let Some(api) = api else {
-        return Override::Unverified {
-            reason: "no token to look up who applied it".into(),
-        };
-    };
-    if let Some(by) = applied_now_by {
-        return match role_for_override(api, by, opts) {
-            Ok(role) => {
-                state.grant = Some(Grant {
-                    label: label.clone(),
-                    by: by.to_string(),
-                    role: role.clone(),
-                    head_sha: head.to_string(),
-                    at: now(),
-                });
-                Override::Granted {
-                    by: by.to_string(),
-                    role,
-                }
-            }
-            Err(o) => o,
-        };
-    }
-    match state.grant.clone() {
-        Some(g) if g.label == *label && g.head_sha == head => {
-            match label_applier(api, pr, label) {
-                Ok(Some(by)) if by.eq_ignore_ascii_case(&g.by) => {}
-                Ok(by) => {
-                    state.grant = None;
-                    return Override::Unverified {
-                        reason: format!(
-                            "the record names @{}, but the label was last applied by {}",
-                            g.by,
-                            by.map_or("no one".into(), |b| format!("@{b}"))
-                        ),
-                    };
-                }
-                Err(e) => {
-                    return Override::Unverified {
-                        reason: format!("the timeline could not be read: {e}"),
-                    }
-                }
-            }
-            match role_for_override(api, &g.by, opts) {
-                Ok(role) => Override::Granted { by: g.by, role },
-                Err(o) => o,
-            }
-        }
-        Some(g) if g.label == *label => {
-            let removed = match api.remove_label(pr, label) {
-                Ok(()) => {
-                    println!(
-                        "bench-gate: the override was given for {} by @{}; removed the label `{label}` from #{pr}, now at {head}.",
-                        g.head_sha, g.by
-                    );
-                    true
-                }
-                Err(e) => {
-                    eprintln!("warning: could not remove the stale label `{label}`: {e}");
-                    false
-                }
-            };
-            state.grant = None;
-            Override::Stale {
-                by: g.by,
-                given_for: g.head_sha,
-                removed,
-            }
-        }
-        _ => Override::Unverified {
-            reason: format!(
-                "the gate has no record of it being applied to commit {}; remove it and apply it again to override this commit",
-                &head[..head.len().min(7)]
-            ),
-        },
-    }
-}
-
-/// The label covering the whole pull request (`override-scope:
-/// pull-request`): whoever applied it last, from the event or the timeline.
-fn override_state(
-    api: Option<&GitHub>,
-    pr: u64,
-    labels: &[String],
-    applied_now_by: Option<&str>,
-    opts: &GateOptions,
-) -> Override {
-    if !labels.iter().any(|l| l == &opts.override_label) {
-        return Override::Absent;
-    }
-    let Some(api) = api else {
-        return Override::Unverified {
-            reason: "no token to look up who applied it".into(),
-        };
-    };
-    let by = match applied_now_by {
-        Some(u) => u.to_string(),
-        None => match label_applier(api, pr, &opts.override_label) {
-            Ok(Some(u)) => u,
-            Ok(None) => {
-                return Override::Unverified {
-                    reason: "no labeled event for it in the timeline".into(),
-                }
-            }
-            Err(e) => {
-                return Override::Unverified {
-                    reason: format!("the timeline could not be read: {e}"),
-                }
-            }
-        },
-    };
-    match role_for_override(api, &by, opts) {
-        Ok(role) => Override::Granted { by, role },
-        Err(o) => o,
     }
 }
 
@@ -609,822 +147,651 @@ pub fn run(ctx: &Context, opts: &GateOptions, obtain: Obtain) -> Result<u8> {
             actions::mask(t.expose());
         }
     }
-    match &ctx.event {
-        Event::Unsupported { name, detail } => {
-            let detail = if detail.is_empty() {
-                String::new()
-            } else {
-                format!(" ({detail})")
-            };
-            println!(
-                "bench-gate gate: the '{name}' event{detail} is not one the gate acts on (pull_request opened/synchronize/reopened/labeled/unlabeled, push, workflow_run, workflow_dispatch); nothing to do."
-            );
-            if let Some(out) = &ctx.output {
-                actions::write_outputs(out, &[("result", "skipped".into())])?;
-            }
-            Ok(0)
-        }
-        Event::Local => local(opts, obtain),
-        Event::PullRequest(p) => pull_request(ctx, opts, p, obtain),
-        Event::WorkflowRun(w) => workflow_run(ctx, opts, w, obtain),
-        Event::PushTag { sha, .. } => {
-            let api = connect(ctx)?;
-            publish(
-                ctx,
-                opts,
-                Target {
-                    api: api.as_ref(),
-                    me: None,
-                    pr: None,
-                    head: sha.clone(),
-                    release: true,
-                    report_only: false,
-                    override_state: Override::Absent,
-                    label_on: false,
-                    state: None,
-                },
-                obtain,
-            )
-        }
-        Event::PushBranch { sha, .. } | Event::WorkflowDispatch { sha, .. } => publish(
-            ctx,
-            opts,
-            Target {
-                api: None,
-                me: None,
-                pr: None,
-                head: sha.clone(),
-                release: false,
-                report_only: true,
-                override_state: Override::Absent,
-                label_on: false,
-                state: None,
-            },
-            obtain,
-        ),
-    }
+    let api = if route::wants_api(ctx, opts)? {
+        connect(ctx)?
+    } else {
+        None
+    };
+    flow(ctx, opts, api.as_ref().map(|a| a as &dyn GitHubApi), obtain)
 }
 
-/// The gate's own comments on `pr` and the record in the newest; a record
-/// that cannot be read counts as none (it grants nothing).
-fn own_state(gh: &Gh, pr: u64, check: &str) -> (Vec<Comment>, GateState) {
-    let mine = match gh.api.comments(pr) {
-        Ok(all) => ours(all, check, &gh.me),
-        Err(e) => {
-            eprintln!("warning: could not read the pull request's comments: {e}");
-            Vec::new()
-        }
-    };
-    let state = match mine
-        .last()
-        .and_then(|c| c.body.as_deref())
-        .map(state::decode)
-    {
-        Some(Ok(Some(s))) if s.check == check => s,
-        Some(Err(e)) => {
-            eprintln!(
-                "warning: the gate's own comment holds no usable record ({e}); starting afresh"
-            );
-            GateState::new(check)
-        }
-        _ => GateState::new(check),
-    };
-    (mine, state)
-}
-
-fn pull_request(
+/// The three stages, with whatever client `api` is (`None`: no token).
+fn flow(
     ctx: &Context,
     opts: &GateOptions,
-    p: &super::context::PullRequestPayload,
+    api: Option<&dyn GitHubApi>,
     obtain: Obtain,
 ) -> Result<u8> {
-    let pr = p.pull_request.number;
-    let head = p.pull_request.head.sha.clone();
-    let label_event = matches!(p.action.as_str(), "labeled" | "unlabeled");
-    let applied_now_by = (p.action == "labeled"
-        && p.label
-            .as_ref()
-            .is_some_and(|l| l.name == opts.override_label))
-    .then_some(p.sender.login.as_str());
-    let api = connect(ctx)?;
-    // The payload is a snapshot; the pull request's labels and head now are what count.
-    let (mut labels, current_head) = match api.as_ref().map(|a| a.pull(pr)) {
-        Some(Ok(info)) => (info.labels, Some(info.head_sha)),
-        _ => (
-            p.pull_request
-                .labels
-                .iter()
-                .map(|l| l.name.clone())
-                .collect(),
-            None,
-        ),
+    let mut sinks = Sinks { ctx, opts, api };
+    let routed = match route::route(ctx, opts, api)? {
+        Route::Gate(r) => r,
+        Route::Skip(message) => return sinks.nothing_decided(&message, ResultValue::Skipped),
+        Route::Local => {
+            let (body, code) = outcome::local(opts, &obtain()?)?;
+            println!("{}", escape::log_text(&body));
+            return Ok(code);
+        }
     };
-    if p.action == "unlabeled" {
-        if let Some(removed) = &p.label {
-            labels.retain(|l| l != &removed.name);
-        }
+    if routed.report_only() {
+        // Files and the log only: no API call.
+        sinks.api = None;
     }
-    let label_on = labels.iter().any(|l| l == &opts.override_label);
-    let check = CheckSlot::start(ctx, api.as_ref(), &opts.check_name, &head);
-    guarded(api.as_ref(), check, |check| {
-        let me = match api.as_ref() {
-            Some(a) => identify(a, opts, check.app.as_deref())?,
-            None => None,
-        };
-        let gh = api.as_ref().zip(me.clone()).map(|(api, me)| Gh { api, me });
-        let (mine, mut state) = match &gh {
-            Some(gh) => own_state(gh, pr, &opts.check_name),
-            None => (Vec::new(), GateState::new(&opts.check_name)),
-        };
-        // A run for a commit the pull request has left changes nothing about
-        // the label: it only stands down (below) once it has decided.
-        let stale_run = current_head.as_deref().is_some_and(|c| c != head);
-        let override_state = if stale_run {
-            Override::Unverified {
-                reason: format!(
-                    "this run is for {}, no longer the pull request's head",
-                    &head[..head.len().min(7)]
-                ),
-            }
-        } else {
-            match opts.override_scope {
-                OverrideScope::Commit => commit_override(
-                    api.as_ref(),
-                    pr,
-                    &head,
-                    &labels,
-                    applied_now_by,
-                    &mut state,
-                    opts,
-                ),
-                OverrideScope::PullRequest => {
-                    override_state(api.as_ref(), pr, &labels, applied_now_by, opts)
-                }
-            }
-        };
-        state.head = Some(head.clone());
-        let mut notes = Vec::new();
-        let mut reused = None;
-        if label_event {
-            if opts.label_events == LabelEvents::Reuse {
-                reused = mine
-                    .last()
-                    .and_then(|c| reuse_results(c, &head, &opts.check_name));
-            }
-            match &reused {
-                Some(_) => {
-                    println!("bench-gate: label change; re-deciding from the results in the gate's own comment for {head}, without benchmarking.");
-                    notes.push("_Re-decided after a label change from this commit's earlier results; nothing was benchmarked again._".to_string());
-                }
-                None => println!(
-                    "bench-gate: label change; {} for {head}; benchmarking.",
-                    if opts.label_events == LabelEvents::Benchmark {
-                        "label events benchmark again (label-events: benchmark)"
-                    } else {
-                        "no earlier results of the gate's own"
-                    }
-                ),
-            }
-        }
-        decide_and_publish(
-            ctx,
-            opts,
-            &Target {
-                api: api.as_ref(),
-                me,
-                pr: Some(pr),
-                head: head.clone(),
-                release: false,
-                report_only: false,
-                label_on,
-                override_state,
-                state: Some(state),
-            },
-            check,
-            reused,
-            notes,
-            obtain,
-        )
-    })
-}
-
-/// The publishing half of the two-job setup: the results come from the
-/// pull request's own run (an artifact), so everything they claim is
-/// checked against the event and the API before anything is published.
-/// Whatever is refused gets a failing check on the run's own head commit
-/// (the server's word, not the artifact's), so a required check never
-/// waits forever and never turns green from a refused file.
-fn workflow_run(
-    ctx: &Context,
-    opts: &GateOptions,
-    w: &super::context::WorkflowRunPayload,
-    obtain: Obtain,
-) -> Result<u8> {
-    if !opts.results_given {
-        anyhow::bail!(
-            "a workflow_run gate publishes the results of the pull_request run: pass --results FILE (the downloaded artifact); it never benchmarks the default branch in its place"
-        );
-    }
-    let run = &w.workflow_run;
-    let api = connect(ctx)?
-        .context("a workflow_run gate needs a token that can write: set GITHUB_TOKEN or --token")?;
-    let check = CheckSlot::start(ctx, Some(&api), &opts.check_name, &run.head_sha);
-    guarded(Some(&api), check, |check| {
-        let refuse = |why: String| Failed {
-            title: "The results could not be published",
-            error: anyhow::anyhow!(
-                "the results of workflow run {} were refused: {why}; refusing to publish",
-                run.id
-            ),
-        };
-        if run.event != "pull_request" {
-            return Err(refuse(format!(
-                "the workflow run was triggered by '{}', not by a pull_request event",
-                run.event
-            )));
-        }
-        let results = obtain().map_err(|e| refuse(format!("{e:#}")))?;
-        let info = results.github.clone().ok_or_else(|| {
-            refuse("the results file has no github section (pull request and head commit); it must come from `bench-gate gate` in the pull_request workflow".into())
-        })?;
-        let pr = info
-            .pull_request
-            .ok_or_else(|| refuse("the results file names no pull request".into()))?;
-        let repo = ctx.repo.as_ref().map(|r| r.full()).unwrap_or_default();
-        if !info.repository.eq_ignore_ascii_case(&repo) {
-            return Err(refuse(format!(
-                "the results are for repository {}, but this is {repo}",
-                info.repository
-            )));
-        }
-        if info.head_sha != run.head_sha {
-            return Err(refuse(format!(
-                "the results are for commit {}, but the workflow run is for {}",
-                info.head_sha, run.head_sha
-            )));
-        }
-        if !run.pull_requests.is_empty() && !run.pull_requests.iter().any(|p| p.number == pr) {
-            return Err(refuse(format!(
-                "pull request #{pr} is not one of the workflow run's pull requests"
-            )));
-        }
-        let current = api
-            .pull(pr)
-            .map_err(|e| refuse(format!("pull request #{pr} could not be read: {e}")))?;
-        if current.head_sha != run.head_sha {
-            println!(
-                "::notice title=bench-gate stood down::Pull request #{pr} has moved on to {} since the run for {}; not publishing stale results.",
-                current.head_sha, run.head_sha
-            );
-            if let Some(id) = check.id {
-                let out = CheckOutput {
-                    title: "Not decided: the pull request has moved on",
-                    summary: &format!(
-                        "Pull request #{pr} is now at {}; its own run decides.",
-                        escape::md_code(&current.head_sha)
-                    ),
-                    text: "",
-                    annotations: &[],
-                };
-                if let Err(e) = api.complete_check_run(id, "skipped", &now(), &out) {
-                    eprintln!("warning: could not complete the check run: {e}");
-                }
-            }
-            if let Some(out) = &ctx.output {
-                actions::write_outputs(out, &[("result", "stale".into())])?;
-            }
-            return Ok(0);
-        }
-        // The pull request named must be the one whose head the run built:
-        // same head repository and branch (a fork's run has no pull_requests list).
-        let run_repo = run
-            .head_repository
-            .as_ref()
-            .map(|r| r.full_name.as_str())
-            .unwrap_or_default();
-        if !current.head_repo.eq_ignore_ascii_case(run_repo) || current.head_ref != run.head_branch
-        {
-            return Err(refuse(format!(
-                "pull request #{pr}'s head is {}:{}, but the workflow run built {run_repo}:{}",
-                current.head_repo, current.head_ref, run.head_branch
-            )));
-        }
-        let me = identify(&api, opts, check.app.as_deref())?;
-        let (_, mut state) = match &me {
-            Some(me) => own_state(
-                &Gh {
-                    api: &api,
-                    me: me.clone(),
-                },
-                pr,
-                &opts.check_name,
-            ),
-            None => (Vec::new(), GateState::new(&opts.check_name)),
-        };
-        // The run's triggering actor is the server's word on who started it.
-        // It stands for the labeler only when the gate has already decided
-        // for this very head (so the label cannot have been applied to an
-        // earlier commit) and the timeline's latest application of the
-        // label is theirs.
-        let seen_this_head = state.head.as_deref() == Some(run.head_sha.as_str());
-        let applied_now_by = match (&run.triggering_actor, opts.override_scope) {
-            (Some(actor), OverrideScope::Commit)
-                if seen_this_head && current.labels.iter().any(|l| l == &opts.override_label) =>
-            {
-                match label_applier(&api, pr, &opts.override_label) {
-                    Ok(Some(by)) if by.eq_ignore_ascii_case(&actor.login) => Some(by),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        let override_state = match opts.override_scope {
-            OverrideScope::Commit => commit_override(
-                Some(&api),
-                pr,
-                &run.head_sha,
-                &current.labels,
-                applied_now_by.as_deref(),
-                &mut state,
-                opts,
-            ),
-            OverrideScope::PullRequest => {
-                override_state(Some(&api), pr, &current.labels, None, opts)
-            }
-        };
-        state.head = Some(run.head_sha.clone());
-        let mut given = Some(results);
-        let mut from_artifact = move || given.take().context("results already used");
-        decide_and_publish(
-            ctx,
-            opts,
-            &Target {
-                api: Some(&api),
-                me,
-                pr: Some(pr),
-                head: run.head_sha.clone(),
-                release: false,
-                report_only: false,
-                label_on: current.labels.iter().any(|l| l == &opts.override_label),
-                override_state,
-                state: Some(state),
-            },
-            check,
-            None,
-            vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still {}._", run.id, escape::md_code(&run.head_sha[..7.min(run.head_sha.len())]))],
-            &mut from_artifact,
-        )
-    })
-}
-
-/// Results embedded in the gate's own comment, if they are for this very commit.
-fn reuse_results(own: &Comment, head: &str, check: &str) -> Option<Results> {
-    let e = comment::decode(own.body.as_deref()?)?;
-    (e.head_sha == head && e.check == check).then_some(e.results)
-}
-
-/// Outside GitHub: print the comment that would be posted.
-fn local(opts: &GateOptions, obtain: Obtain) -> Result<u8> {
-    let results = obtain()?;
-    let cmp = compare_with_baseline(&results, opts)?;
-    let c = cmp.as_ref().map(|(c, _)| c);
-    let decision = policy::decide(&gate_inputs(
-        c,
-        false,
-        &Override::Absent,
-        SetupCheck::Unchanged,
-        opts,
-    ));
-    let (body, _) = comment::body(&CommentInput {
-        check_name: &opts.check_name,
-        decision: &decision,
-        comparison: c,
-        head_sha: "local",
-        workload: &results.workload,
-        override_state: &Override::Absent,
-        override_label: &opts.override_label,
-        override_permission: opts.override_permission,
-        changed_setup: &[],
-        state_block: String::new(),
-        baselines_dir: &opts.baselines_dir.display().to_string(),
-        run_url: None,
-        notes: vec![
-            "_Run outside GitHub Actions: this is the comment that would be posted._".into(),
-        ],
-        embedded: None,
-    });
-    println!("{}", escape::log_text(&body));
-    Ok(match c {
-        Some(c) => compare::exit_code(c.verdict, opts.fail_on_regression, opts.fail_on_warning),
-        None => 0,
-    })
-}
-
-struct Target<'a> {
-    api: Option<&'a GitHub>,
-    /// The gate's login, when there is a pull request to comment on.
-    me: Option<String>,
-    pr: Option<u64>,
-    head: String,
-    release: bool,
-    report_only: bool,
-    override_state: Override,
-    /// The override label is on the pull request (or tag's pull request).
-    label_on: bool,
-    /// The record to keep in the comment (pull requests only).
-    state: Option<GateState>,
-}
-
-/// The check run of this decision, created `in_progress` before anything
-/// else: it shows the run is under way and, for an installation token,
-/// tells which App (and so which `[bot]` login) the gate is. While it is
-/// open an interrupt (a cancelled job) completes it as `cancelled`, and
-/// [`guarded`] completes it as `failure` with the error when anything fails
-/// before the decision does: it never stays in progress.
-struct CheckSlot {
-    id: Option<u64>,
-    app: Option<String>,
-    /// The token may not create check runs (a fork's read-only token).
-    denied: bool,
-    _on_interrupt: Option<crate::interrupt::Registration>,
-}
-
-impl CheckSlot {
-    fn start(ctx: &Context, api: Option<&GitHub>, name: &str, head: &str) -> CheckSlot {
-        let none = |denied| CheckSlot {
-            id: None,
-            app: None,
-            denied,
-            _on_interrupt: None,
-        };
-        let Some(api) = api else {
-            return none(false);
-        };
-        let created = match api.create_check_run(name, head, &now()) {
-            Ok(c) => c,
-            Err(e) if e.is_permission() => {
-                explain_denied("check run", "checks: write", &e);
-                return none(true);
-            }
-            Err(e) => {
-                eprintln!("warning: could not create the check run: {e}");
-                return none(false);
-            }
-        };
-        let id = created.id;
-        let (url, token, repo) = (ctx.api_url.clone(), ctx.token.clone(), ctx.repo.clone());
-        let hook = crate::interrupt::on_interrupt(move || {
-            let (Some(token), Some(repo)) = (&token, &repo) else {
-                return;
-            };
-            let out = CheckOutput {
-                title: "Cancelled",
-                summary: "The run was stopped (SIGINT or SIGTERM: a cancelled job) before it finished; nothing was decided.",
-                text: "",
-                annotations: &[],
-            };
-            match GitHub::new(&url, token, repo.clone()) {
-                Ok(api) => {
-                    if let Err(e) = api
-                        .hurried()
-                        .complete_check_run(id, "cancelled", &now(), &out)
-                    {
-                        eprintln!("could not mark the check run cancelled: {e}");
-                    }
-                }
-                Err(e) => eprintln!("could not mark the check run cancelled: {e:#}"),
-            }
-        });
-        CheckSlot {
-            id: Some(id),
-            app: created.app,
-            denied: false,
-            _on_interrupt: Some(hook),
-        }
-    }
-}
-
-/// Runs the decision with its check run open; on an error completes the
-/// check as `failure` with the error (after an interrupt the handler
-/// completes it as `cancelled` instead).
-fn guarded(
-    api: Option<&GitHub>,
-    check: CheckSlot,
-    decide: impl FnOnce(&CheckSlot) -> Result<u8, Failed>,
-) -> Result<u8> {
-    let result = decide(&check);
+    // The check run first, in every flow (label events too): it shows
+    // "in progress" while benchmarking, its App tells an installation
+    // token's login, and from here on it is never left in progress.
+    let check = sinks.open_check(&routed.head);
+    let result = with_check_open(&sinks, &check, routed, obtain);
+    // After an interrupt the check is the handler's to complete (cancelled).
     crate::interrupt::wait_if_interrupted();
-    if let (Err(Failed { title, error: e }), Some(api), Some(id)) = (&result, api, check.id) {
-        let summary = truncate_bytes(
-            &format!(
-                "Nothing was decided; the run stopped with this error:\n\n{}",
-                escape::md_block(&format!("{e:#}"))
-            ),
-            60_000,
-        );
-        let out = CheckOutput {
-            title,
-            summary: &summary,
-            text: "",
-            annotations: &[],
-        };
-        if let Err(e2) = api.complete_check_run(id, "failure", &now(), &out) {
-            eprintln!("warning: could not mark the check run failed: {e2}");
-        }
+    if let Err(failed) = &result {
+        sinks.fail_check(&check, failed);
     }
     drop(check);
     result.map_err(|f| f.error)
 }
 
-/// Decides and publishes for a tag or branch push (no pull request).
-fn publish(ctx: &Context, opts: &GateOptions, t: Target, obtain: Obtain) -> Result<u8> {
-    let check_api = if t.report_only { None } else { t.api };
-    let check = CheckSlot::start(ctx, check_api, &opts.check_name, &t.head);
-    guarded(check_api, check, |check| {
-        decide_and_publish(ctx, opts, &t, check, None, Vec::new(), obtain)
-    })
-}
-
-/// An error after the check run was created, with the check's title for it.
-struct Failed {
-    title: &'static str,
-    error: anyhow::Error,
-}
-
-impl From<anyhow::Error> for Failed {
-    fn from(error: anyhow::Error) -> Failed {
-        Failed {
-            title: "The benchmark could not run",
-            error,
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn decide_and_publish(
-    ctx: &Context,
-    opts: &GateOptions,
-    t: &Target,
-    check: &CheckSlot,
-    reused: Option<Results>,
-    mut notes: Vec<String>,
+/// Everything after the check run is open: the rest of routing, the
+/// outcome, the sinks.
+fn with_check_open(
+    sinks: &Sinks,
+    check: &OpenCheck,
+    routed: route::Routed,
     obtain: Obtain,
 ) -> Result<u8, Failed> {
-    let api = t.api;
-    let check_api = if t.report_only { None } else { api };
-    let check_id = check.id;
-    let mut denied = check.denied;
-    let mut results = match reused {
-        Some(r) => r,
-        None => obtain()?,
+    let (ctx, opts, api) = (sinks.ctx, sinks.opts, sinks.api);
+    let app = check.app.as_deref();
+    let req = match route::request(ctx, opts, api, routed, app, &mut *obtain)? {
+        Admitted::Gate(r) => r,
+        Admitted::StoodDown(s) => return sinks.stood_down(check, &s),
+    };
+    let Request {
+        head,
+        mut kind,
+        source,
+        notes,
+    } = req;
+    let override_state = match &mut kind {
+        Kind::PullRequest(pr) => outcome::resolve_override(api, pr, &head, opts),
+        Kind::Release | Kind::ReportOnly => Override::Absent,
+    };
+    let pr = match &kind {
+        Kind::PullRequest(p) => Some(p),
+        Kind::Release | Kind::ReportOnly => None,
+    };
+    let target = Target {
+        head: &head,
+        pr: pr.map(|p| p.number),
+        me: pr.and_then(|p| p.me.as_deref()),
+        report_only: matches!(kind, Kind::ReportOnly),
+    };
+    let facts = Facts {
+        override_state,
+        release: matches!(kind, Kind::Release),
+        head: head.clone(),
+        state: pr.map(|p| p.state.clone()),
+        notes,
+        run_url: run_url(ctx),
+    };
+    let o = decide(sinks, &target, source, facts, obtain)?;
+    sinks.publish(&target, check, &o)
+}
+
+/// Stage two: the results (benchmarked, given or re-used), compared and
+/// decided with what routing and the override label said (`facts`).
+fn decide(
+    sinks: &Sinks,
+    t: &Target,
+    source: Source,
+    facts: Facts,
+    obtain: Obtain,
+) -> Result<outcome::Outcome, Failed> {
+    let (ctx, opts) = (sinks.ctx, sinks.opts);
+    let mut results = match source {
+        Source::Reuse(r) | Source::Artifact(r) => *r,
+        Source::Obtain => obtain()?,
     };
     if let Some(repo) = &ctx.repo {
         results.github = Some(GithubInfo {
             repository: repo.full(),
             event: ctx.event_name.clone(),
             pull_request: t.pr,
-            head_sha: t.head.clone(),
+            head_sha: t.head.to_string(),
         });
     }
-    let cmp = compare_with_baseline(&results, opts).map_err(|error| Failed {
+    let compared = outcome::compare_with_baseline(&results, opts).map_err(|error| Failed {
         title: "The results could not be compared",
         error,
     })?;
-    let c = cmp.as_ref().map(|(c, _)| c);
-    for conf in &results.confirmations {
-        notes.push(format!(
-            "🔁 **Confirmation run**: {}.",
-            report::confirmation_markdown(conf)
-        ));
-    }
-
-    let override_state = if t.release {
-        if t.label_on {
-            Override::Ignored
-        } else {
-            Override::Absent
-        }
-    } else {
-        t.override_state.clone()
+    let setup = match (sinks.api, t.pr) {
+        (Some(api), Some(pr)) => outcome::setup_check(api, pr, &opts.protected),
+        _ => SetupCheck::Unchanged,
     };
-    let dir = opts.baselines_dir.display().to_string();
-    let dir = dir
-        .trim_start_matches("./")
-        .trim_end_matches('/')
-        .to_string();
-    // Fail closed: a file list that cannot be read is not an approval.
-    let (setup, changed): (SetupCheck, Vec<String>) = match (api, t.pr) {
-        (Some(api), Some(pr)) => match api.pull_files(pr) {
-            Ok(files) => {
-                let changed: Vec<String> = files
-                    .into_iter()
-                    .filter(|f| is_protected(f, &opts.protected))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                if changed.is_empty() {
-                    (SetupCheck::Unchanged, changed)
-                } else {
-                    (SetupCheck::Changed(changed.clone()), changed)
-                }
-            }
-            Err(e) => {
-                eprintln!("error: could not list the pull request's files, so a change to the benchmark's setup cannot be ruled out: {e}");
-                (
-                    SetupCheck::Unknown(format!(
-                        "the pull request's files could not be listed: HTTP {}",
-                        e.status().map_or("error".into(), |s| s.to_string())
-                    )),
-                    Vec::new(),
-                )
-            }
-        },
-        _ => (SetupCheck::Unchanged, Vec::new()),
-    };
-    let decision = policy::decide(&gate_inputs(c, t.release, &override_state, setup, opts));
-    let report_md = report_markdown(&decision, c, &opts.check_name);
-    write_local(ctx, opts, &results, &report_md, &decision)?;
-    println!(
-        "bench-gate: {} ({})",
-        decision.title,
-        decision.result.as_str()
-    );
-    if t.report_only {
-        print!(
-            "{}",
-            escape::log_text(
-                &c.map(report::terminal::comparison_table)
-                    .unwrap_or_default()
-            )
-        );
-        return Ok(0);
-    }
-
-    // A newer push makes this run stale: do not overwrite the newer commit's comment.
-    let mut stale = false;
-    if let (Some(api), Some(pr)) = (api, t.pr) {
-        match api.pull(pr) {
-            Ok(info) if info.head_sha != t.head => {
-                println!(
-                    "::notice title=bench-gate stood down::Pull request #{pr} is now at {}, newer than {} benchmarked here; the comment is left to that run.",
-                    info.head_sha, t.head
-                );
-                stale = true;
-            }
-            Ok(_) => {}
-            Err(e) => eprintln!("warning: could not read the pull request's current head: {e}"),
-        }
-    }
-
-    if let Some(url) = opts.history_url.as_deref().and_then(escape::md_url) {
-        notes.push(format!(
-            "📈 [How each metric moved on the main branch]({url})"
-        ));
-    }
-    let workload = results.workload.clone();
-    let embedded = Embedded {
-        version: 1,
-        check: opts.check_name.clone(),
-        head_sha: t.head.clone(),
+    let evidence = Evidence {
         results,
+        compared,
+        setup,
     };
-    let state_block = t.state.as_ref().map(state::encode).unwrap_or_default();
-    let input = CommentInput {
-        check_name: &opts.check_name,
-        decision: &decision,
-        comparison: c,
-        head_sha: &t.head,
-        workload: &workload,
-        override_state: &override_state,
-        override_label: &opts.override_label,
-        override_permission: opts.override_permission,
-        changed_setup: &changed,
-        state_block: state_block.clone(),
-        baselines_dir: &dir,
-        run_url: run_url(ctx),
-        notes: std::mem::take(&mut notes),
-        embedded: Some(&embedded),
-    };
-    let (body, trim) = comment::body(&input);
-    if trim != comment::Trim::default() {
-        println!("bench-gate: the comment was trimmed to fit GitHub's limit ({trim:?}); the full report is in the step summary.");
-    }
-    let mut outputs: Vec<(&str, String)> = Vec::new();
-    let gh = api.zip(t.me.clone()).map(|(api, me)| Gh { api, me });
-    if let (Some(gh), Some(pr), false, true) = (&gh, t.pr, stale, opts.comment) {
-        match upsert_comment(gh, pr, &opts.check_name, &body) {
-            Ok(c) => {
-                println!("bench-gate: comment {}", c.html_url);
-                outputs.push(("comment-url", c.html_url));
-            }
-            Err(e) if e.is_permission() => {
-                explain_denied("pull-request comment", "pull-requests: write", &e);
-                denied = true;
-            }
-            Err(e) => {
-                eprintln!("warning: could not post the comment: {e}");
-                denied = true;
-            }
-        }
-    }
-    if let Some(api) = check_api.filter(|_| !denied || check_id.is_some()) {
-        let summary = strip_hidden(&body, &opts.check_name, &state_block);
-        let text = c.map(report::markdown::report).unwrap_or_default();
-        let annotations = check_annotations(cmp.as_ref());
-        let limit = |s: &str| truncate_bytes(s, 65_000);
-        let (summary, text) = (limit(&summary), limit(&text));
-        let title = escape::plain(&decision.title);
-        let out = CheckOutput {
-            title: &title,
-            summary: &summary,
-            text: &text,
-            annotations: &annotations,
-        };
-        let result = match check_id {
-            Some(id) => api
-                .complete_check_run(id, decision.conclusion, &now(), &out)
-                .map(|_| id),
-            // Creating it up front failed: try once more now.
-            None => api
-                .create_check_run(&opts.check_name, &t.head, &now())
-                .and_then(|c| {
-                    api.complete_check_run(c.id, decision.conclusion, &now(), &out)
-                        .map(|_| c.id)
-                }),
-        };
-        match result {
-            Ok(id) => outputs.push(("check-run-id", id.to_string())),
-            Err(e) if e.is_permission() => {
-                explain_denied("check run", "checks: write", &e);
-                denied = true;
-            }
-            // The check would stay in progress (or be missing): the job
-            // fails instead of passing quietly.
-            Err(e) => {
-                return Err(Failed {
-                    title: "The decision could not be recorded",
-                    error: anyhow::anyhow!("could not complete the check run: {e}"),
-                })
-            }
-        }
-    }
-    if api.is_none() || denied {
-        log_annotations(cmp.as_ref());
-        println!("bench-gate: {TWO_WORKFLOWS}");
-    }
-    if let Some(out) = &ctx.output {
-        if !outputs.is_empty() {
-            actions::write_outputs(out, &outputs)?;
-        }
-    }
-    Ok(decision.exit_code)
-}
-
-/// The comment without its marker and hidden results: the check run's summary.
-fn strip_hidden(body: &str, check: &str, state_block: &str) -> String {
-    let mut s = body.replace(&comment::marker(check), "");
-    if !state_block.is_empty() {
-        s = s.replace(state_block, "");
-    }
-    if let Some(i) = s.find("<!-- bench-gate:results ") {
-        s.truncate(i);
-    }
-    s.trim().to_string()
-}
-
-fn truncate_bytes(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max - 40;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n\n_(trimmed to fit the limit)_", &s[..end])
+    Ok(outcome::decide(opts, evidence, facts))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::api::LabelEvent;
+    use super::super::comment;
+    use super::super::fake::{results, Checkout, FakeGitHub, BOT, HEAD};
+    use super::super::state::{self, GateState, Grant};
     use super::*;
 
-    #[test]
-    fn metric_lines_follow_indentation() {
-        let y = include_str!("../../tests/fixtures/persona-v1.12.0.yaml");
-        assert_eq!(metric_line(y, "generation.single.latency_p50_ms"), Some(9));
-        assert_eq!(
-            metric_line(y, "generation.batch_10.latency_p50_ms"),
-            Some(13)
-        );
-        assert_eq!(metric_line(y, "memory.batch_10_peak_mb"), Some(17));
-        assert_eq!(metric_line(y, "startup.cli_cold_ms"), Some(19));
-        assert_eq!(metric_line(y, "nope"), None);
+    /// The flow against the fake, with these results.
+    fn gate(
+        fake: &FakeGitHub,
+        ctx: &Context,
+        opts: &GateOptions,
+        r: Result<Results>,
+    ) -> Result<u8> {
+        let mut r = Some(r);
+        let mut obtain = || r.take().expect("results obtained once");
+        flow(ctx, opts, Some(fake as &dyn GitHubApi), &mut obtain)
     }
 
+    fn regressed() -> Result<Results> {
+        Ok(results(1890.0))
+    }
+
+    fn own_comment(fake: &FakeGitHub) -> String {
+        let mine: Vec<_> = fake.with(|s| s.comments.clone());
+        let own = comment::ours(mine, "bench-gate", BOT);
+        assert_eq!(own.len(), 1, "one comment of the gate's own");
+        own[0].body.clone().unwrap()
+    }
+
+    fn last_check(fake: &FakeGitHub) -> (String, Option<String>, String) {
+        fake.with(|s| {
+            let r = s.check_runs.last().expect("a check run").clone();
+            (r.status, r.conclusion, r.title)
+        })
+    }
+
+    /// A maintainer's label on a failing pull request: the label event
+    /// re-decides from the gate's own comment (nothing is benchmarked) and
+    /// the check turns green, titled "Overridden".
     #[test]
-    fn truncation_is_on_a_char_boundary() {
-        let s = "é".repeat(40_000);
-        let t = truncate_bytes(&s, 65_000);
-        assert!(t.len() <= 65_000);
-        assert!(t.ends_with("_(trimmed to fit the limit)_"));
+    fn a_failing_comparison_with_a_granted_override_is_overridden() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        let mut opts = co.options();
+        opts.override_label = "bug".into(); // the label in GitHub's example payload
+        let opened = co.context("pull_request", "pull_request.opened.json");
+        assert_eq!(gate(&fake, &opened, &opts, regressed()).unwrap(), 2);
+        assert_eq!(co.outputs()["result"], "fail");
+
+        fake.with(|s| {
+            s.labels = vec!["bug".into()];
+            s.permissions.insert("Codertocat".into(), "maintain".into());
+        });
+        let labeled = co.context("pull_request", "pull_request.labeled.json");
+        let before = fake.calls().len();
+        let mut benchmark = || -> Result<Results> { panic!("a label event re-uses the results") };
+        let code = flow(&labeled, &opts, Some(&fake), &mut benchmark).unwrap();
+        assert_eq!(code, 0);
+        // Its check run too is created first, before the gate asks who it
+        // is (the App of that check run) or reads its own comment.
+        assert_eq!(
+            fake.calls()[before..before + 4],
+            ["pull", "create_check_run", "user", "comments"]
+        );
+        assert!(fake.with(|s| s.check_runs.iter().all(|r| r.status == "completed")));
+        assert_eq!(
+            last_check(&fake),
+            (
+                "completed".into(),
+                Some("success".into()),
+                "Overridden: 1 metric above the failure threshold".into()
+            )
+        );
+        let body = own_comment(&fake);
+        assert!(body.contains("Overridden** by @Codertocat"), "{body}");
+        // The grant is recorded for this very head commit.
+        let grant = state::decode(&body).unwrap().unwrap().grant.unwrap();
+        assert_eq!(
+            (grant.by.as_str(), grant.head_sha.as_str()),
+            ("Codertocat", HEAD)
+        );
+        assert_eq!(co.outputs()["result"], "overridden");
+    }
+
+    /// A label given for another commit: taken off the pull request, and
+    /// the failure stands, saying why.
+    #[test]
+    fn a_stale_override_is_removed_and_the_failure_stands() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        let mut opts = co.options();
+        opts.override_label = "bug".into();
+        let mut record = GateState::new("bench-gate");
+        record.grant = Some(Grant {
+            label: "bug".into(),
+            by: "maint".into(),
+            role: "maintain".into(),
+            head_sha: "a".repeat(40),
+            at: "2026-11-27T10:00:00Z".into(),
+        });
+        fake.seed_comment(
+            &format!(
+                "{}\n{}\nold",
+                comment::marker("bench-gate"),
+                state::encode(&record)
+            ),
+            BOT,
+        );
+        fake.with(|s| {
+            s.labels = vec!["bug".into()];
+            s.permissions.insert("maint".into(), "admin".into());
+        });
+        let pushed = co.context("pull_request", "pull_request.synchronize.json");
+        assert_eq!(gate(&fake, &pushed, &opts, regressed()).unwrap(), 2);
+        assert!(
+            fake.with(|s| s.labels.is_empty()),
+            "the stale label is taken off"
+        );
+        assert!(fake.calls().contains(&"remove_label".to_string()));
+        assert_eq!(last_check(&fake).1.as_deref(), Some("failure"));
+        let body = own_comment(&fake);
+        assert!(
+            body.contains("The override was given for `aaaaaaa` by @maint; the label was removed because new commits arrived"),
+            "{body}"
+        );
+        assert_eq!(state::decode(&body).unwrap().unwrap().grant, None);
+    }
+
+    /// A pull request that changes a baseline needs a maintainer's
+    /// approval even when nothing regressed; a file list that cannot be
+    /// read, or is not complete, is not an approval either.
+    #[test]
+    fn a_setup_change_fails_until_approved() {
+        let (fake, co, opts) = setup();
+        let opened = co.context("pull_request", "pull_request.opened.json");
+        fake.with(|s| s.files = Ok(vec!["src/lib.rs".into(), "baselines/v1.12.0.yaml".into()]));
+        assert_eq!(gate(&fake, &opened, &opts, Ok(results(1500.0))).unwrap(), 2);
+        let (_, conclusion, title) = last_check(&fake);
+        assert_eq!(conclusion.as_deref(), Some("failure"));
+        assert_eq!(
+            title,
+            "Benchmark setup changed: needs a maintainer's approval (baselines/v1.12.0.yaml)"
+        );
+        assert!(own_comment(&fake)
+            .contains("changes files the benchmark's verdict rests on (`baselines/v1.12.0.yaml`)"));
+
+        // An API error; a list shorter than the pull request's own count;
+        // a list at GitHub's cap of 3,000 (it says nothing of the rest).
+        let at_cap: Vec<String> = (0..3000).map(|i| format!("assets/{i:04}")).collect();
+        for (files, count) in [
+            (Err(502), None),
+            (Ok(vec!["src/lib.rs".into()]), Some(3)),
+            (Ok(at_cap), None),
+        ] {
+            fake.with(|s| (s.files, s.changed_files) = (files, count));
+            assert_eq!(gate(&fake, &opened, &opts, Ok(results(1500.0))).unwrap(), 2);
+            let (_, conclusion, title) = last_check(&fake);
+            assert_eq!(conclusion.as_deref(), Some("failure"));
+            assert!(
+                title.starts_with("Benchmark setup could not be checked"),
+                "{title}"
+            );
+        }
+
+        // Approved: the maintainer's label covers the change.
+        let mut opts = opts;
+        opts.override_label = "bug".into();
+        fake.with(|s| {
+            s.files = Ok(vec!["baselines/v1.12.0.yaml".into()]);
+            s.changed_files = None;
+            s.labels = vec!["bug".into()];
+            s.permissions.insert("Codertocat".into(), "maintain".into());
+        });
+        let labeled = co.context("pull_request", "pull_request.labeled.json");
+        assert_eq!(
+            gate(&fake, &labeled, &opts, Ok(results(1500.0))).unwrap(),
+            0
+        );
+        assert_eq!(last_check(&fake).1.as_deref(), Some("success"));
+    }
+
+    /// An error after the check run was created completes it as a failure
+    /// with the error, whichever stage it comes from; it never stays in
+    /// progress.
+    #[test]
+    fn a_check_run_is_completed_as_failure_on_an_error_after_creation() {
+        let (fake, co, opts) = setup();
+        let opened = co.context("pull_request", "pull_request.opened.json");
+        let err = gate(
+            &fake,
+            &opened,
+            &opts,
+            Err(anyhow::anyhow!("the benchmark crashed")),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("the benchmark crashed"));
+        let runs = fake.with(|s| s.check_runs.clone());
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            (
+                runs[0].status.as_str(),
+                runs[0].conclusion.as_deref(),
+                runs[0].title.as_str()
+            ),
+            ("completed", Some("failure"), "The benchmark could not run")
+        );
+        assert!(
+            runs[0]
+                .summary
+                .starts_with("Nothing was decided; the run stopped with this error:")
+                && runs[0].summary.contains("the benchmark crashed"),
+            "{}",
+            runs[0].summary
+        );
+        assert_eq!(
+            fake.calls()
+                .iter()
+                .filter(|c| c.ends_with("_comment"))
+                .count(),
+            0,
+            "no comment about a run that decided nothing"
+        );
+
+        std::fs::write(co.path("baselines/v1.12.0.yaml"), "version: [\n").unwrap();
+        assert!(gate(&fake, &opened, &opts, regressed()).is_err());
+        let (status, conclusion, title) = last_check(&fake);
+        assert_eq!(
+            (status.as_str(), conclusion.as_deref(), title.as_str()),
+            (
+                "completed",
+                Some("failure"),
+                "The results could not be compared"
+            )
+        );
+    }
+
+    /// A push to a branch reports: files, summary and outputs, and no API
+    /// call at all, even with a client at hand.
+    #[test]
+    fn a_report_only_run_makes_no_api_call() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        let ctx = co.context("push", "push.branch.json");
+        assert_eq!(gate(&fake, &ctx, &co.options(), regressed()).unwrap(), 0);
+        assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+        assert!(co.path("results.json").exists() && co.path("report.md").exists());
+        assert_eq!(co.outputs()["result"], "fail");
+    }
+
+    /// A fake GitHub, a checkout, and the default options there.
+    fn setup() -> (FakeGitHub, Checkout, GateOptions) {
+        let co = Checkout::new();
+        let opts = co.options();
+        (FakeGitHub::default(), co, opts)
+    }
+
+    /// The last check run was completed as a failure.
+    fn assert_failed(fake: &FakeGitHub) {
+        let (status, conclusion, title) = last_check(fake);
+        assert_eq!(
+            (status.as_str(), conclusion.as_deref()),
+            ("completed", Some("failure")),
+            "{title}"
+        );
+    }
+
+    /// The gate's own comment holding `record`, as an earlier run left it.
+    fn seed_record(fake: &FakeGitHub, record: &GateState) {
+        fake.seed_comment(
+            &format!(
+                "{}\n{}\nold",
+                comment::marker("bench-gate"),
+                state::encode(record)
+            ),
+            BOT,
+        );
+    }
+
+    fn grant(opts: &GateOptions, by: &str, head: &str) -> GateState {
+        let mut record = GateState::new("bench-gate");
+        record.grant = Some(Grant {
+            label: opts.override_label.clone(),
+            by: by.into(),
+            role: "maintain".into(),
+            head_sha: head.into(),
+            at: "2026-11-27T10:00:00Z".into(),
+        });
+        record
+    }
+
+    fn labeled_by(fake: &FakeGitHub, label: &str, actor: &str) {
+        fake.with(|s| {
+            s.timeline.push(LabelEvent {
+                label: label.into(),
+                actor: actor.into(),
+                labeled: true,
+            })
+        });
+    }
+
+    /// For an installation token the gate is `slug[bot]` of the App its
+    /// first check run belongs to: a comment that `github-actions[bot]`
+    /// (any workflow) wrote with the gate's marker and passing results is
+    /// not an App's own, so a label event benchmarks and leaves it alone. A
+    /// 403 from `GET /user` that is not "Resource not accessible by
+    /// integration" (a rate limit) is an error that fails the check, never
+    /// a guess.
+    #[test]
+    fn an_installation_token_is_the_app_of_its_first_check_run() {
+        let (fake, co, opts) = setup();
+        fake.with(|s| s.bot_login = "perf-app[bot]".into());
+        let forged_body = format!(
+            "{}\n### ✅ bench-gate: Passed\n{}",
+            comment::marker("bench-gate"),
+            comment::encode(&comment::Embedded {
+                version: 1,
+                check: "bench-gate".into(),
+                head_sha: HEAD.into(),
+                results: results(300.0),
+            })
+        );
+        let forged = fake.seed_comment(&forged_body, BOT);
+        let labeled = co.context("pull_request", "pull_request.labeled.json");
+        assert_eq!(gate(&fake, &labeled, &opts, regressed()).unwrap(), 2);
+        assert_eq!(last_check(&fake).1.as_deref(), Some("failure"));
+        let comments = fake.with(|s| s.comments.clone());
+        let untouched = comments.iter().find(|c| c.id == forged);
+        assert_eq!(untouched.and_then(|c| c.body.clone()), Some(forged_body));
+        assert_eq!(
+            comment::ours(comments, "bench-gate", "perf-app[bot]").len(),
+            1,
+            "the App's own comment"
+        );
+
+        fake.with(|s| s.user_error = Some("API rate limit exceeded for user ID 1.".into()));
+        let err = gate(&fake, &labeled, &opts, regressed()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot tell which comments are the gate's own"),
+            "{err:#}"
+        );
+        assert_failed(&fake);
+    }
+
+    /// A recorded override counts only while the timeline agrees that its
+    /// maintainer applied the label last: a record in a comment written as
+    /// the gate's identity (which any workflow can post as) naming someone
+    /// who did not is dropped.
+    #[test]
+    fn a_recorded_grant_counts_only_when_the_timeline_agrees() {
+        let (fake, co, opts) = setup();
+        seed_record(&fake, &grant(&opts, "maint", HEAD));
+        fake.with(|s| {
+            s.labels = vec![opts.override_label.clone()];
+            s.permissions.insert("maint".into(), "maintain".into());
+        });
+        labeled_by(&fake, &opts.override_label, "maint");
+        let reopened = co.context("pull_request", "pull_request.reopened.json");
+        assert_eq!(gate(&fake, &reopened, &opts, regressed()).unwrap(), 0);
+        assert_eq!(co.outputs()["result"], "overridden");
+
+        labeled_by(&fake, &opts.override_label, "mallory");
+        assert_eq!(gate(&fake, &reopened, &opts, regressed()).unwrap(), 2);
+        assert_eq!(last_check(&fake).1.as_deref(), Some("failure"));
+        let body = own_comment(&fake);
+        let reason =
+            escape::md_text("the record names @maint, but the label was last applied by @mallory");
+        assert!(body.contains(&reason), "{body}");
+        assert_eq!(state::decode(&body).unwrap().unwrap().grant, None);
+    }
+
+    /// A run for a commit the pull request has left changes nothing about
+    /// the label: the current head's override stays, and the run leaves the
+    /// comment to the current head's run.
+    #[test]
+    fn a_run_for_a_commit_the_pull_request_has_left_touches_no_label() {
+        let (fake, co, opts) = setup();
+        let now_at = "b".repeat(40);
+        seed_record(&fake, &grant(&opts, "maint", &now_at));
+        fake.with(|s| {
+            s.head_sha = now_at.clone();
+            s.labels = vec![opts.override_label.clone()];
+            s.permissions.insert("maint".into(), "maintain".into());
+        });
+        labeled_by(&fake, &opts.override_label, "maint");
+        let old_run = co.context("pull_request", "pull_request.synchronize.json");
+        assert_eq!(gate(&fake, &old_run, &opts, regressed()).unwrap(), 2);
+        assert_eq!(fake.with(|s| s.labels.clone()), [opts.override_label]);
+        let calls = fake.calls();
+        assert!(!calls.contains(&"remove_label".to_string()), "{calls:?}");
+        assert!(
+            !calls
+                .iter()
+                .any(|c| c == "create_comment" || c == "update_comment"),
+            "{calls:?}"
+        );
+        assert_failed(&fake);
+    }
+
+    /// A check run that cannot be completed would stay in progress: the
+    /// job fails once the comment is posted, and the check is then
+    /// completed as a failure saying so.
+    #[test]
+    fn a_check_run_that_cannot_be_completed_fails_the_job() {
+        let (fake, co, opts) = setup();
+        let opened = co.context("pull_request", "pull_request.opened.json");
+        fake.with(|s| s.fail_completions = 1);
+        let err = gate(&fake, &opened, &opts, Ok(results(1500.0))).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("could not complete the check run"),
+            "{err:#}"
+        );
+        assert!(own_comment(&fake).contains("bench-gate: Passed"));
+        assert_eq!(
+            last_check(&fake),
+            (
+                "completed".into(),
+                Some("failure".into()),
+                "The decision could not be recorded".into()
+            )
+        );
+    }
+
+    /// The results of a `workflow_run`'s artifact, for pull request 2 at `head`.
+    fn artifact(head: &str) -> Result<Results> {
+        let mut r = results(1890.0);
+        r.github = Some(GithubInfo {
+            repository: "Codertocat/Hello-World".into(),
+            event: "pull_request".into(),
+            pull_request: Some(2),
+            head_sha: head.into(),
+        });
+        Ok(r)
+    }
+
+    /// The publishing half of the two-job setup, for pull request 2 at
+    /// HEAD, run (or re-run) by `actor`.
+    fn workflow_run(co: &Checkout, actor: &str) -> Context {
+        let payload = co.payload("workflow_run.completed.json", |v| {
+            let run = &mut v["workflow_run"];
+            run["event"] = "pull_request".into();
+            run["head_sha"] = HEAD.into();
+            run["head_branch"] = "changes".into();
+            run["head_repository"]["full_name"] = "Codertocat/Hello-World".into();
+            run["triggering_actor"]["login"] = actor.into();
+        });
+        co.context("workflow_run", &payload)
+    }
+
+    /// A refused artifact fails the check run opened first, on the run's
+    /// own head commit, and nothing else is asked of GitHub.
+    #[test]
+    fn a_refused_artifact_fails_the_check_opened_first() {
+        let (fake, co) = (FakeGitHub::default(), Checkout::new());
+        // GitHub's example run was triggered by repository_dispatch.
+        let dispatch = co.context("workflow_run", "workflow_run.completed.json");
+        let err = gate(&fake, &dispatch, &co.options(), artifact(HEAD)).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("not by a pull_request event; refusing to publish"),
+            "{err:#}"
+        );
+        assert_eq!(fake.calls(), ["create_check_run", "complete_check_run"]);
+        let run = fake.with(|s| s.check_runs[0].clone());
+        assert_eq!(
+            (
+                run.head_sha.as_str(),
+                run.conclusion.as_deref(),
+                run.title.as_str()
+            ),
+            (
+                "3484a3fb816e0859fd6e1cea078d76385ff50625",
+                Some("failure"),
+                "The results could not be published"
+            )
+        );
+        assert!(
+            run.summary
+                .starts_with("Nothing was decided; the run stopped with this error:"),
+            "{}",
+            run.summary
+        );
+    }
+
+    /// In the two-job setup the run's triggering actor stands for the
+    /// labeler only for a head the gate has decided for already (a
+    /// maintainer's re-run of a new commit carries no older override); a
+    /// run for a commit the pull request has left stands down, its check
+    /// run completed as skipped.
+    #[test]
+    fn a_maintainers_run_counts_as_the_label_only_for_a_head_already_decided() {
+        let (fake, co, opts) = setup();
+        fake.with(|s| {
+            s.labels = vec![opts.override_label.clone()];
+            s.permissions.insert("maint".into(), "maintain".into());
+        });
+        labeled_by(&fake, &opts.override_label, "maint");
+        let by_maint = workflow_run(&co, "maint");
+        assert_eq!(gate(&fake, &by_maint, &opts, artifact(HEAD)).unwrap(), 2);
+        let record = state::decode(&own_comment(&fake)).unwrap().unwrap();
+        assert_eq!(
+            (record.head.as_deref(), record.grant),
+            (Some(HEAD), None),
+            "decided for HEAD, nothing granted"
+        );
+
+        assert_eq!(gate(&fake, &by_maint, &opts, artifact(HEAD)).unwrap(), 0);
+        assert_eq!(co.outputs()["result"], "overridden");
+        let record = state::decode(&own_comment(&fake)).unwrap().unwrap();
+        assert_eq!(record.grant.map(|g| g.by), Some("maint".to_string()));
+
+        fake.with(|s| s.head_sha = "b".repeat(40));
+        assert_eq!(gate(&fake, &by_maint, &opts, artifact(HEAD)).unwrap(), 0);
+        assert_eq!(co.outputs()["result"], "stale");
+        assert_eq!(
+            last_check(&fake),
+            (
+                "completed".into(),
+                Some("skipped".into()),
+                "Not decided: the pull request has moved on".into()
+            )
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! same pull request knows what the label on it means.
 //!
 //! Only a comment written by the gate's own identity is ever read for it
-//! (see `gate::ours`), and a body with more than one block is refused.
+//! (see `comment::ours`), and a body with more than one block is refused.
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};

@@ -285,6 +285,7 @@ fn the_gates_requests_match_githubs_rest_description() {
     }
 
     // The calls a gate makes only when it finds its own comment or retries.
+    use bench_gate::github::api::GitHubApi as _;
     let api = bench_gate::github::api::GitHub::new(
         &prism.url,
         &bench_gate::github::context::Token::new("ghs_contract_test_token".into()).unwrap(),

@@ -1,0 +1,511 @@
+//! Stage one of the gate: the event, routed into a plain [`Request`]:
+//! which commit, which pull request, a label event or not, who applied
+//! what, results given or to benchmark, release or report only.
+//!
+//! In two halves, with the check run created between them (by the flow, in
+//! `gate.rs`): [`route`] reads the event, and for a pull request the pull
+//! request as it is now, to name the commit the check run is about;
+//! [`request`] then, with the check run open (so that an error fails it),
+//! learns who the gate is (for an installation token: the App of that check
+//! run), reads the gate's own record and checks a `workflow_run`'s
+//! artifact. Routing reads from GitHub and writes nothing.
+
+use anyhow::{Context as _, Result};
+
+use super::api::{ApiError, Comment, GitHubApi};
+use super::comment;
+use super::context::{Context, Event, PullRequestPayload, WorkflowRunPayload};
+use super::gate::{Failed, GateOptions, LabelEvents, Obtain, OverrideScope};
+use super::state::{self, GateState};
+use crate::model::Results;
+use crate::report::escape;
+
+/// Where an event leads.
+#[derive(Debug)]
+pub enum Route<'a> {
+    /// An event the gate does not act on: this message, `result=skipped`, exit 0.
+    Skip(String),
+    /// No GitHub at all: print the comment that would be posted.
+    Local,
+    Gate(Routed<'a>),
+}
+
+/// An event the gate acts on, before its check run is open.
+#[derive(Debug)]
+pub struct Routed<'a> {
+    /// The commit the check run and comment are about: a pull request's
+    /// head, never `GITHUB_SHA` (the merge commit).
+    pub head: String,
+    event: Pending<'a>,
+}
+
+#[derive(Debug)]
+enum Pending<'a> {
+    PullRequest(PullEvent),
+    /// Checked in [`request`], with the check run open.
+    WorkflowRun(&'a WorkflowRunPayload),
+    Release,
+    ReportOnly,
+}
+
+/// A `pull_request` event, with what the pull request says now.
+#[derive(Debug)]
+struct PullEvent {
+    number: u64,
+    label_event: bool,
+    /// The pull request's labels now.
+    labels: Vec<String>,
+    /// Its head now (`None`: it could not be read).
+    current_head: Option<String>,
+    /// The payload's sender, when this event applied the override label.
+    applied_now_by: Option<String>,
+}
+
+impl Routed<'_> {
+    pub fn report_only(&self) -> bool {
+        matches!(self.event, Pending::ReportOnly)
+    }
+}
+
+/// The rest of routing's answer, once the check run is open.
+#[derive(Debug)]
+pub enum Admitted {
+    Gate(Request),
+    /// A `workflow_run` whose pull request has moved on.
+    StoodDown(StoodDown),
+}
+
+/// Why a `workflow_run` decides nothing: its check run is completed as
+/// `skipped`, `result=stale`, exit 0.
+#[derive(Debug)]
+pub struct StoodDown {
+    /// The `::notice` for the log.
+    pub notice: String,
+    pub pr: u64,
+    /// The pull request's head now.
+    pub now_at: String,
+}
+
+/// What to gate, and for whom.
+#[derive(Debug)]
+pub struct Request {
+    /// The commit the check run and comment are about.
+    pub head: String,
+    pub kind: Kind,
+    pub source: Source,
+    /// Markdown lines for the comment (re-used results, the artifact's run).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug)]
+pub enum Kind {
+    /// A pull request: comment, check run, override label, setup check.
+    PullRequest(Box<PullRequest>),
+    /// A release tag: a check run; the label does not apply.
+    Release,
+    /// A push to a branch or a manual run: files and log only, no API call.
+    ReportOnly,
+}
+
+#[derive(Debug)]
+pub struct PullRequest {
+    pub number: u64,
+    /// The login the gate posts as (`None` without a token, or when nothing
+    /// can tell: then no comment is the gate's).
+    pub me: Option<String>,
+    /// The pull request's labels now.
+    pub labels: Vec<String>,
+    /// Who applied the override label in this very event (the payload's
+    /// sender, or a `workflow_run`'s triggering actor when the timeline
+    /// agrees and the gate has decided for this head before).
+    pub applied_now_by: Option<String>,
+    /// The pull request has moved on from this run's commit: the run
+    /// changes nothing about the label.
+    pub stale: bool,
+    /// The record in the gate's own comment.
+    pub state: GateState,
+}
+
+/// Where the results come from.
+#[derive(Debug)]
+pub enum Source {
+    /// Benchmark here, or read `--results`.
+    Obtain,
+    /// A `workflow_run`'s artifact, read and checked while routing.
+    Artifact(Box<Results>),
+    /// A label event: the results in the gate's own comment for this very
+    /// commit; nothing is benchmarked.
+    Reuse(Box<Results>),
+}
+
+/// Whether the event talks to GitHub at all. A `workflow_run` gate without
+/// `--results` is refused here, before connecting.
+pub fn wants_api(ctx: &Context, opts: &GateOptions) -> Result<bool> {
+    Ok(match &ctx.event {
+        Event::PullRequest(_) | Event::PushTag { .. } => true,
+        Event::WorkflowRun(_) if !opts.results_given => anyhow::bail!(
+            "a workflow_run gate publishes the results of the pull_request run: pass --results FILE (the downloaded artifact); it never benchmarks the default branch in its place"
+        ),
+        Event::WorkflowRun(_) => true,
+        Event::Local
+        | Event::Unsupported { .. }
+        | Event::PushBranch { .. }
+        | Event::WorkflowDispatch { .. } => false,
+    })
+}
+
+/// The first half: the event, and the commit its check run is about.
+pub fn route<'a>(
+    ctx: &'a Context,
+    opts: &GateOptions,
+    api: Option<&dyn GitHubApi>,
+) -> Result<Route<'a>> {
+    let gate = |head: &String, event| {
+        Route::Gate(Routed {
+            head: head.clone(),
+            event,
+        })
+    };
+    Ok(match &ctx.event {
+        Event::Unsupported { name, detail } => {
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({detail})")
+            };
+            Route::Skip(format!(
+                "bench-gate gate: the '{name}' event{detail} is not one the gate acts on (pull_request opened/synchronize/reopened/labeled/unlabeled, push, workflow_run, workflow_dispatch); nothing to do."
+            ))
+        }
+        Event::Local => Route::Local,
+        Event::PullRequest(p) => pull_request(opts, p, api),
+        Event::WorkflowRun(w) => {
+            api.context(
+                "a workflow_run gate needs a token that can write: set GITHUB_TOKEN or --token",
+            )?;
+            gate(&w.workflow_run.head_sha, Pending::WorkflowRun(w))
+        }
+        Event::PushTag { sha, .. } => gate(sha, Pending::Release),
+        Event::PushBranch { sha, .. } | Event::WorkflowDispatch { sha, .. } => {
+            gate(sha, Pending::ReportOnly)
+        }
+    })
+}
+
+/// The second half, with the check run open: `app` is the App it belongs
+/// to, when it could be created. An error here fails that check run.
+pub fn request(
+    ctx: &Context,
+    opts: &GateOptions,
+    api: Option<&dyn GitHubApi>,
+    routed: Routed,
+    app: Option<&str>,
+    obtain: Obtain,
+) -> Result<Admitted, Failed> {
+    let Routed { head, event } = routed;
+    let kind = match event {
+        Pending::PullRequest(p) => {
+            return Ok(Admitted::Gate(pull_request_request(
+                opts, api, head, p, app,
+            )?))
+        }
+        Pending::WorkflowRun(w) => {
+            let api = api.context("a workflow_run gate needs a token that can write")?;
+            return workflow_run(ctx, opts, w, api, app, obtain);
+        }
+        Pending::Release => Kind::Release,
+        Pending::ReportOnly => Kind::ReportOnly,
+    };
+    Ok(Admitted::Gate(Request {
+        head,
+        kind,
+        source: Source::Obtain,
+        notes: Vec::new(),
+    }))
+}
+
+/// Who the gate is on GitHub: `--gate-login`; else `GET /user` (a personal
+/// token); else, for an installation token (`GITHUB_TOKEN` or a GitHub
+/// App's, which cannot read `/user`), the App of the check run it just
+/// created: its comments are `slug[bot]`'s. `None` when nothing can tell
+/// (a read-only token that could create no check run): then no comment is
+/// the gate's. Any other failure is an error (a rate limit, an outage):
+/// guessing would mean trusting someone else's comments.
+fn identify(api: &dyn GitHubApi, opts: &GateOptions, app: Option<&str>) -> Result<Option<String>> {
+    if let Some(l) = &opts.gate_login {
+        return Ok(Some(l.clone()));
+    }
+    match api.user() {
+        Ok(login) => Ok(Some(login)),
+        Err(e)
+            if e.status() == Some(403)
+                && e.to_string().contains("Resource not accessible by integration") =>
+        {
+            Ok(app.map(|slug| format!("{slug}[bot]")))
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "cannot tell which comments are the gate's own: {e}; set --gate-login (action input gate-login)"
+        )),
+    }
+}
+
+/// The gate's own comments on `pr` and the record in the newest; a record
+/// that cannot be read counts as none (it grants nothing). Without a login
+/// (`me`), no comment is the gate's.
+fn own_state(
+    api: Option<&dyn GitHubApi>,
+    me: Option<&str>,
+    pr: u64,
+    check: &str,
+) -> (Vec<Comment>, GateState) {
+    let (Some(api), Some(me)) = (api, me) else {
+        return (Vec::new(), GateState::new(check));
+    };
+    let mine = match api.comments(pr) {
+        Ok(all) => comment::ours(all, check, me),
+        Err(e) => {
+            eprintln!("warning: could not read the pull request's comments: {e}");
+            Vec::new()
+        }
+    };
+    let state = match mine
+        .last()
+        .and_then(|c| c.body.as_deref())
+        .map(state::decode)
+    {
+        Some(Ok(Some(s))) if s.check == check => s,
+        Some(Err(e)) => {
+            eprintln!(
+                "warning: the gate's own comment holds no usable record ({e}); starting afresh"
+            );
+            GateState::new(check)
+        }
+        _ => GateState::new(check),
+    };
+    (mine, state)
+}
+
+/// Results embedded in the gate's own comment, if they are for this very commit.
+fn reuse_results(own: &Comment, head: &str, check: &str) -> Option<Results> {
+    let e = comment::decode(own.body.as_deref()?)?;
+    (e.head_sha == head && e.check == check).then_some(e.results)
+}
+
+/// Who applied `label` most recently, from the timeline.
+pub fn label_applier(
+    api: &dyn GitHubApi,
+    pr: u64,
+    label: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(api
+        .label_events(pr)?
+        .into_iter()
+        .rev()
+        .find(|e| e.labeled && e.label == label)
+        .map(|e| e.actor))
+}
+
+fn pull_request<'a>(
+    opts: &GateOptions,
+    p: &PullRequestPayload,
+    api: Option<&dyn GitHubApi>,
+) -> Route<'a> {
+    let number = p.pull_request.number;
+    let applied_now_by = (p.action == "labeled"
+        && p.label
+            .as_ref()
+            .is_some_and(|l| l.name == opts.override_label))
+    .then(|| p.sender.login.clone());
+    // The payload is a snapshot; the pull request's labels and head now are
+    // what count.
+    let (mut labels, current_head) = match api.map(|a| a.pull(number)) {
+        Some(Ok(info)) => (info.labels, Some(info.head_sha)),
+        _ => (
+            p.pull_request
+                .labels
+                .iter()
+                .map(|l| l.name.clone())
+                .collect(),
+            None,
+        ),
+    };
+    if p.action == "unlabeled" {
+        if let Some(removed) = &p.label {
+            labels.retain(|l| l != &removed.name);
+        }
+    }
+    Route::Gate(Routed {
+        head: p.pull_request.head.sha.clone(),
+        event: Pending::PullRequest(PullEvent {
+            number,
+            label_event: matches!(p.action.as_str(), "labeled" | "unlabeled"),
+            labels,
+            current_head,
+            applied_now_by,
+        }),
+    })
+}
+
+fn pull_request_request(
+    opts: &GateOptions,
+    api: Option<&dyn GitHubApi>,
+    head: String,
+    p: PullEvent,
+    app: Option<&str>,
+) -> Result<Request> {
+    let me = api.map(|a| identify(a, opts, app)).transpose()?.flatten();
+    let (mine, state) = own_state(api, me.as_deref(), p.number, &opts.check_name);
+    let mut notes = Vec::new();
+    let mut source = Source::Obtain;
+    if p.label_event {
+        let reused = match opts.label_events {
+            LabelEvents::Reuse => mine
+                .last()
+                .and_then(|c| reuse_results(c, &head, &opts.check_name)),
+            LabelEvents::Benchmark => None,
+        };
+        match reused {
+            Some(r) => {
+                println!("bench-gate: label change; re-deciding from the results in the gate's own comment for {head}, without benchmarking.");
+                notes.push("_Re-decided after a label change from this commit's earlier results; nothing was benchmarked again._".to_string());
+                source = Source::Reuse(Box::new(r));
+            }
+            None => println!(
+                "bench-gate: label change; {} for {head}; benchmarking.",
+                if opts.label_events == LabelEvents::Benchmark {
+                    "label events benchmark again (label-events: benchmark)"
+                } else {
+                    "no earlier results of the gate's own"
+                }
+            ),
+        }
+    }
+    // A run for a commit the pull request has left changes nothing about
+    // the label: it only stands down (in the sinks) once it has decided.
+    let stale = p.current_head.as_deref().is_some_and(|c| c != head);
+    Ok(Request {
+        kind: Kind::PullRequest(Box::new(PullRequest {
+            number: p.number,
+            me,
+            labels: p.labels,
+            applied_now_by: p.applied_now_by,
+            stale,
+            state,
+        })),
+        head,
+        source,
+        notes,
+    })
+}
+
+/// The publishing half of the two-job setup: the results come from the
+/// pull request's own run (an artifact), so everything they claim is
+/// checked against the event and the API before anything is published.
+/// Whatever is refused fails the check run opened on the run's own head
+/// commit (the server's word, not the artifact's), so a required check
+/// never waits forever and never turns green from a refused file.
+fn workflow_run(
+    ctx: &Context,
+    opts: &GateOptions,
+    w: &WorkflowRunPayload,
+    api: &dyn GitHubApi,
+    app: Option<&str>,
+    obtain: Obtain,
+) -> Result<Admitted, Failed> {
+    let run = &w.workflow_run;
+    let refuse = |why: String| Failed {
+        title: "The results could not be published",
+        error: anyhow::anyhow!(
+            "the results of workflow run {} were refused: {why}; refusing to publish",
+            run.id
+        ),
+    };
+    if run.event != "pull_request" {
+        return Err(refuse(format!(
+            "the workflow run was triggered by '{}', not by a pull_request event",
+            run.event
+        )));
+    }
+    let results = obtain().map_err(|e| refuse(format!("{e:#}")))?;
+    let info = results.github.clone().ok_or_else(|| {
+        refuse("the results file has no github section (pull request and head commit); it must come from `bench-gate gate` in the pull_request workflow".into())
+    })?;
+    let pr = info
+        .pull_request
+        .ok_or_else(|| refuse("the results file names no pull request".into()))?;
+    let repo = ctx.repo.as_ref().map(|r| r.full()).unwrap_or_default();
+    if !info.repository.eq_ignore_ascii_case(&repo) {
+        return Err(refuse(format!(
+            "the results are for repository {}, but this is {repo}",
+            info.repository
+        )));
+    }
+    if info.head_sha != run.head_sha {
+        return Err(refuse(format!(
+            "the results are for commit {}, but the workflow run is for {}",
+            info.head_sha, run.head_sha
+        )));
+    }
+    if !run.pull_requests.is_empty() && !run.pull_requests.iter().any(|p| p.number == pr) {
+        return Err(refuse(format!(
+            "pull request #{pr} is not one of the workflow run's pull requests"
+        )));
+    }
+    let current = api
+        .pull(pr)
+        .map_err(|e| refuse(format!("pull request #{pr} could not be read: {e}")))?;
+    if current.head_sha != run.head_sha {
+        return Ok(Admitted::StoodDown(StoodDown {
+            notice: format!(
+                "::notice title=bench-gate stood down::Pull request #{pr} has moved on to {} since the run for {}; not publishing stale results.",
+                current.head_sha, run.head_sha
+            ),
+            pr,
+            now_at: current.head_sha,
+        }));
+    }
+    // The pull request named must be the one whose head the run built: same
+    // head repository and branch (a fork's run has no pull_requests list).
+    let run_repo = run
+        .head_repository
+        .as_ref()
+        .map(|r| r.full_name.as_str())
+        .unwrap_or_default();
+    if !current.head_repo.eq_ignore_ascii_case(run_repo) || current.head_ref != run.head_branch {
+        return Err(refuse(format!(
+            "pull request #{pr}'s head is {}:{}, but the workflow run built {run_repo}:{}",
+            current.head_repo, current.head_ref, run.head_branch
+        )));
+    }
+    let me = identify(api, opts, app)?;
+    let (_, state) = own_state(Some(api), me.as_deref(), pr, &opts.check_name);
+    // The run's triggering actor is the server's word on who started it.
+    // It stands for the labeler only when the gate has already decided for
+    // this very head (so the label cannot have been applied to an earlier
+    // commit) and the timeline's latest application of the label is theirs.
+    let seen_this_head = state.head.as_deref() == Some(run.head_sha.as_str());
+    let applied_now_by = match (&run.triggering_actor, opts.override_scope) {
+        (Some(actor), OverrideScope::Commit)
+            if seen_this_head && current.labels.iter().any(|l| l == &opts.override_label) =>
+        {
+            match label_applier(api, pr, &opts.override_label) {
+                Ok(Some(by)) if by.eq_ignore_ascii_case(&actor.login) => Some(by),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    Ok(Admitted::Gate(Request {
+        head: run.head_sha.clone(),
+        kind: Kind::PullRequest(Box::new(PullRequest {
+            number: pr,
+            me,
+            labels: current.labels,
+            applied_now_by,
+            stale: false,
+            state,
+        })),
+        source: Source::Artifact(Box::new(results)),
+        notes: vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still {}._", run.id, escape::md_code(&run.head_sha[..7.min(run.head_sha.len())]))],
+    }))
+}
