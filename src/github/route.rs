@@ -76,7 +76,7 @@ pub enum Admitted {
 }
 
 /// Why a `workflow_run` decides nothing: its check run is completed as
-/// `skipped`, `result=stale`, exit 0.
+/// `cancelled`, `result=stale`, exit 0.
 #[derive(Debug)]
 pub struct StoodDown {
     /// The `::notice` for the log.
@@ -257,15 +257,19 @@ fn own_state(
     me: Option<&str>,
     pr: u64,
     check: &str,
-) -> (Vec<Comment>, GateState) {
+) -> anyhow::Result<(Vec<Comment>, GateState)> {
     let (Some(api), Some(me)) = (api, me) else {
-        return (Vec::new(), GateState::new(check));
+        return Ok((Vec::new(), GateState::new(check)));
     };
+    // Not knowing the gate's own record is not "no record": deciding from a
+    // fresh one would keep a stale override label and then overwrite the
+    // record that says whom it was for.
     let mine = match api.comments(pr) {
         Ok(all) => comment::ours(all, check, me),
         Err(e) => {
-            eprintln!("warning: could not read the pull request's comments: {e}");
-            Vec::new()
+            anyhow::bail!(
+                "the gate's own record could not be read: the pull request's comments: {e}"
+            )
         }
     };
     let state = match mine
@@ -282,7 +286,7 @@ fn own_state(
         }
         _ => GateState::new(check),
     };
-    (mine, state)
+    Ok((mine, state))
 }
 
 /// Results embedded in the gate's own comment, if they are for this very commit.
@@ -354,7 +358,7 @@ fn pull_request_request(
     app: Option<&str>,
 ) -> Result<Request> {
     let me = api.map(|a| identify(a, opts, app)).transpose()?.flatten();
-    let (mine, state) = own_state(api, me.as_deref(), p.number, &opts.check_name);
+    let (mine, state) = own_state(api, me.as_deref(), p.number, &opts.check_name)?;
     let mut notes = Vec::new();
     let mut source = Source::Obtain;
     if p.label_event {
@@ -454,18 +458,10 @@ fn workflow_run(
     let current = api
         .pull(pr)
         .map_err(|e| refuse(format!("pull request #{pr} could not be read: {e}")))?;
-    if current.head_sha != run.head_sha {
-        return Ok(Admitted::StoodDown(StoodDown {
-            notice: format!(
-                "::notice title=bench-gate stood down::Pull request #{pr} has moved on to {} since the run for {}; not publishing stale results.",
-                current.head_sha, run.head_sha
-            ),
-            pr,
-            now_at: current.head_sha,
-        }));
-    }
     // The pull request named must be the one whose head the run built: same
     // head repository and branch (a fork's run has no pull_requests list).
+    // Checked before anything else about it, a stand-down included: the
+    // number comes from the artifact.
     let run_repo = run
         .head_repository
         .as_ref()
@@ -477,24 +473,57 @@ fn workflow_run(
             current.head_repo, current.head_ref, run.head_branch
         )));
     }
+    if current.head_sha != run.head_sha {
+        return Ok(Admitted::StoodDown(StoodDown {
+            notice: format!(
+                "::notice title=bench-gate stood down::Pull request #{pr} has moved on to {} since the run for {}; not publishing stale results.",
+                current.head_sha, run.head_sha
+            ),
+            pr,
+            now_at: current.head_sha,
+        }));
+    }
     let me = identify(api, opts, app)?;
-    let (_, state) = own_state(Some(api), me.as_deref(), pr, &opts.check_name);
-    // The run's triggering actor is the server's word on who started it.
-    // It stands for the labeler only when the gate has already decided for
-    // this very head (so the label cannot have been applied to an earlier
-    // commit) and the timeline's latest application of the label is theirs.
+    let (_, mut state) =
+        own_state(Some(api), me.as_deref(), pr, &opts.check_name).map_err(|error| Failed {
+            title: "The gate's own record could not be read",
+            error,
+        })?;
+    // The run's triggering actor is the server's word on who started it,
+    // not on who applied the label or when. It stands for the labeler only
+    // when the gate has already decided for this very head, the label has
+    // been applied again since (the timeline counts more applications than
+    // the gate recorded at its first decision for this head), and that
+    // latest application is the actor's. An unrelated label event, a re-run
+    // or "Update branch" by a maintainer therefore grants nothing.
+    let label = &opts.override_label;
     let seen_this_head = state.head.as_deref() == Some(run.head_sha.as_str());
+    let timeline = api.label_events(pr).ok();
+    let applications = timeline.as_ref().map(|events| {
+        events
+            .iter()
+            .filter(|e| e.labeled && &e.label == label)
+            .count() as u64
+    });
+    let latest_by = timeline.as_ref().and_then(|events| {
+        events
+            .iter()
+            .rev()
+            .find(|e| e.labeled && &e.label == label)
+            .map(|e| e.actor.clone())
+    });
+    let applied_again = matches!((applications, state.label_mark), (Some(n), Some(m)) if n > m);
     let applied_now_by = match (&run.triggering_actor, opts.override_scope) {
         (Some(actor), OverrideScope::Commit)
-            if seen_this_head && current.labels.iter().any(|l| l == &opts.override_label) =>
+            if seen_this_head && applied_again && current.labels.iter().any(|l| l == label) =>
         {
-            match label_applier(api, pr, &opts.override_label) {
-                Ok(Some(by)) if by.eq_ignore_ascii_case(&actor.login) => Some(by),
-                _ => None,
-            }
+            latest_by.filter(|by| by.eq_ignore_ascii_case(&actor.login))
         }
         _ => None,
     };
+    if !seen_this_head {
+        state.label_mark = applications;
+    }
     Ok(Admitted::Gate(Request {
         head: run.head_sha.clone(),
         kind: Kind::PullRequest(Box::new(PullRequest {

@@ -4,7 +4,7 @@
 //! comment, annotations in the log when no check run could carry them, and
 //! the outputs the API calls produced. Also the check run's life around
 //! the other stages: created `in_progress` first in every flow, completed
-//! with the decision, as `failure` on an error, as `skipped` when a
+//! with the decision, as `failure` on an error, as `cancelled` when a
 //! `workflow_run` stands down, and as `cancelled` on an interrupt; never
 //! left in progress.
 
@@ -172,7 +172,7 @@ impl Sinks<'_> {
     }
 
     /// A `workflow_run` whose pull request has moved on decides nothing:
-    /// its check run is completed as `skipped` (that commit's own run
+    /// its check run is completed as `cancelled` (that commit's own run
     /// decides), `result=stale`, exit 0.
     pub fn stood_down(&self, check: &OpenCheck, s: &StoodDown) -> Result<u8, Failed> {
         let summary = format!(
@@ -180,9 +180,11 @@ impl Sinks<'_> {
             s.pr,
             escape::md_code(&s.now_at)
         );
+        // `cancelled`, not `skipped` or `neutral`: a required check takes
+        // those as passing, and the commit may become the head again.
         self.complete(
             check,
-            "skipped",
+            "cancelled",
             "Not decided: the pull request has moved on",
             &summary,
             "complete the check run",

@@ -37,6 +37,11 @@ pub struct GateState {
     /// once the gate has seen it as the head.
     #[serde(default)]
     pub head: Option<String>,
+    /// How many times the override label had been applied (timeline
+    /// `labeled` events) when the gate first decided for `head`: in the
+    /// two-job setup only a later application can be for this head.
+    #[serde(default)]
+    pub label_mark: Option<u64>,
 }
 
 impl GateState {
@@ -46,6 +51,7 @@ impl GateState {
             check: check.to_string(),
             grant: None,
             head: None,
+            label_mark: None,
         }
     }
 }

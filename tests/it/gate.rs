@@ -684,14 +684,15 @@ fn workflow_run_publishes_the_artifact_after_checking_the_head() {
     );
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).contains("stood down"));
-    // Its check run (on the old head) is closed as skipped, not left open,
+    // Its check run (on the old head) is closed as cancelled (not left open,
+    // and not a conclusion a required check takes as passing),
     // and the first one's failure stands.
     let runs = fake.check_runs();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
     assert_eq!(
         (runs[1].head_sha.as_str(), runs[1].conclusion.as_deref()),
-        (wr_head, Some("skipped"))
+        (wr_head, Some("cancelled"))
     );
     fake.with(|s| s.head_sha = wr_head.into());
 

@@ -1,7 +1,11 @@
 //! The environment rule: when the baseline was measured on a different
 //! machine (a fingerprint key differs), timings are not comparable, so with
 //! `--env-mismatch warn` (the default) a failure counts as a warning, and
-//! the note says which keys differ; `strict` keeps failures failing.
+//! the note says which keys differ; `strict` keeps failures failing. A
+//! regression more than [`MAX_MACHINE_FACTOR`] times the failure threshold
+//! is not put down to the machine: it stays a failure (a runner image is
+//! updated weekly, hosted runners come with several CPUs, and a pull
+//! request must not be able to pass a 5× slowdown by landing on another).
 
 use std::collections::BTreeMap;
 
@@ -35,11 +39,25 @@ pub fn mismatch(
         .collect()
 }
 
+/// How far beyond the failure threshold a machine difference may excuse a
+/// regression: up to 3× it (a 25 % threshold excuses up to +75 %).
+pub const MAX_MACHINE_FACTOR: f64 = 3.0;
+
 pub fn apply(m: &mut MetricDecision, ctx: &RuleContext) {
     if m.status != Status::Failure
         || ctx.environment_mismatch.is_empty()
         || ctx.flags.env_policy != EnvPolicy::Warn
     {
+        return;
+    }
+    let too_large = m
+        .regression_pct
+        .is_some_and(|r| r > MAX_MACHINE_FACTOR * m.thresholds.failure);
+    if too_large {
+        m.note = Some(format!(
+            "measured on a different machine than the baseline ({}), but a regression of more than {MAX_MACHINE_FACTOR}× the failure threshold is not put down to the machine: still a failure",
+            ctx.environment_mismatch.join(", ")
+        ));
         return;
     }
     m.status = Status::Warning;
@@ -76,6 +94,30 @@ mod tests {
         ]);
         assert_eq!(mismatch(&b, &c), ["cpu_model"]);
         assert!(mismatch(&b, &b).is_empty());
+    }
+
+    #[test]
+    fn a_regression_far_beyond_the_threshold_is_not_the_machine() {
+        let b = baseline_metric(100.0);
+        let c = metric(500.0, None, &[]);
+        let keys = ["runner_image_version".to_string()];
+        let other = RuleContext {
+            environment_mismatch: &keys,
+            ..ctx()
+        };
+        let mut m = decision(Some(&b), None, Some(&c));
+        let limit = MAX_MACHINE_FACTOR * m.thresholds.failure;
+        for (regression, status) in [
+            (limit, Status::Warning),
+            (limit + 0.1, Status::Failure),
+            (400.0, Status::Failure),
+        ] {
+            m.status = Status::Failure;
+            m.regression_pct = Some(regression);
+            apply(&mut m, &other);
+            assert_eq!(m.status, status, "{regression}: {:?}", m.note);
+        }
+        assert!(m.note.unwrap().contains("is not put down to the machine"));
     }
 
     #[test]
