@@ -7,6 +7,7 @@ mod support;
 mod ab;
 mod action;
 mod attacks;
+mod attacks2;
 mod browser;
 mod compare;
 mod contract;
