@@ -105,19 +105,19 @@ fn a01_workflow_run_override_follows_the_maintainers_next_run() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();
     fork_pr(&fake, WR_A);
-    fake.with(|s| {
-        s.labels = vec![LABEL.into()];
-        s.timeline
-            .push(("labeled".into(), LABEL.into(), "maint".into()));
-        s.permissions.push(("maint".into(), "maintain".into()));
-    });
+    fake.with(|s| s.permissions.push(("maint".into(), "maintain".into())));
     // 0. A's first run (the author's push), published: it fails. (The
-    //    triggering actor of a later run stands for the labeler only once
-    //    the gate has decided for that head.)
+    //    triggering actor of a later run stands for the labeler only for a
+    //    label applied after the gate's first decision for that head.)
     let a = artifact(&co, "a.json", WR_A, 1890.0);
     let by_author_a = run_payload(&co, "wr-a0", WR_A, "author");
     let out = gate(&fake, &co, "workflow_run", &by_author_a, &["--results", &a]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    fake.with(|s| {
+        s.labels = vec![LABEL.into()];
+        s.timeline
+            .push(("labeled".into(), LABEL.into(), "maint".into()));
+    });
     // 1. The labeled run of A, triggered by the maintainer: overridden.
     let by_maint_a = run_payload(&co, "wr-a", WR_A, "maint");
     let out = gate(&fake, &co, "workflow_run", &by_maint_a, &["--results", &a]);

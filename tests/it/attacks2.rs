@@ -225,12 +225,7 @@ fn b04_unreadable_comments_lose_the_record_and_keep_the_label() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();
     fork_pr(&fake, WR_A);
-    fake.with(|s| {
-        s.labels = vec![LABEL.into()];
-        s.timeline
-            .push(("labeled".into(), LABEL.into(), "maint".into()));
-        s.permissions.push(("maint".into(), "maintain".into()));
-    });
+    fake.with(|s| s.permissions.push(("maint".into(), "maintain".into())));
     let a = artifact_for(&co, "a.json", 2, WR_A, 1890.0);
     let out = gate(
         &fake,
@@ -240,6 +235,12 @@ fn b04_unreadable_comments_lose_the_record_and_keep_the_label() {
         &["--results", &a],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // The maintainer labels A after its first decision.
+    fake.with(|s| {
+        s.labels = vec![LABEL.into()];
+        s.timeline
+            .push(("labeled".into(), LABEL.into(), "maint".into()));
+    });
     let out = gate(
         &fake,
         &co,
