@@ -756,10 +756,10 @@ mod tests {
     }
 
     /// In the two-job setup the run's triggering actor stands for the
-    /// labeler only for a head the gate has decided for already (a
-    /// maintainer's re-run of a new commit carries no older override); a
-    /// run for a commit the pull request has left stands down, its check
-    /// run completed as skipped.
+    /// labeler only for a label applied after the gate's first decision for
+    /// the head (a maintainer's re-run, or any label event, carries no
+    /// earlier application); a run for a commit the pull request has left
+    /// stands down, its check run completed as cancelled.
     #[test]
     fn a_maintainers_run_counts_as_the_label_only_for_a_head_already_decided() {
         let (fake, co, opts) = setup();
@@ -772,11 +772,16 @@ mod tests {
         assert_eq!(gate(&fake, &by_maint, &opts, artifact(HEAD)).unwrap(), 2);
         let record = state::decode(&own_comment(&fake)).unwrap().unwrap();
         assert_eq!(
-            (record.head.as_deref(), record.grant),
-            (Some(HEAD), None),
-            "decided for HEAD, nothing granted"
+            (record.head.as_deref(), record.grant, record.label_mark),
+            (Some(HEAD), None, Some(1)),
+            "decided for HEAD, nothing granted, one application counted"
         );
+        // Run again by the maintainer without applying the label again: the
+        // application was before the first decision, so nothing.
+        assert_eq!(gate(&fake, &by_maint, &opts, artifact(HEAD)).unwrap(), 2);
 
+        // Applied again, now: it covers HEAD.
+        labeled_by(&fake, &opts.override_label, "maint");
         assert_eq!(gate(&fake, &by_maint, &opts, artifact(HEAD)).unwrap(), 0);
         assert_eq!(co.outputs()["result"], "overridden");
         let record = state::decode(&own_comment(&fake)).unwrap().unwrap();
@@ -789,7 +794,7 @@ mod tests {
             last_check(&fake),
             (
                 "completed".into(),
-                Some("skipped".into()),
+                Some("cancelled".into()),
                 "Not decided: the pull request has moved on".into()
             )
         );
