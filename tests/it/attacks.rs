@@ -9,7 +9,7 @@ use crate::support;
 use assert_cmd::Command;
 use base64::Engine;
 use serde_json::{json, Value};
-use support::{FakeCheckRun, FakeGitHub, Fault};
+use support::{FakeGitHub, Fault};
 use wiremock::ResponseTemplate;
 
 use crate::gatekit::*;
@@ -31,56 +31,9 @@ fn results_block(head: &str, results: &Value) -> String {
     format!("<!-- bench-gate:results {} -->", b64(&e))
 }
 
-fn last_check(fake: &FakeGitHub) -> FakeCheckRun {
-    fake.check_runs().last().cloned().expect("a check run")
-}
-
-fn checks_for(fake: &FakeGitHub, sha: &str) -> Vec<FakeCheckRun> {
-    fake.check_runs()
-        .into_iter()
-        .filter(|r| r.head_sha == sha)
-        .collect()
-}
-
-/// The check GitHub shows for `sha`: its newest run.
-fn shown_conclusion(fake: &FakeGitHub, sha: &str) -> Option<String> {
-    checks_for(fake, sha)
-        .last()
-        .and_then(|r| r.conclusion.clone())
-}
-
 // ---------------------------------------------------------------------------
 // The workflow_run publisher (the recommended setup)
 // ---------------------------------------------------------------------------
-
-const WR_A: &str = "3484a3fb816e0859fd6e1cea078d76385ff50625";
-
-/// The fork's pull request #2 (octo-org/octo-repo:master) at `head`.
-fn fork_pr(fake: &FakeGitHub, head: &str) {
-    fake.with(|s| {
-        s.head_sha = head.into();
-        s.head_ref = "master".into();
-        s.head_repo = "octo-org/octo-repo".into();
-    });
-}
-
-/// The completed measuring run of a fork's pull request, for `head`,
-/// started (or re-run) by `actor`.
-fn run_payload(co: &Checkout, tag: &str, head: &str, actor: &str) -> String {
-    payload(co, "workflow_run.completed.json", tag, |v| {
-        v["workflow_run"]["event"] = json!("pull_request");
-        v["workflow_run"]["pull_requests"] = json!([]);
-        v["workflow_run"]["head_sha"] = json!(head);
-        v["workflow_run"]["triggering_actor"]["login"] = json!(actor);
-    })
-}
-
-/// The artifact the measuring run uploads: results for PR 2 at `head`.
-fn artifact(co: &Checkout, name: &str, head: &str, single_p50: f64) -> String {
-    let mut r = Checkout::results_value(single_p50, 20);
-    r["github"] = json!({"repository": "Codertocat/Hello-World", "event": "pull_request", "pull_request": 2, "head_sha": head});
-    co.write(name, &r)
-}
 
 /// ATTACK (pull-request author, with a maintainer's routine click): the
 /// override given for commit A is carried to commit B by ANY run of B that

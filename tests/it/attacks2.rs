@@ -5,58 +5,14 @@
 use crate::support;
 
 use serde_json::json;
-use support::{FakeCheckRun, FakeGitHub, Fault};
+use support::{FakeGitHub, Fault};
 use wiremock::ResponseTemplate;
 
 use crate::gatekit::*;
 
-const WR_A: &str = "3484a3fb816e0859fd6e1cea078d76385ff50625";
-
-fn checks_for(fake: &FakeGitHub, sha: &str) -> Vec<FakeCheckRun> {
-    fake.check_runs()
-        .into_iter()
-        .filter(|r| r.head_sha == sha)
-        .collect()
-}
-
-/// The check GitHub shows for `sha`: its newest run.
-fn shown_conclusion(fake: &FakeGitHub, sha: &str) -> Option<String> {
-    checks_for(fake, sha)
-        .last()
-        .and_then(|r| r.conclusion.clone())
-}
-
 /// What a required status check accepts as passing.
 fn passes_required_check(c: Option<&str>) -> bool {
     matches!(c, Some("success" | "neutral" | "skipped"))
-}
-
-/// The fork's pull request #2 (octo-org/octo-repo:master) at `head`.
-fn fork_pr(fake: &FakeGitHub, head: &str) {
-    fake.with(|s| {
-        s.head_sha = head.into();
-        s.head_ref = "master".into();
-        s.head_repo = "octo-org/octo-repo".into();
-    });
-}
-
-/// The completed measuring run of the fork's pull request, for `head`,
-/// triggered by `actor` (a push, a re-run, or any label event: the
-/// README's measuring workflow runs on labeled/unlabeled).
-fn run_payload(co: &Checkout, tag: &str, head: &str, actor: &str) -> String {
-    payload(co, "workflow_run.completed.json", tag, |v| {
-        v["workflow_run"]["event"] = json!("pull_request");
-        v["workflow_run"]["pull_requests"] = json!([]);
-        v["workflow_run"]["head_sha"] = json!(head);
-        v["workflow_run"]["triggering_actor"]["login"] = json!(actor);
-    })
-}
-
-/// The measuring run's artifact: results for pull request `pr` at `head`.
-fn artifact_for(co: &Checkout, name: &str, pr: u64, head: &str, single_p50: f64) -> String {
-    let mut r = Checkout::results_value(single_p50, 20);
-    r["github"] = json!({"repository": "Codertocat/Hello-World", "event": "pull_request", "pull_request": pr, "head_sha": head});
-    co.write(name, &r)
 }
 
 // ---------------------------------------------------------------------------

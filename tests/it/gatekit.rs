@@ -205,3 +205,57 @@ pub fn payload_with(co: &Checkout, name: &str, edit: impl FnOnce(&mut Value)) ->
 pub fn regressed(co: &Checkout) -> String {
     co.path("regressed.json").display().to_string()
 }
+
+/// The head commit of the fork's pull request in the workflow_run tests.
+pub const WR_A: &str = "3484a3fb816e0859fd6e1cea078d76385ff50625";
+
+pub fn last_check(fake: &FakeGitHub) -> crate::support::FakeCheckRun {
+    fake.check_runs().last().cloned().expect("a check run")
+}
+
+pub fn checks_for(fake: &FakeGitHub, sha: &str) -> Vec<crate::support::FakeCheckRun> {
+    fake.check_runs()
+        .into_iter()
+        .filter(|r| r.head_sha == sha)
+        .collect()
+}
+
+/// The check GitHub shows for `sha`: its newest run.
+pub fn shown_conclusion(fake: &FakeGitHub, sha: &str) -> Option<String> {
+    checks_for(fake, sha)
+        .last()
+        .and_then(|r| r.conclusion.clone())
+}
+
+/// The fork's pull request #2 (octo-org/octo-repo:master) at `head`.
+pub fn fork_pr(fake: &FakeGitHub, head: &str) {
+    fake.with(|s| {
+        s.head_sha = head.into();
+        s.head_ref = "master".into();
+        s.head_repo = "octo-org/octo-repo".into();
+    });
+}
+
+/// The completed measuring run of the fork's pull request, for `head`,
+/// triggered by `actor` (a push, a re-run, or any label event: the
+/// README's measuring workflow runs on labeled/unlabeled).
+pub fn run_payload(co: &Checkout, tag: &str, head: &str, actor: &str) -> String {
+    payload(co, "workflow_run.completed.json", tag, |v| {
+        v["workflow_run"]["event"] = json!("pull_request");
+        v["workflow_run"]["pull_requests"] = json!([]);
+        v["workflow_run"]["head_sha"] = json!(head);
+        v["workflow_run"]["triggering_actor"]["login"] = json!(actor);
+    })
+}
+
+/// The measuring run's artifact: results for pull request `pr` at `head`.
+pub fn artifact_for(co: &Checkout, name: &str, pr: u64, head: &str, single_p50: f64) -> String {
+    let mut r = Checkout::results_value(single_p50, 20);
+    r["github"] = json!({"repository": "Codertocat/Hello-World", "event": "pull_request", "pull_request": pr, "head_sha": head});
+    co.write(name, &r)
+}
+
+/// The artifact for pull request #2 at `head`.
+pub fn artifact(co: &Checkout, name: &str, head: &str, single_p50: f64) -> String {
+    artifact_for(co, name, 2, head, single_p50)
+}
