@@ -129,6 +129,35 @@ pub fn measure_once(_inv: &Invocation) -> Result<Measured, Failed> {
 
 const STDERR_TAIL_LINES: usize = 10;
 
+/// How much of a benchmarked command's output is kept: its last 64 KiB. The
+/// rest is read and dropped, so a command printing gigabytes costs the gate
+/// no memory.
+pub const OUTPUT_TAIL_BYTES: usize = 64 * 1024;
+
+/// Reads `r` to its end, keeping only the last `cap` bytes.
+pub fn read_tail(mut r: impl Read, cap: usize) -> Vec<u8> {
+    let mut kept: Vec<u8> = Vec::with_capacity(cap.min(8192) * 2);
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                kept.extend_from_slice(&chunk[..n]);
+                // Trim only when twice the cap, so trimming costs O(1) per byte.
+                if kept.len() >= cap.saturating_mul(2).max(1) {
+                    kept.drain(..kept.len() - cap);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if kept.len() > cap {
+        kept.drain(..kept.len() - cap);
+    }
+    kept
+}
+
 fn tail(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().collect();
@@ -173,16 +202,8 @@ pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
     ACTIVE_GROUP.store(pgid, Ordering::SeqCst);
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
+    let out_reader = std::thread::spawn(move || read_tail(&mut stdout, OUTPUT_TAIL_BYTES));
+    let err_reader = std::thread::spawn(move || read_tail(&mut stderr, OUTPUT_TAIL_BYTES));
     let waited = child.wait_timeout(inv.timeout);
     let timed_out = !matches!(waited, Ok(Some(_)));
     // Kill the whole group: on timeout the command, and in any case whatever it
@@ -244,4 +265,18 @@ pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
         },
         overhead_ms: (elapsed_ms - wall_ms).max(0.0),
     })
+}
+
+#[cfg(test)]
+mod tail_tests {
+    use super::read_tail;
+
+    #[test]
+    fn read_tail_keeps_only_the_last_bytes() {
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let kept = read_tail(&data[..], 1000);
+        assert_eq!(kept, &data[data.len() - 1000..]);
+        assert_eq!(read_tail(&b"short"[..], 1000), b"short");
+        assert_eq!(read_tail(&b""[..], 1000), b"");
+    }
 }

@@ -417,3 +417,30 @@ fn a_confirmation_run_turns_a_single_spike_into_a_pass() {
         "10"
     );
 }
+
+/// A command printing 200 MB to stderr: the gate keeps only the tail of it,
+/// so its own peak RSS (and its helper's) stays far below the output's size.
+#[test]
+#[allow(clippy::zombie_processes)] // reaped by wait4_maxrss
+fn a_command_printing_200_mb_to_stderr_costs_the_gate_little_memory() {
+    let _serial = crate::support::serial();
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(
+        d.path(),
+        "scenarios:\n  loud:\n    command: \"head -c 200000000 /dev/zero | tr '\\\\0' x >&2\"\n    shell: true\n    iterations: 1\n    warmup: 0\n    timeout: 300\n",
+    );
+    let out = d.path().join("r.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // ru_maxrss of the gate and every process it waited for (helper, shell, head, tr).
+    let peak_kib = wait4_maxrss(child.id() as i32);
+    assert!(out.exists(), "no results written");
+    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
+}
