@@ -33,6 +33,51 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The largest results file, import input or `generate` input read: 64 MiB.
+pub const MAX_DATA_BYTES: u64 = 64 << 20;
+/// The largest baseline, `bench-gate.yml` or template read: 8 MiB.
+pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
+fn too_large(cap: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "the file is larger than the limit of {} MiB ({cap} bytes)",
+            cap >> 20
+        ),
+    )
+}
+
+/// Reads at most `cap` bytes of `path`; larger is an error naming the limit.
+/// A regular file is refused from its size before anything is read; anything
+/// else (a pipe, `/dev/zero`) is read through `take(cap + 1)`, so it never
+/// costs more than the cap.
+pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() > cap {
+        return Err(too_large(cap));
+    }
+    let hint = if meta.is_file() { meta.len() } else { 0 };
+    let mut buf = Vec::with_capacity(usize::try_from(hint.min(cap)).unwrap_or(0));
+    file.take(cap.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        return Err(too_large(cap));
+    }
+    Ok(buf)
+}
+
+/// [`read_capped`], as UTF-8 text.
+pub fn read_capped_string(path: &Path, cap: u64) -> std::io::Result<String> {
+    String::from_utf8(read_capped(path, cap)?).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
 /// Whether `dir` exists and holds anything.
 pub fn is_non_empty_dir(dir: &Path) -> bool {
     std::fs::read_dir(dir)
@@ -91,6 +136,19 @@ pub fn write_dir_atomic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn read_capped_refuses_oversize_files_and_endless_streams() {
+        let root = tempfile::tempdir().unwrap();
+        let f = root.path().join("f");
+        std::fs::write(&f, "12345").unwrap();
+        assert_eq!(read_capped(&f, 5).unwrap(), b"12345");
+        let e = read_capped(&f, 4).unwrap_err();
+        assert!(e.to_string().contains("limit"), "{e}");
+        let e = read_capped(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert!(e.to_string().contains("limit of 1 MiB"), "{e}");
+    }
 
     #[test]
     fn failed_fill_leaves_nothing() {

@@ -134,7 +134,7 @@ fn metric(
 type Out = BTreeMap<String, Metric>;
 
 fn read_json(path: &Path, what: &str) -> Result<Value> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::fsutil::read_capped_string(path, crate::fsutil::MAX_DATA_BYTES)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     if text.trim().is_empty() {
         anyhow::bail!("{}: the file is empty (expected {what})", path.display());
@@ -267,34 +267,40 @@ fn criterion(path: &Path, out: &mut Out) -> Result<()> {
         let median = f(&est["median"]["point_estimate"])
             .ok_or_else(|| wrong(&est_path, WHAT, "no median.point_estimate"))?;
         let dir = est_path.parent().unwrap_or(Path::new("."));
-        let id = std::fs::read_to_string(dir.join("benchmark.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .and_then(|b| b["full_id"].as_str().map(str::to_string))
-            .unwrap_or_else(|| {
-                // target/criterion/<group>/<function>/new/estimates.json
-                let parts: Vec<String> = dir
-                    .iter()
-                    .rev()
-                    .skip(1)
-                    .take(2)
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .collect();
-                parts.into_iter().rev().collect::<Vec<_>>().join("/")
-            });
-        let samples: Vec<f64> = std::fs::read_to_string(dir.join("sample.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .map(|s| {
-                let iters = s["iters"].as_array().cloned().unwrap_or_default();
-                let times = s["times"].as_array().cloned().unwrap_or_default();
-                iters
-                    .iter()
-                    .zip(&times)
-                    .filter_map(|(i, t)| Some(f(t)? / f(i)?.max(1.0)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let id = crate::fsutil::read_capped_string(
+            &dir.join("benchmark.json"),
+            crate::fsutil::MAX_DATA_BYTES,
+        )
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|b| b["full_id"].as_str().map(str::to_string))
+        .unwrap_or_else(|| {
+            // target/criterion/<group>/<function>/new/estimates.json
+            let parts: Vec<String> = dir
+                .iter()
+                .rev()
+                .skip(1)
+                .take(2)
+                .map(|s| s.to_string_lossy().into_owned())
+                .collect();
+            parts.into_iter().rev().collect::<Vec<_>>().join("/")
+        });
+        let samples: Vec<f64> = crate::fsutil::read_capped_string(
+            &dir.join("sample.json"),
+            crate::fsutil::MAX_DATA_BYTES,
+        )
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .map(|s| {
+            let iters = s["iters"].as_array().cloned().unwrap_or_default();
+            let times = s["times"].as_array().cloned().unwrap_or_default();
+            iters
+                .iter()
+                .zip(&times)
+                .filter_map(|(i, t)| Some(f(t)? / f(i)?.max(1.0)))
+                .collect()
+        })
+        .unwrap_or_default();
         let name = slug(&id);
         out.insert(
             format!("criterion.{name}.median_ns"),
@@ -466,7 +472,7 @@ fn google_benchmark(path: &Path, out: &mut Out, env: &mut Environment) -> Result
 /// `.bytes_per_op` and `.allocs_per_op`; the value is their median. The
 /// `-8` GOMAXPROCS suffix is dropped from the name.
 fn go_bench(path: &Path, out: &mut Out, env: &mut Environment) -> Result<()> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::fsutil::read_capped_string(path, crate::fsutil::MAX_DATA_BYTES)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     let mut series: BTreeMap<(String, &'static str), Vec<f64>> = BTreeMap::new();
     let mut lines = 0;

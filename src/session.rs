@@ -71,8 +71,11 @@ fn resolve_workload_in(args: &WorkloadArgs, tree: Option<(&Trees, Side)>) -> Res
                 None => Config::load(&path)?,
                 Some((t, side)) => {
                     let head_path = t.in_head(&path)?;
-                    let text = std::fs::read_to_string(&head_path)
-                        .with_context(|| format!("{}: cannot read config", head_path.display()))?;
+                    let text = crate::fsutil::read_capped_string(
+                        &head_path,
+                        crate::fsutil::MAX_CONFIG_BYTES,
+                    )
+                    .with_context(|| format!("{}: cannot read config", head_path.display()))?;
                     let at = match side {
                         Side::A => t.in_base(&path)?,
                         Side::B => head_path,
@@ -309,7 +312,7 @@ fn base_config(args: &WorkloadArgs, trees: &Trees, workload: &str) -> BaseConfig
         Ok(p) => p,
         Err(e) => return fail(format!("{}: {e:#}", path.display())),
     };
-    let text = match std::fs::read_to_string(&at) {
+    let text = match crate::fsutil::read_capped_string(&at, crate::fsutil::MAX_CONFIG_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return BaseConfig::default(),
         Err(e) => return fail(format!("{}: cannot read: {e}", path.display())),

@@ -330,10 +330,11 @@ impl<'de> Deserialize<'de> for Scalar {
 
 impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| BaselineError::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
+        let text = crate::fsutil::read_capped_string(path, crate::fsutil::MAX_CONFIG_BYTES)
+            .map_err(|e| BaselineError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
         Baseline::parse(&path.display().to_string(), &text)
     }
 

@@ -450,7 +450,7 @@ pub struct Metric {
 
 impl Results {
     pub fn load(path: &Path) -> Result<Results> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::fsutil::read_capped_string(path, crate::fsutil::MAX_DATA_BYTES)
             .with_context(|| format!("{}: cannot read results", path.display()))?;
         Results::parse(&path.display().to_string(), &text)
     }

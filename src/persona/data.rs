@@ -268,9 +268,11 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>, DataError> {
 }
 
 fn read_one(path: &Path) -> Result<InputFile, DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::Io {
-        path: path.display().to_string(),
-        source: e,
+    let bytes = crate::fsutil::read_capped(path, crate::fsutil::MAX_DATA_BYTES).map_err(|e| {
+        DataError::Io {
+            path: path.display().to_string(),
+            source: e,
+        }
     })?;
     Ok(InputFile {
         name: path.display().to_string(),

@@ -42,7 +42,7 @@ pub fn render_prompt(
 ) -> Result<String> {
     match template {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = crate::fsutil::read_capped_string(path, crate::fsutil::MAX_CONFIG_BYTES)
                 .with_context(|| format!("{}: cannot read template", path.display()))?;
             Ok(prompt::render(
                 &path.display().to_string(),

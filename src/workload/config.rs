@@ -528,10 +528,11 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
+        let text = crate::fsutil::read_capped_string(path, crate::fsutil::MAX_CONFIG_BYTES)
+            .map_err(|e| ConfigError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
         Config::parse(path, &text)
     }
 

@@ -358,6 +358,48 @@ fn bad_baselines_and_results_exit_3_naming_the_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no baseline named by version"));
 }
 
+/// Oversize inputs are refused before they are read whole: a sparse 65 MiB
+/// results file and a 9 MiB baseline by their size, `/dev/zero` (which has
+/// no size) after 64 MiB. Each error names the file and the limit.
+#[test]
+#[cfg(unix)] // /dev/zero
+fn oversize_results_and_baselines_exit_3_naming_the_limit() {
+    let (d, bdir) = setup();
+    let r = mixed(d.path());
+    let big = d.path().join("big.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    let zero = Path::new("/dev/zero");
+    for results in [big.as_path(), zero] {
+        let out = compare(d.path(), results, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{}: {err}", results.display());
+        assert!(
+            err.contains(&format!("{}: cannot read results", results.display()))
+                && err.contains("limit of 64 MiB"),
+            "{err}"
+        );
+    }
+    let big_baseline = bdir.join("big.yaml");
+    std::fs::File::create(&big_baseline)
+        .unwrap()
+        .set_len(9 << 20)
+        .unwrap();
+    let out = compare(
+        d.path(),
+        &r,
+        &["--baseline", &big_baseline.display().to_string()],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("big.yaml: cannot read baseline") && err.contains("limit of 8 MiB"),
+        "{err}"
+    );
+}
+
 #[test]
 fn unknown_keys_warn_but_load() {
     let (d, bdir) = setup();
