@@ -339,6 +339,15 @@ impl Baseline {
     }
 
     pub fn parse(name: &str, text: &str) -> Result<Baseline, BaselineError> {
+        let limit = crate::parse_error::MAX_YAML_FLOW_DEPTH;
+        if let Some((line, column)) = crate::parse_error::yaml_too_deep(text, limit) {
+            return Err(BaselineError::At {
+                path: name.to_string(),
+                line,
+                column,
+                message: format!("nested deeper than the limit of {limit} levels"),
+            });
+        }
         let mut unknown = Vec::new();
         let de = serde_yaml::Deserializer::from_str(text);
         let raw: RawBaseline = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))

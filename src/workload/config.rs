@@ -538,6 +538,15 @@ impl Config {
 
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
+        let limit = crate::parse_error::MAX_YAML_FLOW_DEPTH;
+        if let Some((line, column)) = crate::parse_error::yaml_too_deep(text, limit) {
+            return Err(ConfigError::Syntax {
+                path: shown,
+                line,
+                column,
+                message: format!("nested deeper than the limit of {limit} levels"),
+            });
+        }
         // A config with errors in `secrets:` fails the second reading too.
         let scope = SecretsScope::set(
             serde_yaml::from_str::<SecretsOnly>(text)

@@ -400,6 +400,27 @@ fn oversize_results_and_baselines_exit_3_naming_the_limit() {
     );
 }
 
+/// 200 KB of `[` in a baseline is refused by a pre-check, naming the line and
+/// column where the nesting passes the limit (the parser alone took 25 s).
+#[test]
+fn a_deeply_nested_baseline_exits_3_naming_the_line() {
+    let (d, bdir) = setup();
+    let r = mixed(d.path());
+    let deep = bdir.join("deep.yaml");
+    std::fs::write(
+        &deep,
+        format!("version: '1'\nmetrics:\n  x: {}\n", "[".repeat(200_000)),
+    )
+    .unwrap();
+    let out = compare(d.path(), &r, &["--baseline", &deep.display().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("deep.yaml:3:134: nested deeper than the limit of 128 levels"),
+        "{err}"
+    );
+}
+
 #[test]
 fn unknown_keys_warn_but_load() {
     let (d, bdir) = setup();

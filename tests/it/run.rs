@@ -180,6 +180,7 @@ fn bad_inputs_exit_3_and_write_nothing() {
         (vec!["--config".into(), cfg("neg.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    iterations: -5\n")], "neg.yml:4:17: scenarios.a.iterations: invalid type: integer `-5`, expected a nonzero u32".into()),
         (vec!["--config".into(), cfg("timeout.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    timeout: 0\n")], "timeout.yml:4:14: scenarios.a.timeout: timeout must be a positive number of seconds".into()),
         (vec!["--config".into(), d.path().join("absent.yml").display().to_string()], "absent.yml: cannot read".into()),
+        (vec!["--config".into(), cfg("deep.yml", &format!("scenarios:\n  a: {}\n", "[".repeat(200_000)))], "deep.yml:2:134: nested deeper than the limit of 128 levels".into()),
     ];
     for (args, expected) in cases {
         let o = bg()
