@@ -476,3 +476,27 @@ fn persona_markdown_snapshot() {
     assert!(out.status.success());
     insta::assert_snapshot!("persona_markdown", String::from_utf8(out.stdout).unwrap());
 }
+
+/// An input without a size (`/dev/zero`) is read only up to the 64 MiB limit,
+/// then refused naming the file and the limit; a sparse oversize file is
+/// refused by its size.
+#[test]
+#[cfg(unix)]
+fn oversize_inputs_exit_3_naming_the_limit() {
+    let d = tempfile::tempdir().unwrap();
+    let big = d.path().join("big.txt");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    for input in [Path::new("/dev/zero"), big.as_path()] {
+        bg().args(["generate", "--dry-run", "--from"])
+            .arg(input)
+            .assert()
+            .code(3)
+            .stderr(
+                predicate::str::contains(format!("{}: cannot read", input.display()))
+                    .and(predicate::str::contains("limit of 64 MiB")),
+            );
+    }
+}
