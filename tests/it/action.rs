@@ -101,8 +101,16 @@ fn path_without_cargo() -> String {
 }
 
 fn install(r: &Release, server: &StaticServer, cache: &Path, os: &str, path: &str) -> Output {
-    Command::new("bash")
-        .arg(r.action().join("dist/install.sh"))
+    install_cmd(r, &server.uri, cache, os, path)
+        .output()
+        .unwrap()
+}
+
+/// The install script's command, for a download base `base`, to run as is or
+/// with more environment or another working directory.
+fn install_cmd(r: &Release, base: &str, cache: &Path, os: &str, path: &str) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg(r.action().join("dist/install.sh"))
         .env_clear()
         .env("PATH", path)
         .env("HOME", std::env::var("HOME").unwrap())
@@ -111,9 +119,8 @@ fn install(r: &Release, server: &StaticServer, cache: &Path, os: &str, path: &st
         .env("RUNNER_ARCH", "X64")
         .env("RUNNER_TOOL_CACHE", cache)
         .env("GITHUB_PATH", cache.join("github_path"))
-        .env("BENCH_GATE_DOWNLOAD_BASE", &server.uri)
-        .output()
-        .unwrap()
+        .env("BENCH_GATE_DOWNLOAD_BASE", base);
+    cmd
 }
 
 fn text(o: &Output) -> String {
@@ -224,13 +231,9 @@ fn an_unknown_platform_without_a_toolchain_fails_clearly() {
     assert!(server.hits().is_empty());
 }
 
-/// A 404 with cargo present builds the action's source. The action copy's
-/// source here is a small crate of its own, so the real `cargo build
-/// --release --locked` runs in seconds.
-#[test]
-fn a_missing_release_with_a_toolchain_builds_from_source() {
-    let _serial = crate::support::serial();
-    let r = Release::new("9.9.8");
+/// Gives the action copy a small crate of its own as its source, so the real
+/// `cargo build --release --locked` runs in seconds.
+fn small_source(r: &Release) {
     let src = r.action();
     std::fs::create_dir_all(src.join("src")).unwrap();
     std::fs::write(src.join("Cargo.toml"), "[package]\nname = \"bench-gate\"\nversion = \"9.9.8\"\nedition = \"2021\"\n\n[workspace]\n").unwrap();
@@ -244,6 +247,14 @@ fn a_missing_release_with_a_toolchain_builds_from_source() {
         "fn main() { println!(\"bench-gate 9.9.8 (from source)\"); }\n",
     )
     .unwrap();
+}
+
+/// A 404 with cargo present builds the action's source.
+#[test]
+fn a_missing_release_with_a_toolchain_builds_from_source() {
+    let _serial = crate::support::serial();
+    let r = Release::new("9.9.8");
+    small_source(&r);
     let server = StaticServer::start(vec![]);
     let cache = tempfile::tempdir().unwrap();
     let out = install(
@@ -263,6 +274,196 @@ fn a_missing_release_with_a_toolchain_builds_from_source() {
         String::from_utf8_lossy(&v.stdout).trim(),
         "bench-gate 9.9.8 (from source)"
     );
+}
+
+/// A script that, when run, writes `marker` and then runs its arguments (a
+/// rustc wrapper or linker a pull request could plant).
+fn planted_script(dir: &Path, name: &str, marker: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(
+        &p,
+        format!(
+            "#!/bin/sh\necho ran > '{}'\nexec \"$@\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn a_tampered_cache_entry_is_refused_and_fetched_again() {
+    let _serial = crate::support::serial();
+    let r = Release::new("9.9.9");
+    let server = r.serve();
+    let cache = tempfile::tempdir().unwrap();
+    let out = install(&r, &server, cache.path(), "Linux", &path_without_cargo());
+    assert!(out.status.success(), "{}", text(&out));
+    let bin = cache.path().join("bench-gate/9.9.9/X64/bench-gate");
+    let good = sha256(&bin);
+
+    // Someone with write access to the tool cache swaps the binary.
+    let marker = cache.path().join("planted-ran");
+    std::fs::remove_file(&bin).unwrap();
+    planted_script(
+        &cache.path().join("bench-gate/9.9.9/X64"),
+        "bench-gate",
+        &marker,
+    );
+    let out = install(&r, &server, cache.path(), "Linux", &path_without_cargo());
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("does not match the checksum recorded"), "{t}");
+    assert!(!t.contains("using the cached"), "{t}");
+    assert_eq!(server.hits().len(), 2, "fetched again");
+    assert_eq!(sha256(&bin), good);
+    let v = Command::new(&bin).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("bench-gate "));
+    assert!(!marker.exists(), "the planted binary ran");
+
+    // Tampered again, and the release is gone with no toolchain: the install
+    // fails and the tampered entry is not left to be used.
+    std::fs::remove_file(&bin).unwrap();
+    planted_script(
+        &cache.path().join("bench-gate/9.9.9/X64"),
+        "bench-gate",
+        &marker,
+    );
+    let gone = StaticServer::start(vec![]);
+    let out = install(&r, &gone, cache.path(), "Linux", &path_without_cargo());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!bin.exists());
+    assert!(!cache.path().join("bench-gate/9.9.9/X64.complete").exists());
+    assert!(!marker.exists(), "the planted binary ran");
+}
+
+/// The source fallback builds in the action's directory with nothing from
+/// the caller: a workspace `.cargo/config.toml` with a `rustc-wrapper`, and
+/// RUSTC_WRAPPER, RUSTFLAGS, CARGO_BUILD_* and CARGO_TARGET_DIR in the
+/// environment, all run or steer nothing.
+#[test]
+fn the_source_fallback_ignores_the_workspace_cargo_config_and_environment() {
+    let _serial = crate::support::serial();
+    let r = Release::new("9.9.8");
+    small_source(&r);
+    let server = StaticServer::start(vec![]);
+    let cache = tempfile::tempdir().unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    let w = workspace.path();
+    std::fs::create_dir_all(w.join(".cargo")).unwrap();
+    let marks = tempfile::tempdir().unwrap();
+    let m = |n: &str| marks.path().join(n);
+    let config_wrapper = planted_script(w, "config-wrapper.sh", &m("config-wrapper"));
+    let config_linker = planted_script(w, "config-linker.sh", &m("config-linker"));
+    std::fs::write(
+        w.join(".cargo/config.toml"),
+        format!(
+            "[build]\nrustc-wrapper = \"{}\"\n[target.x86_64-unknown-linux-gnu]\nlinker = \"{}\"\n",
+            config_wrapper.display(),
+            config_linker.display()
+        ),
+    )
+    .unwrap();
+    let env_wrapper = planted_script(w, "env-wrapper.sh", &m("env-wrapper"));
+    let build_wrapper = planted_script(w, "build-wrapper.sh", &m("build-wrapper"));
+    let flags_linker = planted_script(w, "flags-linker.sh", &m("flags-linker"));
+    let caller_target = w.join("caller-target");
+    let out = install_cmd(
+        &r,
+        &server.uri,
+        cache.path(),
+        "Linux",
+        &std::env::var("PATH").unwrap(),
+    )
+    .current_dir(w)
+    .env("RUSTC_WRAPPER", &env_wrapper)
+    .env("CARGO_BUILD_RUSTC_WRAPPER", &build_wrapper)
+    .env("RUSTFLAGS", format!("-C linker={}", flags_linker.display()))
+    .env("CARGO_TARGET_DIR", &caller_target)
+    .output()
+    .unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("no verified prebuilt binary"), "{t}");
+    assert!(t.contains("built from source in "), "{t}");
+    for n in [
+        "config-wrapper",
+        "config-linker",
+        "env-wrapper",
+        "build-wrapper",
+        "flags-linker",
+    ] {
+        assert!(!m(n).exists(), "{n} ran during the source build: {t}");
+    }
+    assert!(
+        !caller_target.exists(),
+        "the caller's CARGO_TARGET_DIR was used"
+    );
+    let bin = cache
+        .path()
+        .join("bench-gate/source-9.9.8/X64/bin/bench-gate");
+    let v = Command::new(bin).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&v.stdout).trim(),
+        "bench-gate 9.9.8 (from source)"
+    );
+}
+
+#[test]
+fn downloads_need_https_except_from_a_loopback_test_server() {
+    let _serial = crate::support::serial();
+    let r = Release::new("9.9.9");
+    let cache = tempfile::tempdir().unwrap();
+    for base in [
+        "http://example.com/releases",
+        "http://127.0.0.1.example.com/releases",
+        "ftp://127.0.0.1/releases",
+        "file:///tmp/releases",
+    ] {
+        let out = install_cmd(&r, base, cache.path(), "Linux", &path_without_cargo())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{base}: {}", text(&out));
+        assert!(
+            text(&out).contains("BENCH_GATE_DOWNLOAD_BASE must be an https URL"),
+            "{base}: {}",
+            text(&out)
+        );
+        assert!(!text(&out).contains("downloading"), "{}", text(&out));
+    }
+}
+
+/// A redirect to plain http is refused, even from the loopback test server.
+#[test]
+fn a_redirect_to_http_is_not_followed() {
+    use std::io::{Read, Write};
+    let _serial = crate::support::serial();
+    let r = Release::new("9.9.9");
+    let target = r.serve();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let location = format!("{}/v9.9.9/bench-gate-v9.9.9-{TARGET}.tar.gz", target.uri);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { return };
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf);
+            let _ = write!(
+                c,
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let out = install_cmd(&r, &base, cache.path(), "Linux", &path_without_cargo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("could not download"), "{}", text(&out));
+    assert!(target.hits().is_empty(), "the http redirect was followed");
+    assert!(!cache.path().join("bench-gate/9.9.9/X64.complete").exists());
 }
 
 // ---- the composite action, step by step ----
