@@ -437,11 +437,15 @@ fn a_command_printing_200_mb_to_stderr_costs_the_gate_little_memory() {
         .arg("--output")
         .arg(&out)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(d.path().join("stderr.txt")).unwrap())
         .spawn()
         .unwrap();
     // ru_maxrss of the gate and every process it waited for (helper, shell, head, tr).
     let peak_kib = wait4_maxrss(child.id() as i32);
-    assert!(out.exists(), "no results written");
+    assert!(
+        out.exists(),
+        "no results written: {}",
+        std::fs::read_to_string(d.path().join("stderr.txt")).unwrap_or_default()
+    );
     assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
 }
