@@ -412,3 +412,27 @@ fn imported_results_gate_like_any_other_and_export_back() {
         .iter()
         .all(|e| e["unit"] == "ns" && e["range"].as_str().unwrap().starts_with("± ")));
 }
+
+/// Written files honour the umask (they were 0600 whatever it was).
+#[test]
+fn written_files_honour_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("bench-gate");
+    for (mask, want) in [("022", 0o644), ("077", 0o600), ("002", 0o664)] {
+        let out = d.path().join(format!("r{mask}.json"));
+        let st = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {mask} && exec \"$0\" import --format hyperfine \"$1\" --output \"$2\""
+            ))
+            .arg(&bin)
+            .arg(fixture("hyperfine.json"))
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, want, "umask {mask}");
+    }
+}
