@@ -338,6 +338,14 @@ impl Baseline {
     }
 
     pub fn parse(name: &str, text: &str) -> Result<Baseline, BaselineError> {
+        if let Some(d) = crate::parse_error::duplicate_key(text) {
+            return Err(BaselineError::At {
+                path: name.to_string(),
+                line: d.line,
+                column: d.column,
+                message: d.to_string(),
+            });
+        }
         let mut unknown = Vec::new();
         let de = serde_yaml::Deserializer::from_str(text);
         let raw: RawBaseline = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))

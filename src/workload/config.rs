@@ -537,6 +537,14 @@ impl Config {
 
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
+        if let Some(d) = crate::parse_error::duplicate_key(text) {
+            return Err(ConfigError::Syntax {
+                path: shown,
+                line: d.line,
+                column: d.column,
+                message: d.to_string(),
+            });
+        }
         // A config with errors in `secrets:` fails the second reading too.
         let scope = SecretsScope::set(
             serde_yaml::from_str::<SecretsOnly>(text)
@@ -972,6 +980,27 @@ mod tests {
         assert!(
             err.starts_with("cfg/bench-gate.yml:2:18: secrets.pass_through[0]")
                 && err.contains("GITHUB_TOKEN is the job's own credential"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_name_both_lines() {
+        let err =
+            parse("scenarios:\n  a:\n    command: [x]\n    iterations: 50\n    iterations: 1\n")
+                .unwrap_err()
+                .to_string();
+        assert_eq!(
+            err,
+            "cfg/bench-gate.yml:5:5: duplicate key `scenarios.a.iterations` (first given on line 4); each key may appear once"
+        );
+        let err = parse("scenarios:\n  a:\n    command: [x]\n  a:\n    command: [y]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "cfg/bench-gate.yml:4:3: duplicate key `scenarios.a` (first given on line 2)"
+            ),
             "{err}"
         );
     }
