@@ -174,6 +174,12 @@ pub fn valid_metric_name(name: &str) -> bool {
     valid_identifier(name)
 }
 
+/// Service names become file names (the service's log): identifiers without
+/// `/`, so that no name reaches outside the folder it is written in.
+pub fn valid_service_name(name: &str) -> bool {
+    valid_identifier(name) && !name.contains('/') && !name.starts_with('.')
+}
+
 /// Workload names are identifiers, with `:` too (`import:hyperfine`).
 pub fn valid_workload_name(name: &str) -> bool {
     valid_identifier(&name.replace(':', "_"))
