@@ -524,7 +524,7 @@ impl Results {
 }
 
 /// Units of a duration or of a process's memory: a measured one is never 0.
-const NEVER_ZERO_UNITS: &[&str] = &["ns", "us", "µs", "ms", "s", "MB"];
+pub const NEVER_ZERO_UNITS: &[&str] = &["ns", "us", "µs", "ms", "s", "MB"];
 
 /// Every number is finite and not negative (no time, size, count or rate
 /// is); a duration or a peak memory is also not 0, which no run measures
