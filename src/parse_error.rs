@@ -74,8 +74,14 @@ fn block_key(s: &str) -> Option<(String, &str)> {
 /// mappings, `{a: 1}`, are not looked into). Block scalars (`|`, `>`) and
 /// quoted or bracketed values spanning lines are skipped.
 pub fn duplicate_key(text: &str) -> Option<DuplicateKey> {
-    // Open mappings: the column of their keys, their keys with first lines.
-    let mut stack: Vec<(usize, Vec<(String, usize)>)> = Vec::new();
+    // Open mappings: the column of their keys, their keys with first lines
+    // (hashed: a mapping may hold many thousands), and the latest key.
+    struct Frame {
+        col: usize,
+        keys: std::collections::HashMap<String, usize>,
+        last: String,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
     // Skip lines indented deeper than this (a block scalar's body).
     let mut skip_deeper: Option<usize> = None;
     // Skip lines until one holding this (a multi-line quoted or flow value).
@@ -115,13 +121,13 @@ pub fn duplicate_key(text: &str) -> Option<DuplicateKey> {
         }
         while stack
             .last()
-            .is_some_and(|(c, _)| *c > col || (new_item && *c >= col))
+            .is_some_and(|f| f.col > col || (new_item && f.col >= col))
         {
             stack.pop();
         }
         if new_item {
             // The item's own indentation closes mappings at the dash's column.
-            while stack.last().is_some_and(|(c, _)| *c >= indent && *c < col) {
+            while stack.last().is_some_and(|f| f.col >= indent && f.col < col) {
                 stack.pop();
             }
         }
@@ -147,28 +153,28 @@ pub fn duplicate_key(text: &str) -> Option<DuplicateKey> {
                 skip_until = Some(close);
             }
         }
-        if stack.last().is_none_or(|(c, _)| *c != col) {
-            stack.push((col, Vec::new()));
+        if stack.last().is_none_or(|f| f.col != col) {
+            stack.push(Frame {
+                col,
+                keys: Default::default(),
+                last: String::new(),
+            });
         }
-        let path = |k: &str, stack: &[(usize, Vec<(String, usize)>)]| {
-            let mut parts: Vec<&str> = stack[..stack.len() - 1]
-                .iter()
-                .filter_map(|(_, keys)| keys.last().map(|(k, _)| k.as_str()))
-                .collect();
-            parts.push(k);
-            parts.join(".")
-        };
-        let (_, keys) = stack.last().expect("pushed above");
-        if let Some((_, first)) = keys.iter().find(|(k, _)| *k == key) {
+        let depth = stack.len() - 1;
+        let (parents, top) = stack.split_at_mut(depth);
+        let top = &mut top[0];
+        if let Some(first) = top.keys.get(&key) {
+            let mut parts: Vec<&str> = parents.iter().map(|f| f.last.as_str()).collect();
+            parts.push(&key);
             return Some(DuplicateKey {
-                key: path(&key, &stack),
+                key: parts.join("."),
                 line: line_no,
                 column: col + 1,
                 first_line: *first,
             });
         }
-        let last = stack.last_mut().expect("pushed above");
-        last.1.push((key, line_no));
+        top.keys.insert(key.clone(), line_no);
+        top.last = key;
     }
     None
 }
@@ -213,5 +219,15 @@ mod tests {
         ] {
             assert_eq!(duplicate_key(fine), None, "{fine}");
         }
+        // Many keys in one mapping: a hash lookup each, not a pass over all.
+        let mut big: String = (0..100_000).map(|i| format!("  k{i}: 1\n")).collect();
+        big.insert_str(0, "metrics:\n");
+        assert_eq!(duplicate_key(&big), None);
+        big.push_str("  k7: 2\n");
+        let d = duplicate_key(&big).unwrap();
+        assert_eq!(
+            (d.key.as_str(), d.line, d.first_line),
+            ("metrics.k7", 100_002, 9)
+        );
     }
 }
