@@ -13,6 +13,39 @@ fn parent_of(path: &Path) -> PathBuf {
     }
 }
 
+/// The process's file-mode creation mask. Read from `/proc/self/status` where
+/// possible, since setting it to read it back races with threads creating files.
+#[cfg(unix)]
+fn umask() -> u32 {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(v) = status.lines().find_map(|l| l.strip_prefix("Umask:")) {
+            if let Ok(m) = u32::from_str_radix(v.trim(), 8) {
+                return m & 0o777;
+            }
+        }
+    }
+    // SAFETY: umask only swaps the process mask; it is restored at once.
+    unsafe {
+        let old = libc::umask(0o077);
+        libc::umask(old);
+        old as u32 & 0o777
+    }
+}
+
+/// Gives `path` the mode a plain `open(O_CREAT)` or `mkdir` would have:
+/// `full & !umask`. The temporary files and folders tempfile makes are
+/// private (0600/0700) whatever the umask, and would keep that after the rename.
+#[cfg(unix)]
+fn set_mode(path: &Path, full: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(full & !umask()))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _full: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder,
 /// flushed and then renamed over the destination. Creates missing parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -25,6 +58,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(&parent)
         .with_context(|| format!("{}: cannot create a temporary file", parent.display()))?;
     tmp.write_all(bytes)
+        .and_then(|_| set_mode(tmp.path(), 0o666))
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("{}: cannot write", path.display()))?;
     tmp.persist(path)
@@ -109,6 +143,8 @@ pub fn write_dir_atomic(
         .prefix(".bench-gate-")
         .tempdir_in(&parent)
         .with_context(|| format!("{}: cannot create a temporary folder", parent.display()))?;
+    set_mode(tmp.path(), 0o777)
+        .with_context(|| format!("{}: cannot set the folder's mode", tmp.path().display()))?;
     fill(tmp.path())?;
     if dest.exists() {
         // Move the old folder aside first so that a failed rename can be undone.

@@ -131,7 +131,54 @@ fn metric(
     }
 }
 
-type Out = BTreeMap<String, Metric>;
+/// The metrics imported so far, each with the file and benchmark it came
+/// from, so that a second benchmark mapping to the same name is refused
+/// naming both rather than silently replacing the first.
+#[derive(Default)]
+struct Out {
+    metrics: BTreeMap<String, (Metric, String, String)>,
+}
+
+impl Out {
+    fn new() -> Out {
+        Out::default()
+    }
+
+    /// Adds `name` from benchmark `bench` of `path`: refused when another
+    /// benchmark already gave that name, or when a value is negative, not a
+    /// number, or a zero time (which no run measures).
+    fn insert(&mut self, path: &Path, bench: &str, name: String, m: Metric) -> Result<()> {
+        let file = path.display().to_string();
+        let values = || std::iter::once(m.value).chain(m.samples.iter().copied());
+        if values().any(|x| !x.is_finite()) {
+            anyhow::bail!("{file}: benchmark `{bench}`: a value is not a finite number");
+        }
+        if let Some(x) = values().find(|x| *x < 0.0) {
+            anyhow::bail!(
+                "{file}: benchmark `{bench}`: a value is negative ({x} {})",
+                m.unit
+            );
+        }
+        if model::NEVER_ZERO_UNITS.contains(&m.unit.as_str()) && values().any(|x| x == 0.0) {
+            anyhow::bail!(
+                "{file}: benchmark `{bench}`: a time of 0 {}, which no run measures",
+                m.unit
+            );
+        }
+        if let Some((_, first_file, first)) = self.metrics.get(&name) {
+            let whence = if *first_file == file {
+                String::new()
+            } else {
+                format!(" (in {first_file})")
+            };
+            anyhow::bail!(
+                "{file}: benchmarks `{first}`{whence} and `{bench}` both map to the metric name {name}; rename one of them"
+            );
+        }
+        self.metrics.insert(name, (m, file, bench.to_string()));
+        Ok(())
+    }
+}
 
 fn read_json(path: &Path, what: &str) -> Result<Value> {
     let text = crate::fsutil::read_capped_string(path, crate::fsutil::MAX_DATA_BYTES)
@@ -214,14 +261,18 @@ fn hyperfine(path: &Path, out: &mut Out) -> Result<()> {
         let median =
             median.ok_or_else(|| wrong(path, WHAT, "a result has neither `times` nor `median`"))?;
         out.insert(
+            path,
+            command,
             format!("hyperfine.{name}.latency_p50_ms"),
             metric(median, "ms", Direction::Lower, "p50", times.clone()),
-        );
+        )?;
         if let Some(mean) = mean {
             out.insert(
+                path,
+                command,
                 format!("hyperfine.{name}.latency_mean_ms"),
                 metric(mean, "ms", Direction::Lower, "mean", times),
-            );
+            )?;
         }
         if let Some(mem) = r["memory_usage_byte"].as_array() {
             let mb: Vec<f64> = mem
@@ -231,9 +282,11 @@ fn hyperfine(path: &Path, out: &mut Out) -> Result<()> {
                 .collect();
             if let Some(max) = mb.iter().copied().reduce(f64::max) {
                 out.insert(
+                    path,
+                    command,
                     format!("hyperfine.{name}.peak_mb"),
                     metric(max, "MB", Direction::Lower, "max", mb),
-                );
+                )?;
             }
         }
     }
@@ -303,14 +356,18 @@ fn criterion(path: &Path, out: &mut Out) -> Result<()> {
         .unwrap_or_default();
         let name = slug(&id);
         out.insert(
+            &est_path,
+            &id,
             format!("criterion.{name}.median_ns"),
             metric(median, "ns", Direction::Lower, "p50", samples.clone()),
-        );
+        )?;
         if let Some(mean) = f(&est["mean"]["point_estimate"]) {
             out.insert(
+                &est_path,
+                &id,
                 format!("criterion.{name}.mean_ns"),
                 metric(mean, "ns", Direction::Lower, "mean", samples),
-            );
+            )?;
         }
     }
     Ok(())
@@ -341,11 +398,10 @@ fn pytest_benchmark(path: &Path, out: &mut Out, env: &mut Environment) -> Result
         }
     }
     for b in benches {
-        let name = slug(
-            b["name"]
-                .as_str()
-                .ok_or_else(|| wrong(path, WHAT, "a benchmark has no name"))?,
-        );
+        let raw = b["name"]
+            .as_str()
+            .ok_or_else(|| wrong(path, WHAT, "a benchmark has no name"))?;
+        let name = slug(raw);
         let s = &b["stats"];
         let samples: Vec<f64> = s["data"]
             .as_array()
@@ -355,20 +411,26 @@ fn pytest_benchmark(path: &Path, out: &mut Out, env: &mut Environment) -> Result
             .ok_or_else(|| wrong(path, WHAT, "a benchmark has no stats.median"))?
             * 1000.0;
         out.insert(
+            path,
+            raw,
             format!("pytest.{name}.median_ms"),
             metric(median, "ms", Direction::Lower, "p50", samples.clone()),
-        );
+        )?;
         if let Some(mean) = f(&s["mean"]) {
             out.insert(
+                path,
+                raw,
                 format!("pytest.{name}.mean_ms"),
                 metric(mean * 1000.0, "ms", Direction::Lower, "mean", samples),
-            );
+            )?;
         }
         if let Some(ops) = f(&s["ops"]) {
             out.insert(
+                path,
+                raw,
                 format!("pytest.{name}.ops"),
                 metric(ops, "ops/s", Direction::Higher, "mean", Vec::new()),
-            );
+            )?;
         }
     }
     Ok(())
@@ -425,6 +487,12 @@ fn google_benchmark(path: &Path, out: &mut Out, env: &mut Environment) -> Result
             );
         }
         let unit = b["time_unit"].as_str().unwrap_or("ns");
+        if to_ns(1.0, unit).is_none() {
+            anyhow::bail!(
+                "{}: benchmark `{run}`: unknown time_unit {unit:?} (known: ns, us, ms, s)",
+                path.display()
+            );
+        }
         let real = f(&b["real_time"]).and_then(|x| to_ns(x, unit));
         let cpu = f(&b["cpu_time"]).and_then(|x| to_ns(x, unit));
         let e = acc.entry(run.to_string()).or_insert_with(|| {
@@ -458,9 +526,11 @@ fn google_benchmark(path: &Path, out: &mut Out, env: &mut Environment) -> Result
         ] {
             if let Some(value) = agg.or_else(|| stats::median(samples)) {
                 out.insert(
+                    path,
+                    &run,
                     format!("gbench.{name}.{what}"),
                     metric(value, "ns", Direction::Lower, "p50", samples.clone()),
-                );
+                )?;
             }
         }
     }
@@ -474,7 +544,8 @@ fn google_benchmark(path: &Path, out: &mut Out, env: &mut Environment) -> Result
 fn go_bench(path: &Path, out: &mut Out, env: &mut Environment) -> Result<()> {
     let text = crate::fsutil::read_capped_string(path, crate::fsutil::MAX_DATA_BYTES)
         .with_context(|| format!("{}: cannot read", path.display()))?;
-    let mut series: BTreeMap<(String, &'static str), Vec<f64>> = BTreeMap::new();
+    // Per metric: the benchmark's name as written (`BenchmarkX-8`) and its samples.
+    let mut series: BTreeMap<(String, &'static str), (String, Vec<f64>)> = BTreeMap::new();
     let mut lines = 0;
     for line in text.lines() {
         if let Some(cpu) = line.strip_prefix("cpu: ") {
@@ -508,7 +579,18 @@ fn go_bench(path: &Path, out: &mut Out, env: &mut Environment) -> Result<()> {
                     _ => continue,
                 };
                 if let Ok(v) = value.parse::<f64>() {
-                    series.entry((slug(name), key)).or_default().push(v);
+                    let (raw, samples) = series
+                        .entry((slug(name), key))
+                        .or_insert_with(|| (fields[0].to_string(), Vec::new()));
+                    if raw != fields[0] {
+                        anyhow::bail!(
+                            "{}: benchmarks `{raw}` and `{}` both map to the metric name go.{}.{key}; rename one of them",
+                            path.display(),
+                            fields[0],
+                            slug(name)
+                        );
+                    }
+                    samples.push(v);
                 }
             }
         }
@@ -519,7 +601,7 @@ fn go_bench(path: &Path, out: &mut Out, env: &mut Environment) -> Result<()> {
             path.display()
         );
     }
-    for ((name, key), samples) in series {
+    for ((name, key), (raw, samples)) in series {
         let unit = match key {
             "ns_per_op" => "ns",
             "bytes_per_op" => "bytes",
@@ -527,9 +609,11 @@ fn go_bench(path: &Path, out: &mut Out, env: &mut Environment) -> Result<()> {
         };
         let value = stats::median(&samples).unwrap_or(0.0);
         out.insert(
+            path,
+            &raw,
             format!("go.{name}.{key}"),
             metric(value, unit, Direction::Lower, "p50", samples),
-        );
+        )?;
     }
     Ok(())
 }
@@ -571,9 +655,11 @@ fn bmf(path: &Path, out: &mut Out) -> Result<()> {
                 _ => ("", Direction::Lower),
             };
             out.insert(
+                path,
+                &format!("{bench}.{measure}"),
                 format!("bmf.{}.{}", slug(bench), slug(measure)),
                 metric(value, unit, dir, "value", Vec::new()),
-            );
+            )?;
         }
     }
     Ok(())
@@ -604,9 +690,11 @@ fn custom(path: &Path, out: &mut Out, direction: Direction) -> Result<()> {
             .take(model::UNIT_MAX)
             .collect();
         out.insert(
+            path,
+            name,
             format!("gab.{}", slug(name)),
             metric(value, &unit, direction, "value", Vec::new()),
-        );
+        )?;
     }
     Ok(())
 }
@@ -633,14 +721,26 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
             ImportFormat::CustomBiggerIsBetter => custom(path, &mut metrics, Direction::Higher)?,
         }
     }
-    for (k, m) in &metrics {
+    if metrics.metrics.is_empty() {
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!(
+            "{}: no metric imported (no benchmark with a usable time or value)",
+            names.join(", ")
+        );
+    }
+    for (k, (_, file, bench)) in &metrics.metrics {
         if !model::valid_metric_name(k) {
-            anyhow::bail!("metric name {k:?} from the input is not usable");
-        }
-        if !m.value.is_finite() {
-            anyhow::bail!("metric {k} is not a finite number");
+            anyhow::bail!(
+                "{file}: benchmark `{bench}`: metric name {k:?} is not usable (letters, digits and _ . - / only, at most {} characters)",
+                model::IDENTIFIER_MAX
+            );
         }
     }
+    let metrics: BTreeMap<String, Metric> = metrics
+        .metrics
+        .into_iter()
+        .map(|(k, (m, _, _))| (k, m))
+        .collect();
     env.insert("imported_from".into(), format.name().into());
     env.insert(
         "bench_gate_version".into(),

@@ -348,6 +348,14 @@ impl Baseline {
                 message: format!("nested deeper than the limit of {limit} levels"),
             });
         }
+        if let Some(d) = crate::parse_error::duplicate_key(text) {
+            return Err(BaselineError::At {
+                path: name.to_string(),
+                line: d.line,
+                column: d.column,
+                message: d.to_string(),
+            });
+        }
         let mut unknown = Vec::new();
         let de = serde_yaml::Deserializer::from_str(text);
         let raw: RawBaseline = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))

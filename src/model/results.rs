@@ -174,6 +174,12 @@ pub fn valid_metric_name(name: &str) -> bool {
     valid_identifier(name)
 }
 
+/// Service names become file names (the service's log): identifiers without
+/// `/`, so that no name reaches outside the folder it is written in.
+pub fn valid_service_name(name: &str) -> bool {
+    valid_identifier(name) && !name.contains('/') && !name.starts_with('.')
+}
+
 /// Workload names are identifiers, with `:` too (`import:hyperfine`).
 pub fn valid_workload_name(name: &str) -> bool {
     valid_identifier(&name.replace(':', "_"))
@@ -518,7 +524,7 @@ impl Results {
 }
 
 /// Units of a duration or of a process's memory: a measured one is never 0.
-const NEVER_ZERO_UNITS: &[&str] = &["ns", "us", "µs", "ms", "s", "MB"];
+pub const NEVER_ZERO_UNITS: &[&str] = &["ns", "us", "µs", "ms", "s", "MB"];
 
 /// Every number is finite and not negative (no time, size, count or rate
 /// is); a duration or a peak memory is also not 0, which no run measures

@@ -50,7 +50,7 @@ struct RawConfig {
     #[serde(default)]
     workloads: BTreeMap<String, RawWorkload>,
     #[serde(default)]
-    services: BTreeMap<String, RawService>,
+    services: BTreeMap<ServiceKey, RawService>,
     #[serde(default)]
     ab: AbConfig,
     #[serde(default)]
@@ -131,7 +131,7 @@ fn checked_name<'de, D: Deserializer<'de>>(
     impl de::Visitor<'_> for V {
         type Value = String;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an environment variable name")
+            f.write_str("a name")
         }
         fn visit_str<E: de::Error>(self, s: &str) -> Result<String, E> {
             (self.0)(s).map_err(E::custom)?;
@@ -194,6 +194,48 @@ impl<'de> Deserialize<'de> for PassName {
             }
         })
         .map(PassName)
+    }
+}
+
+/// A metric name (a key of a scenario's `metrics:`), checked while
+/// serde_yaml knows its line and column: results files refuse anything else.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct MetricKey(String);
+
+impl<'de> Deserialize<'de> for MetricKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_name(d, |s| {
+            if crate::model::valid_metric_name(s) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{s:?} is not allowed as a metric name: letters, digits and _ . - / only, at most {} characters",
+                    crate::model::IDENTIFIER_MAX
+                ))
+            }
+        })
+        .map(MetricKey)
+    }
+}
+
+/// A service name (a key of `services:`): it names the service's log file,
+/// so no `/` and no leading `.`.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ServiceKey(String);
+
+impl<'de> Deserialize<'de> for ServiceKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_name(d, |s| {
+            if crate::model::valid_service_name(s) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{s:?} is not allowed as a service name: letters, digits and _ . - only, not starting with ., at most {} characters",
+                    crate::model::IDENTIFIER_MAX
+                ))
+            }
+        })
+        .map(ServiceKey)
     }
 }
 
@@ -311,7 +353,7 @@ struct RawScenario {
     #[serde(default, deserialize_with = "seconds")]
     timeout: Option<Duration>,
     #[serde(default)]
-    metrics: BTreeMap<String, MetricExpr>,
+    metrics: BTreeMap<MetricKey, MetricExpr>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -547,6 +589,14 @@ impl Config {
                 message: format!("nested deeper than the limit of {limit} levels"),
             });
         }
+        if let Some(d) = crate::parse_error::duplicate_key(text) {
+            return Err(ConfigError::Syntax {
+                path: shown,
+                line: d.line,
+                column: d.column,
+                message: d.to_string(),
+            });
+        }
         // A config with errors in `secrets:` fails the second reading too.
         let scope = SecretsScope::set(
             serde_yaml::from_str::<SecretsOnly>(text)
@@ -591,13 +641,6 @@ impl Config {
                 &name,
                 crate::model::valid_identifier,
             )?;
-            for metric in s.metrics.keys() {
-                identifier(
-                    format!("scenarios.{name}.metrics.{metric}"),
-                    metric,
-                    crate::model::valid_metric_name,
-                )?;
-            }
             let command = command_spec(
                 &format!("scenarios.{name}"),
                 s.command,
@@ -629,13 +672,21 @@ impl Config {
             } else {
                 s.metrics
                     .into_iter()
-                    .map(|(metric, e)| MetricSpec {
+                    .map(|(MetricKey(metric), e)| MetricSpec {
                         name: metric,
                         measure: e.measure,
                         statistic: e.statistic,
                     })
                     .collect()
             };
+            // The default names grow the scenario's name past the limit.
+            for m in &metrics {
+                identifier(
+                    format!("scenarios.{name}: metric {}", m.name),
+                    &m.name,
+                    crate::model::valid_metric_name,
+                )?;
+            }
             scenarios.insert(
                 name.clone(),
                 Scenario {
@@ -652,7 +703,7 @@ impl Config {
             return Err(invalid("scenarios: at least one scenario is needed".into()));
         }
         let mut services = Vec::new();
-        for (name, sv) in raw.services {
+        for (ServiceKey(name), sv) in raw.services {
             let command = command_spec(
                 &format!("services.{name}"),
                 sv.command,
@@ -987,6 +1038,27 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_name_both_lines() {
+        let err =
+            parse("scenarios:\n  a:\n    command: [x]\n    iterations: 50\n    iterations: 1\n")
+                .unwrap_err()
+                .to_string();
+        assert_eq!(
+            err,
+            "cfg/bench-gate.yml:5:5: duplicate key `scenarios.a.iterations` (first given on line 4); each key may appear once"
+        );
+        let err = parse("scenarios:\n  a:\n    command: [x]\n  a:\n    command: [y]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "cfg/bench-gate.yml:4:3: duplicate key `scenarios.a` (first given on line 2)"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn names_that_results_could_not_hold_are_refused_here() {
         for (yaml, msg) in [
             (
@@ -995,7 +1067,19 @@ mod tests {
             ),
             (
                 "scenarios:\n  a:\n    command: [x]\n    metrics:\n      \"@me\": wall_ms.p50\n",
-                "cfg/bench-gate.yml: scenarios.a.metrics.@me: \"@me\" is not allowed",
+                "cfg/bench-gate.yml:5:7: scenarios.a.metrics: \"@me\" is not allowed as a metric name",
+            ),
+            (
+                "services:\n  ../../x:\n    command: [x]\nscenarios:\n  a:\n    command: [x]\n",
+                "cfg/bench-gate.yml:2:3: services: \"../../x\" is not allowed as a service name",
+            ),
+            (
+                "services:\n  .hidden:\n    command: [x]\nscenarios:\n  a:\n    command: [x]\n",
+                "cfg/bench-gate.yml:2:3: services: \".hidden\" is not allowed as a service name",
+            ),
+            (
+                &format!("scenarios:\n  {}:\n    command: [x]\n", "s".repeat(195)),
+                "cfg/bench-gate.yml: scenarios.sssss",
             ),
             (
                 "scenarios:\n  a:\n    command: [x]\nworkloads:\n  \"## w\": [a]\n",

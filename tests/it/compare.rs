@@ -321,6 +321,19 @@ fn bad_baselines_and_results_exit_3_naming_the_file() {
             "f.yaml:2:10: metrics: the metrics tree is empty".into(),
         ),
         (
+            // The reviewer reads 500; serde_yaml alone kept 5 silently.
+            write(
+                "g.yaml",
+                "version: '1'\nmetrics:\n  startup:\n    cli_cold_ms: 500\n    cli_cold_ms: 5\n",
+            ),
+            "g.yaml:5:5: duplicate key `metrics.startup.cli_cold_ms` (first given on line 4)"
+                .into(),
+        ),
+        (
+            write("h.yaml", "version: '1'\nmetrics:\n  x: 1\nversion: '2'\n"),
+            "h.yaml:4:1: duplicate key `version` (first given on line 1)".into(),
+        ),
+        (
             bdir.join("none.yaml").display().to_string(),
             "none.yaml: cannot read baseline".into(),
         ),

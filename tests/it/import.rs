@@ -412,3 +412,139 @@ fn imported_results_gate_like_any_other_and_export_back() {
         .iter()
         .all(|e| e["unit"] == "ns" && e["range"].as_str().unwrap().starts_with("± ")));
 }
+
+/// Written files honour the umask (they were 0600 whatever it was).
+#[test]
+fn written_files_honour_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("bench-gate");
+    for (mask, want) in [("022", 0o644), ("077", 0o600), ("002", 0o664)] {
+        let out = d.path().join(format!("r{mask}.json"));
+        let st = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {mask} && exec \"$0\" import --format hyperfine \"$1\" --output \"$2\""
+            ))
+            .arg(&bin)
+            .arg(fixture("hyperfine.json"))
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, want, "umask {mask}");
+    }
+}
+
+/// Readers that no longer guess: a collision of two benchmarks on one
+/// metric name (naming both), an unknown unit, a negative or zero time, and
+/// an import with no metric are each exit 3 naming the file and benchmark.
+#[test]
+fn strict_imports_refuse_collisions_units_bad_times_and_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let hyperfine = |times: &[(&str, f64)]| {
+        let results: Vec<Value> = times
+            .iter()
+            .map(
+                |(c, t)| serde_json::json!({"command": c, "mean": t, "median": t, "times": [t, t]}),
+            )
+            .collect();
+        serde_json::json!({ "results": results }).to_string()
+    };
+    let gbench = |unit: &str, t: f64| {
+        serde_json::json!({"benchmarks": [{"name": "BM_A", "run_name": "BM_A", "run_type": "iteration",
+            "real_time": t, "cpu_time": t, "time_unit": unit}]})
+        .to_string()
+    };
+    let cases: Vec<(&str, &str, String, String)> = vec![
+        (
+            "hyperfine",
+            "collide.json",
+            hyperfine(&[("sleep 1", 1.0), ("sleep_1", 0.1)]),
+            "collide.json: benchmarks `sleep 1` and `sleep_1` both map to the metric name hyperfine.sleep_1.latency_p50_ms".into(),
+        ),
+        (
+            "hyperfine",
+            "negative.json",
+            hyperfine(&[("a", -0.5)]),
+            "negative.json: benchmark `a`: a value is negative (-500 ms)".into(),
+        ),
+        (
+            "hyperfine",
+            "zero.json",
+            hyperfine(&[("a", 0.0)]),
+            "zero.json: benchmark `a`: a time of 0 ms, which no run measures".into(),
+        ),
+        (
+            "google-benchmark",
+            "unit.json",
+            gbench("ps", 5.0),
+            "unit.json: benchmark `BM_A`: unknown time_unit \"ps\" (known: ns, us, ms, s)".into(),
+        ),
+        (
+            "google-benchmark",
+            "gzero.json",
+            gbench("ns", 0.0),
+            "gzero.json: benchmark `BM_A`: a time of 0 ns".into(),
+        ),
+        (
+            "google-benchmark",
+            "notime.json",
+            serde_json::json!({"benchmarks": [{"name": "BM_A", "run_type": "iteration", "time_unit": "ns"}]}).to_string(),
+            "notime.json: no metric imported".into(),
+        ),
+        (
+            "go-bench",
+            "go.txt",
+            "BenchmarkA-8  100  5 ns/op\nBenchmarkA-4  100  9 ns/op\n".into(),
+            "go.txt: benchmarks `BenchmarkA-8` and `BenchmarkA-4` both map to the metric name go.A.ns_per_op".into(),
+        ),
+        (
+            "go-bench",
+            "goneg.txt",
+            "BenchmarkA-8  100  -5 ns/op\n".into(),
+            "goneg.txt: benchmark `BenchmarkA-8`: a value is negative (-5 ns)".into(),
+        ),
+        (
+            "custom-smaller-is-better",
+            "gab.json",
+            r#"[{"name": "a b", "unit": "ms", "value": 1}, {"name": "a_b", "unit": "ms", "value": 2}]"#.into(),
+            "gab.json: benchmarks `a b` and `a_b` both map to the metric name gab.a_b".into(),
+        ),
+    ];
+    for (format, name, text, want) in cases {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let out = Command::cargo_bin("bench-gate")
+            .unwrap()
+            .args(["import", "--format", format])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {err}");
+        assert!(err.contains(&want), "{name}: expected {want:?} in {err}");
+    }
+    // The same benchmark in two files is a collision too, naming both files.
+    let a = d.path().join("one.json");
+    let b = d.path().join("two.json");
+    std::fs::write(&a, hyperfine(&[("x", 1.0)])).unwrap();
+    std::fs::write(&b, hyperfine(&[("x", 2.0)])).unwrap();
+    let out = Command::cargo_bin("bench-gate")
+        .unwrap()
+        .args(["import", "--format", "hyperfine"])
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("two.json: benchmarks `x` (in ") && err.contains("one.json) and `x`"),
+        "{err}"
+    );
+}

@@ -179,6 +179,9 @@ fn bad_inputs_exit_3_and_write_nothing() {
         (vec!["--config".into(), cfg("zero.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    iterations: 0\n")], "zero.yml:4:17: scenarios.a.iterations: invalid value: integer `0`".into()),
         (vec!["--config".into(), cfg("neg.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    iterations: -5\n")], "neg.yml:4:17: scenarios.a.iterations: invalid type: integer `-5`, expected a nonzero u32".into()),
         (vec!["--config".into(), cfg("timeout.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    timeout: 0\n")], "timeout.yml:4:14: scenarios.a.timeout: timeout must be a positive number of seconds".into()),
+        (vec!["--config".into(), cfg("svc.yml", "services:\n  ../../escaped:\n    command: [\"true\"]\nscenarios:\n  a:\n    command: [\"true\"]\n")], "svc.yml:2:3: services: \"../../escaped\" is not allowed as a service name".into()),
+        (vec!["--config".into(), cfg("metric.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    metrics:\n      \"a b\": wall_ms.p50\n")], "metric.yml:5:7: scenarios.a.metrics: \"a b\" is not allowed as a metric name".into()),
+        (vec!["--config".into(), cfg("dup.yml", "scenarios:\n  a:\n    command: [\"true\"]\n    iterations: 50\n    iterations: 1\n")], "dup.yml:5:5: duplicate key `scenarios.a.iterations` (first given on line 4)".into()),
         (vec!["--config".into(), d.path().join("absent.yml").display().to_string()], "absent.yml: cannot read".into()),
         (vec!["--config".into(), cfg("deep.yml", &format!("scenarios:\n  a: {}\n", "[".repeat(200_000)))], "deep.yml:2:134: nested deeper than the limit of 128 levels".into()),
     ];
