@@ -301,12 +301,16 @@ pub fn label_applier(
     pr: u64,
     label: &str,
 ) -> Result<Option<String>, ApiError> {
-    Ok(api
-        .label_events(pr)?
-        .into_iter()
+    Ok(latest_applier(&api.label_events(pr)?, label))
+}
+
+/// Who applied `label` last, in a timeline's label events (oldest first).
+fn latest_applier(events: &[super::api::LabelEvent], label: &str) -> Option<String> {
+    events
+        .iter()
         .rev()
         .find(|e| e.labeled && e.label == label)
-        .map(|e| e.actor))
+        .map(|e| e.actor.clone())
 }
 
 fn pull_request<'a>(
@@ -505,13 +509,9 @@ fn workflow_run(
             .filter(|e| e.labeled && &e.label == label)
             .count() as u64
     });
-    let latest_by = timeline.as_ref().and_then(|events| {
-        events
-            .iter()
-            .rev()
-            .find(|e| e.labeled && &e.label == label)
-            .map(|e| e.actor.clone())
-    });
+    let latest_by = timeline
+        .as_ref()
+        .and_then(|events| latest_applier(events, label));
     let applied_again = matches!((applications, state.label_mark), (Some(n), Some(m)) if n > m);
     let applied_now_by = match (&run.triggering_actor, opts.override_scope) {
         (Some(actor), OverrideScope::Commit)
