@@ -183,7 +183,7 @@ fn gate(args: GateArgs) -> Result<u8> {
             crate::cli::LabelEventsArg::Reuse => gate::LabelEvents::Reuse,
             crate::cli::LabelEventsArg::Benchmark => gate::LabelEvents::Benchmark,
         },
-        protected: protected_paths(i)?,
+        protected: protected_paths(i),
     };
     let pr_base = match &ctx.event {
         crate::github::context::Event::PullRequest(p) => Some(p.pull_request.base.sha.as_str()),
@@ -262,7 +262,7 @@ fn repository_prefix() -> (std::path::PathBuf, String) {
 /// What a pull request may not change without a maintainer's approval, as
 /// repository-relative paths: the workflows, the baselines folder, the
 /// config file and every file or folder its commands name.
-fn protected_paths(i: &CompareInputs) -> Result<Vec<String>> {
+fn protected_paths(i: &CompareInputs) -> Vec<String> {
     let (top, prefix) = repository_prefix();
     let here = std::env::current_dir().unwrap_or_default();
     // Repository-relative, whether the file exists or not (a pull request
@@ -311,7 +311,7 @@ fn protected_paths(i: &CompareInputs) -> Result<Vec<String>> {
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    out
 }
 
 /// `path` made absolute and clean: its longest existing prefix resolved by
