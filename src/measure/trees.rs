@@ -49,6 +49,9 @@ struct Worktree {
     _dir: tempfile::TempDir,
 }
 
+/// The name of a base tree's temporary folder starts with this.
+const AB_PREFIX: &str = "bench-gate-ab-";
+
 /// A worktree to remove if the process is interrupted (Ctrl-C exits without
 /// running destructors): repository, path, and git's environment policy.
 type Live = (PathBuf, PathBuf, EnvPolicy);
@@ -169,21 +172,31 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
             // Inside the repository's git folder, so that both trees are on
             // the same file system (a program's start-up time depends on it);
             // the system's temporary folder if that fails.
-            let builder = {
+            let dir = crate::interrupt::launch(|| {
                 let mut b = tempfile::Builder::new();
-                b.prefix("bench-gate-ab-");
-                b
-            };
-            let dir = git(
-                &head,
-                &["rev-parse", "--path-format=absolute", "--git-common-dir"],
-            )
-            .ok()
-            .and_then(|g| builder.tempdir_in(g).ok())
-            .map_or_else(|| builder.tempdir(), Ok)
+                b.prefix(AB_PREFIX);
+                let dir = git(
+                    &head,
+                    &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+                )
+                .ok()
+                .and_then(|g| b.tempdir_in(g).ok())
+                .map_or_else(|| b.tempdir(), Ok)?;
+                // Registered before git writes anything, for the interrupt handler.
+                if let Ok(mut live) = LIVE.lock() {
+                    live.push((head.clone(), dir.path().join("base"), env_policy.clone()));
+                }
+                std::io::Result::Ok(dir)
+            })
             .context("A/B mode: cannot create a temporary folder for the base tree")?;
             let path = dir.path().join("base");
             let path_str = path.to_string_lossy().to_string();
+            let worktree = Worktree {
+                repo: head.clone(),
+                path: path.clone(),
+                env_policy: env_policy.clone(),
+                _dir: dir,
+            };
             git(
                 &head,
                 &[
@@ -196,9 +209,6 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
                 ],
             )
             .with_context(|| format!("A/B mode: `git worktree add` of {base_commit} failed"))?;
-            if let Ok(mut live) = LIVE.lock() {
-                live.push((head.clone(), path.clone(), env_policy.clone()));
-            }
             Ok(Trees {
                 head: head.clone(),
                 base: path.clone(),
@@ -207,12 +217,7 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
                 base_commit,
                 head_commit,
                 env_policy: env_policy.clone(),
-                _worktree: Some(Worktree {
-                    repo: head,
-                    path,
-                    env_policy: env_policy.clone(),
-                    _dir: dir,
-                }),
+                _worktree: Some(worktree),
             })
         }
     }
@@ -243,9 +248,15 @@ impl Trees {
                 .current_dir(dir)
                 .stdin(Stdio::null())
                 .stdout(std::io::stderr());
-            let status = cmd
-                .status()
+            // In a tracked process group of its own: an interrupt kills it
+            // and whatever it started.
+            let mut child = crate::measure::spawn_tracked(&mut cmd)
                 .with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
+            let waited = child.wait();
+            crate::measure::untrack(child.id() as i32);
+            crate::interrupt::wait_if_interrupted();
+            let status =
+                waited.with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
             if !status.success() {
                 bail!(
                     "A/B setup failed in the {name} tree ({}, commit {}): `{setup}` {}",
