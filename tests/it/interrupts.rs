@@ -354,3 +354,76 @@ fn a_setsid_daemon_is_killed_at_the_end_of_a_normal_run() {
     s.assert_nothing_runs();
     assert_eq!(s.tmp_left(), Vec::<String>::new());
 }
+
+/// A/B runs after a SIGKILLed one (which runs no handler): a live run's base
+/// tree is left alone; once its owner is gone, the next run removes it and
+/// git's record of it, with a notice.
+#[test]
+fn the_next_ab_run_prunes_a_killed_runs_worktree_but_not_a_live_ones() {
+    let _serial = crate::support::serial();
+    let s = Scene::new();
+    let cmd = s.script(
+        "prog.sh",
+        "if [ -e {dir}/block ]; then rm {dir}/block; touch {dir}/ready; exec {dir}/bin/sleep 1000; fi\n",
+    );
+    s.repo(&format!("{}ab:\n  setup: \"true\"\n", scenario(&cmd, 2)));
+    std::fs::write(s.path("block"), "").unwrap();
+    let mut first = s.start(&["compare", "--ab", "HEAD~1"]);
+    s.wait_for("ready", &mut first);
+    assert_eq!(s.worktrees(), 2);
+    let left = s.ab_left();
+    assert_eq!(left.len(), 1, "{left:?}");
+
+    // Another run while the first one lives: its tree is not touched.
+    let second = assert_cmd::Command::cargo_bin("bench-gate")
+        .unwrap()
+        .current_dir(s.path(""))
+        .env("TMPDIR", s.path("tmp"))
+        .args(["compare", "--ab", "HEAD~1"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.code().is_some(), "{err}");
+    assert!(!err.contains("left behind"), "{err}");
+    assert_eq!(s.ab_left(), left);
+    assert_eq!(s.worktrees(), 2);
+
+    // SIGKILL: no handler runs, the tree stays (and the command is ours to end).
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(first.id() as i32, libc::SIGKILL);
+    }
+    first.wait().unwrap();
+    for p in s.alive() {
+        let pid: i32 = p.split(':').next().unwrap().parse().unwrap();
+        // SAFETY: a process of this test's (its command line names the folder).
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    s.assert_nothing_runs();
+    assert_eq!(s.ab_left(), left);
+    assert_eq!(s.worktrees(), 2);
+
+    let third = assert_cmd::Command::cargo_bin("bench-gate")
+        .unwrap()
+        .current_dir(s.path(""))
+        .env("TMPDIR", s.path("tmp"))
+        .args(["compare", "--ab", "HEAD~1"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&third.stderr);
+    assert!(third.status.code().is_some(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "A/B mode: removing the base tree {} that an interrupted run left behind (its bench-gate (pid {}) is gone)",
+            s.path(".git").join(&left[0]).display(),
+            first.id()
+        )),
+        "{err}"
+    );
+    assert_eq!(s.ab_left(), Vec::<String>::new());
+    assert_eq!(s.worktrees(), 1, "git forgot it too");
+}
