@@ -250,6 +250,7 @@ fn install_interrupt_handler() {
         std::mem::forget(crate::interrupt::on_interrupt(|| {
             measure::kill_active();
             measure::trees::remove_all();
+            crate::fsutil::abandon_writes();
             eprintln!("interrupted; nothing was written");
         }));
     });
