@@ -123,6 +123,12 @@ pub fn spawn_tracked(cmd: &mut Command) -> std::io::Result<std::process::Child> 
     })
 }
 
+/// Without process groups (Windows): spawns `cmd` unless an interrupt has begun.
+#[cfg(not(unix))]
+pub fn spawn_tracked(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    crate::interrupt::launch(|| cmd.spawn())
+}
+
 /// Forgets a process group started by [`spawn_tracked`] (after it ended).
 pub fn untrack(pgid: i32) {
     TRACKED

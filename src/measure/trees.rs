@@ -134,7 +134,11 @@ fn prune_leftovers(repo: &Path, git_dir: Option<&Path>, policy: &EnvPolicy) {
             Ok(record) => (!owner_alive(&record)).then(|| {
                 format!(
                     "its bench-gate (pid {}) is gone",
-                    record.split_whitespace().next().unwrap_or("?")
+                    record
+                        .split_whitespace()
+                        .next()
+                        .and_then(|p| p.parse::<u32>().ok())
+                        .map_or("?".to_string(), |p| p.to_string())
                 )
             }),
             Err(_) => std::fs::metadata(&folder)
