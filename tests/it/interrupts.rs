@@ -280,20 +280,22 @@ fn sigint_while_a_service_starts_kills_it_and_removes_its_folder() {
 }
 
 #[test]
-fn sigterm_during_the_ab_setup_kills_the_setup_and_removes_the_worktree() {
+fn sigterm_or_sigint_during_the_ab_setup_kills_the_setup_and_removes_the_worktree() {
     let _serial = crate::support::serial();
-    let s = Scene::new();
-    let setup = s.script(
-        "setup.sh",
-        "touch {dir}/ready\n{dir}/bin/sleep 1000\necho done\n",
-    );
-    s.repo(&format!("{}ab:\n  setup: {setup}\n", scenario("true", 1)));
-    let mut child = s.start(&["compare", "--ab", "HEAD~1"]);
-    s.wait_for("ready", &mut child);
-    assert_eq!(s.worktrees(), 2, "the base is checked out during the setup");
-    s.interrupt(&mut child, libc::SIGTERM);
-    assert_eq!(s.worktrees(), 1, "git forgot the worktree");
-    assert_eq!(s.ab_left(), Vec::<String>::new());
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let s = Scene::new();
+        let setup = s.script(
+            "setup.sh",
+            "touch {dir}/ready\n{dir}/bin/sleep 1000\necho done\n",
+        );
+        s.repo(&format!("{}ab:\n  setup: {setup}\n", scenario("true", 1)));
+        let mut child = s.start(&["compare", "--ab", "HEAD~1"]);
+        s.wait_for("ready", &mut child);
+        assert_eq!(s.worktrees(), 2, "the base is checked out during the setup");
+        s.interrupt(&mut child, signal);
+        assert_eq!(s.worktrees(), 1, "git forgot the worktree");
+        assert_eq!(s.ab_left(), Vec::<String>::new());
+    }
 }
 
 /// Interrupted on the third start (pair 2, head first): SIGINT, and as a
