@@ -46,24 +46,77 @@ fn set_mode(_path: &Path, _full: u32) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The temporary files being written, so that an interrupt (whose handler
+/// exits without running destructors) can remove them: see [`abandon_writes`].
+struct Pending {
+    /// Set by [`abandon_writes`]: no write begins afterwards.
+    closed: bool,
+    paths: Vec<PathBuf>,
+}
+
+static PENDING: std::sync::Mutex<Pending> = std::sync::Mutex::new(Pending {
+    closed: false,
+    paths: Vec::new(),
+});
+
+impl Pending {
+    /// A new temporary file in `parent`, registered; none once closed.
+    fn begin(&mut self, parent: &Path) -> Result<tempfile::NamedTempFile> {
+        if self.closed {
+            anyhow::bail!("{}: not written: interrupted", parent.display());
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(".bench-gate-")
+            .suffix(".tmp")
+            .tempfile_in(parent)
+            .with_context(|| format!("{}: cannot create a temporary file", parent.display()))?;
+        self.paths.push(tmp.path().to_path_buf());
+        Ok(tmp)
+    }
+
+    fn end(&mut self, tmp: &Path) {
+        self.paths.retain(|p| p != tmp);
+    }
+
+    fn abandon(&mut self) {
+        self.closed = true;
+        for p in self.paths.drain(..) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn pending() -> std::sync::MutexGuard<'static, Pending> {
+    PENDING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// For an interrupt: removes the temporary files of writes in progress and
+/// refuses every later write, so that an interrupted write leaves either the
+/// whole file or nothing, and no temporary file beside it.
+pub fn abandon_writes() {
+    pending().abandon();
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder,
 /// flushed and then renamed over the destination. Creates missing parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let parent = parent_of(path);
     std::fs::create_dir_all(&parent)
         .with_context(|| format!("{}: cannot create folder", parent.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bench-gate-")
-        .suffix(".tmp")
-        .tempfile_in(&parent)
-        .with_context(|| format!("{}: cannot create a temporary file", parent.display()))?;
-    tmp.write_all(bytes)
+    let mut tmp = pending().begin(&parent)?;
+    let tmp_path = tmp.path().to_path_buf();
+    let written = tmp
+        .write_all(bytes)
         .and_then(|_| set_mode(tmp.path(), 0o666))
         .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
+        .with_context(|| format!("{}: cannot write", path.display()))
+        .and_then(|_| {
+            tmp.persist(path)
+                .map_err(|e| e.error)
+                .with_context(|| format!("{}: cannot write", path.display()))
+        });
+    pending().end(&tmp_path);
+    written?;
     Ok(())
 }
 
@@ -172,6 +225,24 @@ pub fn write_dir_atomic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abandoned_writes_leave_no_temporary_file_and_none_begins_after() {
+        let root = tempfile::tempdir().unwrap();
+        let mut p = Pending {
+            closed: false,
+            paths: Vec::new(),
+        };
+        let tmp = p.begin(root.path()).unwrap();
+        let path = tmp.path().to_path_buf();
+        // As after an interrupt: no destructor runs.
+        std::mem::forget(tmp);
+        assert!(path.exists());
+        p.abandon();
+        assert!(!path.exists());
+        assert!(p.begin(root.path()).is_err());
+        assert!(!is_non_empty_dir(root.path()));
+    }
 
     #[test]
     #[cfg(unix)]

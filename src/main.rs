@@ -13,6 +13,9 @@ fn main() -> ExitCode {
     if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new(measure::HELPER_ARG)) {
         return ExitCode::from(measure::helper::main());
     }
+    // What a benchmarked command leaves running outside its process group
+    // stays bench-gate's to find and kill (Linux).
+    measure::reaper::become_subreaper();
     // A reader that stops early (`bench-gate run | head`) is not a failure:
     // printing into a closed pipe ends the program quietly, with success.
     let default_hook = std::panic::take_hook();

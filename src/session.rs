@@ -242,16 +242,28 @@ pub fn ab_plan_for(
     ))
 }
 
-/// Kill the iteration in flight on Ctrl-C or SIGTERM, so nothing outlives us.
+/// Kill the iteration in flight on Ctrl-C or SIGTERM, so nothing outlives us
+/// (the temporary folders are the interrupt handler's own to remove).
 fn install_interrupt_handler() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         std::mem::forget(crate::interrupt::on_interrupt(|| {
             measure::kill_active();
             measure::trees::remove_all();
+            crate::fsutil::abandon_writes();
             eprintln!("interrupted; nothing was written");
         }));
     });
+}
+
+/// Kills what the session's commands left running outside their process
+/// groups, when dropped.
+struct Sweep;
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        measure::reaper::kill_descendants(true);
+    }
 }
 
 /// Benchmarks a workload: every scenario, in order, stopping at the first failure.
@@ -440,6 +452,9 @@ pub fn benchmark_confirmed(
     confirm: Option<Confirm>,
 ) -> Result<Results> {
     install_interrupt_handler();
+    // Dropped last: whatever escaped its process group (a `setsid` daemon)
+    // is killed when the session ends, however it ends (Linux).
+    let _sweep = Sweep;
     // A/B: both trees are ready (checked out, set up) before anything is measured.
     let mut base = match ab {
         None => None,

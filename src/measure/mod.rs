@@ -9,6 +9,7 @@ pub mod env;
 #[cfg(unix)]
 pub mod helper;
 pub mod progress;
+pub mod reaper;
 pub mod runner;
 pub mod services;
 pub mod trees;
@@ -17,7 +18,6 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::model::Sample;
@@ -92,17 +92,49 @@ fn helper_exe() -> std::io::Result<PathBuf> {
     }
 }
 
-/// Process group of the iteration in flight, so Ctrl-C can kill it.
-static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
+/// Process groups started and not yet finished (the iteration in flight, a
+/// setup command), so that an interrupt kills them.
+static TRACKED: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
 
-/// Kills the process group of the iteration in flight, if any, and every
-/// running service's (on Ctrl-C and SIGTERM).
+/// Kills every tracked process group (the iteration in flight, a setup
+/// command), every running service's, and on Linux every other process
+/// descended from bench-gate (see [`reaper`]): on Ctrl-C and SIGTERM.
 pub fn kill_active() {
-    let pgid = ACTIVE_GROUP.swap(0, Ordering::SeqCst);
-    if pgid > 0 {
+    let groups = std::mem::take(&mut *TRACKED.lock().unwrap_or_else(|p| p.into_inner()));
+    for pgid in groups {
         kill_group(pgid);
     }
     services::kill_all();
+    reaper::kill_descendants(false);
+}
+
+/// Spawns `cmd` in a process group of its own, tracked until [`untrack`],
+/// unless an interrupt has begun (then this waits for the handler to exit).
+#[cfg(unix)]
+pub fn spawn_tracked(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    crate::interrupt::launch(|| {
+        let child = cmd.spawn()?;
+        TRACKED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(child.id() as i32);
+        Ok(child)
+    })
+}
+
+/// Without process groups (Windows): spawns `cmd` unless an interrupt has begun.
+#[cfg(not(unix))]
+pub fn spawn_tracked(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    crate::interrupt::launch(|| cmd.spawn())
+}
+
+/// Forgets a process group started by [`spawn_tracked`] (after it ended).
+pub fn untrack(pgid: i32) {
+    TRACKED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|g| *g != pgid);
 }
 
 #[cfg(unix)]
@@ -192,14 +224,12 @@ pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| Failed {
+    let mut child = spawn_tracked(&mut cmd).map_err(|e| Failed {
         failure: Failure::Spawn(e.to_string()),
         stderr_tail: String::new(),
     })?;
     let pgid = child.id() as i32;
-    ACTIVE_GROUP.store(pgid, Ordering::SeqCst);
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let out_reader = std::thread::spawn(move || read_tail(&mut stdout, OUTPUT_TAIL_BYTES));
@@ -209,13 +239,26 @@ pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
     // Kill the whole group: on timeout the command, and in any case whatever it
     // left running in the background (which would also keep the pipes open).
     kill_group(pgid);
-    ACTIVE_GROUP.store(0, Ordering::SeqCst);
+    untrack(pgid);
     if timed_out {
         let _ = child.wait();
     }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let report = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
     let stderr_tail = tail(&err_reader.join().unwrap_or_default());
+    // The helper or the command killed by a signal: an interrupt's doing if
+    // one begins now (a cancelled job signals every process), not a failure
+    // to report, and no reason to start anything else.
+    let helper_signalled = matches!(&waited, Ok(Some(s)) if std::os::unix::process::ExitStatusExt::signal(s).is_some());
+    let report_signal = report
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit_once(" signal:"))
+        .is_some();
+    if (helper_signalled || report_signal) && !timed_out {
+        crate::interrupt::settle(Duration::from_secs(2));
+    }
+    crate::interrupt::wait_if_interrupted();
     let fail = |failure| Failed {
         failure,
         stderr_tail: stderr_tail.clone(),

@@ -105,19 +105,17 @@ pub fn display_command(argv: &[String]) -> String {
         .join(" ")
 }
 
-/// A fresh temporary folder for the scenario's `{run_dir}`.
-pub fn run_dir(s: &Scenario) -> Result<tempfile::TempDir, ScenarioFailed> {
-    tempfile::Builder::new()
-        .prefix("bench-gate-run-")
-        .tempdir()
-        .map_err(|e| ScenarioFailed {
-            scenario: s.name.clone(),
-            command: display_command(&s.command.argv),
-            iteration: 0,
-            warmup: true,
-            failure: Failure::Spawn(format!("cannot create a temporary folder: {e}")),
-            stderr_tail: String::new(),
-        })
+/// A fresh temporary folder for the scenario's `{run_dir}` (removed on an
+/// interrupt too).
+pub fn run_dir(s: &Scenario) -> Result<crate::interrupt::ScratchDir, ScenarioFailed> {
+    crate::interrupt::scratch_dir("bench-gate-run-", None).map_err(|e| ScenarioFailed {
+        scenario: s.name.clone(),
+        command: display_command(&s.command.argv),
+        iteration: 0,
+        warmup: true,
+        failure: Failure::Spawn(format!("cannot create a temporary folder: {e}")),
+        stderr_tail: String::new(),
+    })
 }
 
 /// Runs one iteration of `s` (`global` counts every run of the scenario,

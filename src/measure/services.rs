@@ -34,7 +34,7 @@ struct Running {
 /// Started services; stopped when dropped.
 pub struct Services {
     running: Vec<Running>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<crate::interrupt::ScratchDir>,
 }
 
 fn tail_of(path: &PathBuf) -> String {
@@ -80,9 +80,7 @@ impl Services {
         if specs.is_empty() {
             return Ok(Services::none());
         }
-        let dir = tempfile::Builder::new()
-            .prefix("bench-gate-services-")
-            .tempdir()?;
+        let dir = crate::interrupt::scratch_dir("bench-gate-services-", None)?;
         let mut services = Services {
             running: Vec::new(),
             _dir: None,
@@ -108,13 +106,18 @@ impl Services {
             }
             #[cfg(unix)]
             std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-            let child = cmd.spawn().with_context(|| {
+            // Registered as it starts, unless an interrupt has begun.
+            let child = crate::interrupt::launch(|| {
+                let child = cmd.spawn()?;
+                if let Ok(mut g) = GROUPS.lock() {
+                    g.push(child.id() as i32);
+                }
+                std::io::Result::Ok(child)
+            })
+            .with_context(|| {
                 format!("service '{}': cannot start `{}`", spec.name, argv.join(" "))
             })?;
             let pid = child.id();
-            if let Ok(mut g) = GROUPS.lock() {
-                g.push(pid as i32);
-            }
             eprintln!(
                 "started service '{}' (pid {pid}), waiting until it is ready",
                 spec.name
@@ -125,6 +128,7 @@ impl Services {
             });
             let started = Instant::now();
             loop {
+                crate::interrupt::wait_if_interrupted();
                 let r = services.running.last_mut().expect("just pushed");
                 if let Ok(Some(status)) = r.child.try_wait() {
                     anyhow::bail!(

@@ -49,6 +49,128 @@ struct Worktree {
     _dir: tempfile::TempDir,
 }
 
+/// The name of a base tree's temporary folder starts with this.
+const AB_PREFIX: &str = "bench-gate-ab-";
+
+/// In a base tree's temporary folder: the owning process (`PID START`,
+/// START being its start time in clock ticks on Linux, to tell a reused pid).
+const OWNER_FILE: &str = "owner";
+
+/// A folder without an owner record (from an older bench-gate) is taken for
+/// a leftover once it is this old.
+const UNOWNED_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The start time of process `pid`, when the system tells it (Linux).
+fn start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22; fields after "(comm)" start at 3.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19).map(str::to_string)
+}
+
+fn owner_record(pid: u32) -> String {
+    match start_time(pid) {
+        Some(t) => format!("{pid} {t}\n"),
+        None => format!("{pid}\n"),
+    }
+}
+
+/// Whether the process an owner record names still runs.
+fn owner_alive(record: &str) -> bool {
+    let mut f = record.split_whitespace();
+    let Some(pid) = f.next().and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    if pid == 0 || pid > i32::MAX as u32 {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: signal 0 only checks that the process exists.
+        let r = unsafe { libc::kill(pid as i32, 0) };
+        if r != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
+            return false;
+        }
+    }
+    match (f.next(), start_time(pid)) {
+        (Some(recorded), Some(now)) => recorded == now,
+        _ => true,
+    }
+}
+
+/// Removes the base trees that killed runs left behind (`bench-gate-ab-*`
+/// folders in the git folder, and worktrees git lists in such a folder
+/// elsewhere) whose owning process is gone, with a notice; a live one
+/// (another bench-gate running) is left alone.
+fn prune_leftovers(repo: &Path, git_dir: Option<&Path>, policy: &EnvPolicy) {
+    let mut folders: Vec<PathBuf> = Vec::new();
+    if let Some(Ok(entries)) = git_dir.map(std::fs::read_dir) {
+        folders.extend(
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(AB_PREFIX))
+                .map(|e| e.path()),
+        );
+    }
+    if let Ok(list) = git(repo, &["worktree", "list", "--porcelain"], policy) {
+        for line in list.lines() {
+            let Some(path) = line.strip_prefix("worktree ").map(Path::new) else {
+                continue;
+            };
+            if let Some(parent) = path.parent().filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(AB_PREFIX))
+                    && path.file_name() == Some(std::ffi::OsStr::new("base"))
+            }) {
+                if !folders.iter().any(|f| f == parent) {
+                    folders.push(parent.to_path_buf());
+                }
+            }
+        }
+    }
+    let mut removed = false;
+    for folder in folders {
+        let leftover = match std::fs::read_to_string(folder.join(OWNER_FILE)) {
+            Ok(record) => (!owner_alive(&record)).then(|| {
+                format!(
+                    "its bench-gate (pid {}) is gone",
+                    record
+                        .split_whitespace()
+                        .next()
+                        .and_then(|p| p.parse::<u32>().ok())
+                        .map_or("?".to_string(), |p| p.to_string())
+                )
+            }),
+            Err(_) => std::fs::metadata(&folder)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .filter(|age| *age > UNOWNED_AGE)
+                .map(|_| "it names no owner and is over an hour old".to_string()),
+        };
+        let Some(why) = leftover else {
+            continue;
+        };
+        eprintln!(
+            "A/B mode: removing the base tree {} that an interrupted run left behind ({why})",
+            folder.display()
+        );
+        let _ = git_command(policy)
+            .arg("-C")
+            .arg(repo)
+            .args(["worktree", "remove", "--force"])
+            .arg(folder.join("base"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&folder);
+        removed = true;
+    }
+    if removed {
+        let _ = git(repo, &["worktree", "prune"], policy);
+    }
+}
+
 /// A worktree to remove if the process is interrupted (Ctrl-C exits without
 /// running destructors): repository, path, and git's environment policy.
 type Live = (PathBuf, PathBuf, EnvPolicy);
@@ -169,21 +291,41 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
             // Inside the repository's git folder, so that both trees are on
             // the same file system (a program's start-up time depends on it);
             // the system's temporary folder if that fails.
-            let builder = {
-                let mut b = tempfile::Builder::new();
-                b.prefix("bench-gate-ab-");
-                b
-            };
-            let dir = git(
+            let git_dir = git(
                 &head,
                 &["rev-parse", "--path-format=absolute", "--git-common-dir"],
             )
             .ok()
-            .and_then(|g| builder.tempdir_in(g).ok())
-            .map_or_else(|| builder.tempdir(), Ok)
+            .map(PathBuf::from);
+            prune_leftovers(&head, git_dir.as_deref(), env_policy);
+            let dir = crate::interrupt::launch(|| {
+                let mut b = tempfile::Builder::new();
+                b.prefix(AB_PREFIX);
+                let dir = git_dir
+                    .as_ref()
+                    .and_then(|g| b.tempdir_in(g).ok())
+                    .map_or_else(|| b.tempdir(), Ok)?;
+                // Registered before git writes anything, for the interrupt
+                // handler; and its owner named, for the next run if this one
+                // is killed (SIGKILL runs no handler).
+                if let Ok(mut live) = LIVE.lock() {
+                    live.push((head.clone(), dir.path().join("base"), env_policy.clone()));
+                }
+                std::fs::write(
+                    dir.path().join(OWNER_FILE),
+                    owner_record(std::process::id()),
+                )?;
+                std::io::Result::Ok(dir)
+            })
             .context("A/B mode: cannot create a temporary folder for the base tree")?;
             let path = dir.path().join("base");
             let path_str = path.to_string_lossy().to_string();
+            let worktree = Worktree {
+                repo: head.clone(),
+                path: path.clone(),
+                env_policy: env_policy.clone(),
+                _dir: dir,
+            };
             git(
                 &head,
                 &[
@@ -196,9 +338,6 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
                 ],
             )
             .with_context(|| format!("A/B mode: `git worktree add` of {base_commit} failed"))?;
-            if let Ok(mut live) = LIVE.lock() {
-                live.push((head.clone(), path.clone(), env_policy.clone()));
-            }
             Ok(Trees {
                 head: head.clone(),
                 base: path.clone(),
@@ -207,12 +346,7 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
                 base_commit,
                 head_commit,
                 env_policy: env_policy.clone(),
-                _worktree: Some(Worktree {
-                    repo: head,
-                    path,
-                    env_policy: env_policy.clone(),
-                    _dir: dir,
-                }),
+                _worktree: Some(worktree),
             })
         }
     }
@@ -243,9 +377,15 @@ impl Trees {
                 .current_dir(dir)
                 .stdin(Stdio::null())
                 .stdout(std::io::stderr());
-            let status = cmd
-                .status()
+            // In a tracked process group of its own: an interrupt kills it
+            // and whatever it started.
+            let mut child = crate::measure::spawn_tracked(&mut cmd)
                 .with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
+            let waited = child.wait();
+            crate::measure::untrack(child.id() as i32);
+            crate::interrupt::wait_if_interrupted();
+            let status =
+                waited.with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
             if !status.success() {
                 bail!(
                     "A/B setup failed in the {name} tree ({}, commit {}): `{setup}` {}",
@@ -285,5 +425,30 @@ impl Trees {
             .and_then(|p| p.canonicalize().ok())
             .and_then(|p| abs.file_name().map(|f| p.join(f)))
             .unwrap_or(abs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owner_record_names_a_live_process_or_not() {
+        let me = owner_record(std::process::id());
+        assert!(owner_alive(&me), "{me}");
+        assert!(!owner_alive(""));
+        assert!(!owner_alive("not-a-pid"));
+        assert!(!owner_alive("0"));
+        #[cfg(target_os = "linux")]
+        {
+            // The same pid with another start time: a reused pid.
+            assert!(!owner_alive(&format!("{} 1", std::process::id())));
+            // A process that has ended.
+            let mut c = std::process::Command::new("true").spawn().unwrap();
+            let pid = c.id();
+            let record = owner_record(pid);
+            c.wait().unwrap();
+            assert!(!owner_alive(&record), "{record}");
+        }
     }
 }

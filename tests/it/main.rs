@@ -17,6 +17,7 @@ mod gatekit;
 mod generate;
 mod help;
 mod import;
+mod interrupts;
 mod layers;
 mod llm_cli;
 mod run;
