@@ -99,6 +99,20 @@ fn resolve_workload_in(args: &WorkloadArgs, tree: Option<(&Trees, Side)>) -> Res
         }
     };
     let mut workload = workload.select(&args.only)?;
+    // A/B: scenarios (and their checks) know the absolute path of their tree.
+    if let Some((t, side)) = tree {
+        let dir = match side {
+            Side::A => &t.base,
+            Side::B => &t.head,
+        };
+        let dir = std::path::absolute(dir).unwrap_or(dir.clone());
+        for s in &mut workload.scenarios {
+            s.command
+                .env
+                .entry("BENCH_GATE_TREE_DIR".into())
+                .or_insert_with(|| dir.display().to_string());
+        }
+    }
     if let Some(shard) = args.shard {
         let durations = match &args.shard_durations {
             Some(p) => Some(crate::shard::durations(&Results::load(p)?)),

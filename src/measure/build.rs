@@ -12,15 +12,22 @@ use crate::workload::{Scenario, Workload};
 
 use super::runner::{display_command, ScenarioRun};
 
+/// The values of measure `m` in `samples`; the usage measures only of
+/// samples that carry usage.
 pub fn measure_values(samples: &[Sample], m: Measure) -> Vec<f64> {
     samples
         .iter()
-        .map(|s| match m {
-            Measure::WallMs => s.wall_ms,
-            Measure::UserMs => s.user_ms,
-            Measure::SysMs => s.sys_ms,
-            Measure::CpuMs => s.user_ms + s.sys_ms,
-            Measure::PeakMb => s.peak_mb(),
+        .filter_map(|s| {
+            Some(match m {
+                Measure::WallMs => s.wall_ms,
+                Measure::UserMs => s.user_ms,
+                Measure::SysMs => s.sys_ms,
+                Measure::CpuMs => s.user_ms + s.sys_ms,
+                Measure::PeakMb => s.peak_mb(),
+                Measure::ApiCalls => s.usage?.api_calls as f64,
+                Measure::PromptTokens => s.usage?.prompt_tokens as f64,
+                Measure::CompletionTokens => s.usage?.completion_tokens as f64,
+            })
         })
         .collect()
 }
@@ -38,16 +45,22 @@ pub fn scenario_result(s: &Scenario, run: &ScenarioRun) -> (ScenarioResult, Vec<
         .iter()
         .filter_map(|spec| {
             let summary = summaries.get(spec.measure.name())?;
+            // Per unit of work: the statistic of the samples divided, so
+            // that the value is the statistic of the stored samples.
+            let per = spec.per.unwrap_or(1.0);
             Some((
                 spec.name.clone(),
                 Metric {
-                    value: spec.statistic.of(summary),
+                    value: spec.statistic.of(summary) / per,
                     unit: spec.measure.unit().to_string(),
                     direction: Direction::Lower,
                     scenario: Some(s.name.clone()),
                     measure: Some(spec.measure.name().to_string()),
                     statistic: Some(spec.statistic.name().to_string()),
-                    samples: measure_values(&run.samples, spec.measure),
+                    samples: measure_values(&run.samples, spec.measure)
+                        .into_iter()
+                        .map(|v| v / per)
+                        .collect(),
                 },
             ))
         })

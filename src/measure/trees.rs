@@ -220,7 +220,8 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
 
 impl Trees {
     /// Runs `setup` (through `sh -c`) in the base tree, then in the head
-    /// tree, with `BENCH_GATE_TREE` set to `base` or `head` and `env` added,
+    /// tree, with `BENCH_GATE_TREE` set to `base` or `head`,
+    /// `BENCH_GATE_TREE_DIR` to the tree's absolute path, and `env` added,
     /// without the secrets. Its output goes to stderr; a failure names the tree.
     pub fn setup(&self, setup: &str, env: &[(&str, String)]) -> Result<()> {
         let trees = [
@@ -231,12 +232,15 @@ impl Trees {
             eprintln!("A/B setup in the {name} tree ({}): {setup}", dir.display());
             let mut cmd = Command::new("sh");
             let tree = dir.to_string_lossy();
-            let extra = [("BENCH_GATE_TREE".to_string(), name.to_string())]
-                .into_iter()
-                .chain(
-                    env.iter()
-                        .map(|(k, v)| (k.to_string(), v.replace("{tree}", &tree))),
-                );
+            let extra = [
+                ("BENCH_GATE_TREE".to_string(), name.to_string()),
+                ("BENCH_GATE_TREE_DIR".to_string(), tree.to_string()),
+            ]
+            .into_iter()
+            .chain(
+                env.iter()
+                    .map(|(k, v)| (k.to_string(), v.replace("{tree}", &tree))),
+            );
             env::apply(&mut cmd, &self.env_policy, extra);
             cmd.arg("-c")
                 .arg(setup)
