@@ -376,21 +376,19 @@ impl TryFrom<RawFilesFields> for RawFiles {
     type Error = String;
     fn try_from(f: RawFilesFields) -> Result<RawFiles, String> {
         if f.glob.trim().is_empty() {
-            return Err("expect.files.glob: the pattern is empty".into());
+            return Err("files.glob: the pattern is empty".into());
         }
         let (min, max) = match (f.count, f.min, f.max) {
             (Some(n), None, None) => (Some(n), Some(n)),
-            (Some(_), _, _) => {
-                return Err("expect.files: give count, or min and/or max, not both".into())
-            }
+            (Some(_), _, _) => return Err("files: give count, or min and/or max, not both".into()),
             (None, None, None) => {
-                return Err("expect.files: give count (exactly N files) or min and/or max".into())
+                return Err("files: give count (exactly N files) or min and/or max".into())
             }
             (None, min, max) => (min, max),
         };
         if let (Some(lo), Some(hi)) = (min, max) {
             if lo > hi {
-                return Err(format!("expect.files: min {lo} is above max {hi}"));
+                return Err(format!("files: min {lo} is above max {hi}"));
             }
         }
         Ok(RawFiles(FileCount {
