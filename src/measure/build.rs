@@ -44,23 +44,37 @@ pub fn scenario_result(s: &Scenario, run: &ScenarioRun) -> (ScenarioResult, Vec<
         .metrics
         .iter()
         .filter_map(|spec| {
-            let summary = summaries.get(spec.measure.name())?;
-            // Per unit of work: the statistic of the samples divided, so
-            // that the value is the statistic of the stored samples.
-            let per = spec.per.unwrap_or(1.0);
+            let values = measure_values(&run.samples, spec.measure);
+            // Per unit of work, or a throughput: each sample transformed,
+            // and the value the statistic of the stored samples.
+            let (samples, unit, direction) = match (spec.per, spec.per_minute) {
+                (_, Some(units)) => (
+                    values
+                        .iter()
+                        .filter(|v| **v > 0.0)
+                        .map(|v| units * 60_000.0 / v)
+                        .collect(),
+                    "/min",
+                    Direction::Higher,
+                ),
+                (Some(per), None) => (
+                    values.iter().map(|v| v / per).collect(),
+                    spec.measure.unit(),
+                    Direction::Lower,
+                ),
+                (None, None) => (values, spec.measure.unit(), Direction::Lower),
+            };
+            let summary = Summary::of(&samples)?;
             Some((
                 spec.name.clone(),
                 Metric {
-                    value: spec.statistic.of(summary) / per,
-                    unit: spec.measure.unit().to_string(),
-                    direction: Direction::Lower,
+                    value: spec.statistic.of(&summary),
+                    unit: unit.to_string(),
+                    direction,
                     scenario: Some(s.name.clone()),
                     measure: Some(spec.measure.name().to_string()),
                     statistic: Some(spec.statistic.name().to_string()),
-                    samples: measure_values(&run.samples, spec.measure)
-                        .into_iter()
-                        .map(|v| v / per)
-                        .collect(),
+                    samples,
                 },
             ))
         })

@@ -21,6 +21,7 @@ fn metric(name: &str, measure: Measure, statistic: Statistic) -> MetricSpec {
         measure,
         statistic,
         per: None,
+        per_minute: None,
     }
 }
 

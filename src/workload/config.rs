@@ -465,12 +465,14 @@ struct FullWorkload {
 }
 
 /// `measure.statistic`, e.g. `wall_ms.p95`, or per unit of work:
-/// `{of: api_calls.mean, per: 10}`.
+/// `{of: api_calls.mean, per: 10}`, or a throughput:
+/// `{of: wall_ms.p50, per_minute: 10}` (10 units of work per run).
 #[derive(Debug, Clone)]
 struct MetricExpr {
     measure: Measure,
     statistic: Statistic,
     per: Option<f64>,
+    per_minute: Option<f64>,
 }
 
 /// `measure.statistic` read and checked.
@@ -496,6 +498,7 @@ fn metric_expr<E: de::Error>(s: &str) -> Result<MetricExpr, E> {
         measure,
         statistic,
         per: None,
+        per_minute: None,
     })
 }
 
@@ -515,29 +518,47 @@ impl<'de> Deserialize<'de> for MetricExpr {
                 metric_expr(s)
             }
             fn visit_map<A: de::MapAccess<'a>>(self, mut map: A) -> Result<MetricExpr, A::Error> {
-                let (mut of, mut per) = (None, None);
+                let (mut of, mut per, mut per_minute) = (None, None, None);
+                let units = |n: f64, key: &str| {
+                    if n.is_finite() && n > 0.0 && n < 1e12 {
+                        Ok(n)
+                    } else {
+                        Err(de::Error::custom(format!(
+                            "{key}: {n} must be a positive number (the units of work one run does)"
+                        )))
+                    }
+                };
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "of" => {
                             let s: String = map.next_value()?;
                             of = Some(metric_expr::<A::Error>(&s)?);
                         }
-                        "per" => {
-                            let n: f64 = map.next_value()?;
-                            if !(n.is_finite() && n > 0.0 && n < 1e12) {
-                                return Err(de::Error::custom(format!(
-                                    "per: {n} must be a positive number (the units of work one run does)"
-                                )));
-                            }
-                            per = Some(n);
-                        }
+                        "per" => per = Some(units(map.next_value()?, "per")?),
+                        "per_minute" => per_minute = Some(units(map.next_value()?, "per_minute")?),
                         other => {
-                            return Err(de::Error::unknown_field(other, &["of", "per"]));
+                            return Err(de::Error::unknown_field(
+                                other,
+                                &["of", "per", "per_minute"],
+                            ));
                         }
                     }
                 }
                 let mut e = of.ok_or_else(|| de::Error::missing_field("of"))?;
-                e.per = Some(per.ok_or_else(|| de::Error::missing_field("per"))?);
+                match (per, per_minute) {
+                    (Some(_), Some(_)) | (None, None) => return Err(de::Error::custom(
+                        "give one of per (a value per unit of work) or per_minute (a throughput)",
+                    )),
+                    (_, Some(_)) if e.measure.unit() != "ms" => {
+                        return Err(de::Error::custom(format!(
+                            "per_minute needs a time measure (wall_ms, cpu_ms, …), not {}",
+                            e.measure.name()
+                        )))
+                    }
+                    _ => {}
+                }
+                e.per = per;
+                e.per_minute = per_minute;
                 Ok(e)
             }
         }
@@ -802,18 +823,21 @@ impl Config {
                         measure: Measure::WallMs,
                         statistic: Statistic::P50,
                         per: None,
+                        per_minute: None,
                     },
                     MetricSpec {
                         name: format!("{name}.latency_p95_ms"),
                         measure: Measure::WallMs,
                         statistic: Statistic::P95,
                         per: None,
+                        per_minute: None,
                     },
                     MetricSpec {
                         name: format!("{name}.peak_mb"),
                         measure: Measure::PeakMb,
                         statistic: Statistic::Max,
                         per: None,
+                        per_minute: None,
                     },
                 ]
             } else {
@@ -824,6 +848,7 @@ impl Config {
                         measure: e.measure,
                         statistic: e.statistic,
                         per: e.per,
+                        per_minute: e.per_minute,
                     })
                     .collect()
             };
@@ -1292,7 +1317,7 @@ mod checks_and_usage {
 
     #[test]
     fn verify_expect_usage_and_per_unit_metrics_load() {
-        let c = parse(&format!("{SERVICE}scenarios:\n  gen:\n    command: [x]\n    verify: test -d {{run_dir}}/out-{{iteration}}\n    expect:\n      files: {{glob: \"{{run_dir}}/out-{{iteration}}/**/persona.json\", count: 10}}\n    metrics:\n      gen.api_calls: api_calls.max\n      gen.api_calls_per_persona: {{of: api_calls.mean, per: 10}}\n  other:\n    command: [y]\n    verify: [test, -s, out]\n    expect:\n      files: {{glob: \"*.txt\", min: 1}}\n")).unwrap();
+        let c = parse(&format!("{SERVICE}scenarios:\n  gen:\n    command: [x]\n    verify: test -d {{run_dir}}/out-{{iteration}}\n    expect:\n      files: {{glob: \"{{run_dir}}/out-{{iteration}}/**/persona.json\", count: 10}}\n    metrics:\n      gen.api_calls: api_calls.max\n      gen.api_calls_per_persona: {{of: api_calls.mean, per: 10}}\n      gen.personas_per_minute: {{of: wall_ms.p50, per_minute: 10}}\n  other:\n    command: [y]\n    verify: [test, -s, out]\n    expect:\n      files: {{glob: \"*.txt\", min: 1}}\n")).unwrap();
         let w = c.workload("standard").unwrap();
         let gen = w.scenarios.iter().find(|s| s.name == "gen").unwrap();
         assert_eq!(
@@ -1308,6 +1333,11 @@ mod checks_and_usage {
         assert_eq!(gen.metrics[1].name, "gen.api_calls_per_persona");
         assert_eq!(gen.metrics[1].statistic, Statistic::Mean);
         assert_eq!(gen.metrics[1].per, Some(10.0));
+        assert_eq!(gen.metrics[2].name, "gen.personas_per_minute");
+        assert_eq!(
+            (gen.metrics[2].per, gen.metrics[2].per_minute),
+            (None, Some(10.0))
+        );
         let other = w.scenarios.iter().find(|s| s.name == "other").unwrap();
         assert_eq!(
             other.checks.verify.as_deref().unwrap(),
@@ -1362,6 +1392,14 @@ mod checks_and_usage {
                 "cfg/bench-gate.yml:5:",
             ),
             (
+                "scenarios:\n  a:\n    command: [x]\n    metrics:\n      m: {of: wall_ms.p50, per: 2, per_minute: 2}\n".into(),
+                "cfg/bench-gate.yml:5:",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    metrics:\n      m: {of: peak_mb.max, per_minute: 2}\n".into(),
+                "cfg/bench-gate.yml:5:",
+            ),
+            (
                 "services:\n  s:\n    command: [x]\n    usage: localhost:9/usage\nscenarios:\n  a:\n    command: [x]\n".into(),
                 "cfg/bench-gate.yml:4:12: services.s.usage: usage: 'localhost:9/usage' must be an http:// URL",
             ),
@@ -1375,6 +1413,8 @@ mod checks_and_usage {
             "",
             "per: 0 must be a positive number",
             "unknown field `by`",
+            "give one of per (a value per unit of work) or per_minute (a throughput)",
+            "per_minute needs a time measure (wall_ms, cpu_ms, …), not peak_mb",
             "",
         ];
         for ((text, start), says) in cases.iter().zip(says) {

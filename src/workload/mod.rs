@@ -23,6 +23,11 @@ pub struct MetricSpec {
     /// by this (`per:` in the config, e.g. the personas a run generates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per: Option<f64>,
+    /// A throughput instead (`per_minute:`): units of work per minute of
+    /// the measure (a time in ms), higher is better, per run; the statistic
+    /// is of those per-run throughputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_minute: Option<f64>,
 }
 
 /// A command line with its environment. `{iteration}` in an argument or an

@@ -64,6 +64,7 @@ scenarios:
       generation.batch_3.api_calls: api_calls.max
       generation.batch_3.api_calls_per_persona: {{of: api_calls.mean, per: 3}}
       generation.batch_3.prompt_tokens: prompt_tokens.max
+      generation.batch_3.personas_per_minute: {{of: wall_ms.p50, per_minute: 3}}
 ab:
   setup: test -n "$BENCH_GATE_TREE_DIR" && cd "$BENCH_GATE_TREE_DIR" && {python} -m venv .venv && .venv/bin/pip install -q --no-index --no-build-isolation -e .
 "#
@@ -167,6 +168,10 @@ fn the_persona_mimic_is_gated_on_time_calls_and_what_it_wrote() {
     let sbs = &c["side_by_side"];
     let p50 = metric(sbs, "generation.batch_3.latency_p50_ms");
     assert_eq!(p50["status"], "failure", "{p50}");
+    // Fewer personas per minute: higher is better, so a drop fails.
+    let rate = metric(sbs, "generation.batch_3.personas_per_minute");
+    assert_eq!(rate["status"], "failure", "{rate}");
+    assert!(rate["change_pct"].as_f64().unwrap() < -25.0, "{rate}");
     // One call per run on both sides: the same, so it passes.
     let calls = metric(sbs, "generation.batch_3.api_calls");
     assert_eq!(calls["status"], "pass", "{calls}");
@@ -194,6 +199,17 @@ fn the_persona_mimic_is_gated_on_time_calls_and_what_it_wrote() {
         .as_f64()
         .unwrap();
     assert!(head_p50 - base_p50 > 200.0, "{base_p50} → {head_p50}");
+    let rate = &saved["metrics"]["generation.batch_3.personas_per_minute"];
+    assert_eq!(
+        (&rate["unit"], &rate["direction"]),
+        (&"/min".into(), &"higher".into())
+    );
+    // The median of per-run throughputs: about 3 personas per p50 run time.
+    let expected = 3.0 * 60_000.0 / head_p50;
+    assert!(
+        (rate["value"].as_f64().unwrap() / expected - 1.0).abs() < 0.05,
+        "{rate}, {expected}"
+    );
 
     // (c) In the head tree (its .venv from the setup above): a baseline,
     // then twice the calls per generation.
