@@ -124,6 +124,15 @@ fn git(dir: &Path, args: &[&str], policy: &EnvPolicy) -> Result<String> {
 
 /// Prepares the trees from the current directory; git and the setup
 /// command go without what `env_policy` removes.
+/// The tree bench-gate runs in without A/B: the git repository's top
+/// folder around the current directory, else the current directory.
+pub fn current_tree(env_policy: &EnvPolicy) -> Result<PathBuf> {
+    let cwd = std::env::current_dir()?;
+    Ok(git(&cwd, &["rev-parse", "--show-toplevel"], env_policy)
+        .map(PathBuf::from)
+        .unwrap_or(cwd))
+}
+
 pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
     let git = |dir: &Path, args: &[&str]| git(dir, args, env_policy);
     let cwd = std::env::current_dir()?;

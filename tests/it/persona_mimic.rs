@@ -59,6 +59,8 @@ scenarios:
     timeout: 60
     expect:
       files: {{glob: "{{run_dir}}/out-{{iteration}}/**/persona.json", count: 3}}
+    # Each side runs in its own tree, and knows it.
+    verify: test "$BENCH_GATE_TREE_DIR" -ef . && test -x "$BENCH_GATE_TREE_DIR/.venv/bin/persona-mimic"
     metrics:
       generation.batch_3.latency_p50_ms: wall_ms.p50
       generation.batch_3.api_calls: api_calls.max
