@@ -232,7 +232,7 @@ pub fn read_usage(urls: &[String]) -> Result<Usage, CheckFailed> {
     let mut total = Usage::default();
     for url in urls {
         let fail = |why: String| CheckFailed {
-            check: format!("usage {url}"),
+            check: format!("usage endpoint {url}"),
             why,
             stderr_tail: String::new(),
         };

@@ -160,9 +160,13 @@ pub fn measure_into(
     } else {
         match super::check::read_usage(&s.usage) {
             Ok(u) => Some(u),
+            // Before the command: it did not run, so not "ran, but".
             Err(c) => {
                 progress.finish(false);
-                return Err(check_failed(c));
+                return Err(failed(
+                    Failure::Spawn(format!("the {} {}", c.check, c.why)),
+                    String::new(),
+                ));
             }
         }
     };

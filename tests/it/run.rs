@@ -526,3 +526,31 @@ fn expect_counts_files_and_checks_warm_up_runs_too() {
     let r = read_json(&out);
     assert_eq!(r["scenarios"][0]["samples"].as_array().unwrap().len(), 2);
 }
+
+/// A usage endpoint that does not answer its counters stops the run before
+/// anything is measured, naming the endpoint.
+#[test]
+fn a_usage_endpoint_that_does_not_count_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let port = crate::support::free_port();
+    let stand_in = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/persona-mimic/stand_in.py"
+    );
+    let python = serde_json::to_string(&crate::support::python3()).unwrap();
+    let cfg = config(
+        d.path(),
+        &format!("services:\n  llm:\n    command: [{python}, \"{stand_in}\", \"{port}\"]\n    ready: {{http: \"http://127.0.0.1:{port}/health\"}}\n    usage: \"http://127.0.0.1:{port}/no-such-path\"\nscenarios:\n  a:\n    command: [\"true\"]\n    iterations: 2\n    metrics:\n      a.calls: api_calls.max\n"),
+    );
+    let out = d.path().join("r.json");
+    bg().args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(format!(
+            "scenario 'a' failed on warm-up run 1: `true` could not be started: the usage endpoint http://127.0.0.1:{port}/no-such-path answered 404"
+        )));
+    assert!(!out.exists());
+}
