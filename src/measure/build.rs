@@ -175,3 +175,99 @@ pub fn fingerprint() -> Environment {
         .map(|(k, v)| (k, free_text(&v, TEXT_MAX)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Statistic, Usage};
+    use crate::workload::{CommandSpec, MetricSpec};
+
+    fn sample(wall_ms: f64, api_calls: Option<u64>) -> Sample {
+        Sample {
+            wall_ms,
+            user_ms: 1.0,
+            sys_ms: 1.0,
+            peak_rss_kib: 1024,
+            usage: api_calls.map(|a| Usage {
+                api_calls: a,
+                prompt_tokens: 100 * a,
+                completion_tokens: 10 * a,
+            }),
+        }
+    }
+
+    fn spec(name: &str, measure: Measure, statistic: Statistic) -> MetricSpec {
+        MetricSpec {
+            name: name.into(),
+            measure,
+            statistic,
+            per: None,
+            per_minute: None,
+        }
+    }
+
+    /// Counts, per unit of work and throughput: each value is the
+    /// statistic of the metric's own stored samples, with its unit and
+    /// direction.
+    #[test]
+    fn usage_per_unit_and_throughput_metrics() {
+        let mut per = spec("per", Measure::ApiCalls, Statistic::Mean);
+        per.per = Some(10.0);
+        let mut rate = spec("rate", Measure::WallMs, Statistic::P50);
+        rate.per_minute = Some(10.0);
+        let s = Scenario {
+            name: "s".into(),
+            command: CommandSpec {
+                argv: vec!["x".into()],
+                env: Default::default(),
+                cwd: None,
+                env_policy: Default::default(),
+            },
+            iterations: 3,
+            warmup: 0,
+            timeout: std::time::Duration::from_secs(1),
+            metrics: vec![
+                spec("calls", Measure::ApiCalls, Statistic::Max),
+                spec("tokens", Measure::PromptTokens, Statistic::P50),
+                per,
+                rate,
+            ],
+            checks: Default::default(),
+            usage: vec!["http://x".into()],
+        };
+        let run = ScenarioRun {
+            samples: vec![
+                sample(1000.0, Some(1)),
+                sample(2000.0, Some(2)),
+                sample(4000.0, Some(3)),
+            ],
+            ..Default::default()
+        };
+        let (r, metrics) = scenario_result(&s, &run);
+        let m: BTreeMap<String, Metric> = metrics.into_iter().collect();
+        assert_eq!((m["calls"].value, m["calls"].unit.as_str()), (3.0, "calls"));
+        assert_eq!(
+            (m["tokens"].value, m["tokens"].unit.as_str()),
+            (200.0, "tokens")
+        );
+        assert_eq!(m["per"].samples, [0.1, 0.2, 0.3]);
+        assert!((m["per"].value - 0.2).abs() < 1e-12);
+        assert_eq!(m["rate"].samples, [600.0, 300.0, 150.0]);
+        assert_eq!(m["rate"].value, 300.0);
+        assert_eq!(
+            (m["rate"].unit.as_str(), m["rate"].direction),
+            ("/min", Direction::Higher)
+        );
+        assert_eq!(m["calls"].direction, Direction::Lower);
+        assert_eq!(r.summaries["completion_tokens"].max, 30.0);
+        // Without usage in the samples there is no usage metric at all.
+        let run = ScenarioRun {
+            samples: vec![sample(1000.0, None)],
+            ..Default::default()
+        };
+        let (r, metrics) = scenario_result(&s, &run);
+        let names: Vec<&str> = metrics.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["rate"]);
+        assert!(!r.summaries.contains_key("api_calls"));
+    }
+}
