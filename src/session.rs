@@ -99,6 +99,22 @@ fn resolve_workload_in(args: &WorkloadArgs, tree: Option<(&Trees, Side)>) -> Res
         }
     };
     let mut workload = workload.select(&args.only)?;
+    // Scenarios (and their checks) know the absolute path of their tree.
+    let dir = match tree {
+        Some((t, Side::A)) => t.base.clone(),
+        Some((t, Side::B)) => t.head.clone(),
+        None if workload.scenarios.is_empty() => std::path::PathBuf::new(),
+        None => measure::trees::current_tree(&workload.scenarios[0].command.env_policy)?,
+    };
+    if !dir.as_os_str().is_empty() {
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        for s in &mut workload.scenarios {
+            s.command
+                .env
+                .entry("BENCH_GATE_TREE_DIR".into())
+                .or_insert_with(|| dir.display().to_string());
+        }
+    }
     if let Some(shard) = args.shard {
         let durations = match &args.shard_durations {
             Some(p) => Some(crate::shard::durations(&Results::load(p)?)),

@@ -35,15 +35,24 @@ pub enum MetricKind {
     Latency,
     Memory,
     Startup,
+    /// Provider calls a service counted (unit `calls`).
+    Calls,
+    /// Prompt or completion tokens a service counted (unit `tokens`).
+    Tokens,
     Other,
 }
 
 impl MetricKind {
-    /// From the name: `startup`/`cold` → startup; `memory`/`_mb`/`peak`/`rss` →
+    /// From the unit: `calls` → calls, `tokens` → tokens; then from the
+    /// name: `startup`/`cold` → startup; `memory`/`_mb`/`peak`/`rss` →
     /// memory; `latency`/`_ms`/`_s`/`time` → latency.
     pub fn of(name: &str, unit: &str) -> MetricKind {
         let n = name.to_lowercase();
-        if n.contains("startup") || n.contains("cold") {
+        if unit == "calls" {
+            MetricKind::Calls
+        } else if unit == "tokens" {
+            MetricKind::Tokens
+        } else if n.contains("startup") || n.contains("cold") {
             MetricKind::Startup
         } else if n.contains("memory")
             || n.ends_with("_mb")
@@ -67,8 +76,19 @@ impl MetricKind {
     }
 
     /// The design's table: latency +10 % / +25 %, memory and startup +20 % / +50 %.
+    /// Counts are no noise against a deterministic stand-in: any increase
+    /// in provider calls fails (0 % / 0 %); any increase in tokens warns,
+    /// more than 10 % fails.
     pub fn default_thresholds(self) -> Thresholds {
         match self {
+            MetricKind::Calls => Thresholds {
+                warning: 0.0,
+                failure: 0.0,
+            },
+            MetricKind::Tokens => Thresholds {
+                warning: 0.0,
+                failure: 10.0,
+            },
             MetricKind::Memory | MetricKind::Startup => Thresholds {
                 warning: 20.0,
                 failure: 50.0,

@@ -12,15 +12,22 @@ use crate::workload::{Scenario, Workload};
 
 use super::runner::{display_command, ScenarioRun};
 
+/// The values of measure `m` in `samples`; the usage measures only of
+/// samples that carry usage.
 pub fn measure_values(samples: &[Sample], m: Measure) -> Vec<f64> {
     samples
         .iter()
-        .map(|s| match m {
-            Measure::WallMs => s.wall_ms,
-            Measure::UserMs => s.user_ms,
-            Measure::SysMs => s.sys_ms,
-            Measure::CpuMs => s.user_ms + s.sys_ms,
-            Measure::PeakMb => s.peak_mb(),
+        .filter_map(|s| {
+            Some(match m {
+                Measure::WallMs => s.wall_ms,
+                Measure::UserMs => s.user_ms,
+                Measure::SysMs => s.sys_ms,
+                Measure::CpuMs => s.user_ms + s.sys_ms,
+                Measure::PeakMb => s.peak_mb(),
+                Measure::ApiCalls => s.usage?.api_calls as f64,
+                Measure::PromptTokens => s.usage?.prompt_tokens as f64,
+                Measure::CompletionTokens => s.usage?.completion_tokens as f64,
+            })
         })
         .collect()
 }
@@ -37,17 +44,37 @@ pub fn scenario_result(s: &Scenario, run: &ScenarioRun) -> (ScenarioResult, Vec<
         .metrics
         .iter()
         .filter_map(|spec| {
-            let summary = summaries.get(spec.measure.name())?;
+            let values = measure_values(&run.samples, spec.measure);
+            // Per unit of work, or a throughput: each sample transformed,
+            // and the value the statistic of the stored samples.
+            let (samples, unit, direction) = match (spec.per, spec.per_minute) {
+                (_, Some(units)) => (
+                    values
+                        .iter()
+                        .filter(|v| **v > 0.0)
+                        .map(|v| units * 60_000.0 / v)
+                        .collect(),
+                    "/min",
+                    Direction::Higher,
+                ),
+                (Some(per), None) => (
+                    values.iter().map(|v| v / per).collect(),
+                    spec.measure.unit(),
+                    Direction::Lower,
+                ),
+                (None, None) => (values, spec.measure.unit(), Direction::Lower),
+            };
+            let summary = Summary::of(&samples)?;
             Some((
                 spec.name.clone(),
                 Metric {
-                    value: spec.statistic.of(summary),
-                    unit: spec.measure.unit().to_string(),
-                    direction: Direction::Lower,
+                    value: spec.statistic.of(&summary),
+                    unit: unit.to_string(),
+                    direction,
                     scenario: Some(s.name.clone()),
                     measure: Some(spec.measure.name().to_string()),
                     statistic: Some(spec.statistic.name().to_string()),
-                    samples: measure_values(&run.samples, spec.measure),
+                    samples,
                 },
             ))
         })
@@ -147,4 +174,100 @@ pub fn fingerprint() -> Environment {
     env.into_iter()
         .map(|(k, v)| (k, free_text(&v, TEXT_MAX)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Statistic, Usage};
+    use crate::workload::{CommandSpec, MetricSpec};
+
+    fn sample(wall_ms: f64, api_calls: Option<u64>) -> Sample {
+        Sample {
+            wall_ms,
+            user_ms: 1.0,
+            sys_ms: 1.0,
+            peak_rss_kib: 1024,
+            usage: api_calls.map(|a| Usage {
+                api_calls: a,
+                prompt_tokens: 100 * a,
+                completion_tokens: 10 * a,
+            }),
+        }
+    }
+
+    fn spec(name: &str, measure: Measure, statistic: Statistic) -> MetricSpec {
+        MetricSpec {
+            name: name.into(),
+            measure,
+            statistic,
+            per: None,
+            per_minute: None,
+        }
+    }
+
+    /// Counts, per unit of work and throughput: each value is the
+    /// statistic of the metric's own stored samples, with its unit and
+    /// direction.
+    #[test]
+    fn usage_per_unit_and_throughput_metrics() {
+        let mut per = spec("per", Measure::ApiCalls, Statistic::Mean);
+        per.per = Some(10.0);
+        let mut rate = spec("rate", Measure::WallMs, Statistic::P50);
+        rate.per_minute = Some(10.0);
+        let s = Scenario {
+            name: "s".into(),
+            command: CommandSpec {
+                argv: vec!["x".into()],
+                env: Default::default(),
+                cwd: None,
+                env_policy: Default::default(),
+            },
+            iterations: 3,
+            warmup: 0,
+            timeout: std::time::Duration::from_secs(1),
+            metrics: vec![
+                spec("calls", Measure::ApiCalls, Statistic::Max),
+                spec("tokens", Measure::PromptTokens, Statistic::P50),
+                per,
+                rate,
+            ],
+            checks: Default::default(),
+            usage: vec!["http://x".into()],
+        };
+        let run = ScenarioRun {
+            samples: vec![
+                sample(1000.0, Some(1)),
+                sample(2000.0, Some(2)),
+                sample(4000.0, Some(3)),
+            ],
+            ..Default::default()
+        };
+        let (r, metrics) = scenario_result(&s, &run);
+        let m: BTreeMap<String, Metric> = metrics.into_iter().collect();
+        assert_eq!((m["calls"].value, m["calls"].unit.as_str()), (3.0, "calls"));
+        assert_eq!(
+            (m["tokens"].value, m["tokens"].unit.as_str()),
+            (200.0, "tokens")
+        );
+        assert_eq!(m["per"].samples, [0.1, 0.2, 0.3]);
+        assert!((m["per"].value - 0.2).abs() < 1e-12);
+        assert_eq!(m["rate"].samples, [600.0, 300.0, 150.0]);
+        assert_eq!(m["rate"].value, 300.0);
+        assert_eq!(
+            (m["rate"].unit.as_str(), m["rate"].direction),
+            ("/min", Direction::Higher)
+        );
+        assert_eq!(m["calls"].direction, Direction::Lower);
+        assert_eq!(r.summaries["completion_tokens"].max, 30.0);
+        // Without usage in the samples there is no usage metric at all.
+        let run = ScenarioRun {
+            samples: vec![sample(1000.0, None)],
+            ..Default::default()
+        };
+        let (r, metrics) = scenario_result(&s, &run);
+        let names: Vec<&str> = metrics.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["rate"]);
+        assert!(!r.summaries.contains_key("api_calls"));
+    }
 }

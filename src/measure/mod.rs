@@ -5,6 +5,7 @@
 
 pub mod ab;
 pub mod build;
+pub mod check;
 pub mod env;
 #[cfg(unix)]
 pub mod helper;
@@ -46,6 +47,9 @@ pub enum Failure {
     Signal(i32),
     Timeout(Duration),
     Spawn(String),
+    /// The command succeeded, and a check of what it did failed: which
+    /// check, and why.
+    Check(String),
 }
 
 impl std::fmt::Display for Failure {
@@ -57,6 +61,7 @@ impl std::fmt::Display for Failure {
                 write!(f, "timed out after {:.1} s and was killed", d.as_secs_f64())
             }
             Failure::Spawn(m) => write!(f, "could not be started: {m}"),
+            Failure::Check(m) => write!(f, "ran, but the check {m}"),
         }
     }
 }
@@ -305,6 +310,7 @@ pub fn measure_once(inv: &Invocation) -> Result<Measured, Failed> {
             user_ms: user_us as f64 / 1000.0,
             sys_ms: sys_us as f64 / 1000.0,
             peak_rss_kib: rss_kib.max(0) as u64,
+            usage: None,
         },
         overhead_ms: (elapsed_ms - wall_ms).max(0.0),
     })

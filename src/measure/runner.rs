@@ -45,10 +45,19 @@ impl fmt::Display for ScenarioFailed {
             self.command,
             self.failure
         )?;
-        if self.stderr_tail.trim().is_empty() {
-            write!(f, " (it wrote nothing to stderr)")
+        let whose = if matches!(self.failure, Failure::Check(_)) {
+            "the check's"
         } else {
-            write!(f, "; last lines of its stderr:")?;
+            "its"
+        };
+        if self.stderr_tail.trim().is_empty() {
+            if matches!(self.failure, Failure::Check(_)) {
+                Ok(())
+            } else {
+                write!(f, " (it wrote nothing to stderr)")
+            }
+        } else {
+            write!(f, "; last lines of {whose} stderr:")?;
             for line in self.stderr_tail.lines() {
                 write!(f, "\n  | {line}")?;
             }
@@ -59,7 +68,7 @@ impl fmt::Display for ScenarioFailed {
 
 impl std::error::Error for ScenarioFailed {}
 
-fn substitute(text: &str, iteration: u32, run_dir: &Path) -> String {
+pub(super) fn substitute(text: &str, iteration: u32, run_dir: &Path) -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "bench-gate".into());
@@ -130,8 +139,49 @@ pub fn measure_into(
     run: &mut ScenarioRun,
     progress: &mut dyn Progress,
 ) -> Result<(), ScenarioFailed> {
+    let failed = |failure, stderr_tail| ScenarioFailed {
+        scenario: s.name.clone(),
+        command: display_command(&s.command.argv),
+        iteration,
+        warmup,
+        failure,
+        stderr_tail,
+    };
+    let check_failed = |c: super::check::CheckFailed| {
+        failed(
+            Failure::Check(format!("{} failed: {}", c.check, c.why)),
+            c.stderr_tail,
+        )
+    };
+    let before = if s.usage.is_empty() {
+        None
+    } else {
+        match super::check::read_usage(&s.usage) {
+            Ok(u) => Some(u),
+            // Before the command: it did not run, so not "ran, but".
+            Err(c) => {
+                progress.finish(false);
+                return Err(failed(
+                    Failure::Spawn(format!("the {} {}", c.check, c.why)),
+                    String::new(),
+                ));
+            }
+        }
+    };
     match measure_once(&invocation(s, global, run_dir)) {
-        Ok(m) => {
+        Ok(mut m) => {
+            // Untimed: the usage counters, then the scenario's own checks.
+            let checked = before
+                .map(|b| {
+                    super::check::read_usage(&s.usage)
+                        .map(|a| m.sample.usage = Some(super::check::usage_between(b, a)))
+                })
+                .unwrap_or(Ok(()))
+                .and_then(|()| super::check::run_checks(s, global, run_dir));
+            if let Err(c) = checked {
+                progress.finish(false);
+                return Err(check_failed(c));
+            }
             progress.tick(warmup, m.sample.wall_ms);
             if warmup {
                 run.warmup_samples.push(m.sample);
@@ -143,14 +193,7 @@ pub fn measure_into(
         }
         Err(f) => {
             progress.finish(false);
-            Err(ScenarioFailed {
-                scenario: s.name.clone(),
-                command: display_command(&s.command.argv),
-                iteration,
-                warmup,
-                failure: f.failure,
-                stderr_tail: f.stderr_tail,
-            })
+            Err(failed(f.failure, f.stderr_tail))
         }
     }
 }

@@ -246,6 +246,15 @@ fn git(dir: &Path, args: &[&str], policy: &EnvPolicy) -> Result<String> {
 
 /// Prepares the trees from the current directory; git and the setup
 /// command go without what `env_policy` removes.
+/// The tree bench-gate runs in without A/B: the git repository's top
+/// folder around the current directory, else the current directory.
+pub fn current_tree(env_policy: &EnvPolicy) -> Result<PathBuf> {
+    let cwd = std::env::current_dir()?;
+    Ok(git(&cwd, &["rev-parse", "--show-toplevel"], env_policy)
+        .map(PathBuf::from)
+        .unwrap_or(cwd))
+}
+
 pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
     let git = |dir: &Path, args: &[&str]| git(dir, args, env_policy);
     let cwd = std::env::current_dir()?;
@@ -354,7 +363,8 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
 
 impl Trees {
     /// Runs `setup` (through `sh -c`) in the base tree, then in the head
-    /// tree, with `BENCH_GATE_TREE` set to `base` or `head` and `env` added,
+    /// tree, with `BENCH_GATE_TREE` set to `base` or `head`,
+    /// `BENCH_GATE_TREE_DIR` to the tree's absolute path, and `env` added,
     /// without the secrets. Its output goes to stderr; a failure names the tree.
     pub fn setup(&self, setup: &str, env: &[(&str, String)]) -> Result<()> {
         let trees = [
@@ -365,12 +375,15 @@ impl Trees {
             eprintln!("A/B setup in the {name} tree ({}): {setup}", dir.display());
             let mut cmd = Command::new("sh");
             let tree = dir.to_string_lossy();
-            let extra = [("BENCH_GATE_TREE".to_string(), name.to_string())]
-                .into_iter()
-                .chain(
-                    env.iter()
-                        .map(|(k, v)| (k.to_string(), v.replace("{tree}", &tree))),
-                );
+            let extra = [
+                ("BENCH_GATE_TREE".to_string(), name.to_string()),
+                ("BENCH_GATE_TREE_DIR".to_string(), tree.to_string()),
+            ]
+            .into_iter()
+            .chain(
+                env.iter()
+                    .map(|(k, v)| (k.to_string(), v.replace("{tree}", &tree))),
+            );
             env::apply(&mut cmd, &self.env_policy, extra);
             cmd.arg("-c")
                 .arg(setup)

@@ -145,15 +145,25 @@ pub enum Measure {
     CpuMs,
     /// Peak resident set size (MB, i.e. MiB: 1 MB = 1024 KiB here).
     PeakMb,
+    /// Requests a service with a `usage:` endpoint answered during the
+    /// iteration (calls).
+    ApiCalls,
+    /// Prompt tokens those requests carried, as the service counts them.
+    PromptTokens,
+    /// Completion tokens the service answered with.
+    CompletionTokens,
 }
 
 impl Measure {
-    pub const ALL: [Measure; 5] = [
+    pub const ALL: [Measure; 8] = [
         Measure::WallMs,
         Measure::UserMs,
         Measure::SysMs,
         Measure::CpuMs,
         Measure::PeakMb,
+        Measure::ApiCalls,
+        Measure::PromptTokens,
+        Measure::CompletionTokens,
     ];
 
     pub fn name(self) -> &'static str {
@@ -163,14 +173,28 @@ impl Measure {
             Measure::SysMs => "sys_ms",
             Measure::CpuMs => "cpu_ms",
             Measure::PeakMb => "peak_mb",
+            Measure::ApiCalls => "api_calls",
+            Measure::PromptTokens => "prompt_tokens",
+            Measure::CompletionTokens => "completion_tokens",
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
             Measure::PeakMb => "MB",
+            Measure::ApiCalls => "calls",
+            Measure::PromptTokens | Measure::CompletionTokens => "tokens",
             _ => "ms",
         }
+    }
+
+    /// Read from a service's `usage:` endpoint rather than measured on the
+    /// command.
+    pub fn is_usage(self) -> bool {
+        matches!(
+            self,
+            Measure::ApiCalls | Measure::PromptTokens | Measure::CompletionTokens
+        )
     }
 
     pub fn parse(s: &str) -> Option<Measure> {
@@ -196,6 +220,19 @@ pub struct Sample {
     pub sys_ms: f64,
     /// Peak resident set size of the command itself (`ru_maxrss`), in KiB.
     pub peak_rss_kib: u64,
+    /// What the services with a `usage:` endpoint counted during the
+    /// iteration, when one declares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// Counts a service reported for one iteration: the difference of its
+/// cumulative `usage:` counters after and before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub api_calls: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
 }
 
 impl Sample {

@@ -20,6 +20,8 @@ fn metric(name: &str, measure: Measure, statistic: Statistic) -> MetricSpec {
         name: name.to_string(),
         measure,
         statistic,
+        per: None,
+        per_minute: None,
     }
 }
 
@@ -72,6 +74,8 @@ fn generate(
         warmup,
         timeout: Duration::from_secs(60),
         metrics,
+        checks: Default::default(),
+        usage: Vec::new(),
     }
 }
 
@@ -92,6 +96,8 @@ fn startup(exe: &Path, iterations: u32, warmup: u32) -> Scenario {
             Measure::WallMs,
             Statistic::P50,
         )],
+        checks: Default::default(),
+        usage: Vec::new(),
     }
 }
 

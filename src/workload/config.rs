@@ -11,9 +11,14 @@
 //!     iterations: 20
 //!     warmup: 2
 //!     timeout: 60           # seconds
+//!     expect:               # checked after every iteration, untimed
+//!       files: {glob: "{run_dir}/out-{iteration}/**/persona.json", count: 1}
+//!     verify: "test -s {run_dir}/out-{iteration}/log.txt"   # exit 0 = the run did its job
 //!     metrics:
 //!       generation.single.latency_p50_ms: wall_ms.p50
 //!       memory.single_peak_mb: peak_mb.max
+//!       generation.single.api_calls: api_calls.max     # needs a service with usage:
+//!       generation.single.calls_per_persona: {of: api_calls.mean, per: 1}
 //! workloads:
 //!   standard: [single]
 //! secrets:                # what the commands bench-gate starts go without
@@ -34,7 +39,10 @@ use serde::Deserialize;
 
 use crate::model::{EnvPolicy, Measure, Named, Statistic, DEFAULT_REMOVED};
 
-use super::{CommandSpec, MetricSpec, Readiness, Scenario, ServiceSpec, Workload, WorkloadError};
+use super::{
+    Checks, CommandSpec, FileCount, MetricSpec, Readiness, Scenario, ServiceSpec, Workload,
+    WorkloadError,
+};
 
 pub const DEFAULT_FILE: &str = "bench-gate.yml";
 
@@ -317,6 +325,78 @@ struct RawService {
     ready: Option<RawReady>,
     #[serde(default, deserialize_with = "seconds")]
     start_timeout: Option<Duration>,
+    #[serde(default)]
+    usage: Option<UsageUrl>,
+}
+
+/// `usage:` of a service: an http:// URL, checked where it stands.
+#[derive(Debug)]
+struct UsageUrl(String);
+
+impl<'de> Deserialize<'de> for UsageUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_name(d, |s| {
+            if s.starts_with("http://") && s.len() > "http://".len() && !s.contains(char::is_whitespace) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "usage: '{s}' must be an http:// URL such as http://127.0.0.1:11434/_bench_gate/usage"
+                ))
+            }
+        })
+        .map(UsageUrl)
+    }
+}
+
+/// `expect:` of a scenario: built-in checks of what an iteration left.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    files: RawFiles,
+}
+
+/// `files: {glob: "...", count: N}`, or with `min:` and/or `max:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawFilesFields")]
+struct RawFiles(FileCount);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFilesFields {
+    glob: String,
+    #[serde(default)]
+    count: Option<u64>,
+    #[serde(default)]
+    min: Option<u64>,
+    #[serde(default)]
+    max: Option<u64>,
+}
+
+impl TryFrom<RawFilesFields> for RawFiles {
+    type Error = String;
+    fn try_from(f: RawFilesFields) -> Result<RawFiles, String> {
+        if f.glob.trim().is_empty() {
+            return Err("files.glob: the pattern is empty".into());
+        }
+        let (min, max) = match (f.count, f.min, f.max) {
+            (Some(n), None, None) => (Some(n), Some(n)),
+            (Some(_), _, _) => return Err("files: give count, or min and/or max, not both".into()),
+            (None, None, None) => {
+                return Err("files: give count (exactly N files) or min and/or max".into())
+            }
+            (None, min, max) => (min, max),
+        };
+        if let (Some(lo), Some(hi)) = (min, max) {
+            if lo > hi {
+                return Err(format!("files: min {lo} is above max {hi}"));
+            }
+        }
+        Ok(RawFiles(FileCount {
+            glob: f.glob,
+            min,
+            max,
+        }))
+    }
 }
 
 /// `ready: {http: URL}` or `ready: {port: 11434}` (127.0.0.1) or `{port: "host:port"}`.
@@ -354,6 +434,10 @@ struct RawScenario {
     timeout: Option<Duration>,
     #[serde(default)]
     metrics: BTreeMap<MetricKey, MetricExpr>,
+    #[serde(default)]
+    verify: Option<RawCommand>,
+    #[serde(default)]
+    expect: Option<RawExpect>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -380,11 +464,42 @@ struct FullWorkload {
     warmup: Option<u32>,
 }
 
-/// `measure.statistic`, e.g. `wall_ms.p95`.
+/// `measure.statistic`, e.g. `wall_ms.p95`, or per unit of work:
+/// `{of: api_calls.mean, per: 10}`, or a throughput:
+/// `{of: wall_ms.p50, per_minute: 10}` (10 units of work per run).
 #[derive(Debug, Clone)]
 struct MetricExpr {
     measure: Measure,
     statistic: Statistic,
+    per: Option<f64>,
+    per_minute: Option<f64>,
+}
+
+/// `measure.statistic` read and checked.
+fn metric_expr<E: de::Error>(s: &str) -> Result<MetricExpr, E> {
+    let (m, stat) = s.split_once('.').unwrap_or((s, ""));
+    let measure = Measure::parse(m).ok_or_else(|| {
+        E::custom(format!(
+            "unknown measure '{m}' in '{s}'; expected one of {}",
+            Measure::ALL.map(|m| m.name()).join(", ")
+        ))
+    })?;
+    let statistic = Statistic::parse(stat).ok_or_else(|| {
+        E::custom(format!(
+            "unknown statistic '{stat}' in '{s}'; expected one of {}",
+            Statistic::VALUES
+                .iter()
+                .map(|(_, n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    Ok(MetricExpr {
+        measure,
+        statistic,
+        per: None,
+        per_minute: None,
+    })
 }
 
 // Checks happen inside the visitors, while the YAML scalar is being read, so
@@ -392,33 +507,62 @@ struct MetricExpr {
 impl<'de> Deserialize<'de> for MetricExpr {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl de::Visitor<'_> for V {
+        impl<'a> de::Visitor<'a> for V {
             type Value = MetricExpr;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a metric expression such as wall_ms.p50")
+                f.write_str(
+                    "a metric expression such as wall_ms.p50, or {of: api_calls.mean, per: 10}",
+                )
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<MetricExpr, E> {
-                let (m, stat) = s.split_once('.').unwrap_or((s, ""));
-                let measure = Measure::parse(m).ok_or_else(|| {
-                    E::custom(format!(
-                        "unknown measure '{m}' in '{s}'; expected one of {}",
-                        Measure::ALL.map(|m| m.name()).join(", ")
-                    ))
-                })?;
-                let statistic = Statistic::parse(stat).ok_or_else(|| {
-                    E::custom(format!(
-                        "unknown statistic '{stat}' in '{s}'; expected one of {}",
-                        Statistic::VALUES
-                            .iter()
-                            .map(|(_, n, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?;
-                Ok(MetricExpr { measure, statistic })
+                metric_expr(s)
+            }
+            fn visit_map<A: de::MapAccess<'a>>(self, mut map: A) -> Result<MetricExpr, A::Error> {
+                let (mut of, mut per, mut per_minute) = (None, None, None);
+                let units = |n: f64, key: &str| {
+                    if n.is_finite() && n > 0.0 && n < 1e12 {
+                        Ok(n)
+                    } else {
+                        Err(de::Error::custom(format!(
+                            "{key}: {n} must be a positive number (the units of work one run does)"
+                        )))
+                    }
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "of" => {
+                            let s: String = map.next_value()?;
+                            of = Some(metric_expr::<A::Error>(&s)?);
+                        }
+                        "per" => per = Some(units(map.next_value()?, "per")?),
+                        "per_minute" => per_minute = Some(units(map.next_value()?, "per_minute")?),
+                        other => {
+                            return Err(de::Error::unknown_field(
+                                other,
+                                &["of", "per", "per_minute"],
+                            ));
+                        }
+                    }
+                }
+                let mut e = of.ok_or_else(|| de::Error::missing_field("of"))?;
+                match (per, per_minute) {
+                    (Some(_), Some(_)) | (None, None) => return Err(de::Error::custom(
+                        "give one of per (a value per unit of work) or per_minute (a throughput)",
+                    )),
+                    (_, Some(_)) if e.measure.unit() != "ms" => {
+                        return Err(de::Error::custom(format!(
+                            "per_minute needs a time measure (wall_ms, cpu_ms, …), not {}",
+                            e.measure.name()
+                        )))
+                    }
+                    _ => {}
+                }
+                e.per = per;
+                e.per_minute = per_minute;
+                Ok(e)
             }
         }
-        d.deserialize_str(V)
+        d.deserialize_any(V)
     }
 }
 
@@ -651,22 +795,49 @@ impl Config {
                 &env_policy,
             )
             .map_err(invalid)?;
+            let verify = match s.verify {
+                None => None,
+                Some(RawCommand::Line(line)) if line.trim().is_empty() => {
+                    return Err(invalid(format!(
+                        "scenarios.{name}.verify: the command is empty"
+                    )))
+                }
+                Some(RawCommand::Line(line)) => Some(vec!["sh".into(), "-c".into(), line]),
+                Some(RawCommand::Argv(argv))
+                    if argv.first().is_none_or(|a| a.trim().is_empty()) =>
+                {
+                    return Err(invalid(format!(
+                        "scenarios.{name}.verify: the command is empty"
+                    )))
+                }
+                Some(RawCommand::Argv(argv)) => Some(argv),
+            };
+            let checks = Checks {
+                verify,
+                files: s.expect.map(|e| e.files.0),
+            };
             let metrics: Vec<MetricSpec> = if s.metrics.is_empty() {
                 vec![
                     MetricSpec {
                         name: format!("{name}.latency_p50_ms"),
                         measure: Measure::WallMs,
                         statistic: Statistic::P50,
+                        per: None,
+                        per_minute: None,
                     },
                     MetricSpec {
                         name: format!("{name}.latency_p95_ms"),
                         measure: Measure::WallMs,
                         statistic: Statistic::P95,
+                        per: None,
+                        per_minute: None,
                     },
                     MetricSpec {
                         name: format!("{name}.peak_mb"),
                         measure: Measure::PeakMb,
                         statistic: Statistic::Max,
+                        per: None,
+                        per_minute: None,
                     },
                 ]
             } else {
@@ -676,6 +847,8 @@ impl Config {
                         name: metric,
                         measure: e.measure,
                         statistic: e.statistic,
+                        per: e.per,
+                        per_minute: e.per_minute,
                     })
                     .collect()
             };
@@ -696,6 +869,8 @@ impl Config {
                     warmup: s.warmup.unwrap_or(1),
                     timeout: s.timeout.unwrap_or(Duration::from_secs(300)),
                     metrics,
+                    checks,
+                    usage: Vec::new(),
                 },
             );
         }
@@ -746,7 +921,31 @@ impl Config {
                 command,
                 ready,
                 start_timeout: sv.start_timeout.unwrap_or(Duration::from_secs(30)),
+                usage: sv.usage.map(|u| u.0),
             });
+        }
+        // Usage measures come from the services' `usage:` endpoints.
+        let usage: Vec<String> = services.iter().filter_map(|s| s.usage.clone()).collect();
+        for (name, sc) in scenarios.iter_mut() {
+            if usage.is_empty() {
+                if let Some(m) = sc.metrics.iter().find(|m| m.measure.is_usage()) {
+                    let message = format!(
+                        "scenarios.{name}.metrics.{}: {} is counted by a service's usage endpoint, and no service declares one (services.NAME.usage: http://127.0.0.1:PORT/_bench_gate/usage)",
+                        m.name,
+                        m.measure.name()
+                    );
+                    return Err(match line_of(text, &m.name) {
+                        Some(line) => ConfigError::Syntax {
+                            path: shown.clone(),
+                            line,
+                            column: 1,
+                            message,
+                        },
+                        None => invalid(message),
+                    });
+                }
+            }
+            sc.usage = usage.clone();
         }
         let mut workloads = BTreeMap::new();
         for (name, w) in raw.workloads {
@@ -852,6 +1051,17 @@ impl Config {
             shard: None,
         })
     }
+}
+
+/// The 1-based line on which `key:` first stands as a key in `text`.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches(['"', '\'']);
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start_matches(['"', '\'']).starts_with(':'))
+        })
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -1091,5 +1301,126 @@ mod tests {
         }
         parse("scenarios:\n  a.b-c/d_e:\n    command: [x]\nworkloads:\n  import:x: [a.b-c/d_e]\n")
             .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod checks_and_usage {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("cfg/bench-gate.yml"), text)
+    }
+
+    const SERVICE: &str =
+        "services:\n  llm:\n    command: [x]\n    usage: http://127.0.0.1:9/_bench_gate/usage\n";
+
+    #[test]
+    fn verify_expect_usage_and_per_unit_metrics_load() {
+        let c = parse(&format!("{SERVICE}scenarios:\n  gen:\n    command: [x]\n    verify: test -d {{run_dir}}/out-{{iteration}}\n    expect:\n      files: {{glob: \"{{run_dir}}/out-{{iteration}}/**/persona.json\", count: 10}}\n    metrics:\n      gen.api_calls: api_calls.max\n      gen.api_calls_per_persona: {{of: api_calls.mean, per: 10}}\n      gen.personas_per_minute: {{of: wall_ms.p50, per_minute: 10}}\n  other:\n    command: [y]\n    verify: [test, -s, out]\n    expect:\n      files: {{glob: \"*.txt\", min: 1}}\n")).unwrap();
+        let w = c.workload("standard").unwrap();
+        let gen = w.scenarios.iter().find(|s| s.name == "gen").unwrap();
+        assert_eq!(
+            gen.checks.verify.as_deref().unwrap(),
+            ["sh", "-c", "test -d {run_dir}/out-{iteration}"]
+        );
+        let files = gen.checks.files.as_ref().unwrap();
+        assert_eq!(files.glob, "{run_dir}/out-{iteration}/**/persona.json");
+        assert_eq!((files.min, files.max), (Some(10), Some(10)));
+        assert_eq!(gen.usage, ["http://127.0.0.1:9/_bench_gate/usage"]);
+        assert_eq!(gen.metrics[0].measure, Measure::ApiCalls);
+        assert_eq!(gen.metrics[0].per, None);
+        assert_eq!(gen.metrics[1].name, "gen.api_calls_per_persona");
+        assert_eq!(gen.metrics[1].statistic, Statistic::Mean);
+        assert_eq!(gen.metrics[1].per, Some(10.0));
+        assert_eq!(gen.metrics[2].name, "gen.personas_per_minute");
+        assert_eq!(
+            (gen.metrics[2].per, gen.metrics[2].per_minute),
+            (None, Some(10.0))
+        );
+        let other = w.scenarios.iter().find(|s| s.name == "other").unwrap();
+        assert_eq!(
+            other.checks.verify.as_deref().unwrap(),
+            ["test", "-s", "out"]
+        );
+        let files = other.checks.files.as_ref().unwrap();
+        assert_eq!((files.min, files.max), (Some(1), None));
+        assert_eq!(
+            w.services[0].usage.as_deref(),
+            Some("http://127.0.0.1:9/_bench_gate/usage")
+        );
+        // Without checks and usage, nothing to do after an iteration.
+        let c = parse("scenarios:\n  a:\n    command: [x]\n").unwrap();
+        let w = c.workload("standard").unwrap();
+        assert!(w.scenarios[0].checks.is_empty() && w.scenarios[0].usage.is_empty());
+    }
+
+    /// Each bad check or usage: where (file:line) and what it says.
+    #[test]
+    fn bad_checks_and_usage_name_file_and_line() {
+        let cases = [
+            (
+                "scenarios:\n  a:\n    command: [x]\n    metrics:\n      a.calls: api_calls.max\n".to_string(),
+                "cfg/bench-gate.yml:5:1: scenarios.a.metrics.a.calls: api_calls is counted by a service's usage endpoint, and no service declares one",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    expect:\n      files: {glob: \"*.json\", count: 2, min: 1}\n".into(),
+                "cfg/bench-gate.yml:5:",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    expect:\n      files: {glob: \"*.json\"}\n".into(),
+                "cfg/bench-gate.yml:5:",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    expect:\n      files: {glob: \"*.json\", min: 3, max: 1}\n".into(),
+                "cfg/bench-gate.yml:5:",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    expect:\n      file: {glob: \"*.json\", count: 1}\n".into(),
+                "cfg/bench-gate.yml:5:7: scenarios.a.expect: unknown field `file`",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    verify: \"  \"\n".into(),
+                "cfg/bench-gate.yml: scenarios.a.verify: the command is empty",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    metrics:\n      m: {of: wall_ms.p50, per: 0}\n".into(),
+                "cfg/bench-gate.yml:5:",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    metrics:\n      m: {of: wall_ms.p50, by: 2}\n".into(),
+                "cfg/bench-gate.yml:5:",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    metrics:\n      m: {of: wall_ms.p50, per: 2, per_minute: 2}\n".into(),
+                "cfg/bench-gate.yml:5:",
+            ),
+            (
+                "scenarios:\n  a:\n    command: [x]\n    metrics:\n      m: {of: peak_mb.max, per_minute: 2}\n".into(),
+                "cfg/bench-gate.yml:5:",
+            ),
+            (
+                "services:\n  s:\n    command: [x]\n    usage: localhost:9/usage\nscenarios:\n  a:\n    command: [x]\n".into(),
+                "cfg/bench-gate.yml:4:12: services.s.usage: usage: 'localhost:9/usage' must be an http:// URL",
+            ),
+        ];
+        let says = [
+            "",
+            "give count, or min and/or max, not both",
+            "give count (exactly N files) or min and/or max",
+            "min 3 is above max 1",
+            "",
+            "",
+            "per: 0 must be a positive number",
+            "unknown field `by`",
+            "give one of per (a value per unit of work) or per_minute (a throughput)",
+            "per_minute needs a time measure (wall_ms, cpu_ms, …), not peak_mb",
+            "",
+        ];
+        for ((text, start), says) in cases.iter().zip(says) {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(start), "{err}");
+            assert!(err.contains(says), "{err}");
+        }
     }
 }

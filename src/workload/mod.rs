@@ -19,6 +19,15 @@ pub struct MetricSpec {
     pub name: String,
     pub measure: Measure,
     pub statistic: Statistic,
+    /// Reported per unit of work: the statistic (and each sample) divided
+    /// by this (`per:` in the config, e.g. the personas a run generates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<f64>,
+    /// A throughput instead (`per_minute:`): units of work per minute of
+    /// the measure (a time in ms), higher is better, per run; the statistic
+    /// is of those per-run throughputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_minute: Option<f64>,
 }
 
 /// A command line with its environment. `{iteration}` in an argument or an
@@ -43,6 +52,40 @@ pub struct Scenario {
     pub warmup: u32,
     pub timeout: Duration,
     pub metrics: Vec<MetricSpec>,
+    /// Checked after every iteration, warm-up runs included, untimed: a run
+    /// that fails a check is an error, never a sample.
+    #[serde(default)]
+    pub checks: Checks,
+    /// The `usage:` endpoints of the workload's services, read before and
+    /// after every iteration.
+    #[serde(default)]
+    pub usage: Vec<String>,
+}
+
+/// A scenario's checks of what an iteration did: `verify:` and `expect:`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checks {
+    /// A command (argv; `sh -c` for a string) run in the scenario's folder
+    /// with its environment and placeholders; a non-zero exit fails the run.
+    pub verify: Option<Vec<String>>,
+    /// How many files a glob must match.
+    pub files: Option<FileCount>,
+}
+
+impl Checks {
+    pub fn is_empty(&self) -> bool {
+        self.verify.is_none() && self.files.is_none()
+    }
+}
+
+/// `expect: {files: {glob: "...", count: N}}` (or `min:`/`max:`): the glob
+/// (placeholders substituted, relative to the scenario's folder) matches
+/// between `min` and `max` files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileCount {
+    pub glob: String,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +126,10 @@ pub struct ServiceSpec {
     pub command: CommandSpec,
     pub ready: Readiness,
     pub start_timeout: Duration,
+    /// `usage:`: an http:// URL answering `{"requests", "prompt_tokens",
+    /// "completion_tokens"}` (cumulative counters) to a GET.
+    #[serde(default)]
+    pub usage: Option<String>,
 }
 
 /// Adjustments from the command line.

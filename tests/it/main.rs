@@ -20,6 +20,7 @@ mod import;
 mod interrupts;
 mod layers;
 mod llm_cli;
+mod persona_mimic;
 mod run;
 mod serve;
 mod shard;

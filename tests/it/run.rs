@@ -464,3 +464,93 @@ fn a_command_printing_200_mb_to_stderr_costs_the_gate_little_memory() {
     let peak_mb = r["metrics"]["gate.peak_mb"]["value"].as_f64().unwrap();
     assert!(peak_mb < 64.0, "peak RSS {peak_mb} MB");
 }
+
+/// `verify:` runs after every iteration, untimed; a failure is an error
+/// naming the scenario, the iteration and the check, with its stderr.
+#[test]
+fn a_failing_verify_is_an_error_naming_the_iteration_and_the_check() {
+    let d = tempfile::tempdir().unwrap();
+    // Warm-up run 1 and iteration 1 are {iteration} 1 and 2; iteration 2 is 3.
+    let cfg = config(
+        d.path(),
+        "scenarios:\n  gen:\n    command: \"echo {iteration} > {run_dir}/n-{iteration}\"\n    shell: true\n    iterations: 4\n    warmup: 1\n    verify: \"test {iteration} -lt 3 || { echo \\\"wrote $(cat {run_dir}/n-{iteration}), expected more\\\" >&2; exit 1; }\"\n",
+    );
+    let out = d.path().join("r.json");
+    bg().args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("scenario 'gen' failed on iteration 2")
+                .and(predicate::str::contains("ran, but the check verify `sh -c"))
+                .and(predicate::str::contains("failed: exited with status 1"))
+                .and(predicate::str::contains("last lines of the check's stderr"))
+                .and(predicate::str::contains("| wrote 3, expected more")),
+        );
+    assert!(!out.exists());
+}
+
+/// `expect:` counts the files a glob matches, warm-up runs included; a
+/// run that passes its checks is measured as usual.
+#[test]
+fn expect_counts_files_and_checks_warm_up_runs_too() {
+    let d = tempfile::tempdir().unwrap();
+    let scenario = |count: u32| {
+        format!("scenarios:\n  gen:\n    command: \"mkdir -p {{run_dir}}/out-{{iteration}}/a && touch {{run_dir}}/out-{{iteration}}/a/p.json {{run_dir}}/out-{{iteration}}/p.json\"\n    shell: true\n    iterations: 2\n    warmup: 1\n    expect:\n      files: {{glob: \"{{run_dir}}/out-{{iteration}}/**/p.json\", count: {count}}}\n")
+    };
+    let cfg = config(d.path(), &scenario(3));
+    let out = d.path().join("r.json");
+    bg().args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("scenario 'gen' failed on warm-up run 1")
+                .and(predicate::str::contains(
+                    "ran, but the check expect.files failed: 2 file(s) match",
+                ))
+                .and(predicate::str::contains("/out-1/**/p.json', expected 3")),
+        );
+    assert!(!out.exists());
+    let cfg = config(d.path(), &scenario(2));
+    bg().args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success();
+    let r = read_json(&out);
+    assert_eq!(r["scenarios"][0]["samples"].as_array().unwrap().len(), 2);
+}
+
+/// A usage endpoint that does not answer its counters stops the run before
+/// anything is measured, naming the endpoint.
+#[test]
+fn a_usage_endpoint_that_does_not_count_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let port = crate::support::free_port();
+    let stand_in = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/persona-mimic/stand_in.py"
+    );
+    let python = serde_json::to_string(&crate::support::python3()).unwrap();
+    let cfg = config(
+        d.path(),
+        &format!("services:\n  llm:\n    command: [{python}, \"{stand_in}\", \"{port}\"]\n    ready: {{http: \"http://127.0.0.1:{port}/health\"}}\n    usage: \"http://127.0.0.1:{port}/no-such-path\"\nscenarios:\n  a:\n    command: [\"true\"]\n    iterations: 2\n    metrics:\n      a.calls: api_calls.max\n"),
+    );
+    let out = d.path().join("r.json");
+    bg().args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(format!(
+            "scenario 'a' failed on warm-up run 1: `true` could not be started: the usage endpoint http://127.0.0.1:{port}/no-such-path answered 404"
+        )));
+    assert!(!out.exists());
+}

@@ -1,0 +1,353 @@
+//! What an iteration is checked for after it ran, untimed: a scenario's
+//! `expect:` (how many files a glob matches) and `verify:` (a command that
+//! exits 0), and the counters of the services' `usage:` endpoints read
+//! around it. A benchmark never times a run that did not do its job.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::runner::{display_command, substitute};
+use crate::model::Usage;
+use crate::workload::{FileCount, Scenario};
+
+/// A check that failed: which (`expect.files`, `verify`), why, and the last
+/// lines of the check's own stderr (for `verify`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckFailed {
+    pub check: String,
+    pub why: String,
+    pub stderr_tail: String,
+}
+
+/// At most this many entries are looked at for one glob.
+const MAX_WALKED: usize = 200_000;
+
+/// Runs the scenario's checks for the iteration numbered `global` (the
+/// `{iteration}` its command saw): `expect` first, then `verify`.
+pub fn run_checks(s: &Scenario, global: u32, run_dir: &Path) -> Result<(), CheckFailed> {
+    let cwd = s.command.cwd.clone().unwrap_or_else(|| PathBuf::from("."));
+    if let Some(files) = &s.checks.files {
+        let pattern = substitute(&files.glob, global, run_dir);
+        let found = count_matches(&cwd, &pattern);
+        if let Some(why) = count_problem(files, found) {
+            return Err(CheckFailed {
+                check: "expect.files".into(),
+                why: format!("{found} file(s) match '{pattern}', {why}"),
+                stderr_tail: String::new(),
+            });
+        }
+    }
+    if let Some(argv) = &s.checks.verify {
+        let argv: Vec<String> = argv
+            .iter()
+            .map(|a| substitute(a, global, run_dir))
+            .collect();
+        verify(s, &argv, global, run_dir, &cwd)?;
+    }
+    Ok(())
+}
+
+fn count_problem(f: &FileCount, found: u64) -> Option<String> {
+    match (f.min, f.max) {
+        (Some(lo), Some(hi)) if lo == hi && found != lo => Some(format!("expected {lo}")),
+        (Some(lo), _) if found < lo => Some(format!("expected at least {lo}")),
+        (_, Some(hi)) if found > hi => Some(format!("expected at most {hi}")),
+        _ => None,
+    }
+}
+
+#[cfg(unix)]
+fn verify(
+    s: &Scenario,
+    argv: &[String],
+    global: u32,
+    run_dir: &Path,
+    cwd: &Path,
+) -> Result<(), CheckFailed> {
+    use wait_timeout::ChildExt;
+    let shown = display_command(argv);
+    let fail = |why: String, stderr_tail: String| CheckFailed {
+        check: format!("verify `{shown}`"),
+        why,
+        stderr_tail,
+    };
+    let mut cmd = Command::new(&argv[0]);
+    let env: Vec<(String, String)> = s
+        .command
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), substitute(v, global, run_dir)))
+        .collect();
+    super::env::apply(&mut cmd, &s.command.env_policy, env);
+    cmd.args(&argv[1..])
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| fail(format!("could not be started: {e}"), String::new()))?;
+    let pgid = child.id() as i32;
+    super::ACTIVE_GROUP.store(pgid, Ordering::SeqCst);
+    let mut stderr = child.stderr.take().expect("piped");
+    let reader =
+        std::thread::spawn(move || super::read_tail(&mut stderr, super::OUTPUT_TAIL_BYTES));
+    let waited = child.wait_timeout(s.timeout);
+    super::kill_group(pgid);
+    super::ACTIVE_GROUP.store(0, Ordering::SeqCst);
+    let status = match waited {
+        Ok(Some(status)) => Some(status),
+        _ => {
+            let _ = child.wait();
+            None
+        }
+    };
+    let tail = super::tail(&reader.join().unwrap_or_default());
+    match status {
+        None => Err(fail(
+            format!(
+                "timed out after {:.1} s and was killed",
+                s.timeout.as_secs_f64()
+            ),
+            tail,
+        )),
+        Some(st) if st.success() => Ok(()),
+        Some(st) => Err(fail(
+            match st.code() {
+                Some(c) => format!("exited with status {c}"),
+                None => "was killed by a signal".into(),
+            },
+            tail,
+        )),
+    }
+}
+
+#[cfg(not(unix))]
+fn verify(
+    _s: &Scenario,
+    argv: &[String],
+    _global: u32,
+    _run_dir: &Path,
+    _cwd: &Path,
+) -> Result<(), CheckFailed> {
+    Err(CheckFailed {
+        check: format!("verify `{}`", display_command(argv)),
+        why: "needs Linux or macOS".into(),
+        stderr_tail: String::new(),
+    })
+}
+
+/// How many files (not folders) `pattern` matches, relative to `cwd` unless
+/// absolute. `*` and `?` match within one path component, `**` any number
+/// of components. Symbolic links are not followed.
+pub fn count_matches(cwd: &Path, pattern: &str) -> u64 {
+    let parts: Vec<&str> = pattern
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let wild = |p: &str| p.contains(['*', '?']);
+    let fixed = parts.iter().take_while(|p| !wild(p)).count();
+    let mut root = if pattern.starts_with('/') {
+        PathBuf::from("/")
+    } else {
+        cwd.to_path_buf()
+    };
+    root.extend(&parts[..fixed]);
+    let rest = &parts[fixed..];
+    if rest.is_empty() {
+        return u64::from(root.is_file());
+    }
+    let mut walk = walkdir::WalkDir::new(&root).min_depth(1);
+    if !rest.contains(&"**") {
+        walk = walk.max_depth(rest.len());
+    }
+    let mut n = 0;
+    for entry in walk.into_iter().take(MAX_WALKED).flatten() {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(&root) else {
+            continue;
+        };
+        let comps: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let comps: Vec<&str> = comps.iter().map(String::as_str).collect();
+        if match_parts(rest, &comps) {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn match_parts(pat: &[&str], path: &[&str]) -> bool {
+    match pat.split_first() {
+        None => path.is_empty(),
+        Some((&"**", more)) => (0..=path.len()).any(|i| match_parts(more, &path[i..])),
+        Some((p, more)) => {
+            !path.is_empty() && match_component(p, path[0]) && match_parts(more, &path[1..])
+        }
+    }
+}
+
+/// `*` (any characters) and `?` (one character) within one component.
+fn match_component(pat: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    let (mut i, mut j) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while j < s.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == s[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(st) = star {
+            i = st + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
+}
+
+/// The cumulative counters of every `usage:` endpoint, summed; an error
+/// names the endpoint.
+pub fn read_usage(urls: &[String]) -> Result<Usage, CheckFailed> {
+    static CLIENT: std::sync::OnceLock<Option<reqwest::blocking::Client>> =
+        std::sync::OnceLock::new();
+    #[derive(serde::Deserialize)]
+    struct Counters {
+        requests: u64,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    }
+    let mut total = Usage::default();
+    for url in urls {
+        let fail = |why: String| CheckFailed {
+            check: format!("usage endpoint {url}"),
+            why,
+            stderr_tail: String::new(),
+        };
+        let client = CLIENT
+            .get_or_init(|| {
+                reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+            .ok_or_else(|| fail("cannot create an HTTP client".into()))?;
+        let resp = client
+            .get(url)
+            .send()
+            .map_err(|e| fail(format!("cannot be read: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(fail(format!("answered {}", resp.status())));
+        }
+        let body = resp
+            .bytes()
+            .map_err(|e| fail(format!("cannot be read: {e}")))?;
+        let c: Counters = serde_json::from_slice(&body[..body.len().min(64 * 1024)]).map_err(|e| {
+            fail(format!(
+                "did not answer {{\"requests\", \"prompt_tokens\", \"completion_tokens\"}} as numbers: {e}"
+            ))
+        })?;
+        total.api_calls = total.api_calls.saturating_add(c.requests);
+        total.prompt_tokens = total.prompt_tokens.saturating_add(c.prompt_tokens);
+        total.completion_tokens = total.completion_tokens.saturating_add(c.completion_tokens);
+    }
+    Ok(total)
+}
+
+/// What happened between two readings of the counters.
+pub fn usage_between(before: Usage, after: Usage) -> Usage {
+    Usage {
+        api_calls: after.api_calls.saturating_sub(before.api_calls),
+        prompt_tokens: after.prompt_tokens.saturating_sub(before.prompt_tokens),
+        completion_tokens: after
+            .completion_tokens
+            .saturating_sub(before.completion_tokens),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_wildcards() {
+        assert!(match_component("persona*.json", "persona-1.json"));
+        assert!(match_component("*", "x"));
+        assert!(match_component("a?c", "abc"));
+        assert!(!match_component("a?c", "ac"));
+        assert!(!match_component("*.json", "x.yaml"));
+        assert!(match_component("*a*b", "xxaxxb"));
+    }
+
+    #[test]
+    fn globs_count_files_at_any_depth() {
+        let d = tempfile::tempdir().unwrap();
+        for p in [
+            "out/1/a/persona.json",
+            "out/1/b/persona.json",
+            "out/1/persona.json",
+            "out/2/persona.json",
+            "out/1/c/other.json",
+        ] {
+            let p = d.path().join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "{}").unwrap();
+        }
+        std::fs::create_dir_all(d.path().join("out/1/persona.json.d")).unwrap();
+        assert_eq!(count_matches(d.path(), "out/1/**/persona.json"), 3);
+        assert_eq!(count_matches(d.path(), "out/*/persona.json"), 2);
+        assert_eq!(count_matches(d.path(), "out/**/*.json"), 5);
+        assert_eq!(count_matches(d.path(), "out/1/persona.json"), 1);
+        assert_eq!(count_matches(d.path(), "out/3/**/persona.json"), 0);
+        let abs = format!("{}/out/**/persona.json", d.path().display());
+        assert_eq!(count_matches(Path::new("/nonexistent"), &abs), 4);
+    }
+
+    #[test]
+    fn counts_against_count_min_and_max() {
+        let f = |min, max| FileCount {
+            glob: "x".into(),
+            min,
+            max,
+        };
+        assert_eq!(count_problem(&f(Some(3), Some(3)), 3), None);
+        assert_eq!(
+            count_problem(&f(Some(3), Some(3)), 0).as_deref(),
+            Some("expected 3")
+        );
+        assert_eq!(
+            count_problem(&f(Some(1), None), 0).as_deref(),
+            Some("expected at least 1")
+        );
+        assert_eq!(
+            count_problem(&f(None, Some(2)), 5).as_deref(),
+            Some("expected at most 2")
+        );
+        assert_eq!(count_problem(&f(Some(1), Some(4)), 2), None);
+    }
+
+    #[test]
+    fn usage_is_the_difference_of_the_counters() {
+        let u = |a, p, c| Usage {
+            api_calls: a,
+            prompt_tokens: p,
+            completion_tokens: c,
+        };
+        assert_eq!(usage_between(u(3, 100, 50), u(5, 180, 90)), u(2, 80, 40));
+        // A restarted service never gives a negative count.
+        assert_eq!(usage_between(u(3, 100, 50), u(1, 10, 5)), u(0, 0, 0));
+    }
+}
