@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::runner::{display_command, substitute};
@@ -86,18 +85,15 @@ fn verify(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd
-        .spawn()
+    let mut child = super::spawn_tracked(&mut cmd)
         .map_err(|e| fail(format!("could not be started: {e}"), String::new()))?;
     let pgid = child.id() as i32;
-    super::ACTIVE_GROUP.store(pgid, Ordering::SeqCst);
     let mut stderr = child.stderr.take().expect("piped");
     let reader =
         std::thread::spawn(move || super::read_tail(&mut stderr, super::OUTPUT_TAIL_BYTES));
     let waited = child.wait_timeout(s.timeout);
     super::kill_group(pgid);
-    super::ACTIVE_GROUP.store(0, Ordering::SeqCst);
+    super::untrack(pgid);
     let status = match waited {
         Ok(Some(status)) => Some(status),
         _ => {
