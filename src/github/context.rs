@@ -84,6 +84,10 @@ pub struct PullRequest {
     pub base: CommitRef,
     #[serde(default)]
     pub labels: Vec<LabelName>,
+    /// GitHub's test-merge commit of head into base (what `actions/checkout`
+    /// checks out by default), when it has been computed.
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
