@@ -667,3 +667,39 @@ pub fn benchmark_confirmed(
     }
     Ok(results)
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A cached base build goes back into the base tree only when it runs;
+    /// a missing or broken one means building again.
+    #[test]
+    fn a_cached_base_build_is_restored_only_when_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = dir.path().join("base/target/release/bench-gate");
+        std::fs::create_dir_all(built.parent().unwrap()).unwrap();
+        std::fs::write(&built, "#!/bin/sh\n[ \"$1\" = --version ]\n").unwrap();
+        let cached = dir
+            .path()
+            .join("cache")
+            .join("a".repeat(40))
+            .join("bench-gate");
+        save_build(&built, &cached).unwrap();
+        let into = dir.path().join("other/target/release/bench-gate");
+        assert!(restore_build(&cached, &into));
+        assert_eq!(
+            std::fs::read(&into).unwrap(),
+            std::fs::read(&built).unwrap()
+        );
+        assert!(!restore_build(
+            &dir.path().join("cache/none/bench-gate"),
+            &into
+        ));
+        std::fs::write(&cached, "#!/bin/sh\nexit 1\n").unwrap();
+        assert!(!restore_build(
+            &cached,
+            &dir.path().join("third/bench-gate")
+        ));
+    }
+}
