@@ -180,6 +180,8 @@ pub struct Context {
     pub output: Option<PathBuf>,
     pub server_url: String,
     pub run_id: Option<String>,
+    /// `GITHUB_RUN_ATTEMPT`: 2 and up for a re-run of the same run.
+    pub run_attempt: Option<String>,
     /// `RUNNER_*` variables, for the log.
     pub runner: BTreeMap<String, String>,
 }
@@ -360,6 +362,7 @@ impl Context {
                 .var("GITHUB_SERVER_URL")
                 .unwrap_or_else(|| "https://github.com".into()),
             run_id: env.var("GITHUB_RUN_ID"),
+            run_attempt: env.var("GITHUB_RUN_ATTEMPT"),
             runner,
         })
     }
