@@ -215,6 +215,13 @@ pub fn resolve_pr_base(
     pr: &PrCommits,
     policy: &EnvPolicy,
 ) -> Result<(String, String)> {
+    if !is_sha(&pr.base_sha) {
+        bail!(
+            "A/B mode: the event's pull_request.base.sha {:?} is not a commit SHA",
+            pr.base_sha.chars().take(80).collect::<String>()
+        );
+    }
+    let short = |s: &str| s.chars().take(7).collect::<String>();
     let head_commit =
         git(head, &["rev-parse", "HEAD"], policy).context("A/B mode: HEAD is not a commit yet")?;
     let parents = parents(head, "HEAD", policy)?;
@@ -223,13 +230,15 @@ pub fn resolve_pr_base(
     if test_merge {
         if let Some(first) = parents.first() {
             ensure_commit(head, first, policy)?;
-            let short = &first[..first.len().min(7)];
             let how = format!(
                 "the first parent of the test-merge commit {} (the base branch as the pull request's head {} was merged into it)",
-                &head_commit[..head_commit.len().min(7)],
-                &pr.head_sha[..pr.head_sha.len().min(7)]
+                short(&head_commit),
+                short(&pr.head_sha)
             );
-            eprintln!("A/B mode: HEAD is the pull request's test-merge commit; its first parent {short} is the base");
+            eprintln!(
+                "A/B mode: HEAD is the pull request's test-merge commit; its first parent {} is the base",
+                short(first)
+            );
             return Ok((first.clone(), how));
         }
     }
@@ -271,8 +280,8 @@ pub fn resolve_pr_base(
     };
     let how = format!(
         "the merge base of HEAD {} and the base branch {}",
-        &head_commit[..head_commit.len().min(7)],
-        &pr.base_sha[..pr.base_sha.len().min(7)]
+        short(&head_commit),
+        short(&pr.base_sha)
     );
     Ok((base, how))
 }

@@ -814,6 +814,7 @@ fn has_commit(r: &Repo, sha: &str) -> bool {
     std::process::Command::new("git")
         .current_dir(r.dir.path())
         .args(["cat-file", "-e", &format!("{sha}^{{commit}}")])
+        .stderr(std::process::Stdio::null())
         .status()
         .unwrap()
         .success()
@@ -976,5 +977,25 @@ fn a_depth_one_head_checkout_is_compared_with_the_merge_base() {
         "{}",
         text(&out)
     );
+
+    // Only a commit SHA is ever handed to git fetch.
+    let fake = FakeGitHub::start();
+    fake.with(|s| s.head_sha = head.clone());
+    let payload = payload_for(tmp.path(), "--upload-pack=touch pwned", &head, None);
+    let out = run_gate_sh_event(
+        &clone,
+        tmp.path(),
+        &fake,
+        &payload,
+        &[("INPUT_CONFIRM", "0")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("pull_request.base.sha \"--upload-pack=touch pwned\" is not a commit SHA"),
+        "{}",
+        text(&out)
+    );
+    assert!(!clone.path("pwned").exists());
     assert_eq!(clone.worktrees(), 1);
 }
