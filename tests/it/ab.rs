@@ -223,7 +223,7 @@ fn the_built_in_workload_runs_each_trees_own_build() {
     r.commit("head");
     let exe = assert_cmd::cargo::cargo_bin("bench-gate");
     // A stand-in for `cargo build`: each tree gets a copy of this build.
-    let setup = "mkdir -p \"$CARGO_TARGET_DIR/release\" && cp \"$BG\" \"$CARGO_TARGET_DIR/release/bench-gate\" && echo \"$BENCH_GATE_TREE $CARGO_TARGET_DIR\" > setup.log";
+    let setup = "mkdir -p \"$CARGO_TARGET_DIR/release\" && cp \"$BG\" \"$CARGO_TARGET_DIR/release/bench-gate\" && echo \"$BENCH_GATE_TREE $CARGO_TARGET_DIR $BENCH_GATE_TREE_DIR\" > setup.log";
     let out = Command::cargo_bin("bench-gate")
         .unwrap()
         .current_dir(r.dir.path())
@@ -252,7 +252,7 @@ fn the_built_in_workload_runs_each_trees_own_build() {
     let head = r.dir.path().canonicalize().unwrap();
     assert_eq!(
         std::fs::read_to_string(r.path("setup.log")).unwrap().trim(),
-        format!("head {}/target", head.display())
+        format!("head {}/target {}", head.display(), head.display())
     );
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(r.path("r.json")).unwrap()).unwrap();
