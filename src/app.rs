@@ -186,7 +186,11 @@ fn gate(args: GateArgs) -> Result<u8> {
         protected: protected_paths(i),
     };
     let pr_base = match &ctx.event {
-        crate::github::context::Event::PullRequest(p) => Some(p.pull_request.base.sha.as_str()),
+        crate::github::context::Event::PullRequest(p) => Some(crate::measure::trees::PrCommits {
+            base_sha: p.pull_request.base.sha.clone(),
+            head_sha: p.pull_request.head.sha.clone(),
+            merge_sha: p.pull_request.merge_commit_sha.clone(),
+        }),
         _ => None,
     };
     let (ab, gate_on) = ab_plan(
@@ -194,7 +198,7 @@ fn gate(args: GateArgs) -> Result<u8> {
         &i.ab.request(),
         i.results.is_some(),
         i.gate_on,
-        PrBase::Gate(pr_base),
+        PrBase::Gate(pr_base.as_ref()),
     )?;
     let mut opts = opts;
     opts.flags.gate_on = gate_on;

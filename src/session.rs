@@ -33,7 +33,7 @@ pub struct AbArgs {
 }
 use crate::compare::{self, Comparison, ThresholdFlags};
 use crate::measure::ab::{PairFailed, Side};
-use crate::measure::trees::{BaseSource, Trees};
+use crate::measure::trees::{BaseSource, PrCommits, Trees};
 use crate::measure::{self, progress, runner};
 use crate::model::GateOn;
 use crate::model::{self, Results};
@@ -164,15 +164,22 @@ pub struct AbPlan {
     pub setup_env: Vec<(&'static str, String)>,
     /// What git and the setup go without (the config's `secrets:`).
     pub env_policy: crate::model::EnvPolicy,
+    /// The built-in workload's base build is kept here between runs, in a
+    /// folder named by the base commit (`BENCH_GATE_AB_BUILD_CACHE`, set by
+    /// the action, which caches it keyed by the base commit).
+    pub build_cache: Option<std::path::PathBuf>,
 }
+
+/// Where the action asks the built-in workload's base build to be kept.
+pub const BUILD_CACHE_VAR: &str = "BENCH_GATE_AB_BUILD_CACHE";
 
 /// Where `pr-base` points.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PrBase<'a> {
     /// Not in `gate`: `pr-base` means nothing.
     NotGate,
-    /// In `gate`: the pull request's base commit, if the event has one.
-    Gate(Option<&'a str>),
+    /// In `gate`: the pull request's commits, if the event has them.
+    Gate(Option<&'a PrCommits>),
 }
 
 /// A/B mode for `compare`, `report` and `gate`, and which view decides.
@@ -212,17 +219,41 @@ pub fn ab_plan_for(
     if ab.no_ab {
         return Ok((None, gate_on));
     }
+    let builtin = config.is_none();
+    // On by default for a pull request whose workload can be built in the
+    // base tree: the built-in one, or one with a setup command.
+    let buildable = builtin || ab.ab_setup.is_some() || cab.setup.is_some();
+    let by_default = cab.enabled.is_none()
+        && ab.ab.is_none()
+        && matches!(pr_base, PrBase::Gate(Some(_)))
+        && buildable;
+    let by_default = by_default
+        && {
+            let in_git = std::process::Command::new("git")
+                .args(["rev-parse", "--is-inside-work-tree"])
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !in_git {
+                eprintln!("A/B mode: not inside a git repository, so the pull request's base cannot be checked out; comparing with the baseline only");
+            }
+            in_git
+        };
+    if by_default {
+        eprintln!("A/B mode: on by default for a pull request (the base commit is measured side by side on this runner; `ab: false` turns it off)");
+    }
     let source = if let Some(d) = &ab.ab_dir {
         BaseSource::Dir(d.clone())
     } else if let Some(rev) = ab.ab.clone().or_else(|| {
-        cab.enabled
+        (cab.enabled == Some(true) || by_default)
             .then(|| cab.base.clone().unwrap_or_else(|| "pr-base".into()))
     }) {
         if rev != "pr-base" {
             BaseSource::Git(rev)
         } else {
             match pr_base {
-                PrBase::Gate(Some(sha)) => BaseSource::Git(sha.to_string()),
+                PrBase::Gate(Some(pr)) => BaseSource::PullRequest(pr.clone()),
                 PrBase::Gate(None) => {
                     eprintln!("A/B mode: this event has no pull request base; comparing with the baseline only");
                     return Ok((None, gate_on));
@@ -235,12 +266,16 @@ pub fn ab_plan_for(
     } else {
         return Ok((None, gate_on));
     };
-    let builtin = config.is_none();
     let setup = ab
         .ab_setup
         .clone()
         .or(cab.setup)
         .or_else(|| builtin.then(|| BUILTIN_AB_SETUP.to_string()));
+    let build_cache = (builtin && setup.as_deref() == Some(BUILTIN_AB_SETUP))
+        .then(|| std::env::var_os(BUILD_CACHE_VAR))
+        .flatten()
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from);
     let setup_env = if builtin {
         // Each tree builds into its own target folder.
         vec![("CARGO_TARGET_DIR", "{tree}/target".to_string())]
@@ -253,9 +288,73 @@ pub fn ab_plan_for(
             setup,
             setup_env,
             env_policy: config.map(|c| c.env_policy).unwrap_or_default(),
+            build_cache,
         }),
         gate_on,
     ))
+}
+
+/// Runs the setup in both trees; with a build cache (the built-in
+/// workload), the base's build is taken from the cache when it holds one
+/// for this base commit, and put there after a build otherwise.
+fn set_up_trees(trees: &Trees, plan: &AbPlan, setup: &str) -> Result<()> {
+    let cached = plan
+        .build_cache
+        .as_ref()
+        .filter(|_| crate::measure::trees::is_sha(&trees.base_commit))
+        .map(|c| c.join(&trees.base_commit).join("bench-gate"));
+    let built = trees.base.join(BUILTIN_AB_EXE);
+    let restored = cached.as_ref().is_some_and(|c| restore_build(c, &built));
+    if restored {
+        eprintln!(
+            "A/B mode: the base commit's build was restored from the cache ({})",
+            cached.as_deref().unwrap_or(&built).display()
+        );
+    } else {
+        trees.setup_one(true, setup, &plan.setup_env)?;
+        if let Some(c) = &cached {
+            // Before the head's setup runs anything of the pull request's.
+            if let Err(e) = save_build(&built, c) {
+                eprintln!("warning: A/B mode: the base build was not cached: {e:#}");
+            }
+        }
+    }
+    trees.setup_one(false, setup, &plan.setup_env)
+}
+
+/// Copies a cached base build into the base tree, if it runs.
+fn restore_build(cached: &std::path::Path, to: &std::path::Path) -> bool {
+    if !cached.is_file() {
+        return false;
+    }
+    let copied = to
+        .parent()
+        .map(std::fs::create_dir_all)
+        .unwrap_or(Ok(()))
+        .and_then(|_| std::fs::copy(cached, to));
+    copied.is_ok()
+        && std::process::Command::new(to)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+/// Copies the base build into the cache folder (atomically).
+fn save_build(built: &std::path::Path, cached: &std::path::Path) -> Result<()> {
+    let bytes = std::fs::read(built).with_context(|| format!("{}", built.display()))?;
+    if let Some(dir) = cached.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+    }
+    crate::fsutil::write_atomic(cached, &bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(cached, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
 }
 
 /// Kill the iteration in flight on Ctrl-C or SIGTERM, so nothing outlives us
@@ -401,6 +500,11 @@ impl BaseSide {
                 .base_dir
                 .as_deref()
                 .map(|d| model::free_text(d, model::TEXT_MAX)),
+            base_how: self
+                .trees
+                .base_how
+                .as_deref()
+                .map(|d| model::free_text(d, model::TEXT_MAX)),
             base: Box::new(measure::build::results(&workload, &runs, env.clone())),
             skipped,
             base_config_metrics: self.config.metrics.clone(),
@@ -493,7 +597,7 @@ pub fn benchmark_confirmed(
                 ),
             }
             if let Some(setup) = &plan.setup {
-                trees.setup(setup, &plan.setup_env)?;
+                set_up_trees(&trees, plan, setup)?;
             }
             let workload = resolve_workload_in(args, Some((&trees, Side::A)))?;
             Some(BaseSide {
@@ -593,4 +697,40 @@ pub fn benchmark_confirmed(
         eprintln!("confirmation: {}", crate::report::confirmation_log(c));
     }
     Ok(results)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A cached base build goes back into the base tree only when it runs;
+    /// a missing or broken one means building again.
+    #[test]
+    fn a_cached_base_build_is_restored_only_when_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = dir.path().join("base/target/release/bench-gate");
+        std::fs::create_dir_all(built.parent().unwrap()).unwrap();
+        std::fs::write(&built, "#!/bin/sh\n[ \"$1\" = --version ]\n").unwrap();
+        let cached = dir
+            .path()
+            .join("cache")
+            .join("a".repeat(40))
+            .join("bench-gate");
+        save_build(&built, &cached).unwrap();
+        let into = dir.path().join("other/target/release/bench-gate");
+        assert!(restore_build(&cached, &into));
+        assert_eq!(
+            std::fs::read(&into).unwrap(),
+            std::fs::read(&built).unwrap()
+        );
+        assert!(!restore_build(
+            &dir.path().join("cache/none/bench-gate"),
+            &into
+        ));
+        std::fs::write(&cached, "#!/bin/sh\nexit 1\n").unwrap();
+        assert!(!restore_build(
+            &cached,
+            &dir.path().join("third/bench-gate")
+        ));
+    }
 }

@@ -367,6 +367,9 @@ pub struct AbInfo {
     /// Measured pairs per scenario.
     pub pairs: BTreeMap<String, usize>,
     pub skipped: Vec<crate::model::AbSkipped>,
+    /// How the base commit was chosen, when it says (a pull request's base).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_how: Option<String>,
     /// Why the base tree's own bench-gate.yml could not be used, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_config_error: Option<String>,
@@ -449,9 +452,13 @@ pub fn compare(
             m.direction = committed.direction;
         }
     }
-    let label = match &ab.base_dir {
-        Some(dir) => format!("base tree {dir}, measured side by side"),
-        None => format!(
+    let label = match (&ab.base_dir, &ab.base_how) {
+        (Some(dir), _) => format!("base tree {dir}, measured side by side"),
+        (None, Some(how)) => format!(
+            "base commit {short} ({}), measured side by side",
+            how.replace(['`', '|', '<', '>', '@'], " ")
+        ),
+        (None, None) => format!(
             "base commit {short} (merge base of {} and HEAD), measured side by side",
             ab.requested.replace(['`', '|', '<', '>', '@'], " ")
         ),
@@ -488,6 +495,7 @@ pub fn compare(
             .map(|s| (s.name.clone(), s.samples.len()))
             .collect(),
         skipped: ab.skipped.clone(),
+        base_how: ab.base_how.clone(),
         base_config_error: ab.base_config_error.clone(),
     });
     c.side_by_side = Some(Box::new(sbs));

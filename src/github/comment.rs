@@ -221,7 +221,7 @@ fn notices(i: &CommentInput) -> Vec<String> {
                 if c.side_by_side.is_some() {
                     "The side-by-side view is not affected: base and head ran on this runner."
                 } else {
-                    "To compare like with like, turn on A/B mode (action input `ab: true`), which measures the base commit on this same runner, or re-capture the baseline on this runner class."
+                    "To compare like with like, turn on A/B mode (on by default for pull requests once `ab.setup` in bench-gate.yml builds each tree; or action input `ab: true`), which measures the base commit on this same runner, or re-capture the baseline on this runner class."
                 }
             ));
         }

@@ -84,6 +84,10 @@ pub struct PullRequest {
     pub base: CommitRef,
     #[serde(default)]
     pub labels: Vec<LabelName>,
+    /// GitHub's test-merge commit of head into base (what `actions/checkout`
+    /// checks out by default), when it has been computed.
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,6 +180,8 @@ pub struct Context {
     pub output: Option<PathBuf>,
     pub server_url: String,
     pub run_id: Option<String>,
+    /// `GITHUB_RUN_ATTEMPT`: 2 and up for a re-run of the same run.
+    pub run_attempt: Option<String>,
     /// `RUNNER_*` variables, for the log.
     pub runner: BTreeMap<String, String>,
 }
@@ -356,6 +362,7 @@ impl Context {
                 .var("GITHUB_SERVER_URL")
                 .unwrap_or_else(|| "https://github.com".into()),
             run_id: env.var("GITHUB_RUN_ID"),
+            run_attempt: env.var("GITHUB_RUN_ATTEMPT"),
             runner,
         })
     }

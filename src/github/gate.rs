@@ -231,6 +231,10 @@ fn with_check_open(
         state: pr.map(|p| p.state.clone()),
         notes,
         run_url: run_url(ctx),
+        attempt: matches!(source, route::Source::Obtain).then(|| {
+            let n = ctx.run_attempt.as_deref().and_then(|a| a.parse().ok());
+            (ctx.run_id.clone(), n.unwrap_or(1))
+        }),
     };
     let o = decide(sinks, &target, source, facts, obtain)?;
     sinks.publish(&target, check, &o)

@@ -291,6 +291,9 @@ pub struct Facts {
     /// Markdown lines for the comment, from routing.
     pub notes: Vec<String>,
     pub run_url: Option<String>,
+    /// This job's run and attempt, when it measured (or was given) the
+    /// results rather than re-using them: recorded in `state`.
+    pub attempt: Option<(Option<String>, u32)>,
 }
 
 /// The check run's output, owned.
@@ -361,6 +364,61 @@ fn baselines_dir(opts: &GateOptions) -> String {
         .to_string()
 }
 
+/// Records this attempt for `head` in the gate's record (which keeps the
+/// attempts of one head commit only); a note for the comment when earlier
+/// attempts for the same commit exist, saying whether the verdict changed.
+fn record_attempt(
+    st: &mut GateState,
+    head: &str,
+    run_id: Option<String>,
+    attempt: u32,
+    result: policy::GateResult,
+) -> Option<String> {
+    if !state::valid_sha(head) {
+        return None;
+    }
+    st.attempts.retain(|a| a.head_sha == head);
+    let run_id =
+        run_id.filter(|r| !r.is_empty() && r.len() <= 20 && r.chars().all(|c| c.is_ascii_digit()));
+    let earlier = st.attempts.clone();
+    st.attempts.push(state::Attempt {
+        head_sha: head.to_string(),
+        run_id: run_id.clone(),
+        attempt,
+        result: result.as_str().to_string(),
+    });
+    let extra = st.attempts.len().saturating_sub(state::MAX_ATTEMPTS);
+    st.attempts.drain(..extra);
+    if earlier.is_empty() {
+        return None;
+    }
+    let name = |r: &Option<String>, n: u32| match r {
+        Some(id) => format!("run {id} attempt {n}"),
+        None => format!("attempt {n}"),
+    };
+    let list: Vec<String> = earlier
+        .iter()
+        .map(|a| {
+            format!(
+                "{} ({})",
+                escape::md_code(&a.result),
+                name(&a.run_id, a.attempt)
+            )
+        })
+        .collect();
+    let changed = earlier.iter().any(|a| a.result != result.as_str());
+    Some(format!(
+        "🔄 **Measured again for this commit** ({}): earlier {}. {}",
+        name(&run_id, attempt),
+        list.join(", "),
+        if changed {
+            "**The verdict changed between attempts** of the same commit: the measurements vary more between runs than the thresholds allow for, and the earlier verdicts stand beside this one."
+        } else {
+            "Every attempt gave the same verdict."
+        }
+    ))
+}
+
 pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
     let Evidence {
         results,
@@ -371,9 +429,10 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         override_state,
         release,
         head,
-        state,
+        mut state,
         mut notes,
         run_url,
+        attempt,
     } = f;
     let c = compared.as_ref().map(|(c, _)| c);
     for conf in &results.confirmations {
@@ -392,6 +451,11 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         SetupCheck::Unchanged | SetupCheck::Unknown(_) => Vec::new(),
     };
     let decision = policy::decide(&gate_inputs(c, release, &override_state, setup, opts));
+    if let (Some(st), Some((run_id, n))) = (state.as_mut(), attempt) {
+        if let Some(note) = record_attempt(st, &head, run_id, n, decision.result) {
+            notes.push(note);
+        }
+    }
     let report = report_markdown(&decision, c, &opts.check_name);
     let embedded = Embedded {
         version: 1,
@@ -644,6 +708,71 @@ mod tests {
         assert!(t.ends_with("_(trimmed to fit the limit)_"));
     }
 
+    /// Each benchmarked attempt for one commit is recorded in the gate's
+    /// record (read back from the comment), and a re-run whose verdict
+    /// differs says so; a new head commit starts the record afresh.
+    #[test]
+    fn a_verdict_that_flips_on_a_re_run_is_shown() {
+        use super::super::fake::{results, Checkout, HEAD};
+        let co = Checkout::new();
+        let opts = co.options();
+        let run = |p50: f64, state: GateState, head: &str, attempt: u32| {
+            let r = results(p50);
+            let compared = compare_with_baseline(&r, &opts).unwrap();
+            let o = decide(
+                &opts,
+                Evidence {
+                    results: r,
+                    compared,
+                    setup: SetupCheck::Unchanged,
+                },
+                Facts {
+                    override_state: Override::Absent,
+                    release: false,
+                    head: head.into(),
+                    state: Some(state),
+                    notes: Vec::new(),
+                    run_url: None,
+                    attempt: Some((Some("42".into()), attempt)),
+                },
+            );
+            let st = state::decode(&o.comment).unwrap().unwrap();
+            (o, st)
+        };
+        let (first, st) = run(1890.0, GateState::new("bench-gate"), HEAD, 1);
+        assert_eq!(first.decision.result.as_str(), "fail");
+        assert!(
+            !first.comment.contains("Measured again"),
+            "{}",
+            first.comment
+        );
+        assert_eq!(st.attempts.len(), 1);
+        let (second, st) = run(1500.0, st, HEAD, 2);
+        assert_eq!(second.decision.result.as_str(), "pass");
+        assert!(
+            second.comment.contains("🔄 **Measured again for this commit** (run 42 attempt 2): earlier `fail` (run 42 attempt 1). **The verdict changed between attempts**"),
+            "{}",
+            second.comment
+        );
+        let (third, st) = run(1500.0, st, HEAD, 3);
+        assert!(
+            third.comment.contains("earlier `fail` (run 42 attempt 1), `pass` (run 42 attempt 2). **The verdict changed"),
+            "{}",
+            third.comment
+        );
+        assert_eq!(st.attempts.len(), 3);
+        let other = "b".repeat(40);
+        let (fourth, st) = run(1500.0, st, &other, 1);
+        assert!(!fourth.comment.contains("Measured again"));
+        assert_eq!(st.attempts.len(), 1);
+        let mut many = st;
+        for n in 2..30 {
+            many = run(1500.0, many, &other, n).1;
+        }
+        assert_eq!(many.attempts.len(), state::MAX_ATTEMPTS);
+        assert_eq!(many.attempts.last().unwrap().attempt, 29);
+    }
+
     /// The outcome is plain values, decided without GitHub: a failing
     /// comparison with a granted override is overridden (green, exit 0)
     /// on a pull request, and fails on a release tag, where the label does
@@ -672,6 +801,7 @@ mod tests {
                 state: Some(GateState::new("bench-gate")),
                 notes: vec!["_a note from routing_".into()],
                 run_url: None,
+                attempt: None,
             };
             decide(&opts, evidence, facts)
         };

@@ -410,6 +410,7 @@ mod tests {
                 state: None,
                 notes: Vec::new(),
                 run_url: None,
+                attempt: None,
             },
         )
     }

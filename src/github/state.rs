@@ -26,6 +26,21 @@ pub struct Grant {
     pub at: String,
 }
 
+/// One benchmarked run of the gate for a head commit: the job's run and
+/// attempt (`GITHUB_RUN_ID`, `GITHUB_RUN_ATTEMPT`) and its result, so that
+/// a verdict that flips on a re-run is shown, not quietly replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub head_sha: String,
+    #[serde(default)]
+    pub run_id: Option<String>,
+    pub attempt: u32,
+    pub result: String,
+}
+
+/// At most this many attempts are kept (the latest).
+pub const MAX_ATTEMPTS: usize = 10;
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GateState {
     pub version: u32,
@@ -42,6 +57,9 @@ pub struct GateState {
     /// two-job setup only a later application can be for this head.
     #[serde(default)]
     pub label_mark: Option<u64>,
+    /// The benchmarked runs for `head`, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
 }
 
 impl GateState {
@@ -52,6 +70,7 @@ impl GateState {
             grant: None,
             head: None,
             label_mark: None,
+            attempts: Vec::new(),
         }
     }
 }
@@ -64,7 +83,7 @@ pub fn encode(s: &GateState) -> String {
     )
 }
 
-fn valid_sha(s: &str) -> bool {
+pub fn valid_sha(s: &str) -> bool {
     s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit())
 }
 
@@ -103,6 +122,19 @@ pub fn decode(body: &str) -> Result<Option<GateState>, String> {
         if !valid_sha(&g.head_sha) || !valid_login(&g.by) || g.label.len() > 200 {
             return Err("the state block's override record is malformed".into());
         }
+    }
+    let bad_attempt = |a: &Attempt| {
+        !valid_sha(&a.head_sha)
+            || a.run_id.as_ref().is_some_and(|r| {
+                r.is_empty() || r.len() > 20 || !r.chars().all(|c| c.is_ascii_digit())
+            })
+            || !matches!(
+                a.result.as_str(),
+                "pass" | "warn" | "fail" | "overridden" | "no-baseline"
+            )
+    };
+    if s.attempts.len() > MAX_ATTEMPTS || s.attempts.iter().any(bad_attempt) {
+        return Err("the state block's attempts are malformed".into());
     }
     if s.head.as_deref().is_some_and(|h| !valid_sha(h)) {
         return Err("the state block's head is not a commit SHA".into());

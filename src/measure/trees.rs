@@ -22,6 +22,20 @@ pub enum BaseSource {
     Git(String),
     /// A folder holding the base already (`--ab-dir`).
     Dir(PathBuf),
+    /// The base of the pull request being gated (see [`resolve_pr_base`]).
+    PullRequest(PrCommits),
+}
+
+/// The commits a `pull_request` event names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrCommits {
+    /// `pull_request.base.sha`: a commit of the base branch, possibly older
+    /// than the one the test-merge commit was made on.
+    pub base_sha: String,
+    /// `pull_request.head.sha`: the pull request's last commit.
+    pub head_sha: String,
+    /// `pull_request.merge_commit_sha`: GitHub's test-merge commit.
+    pub merge_sha: Option<String>,
 }
 
 /// A prepared A/B pair of trees. Dropping it removes the worktree.
@@ -36,6 +50,8 @@ pub struct Trees {
     pub head_commit: String,
     /// The folder as given, when the base is one (`--ab-dir`).
     pub base_dir: Option<String>,
+    /// How the base commit was chosen, in words (for the comment).
+    pub base_how: Option<String>,
     /// What git and the setup command go without.
     env_policy: EnvPolicy,
     _worktree: Option<Worktree>,
@@ -244,6 +260,154 @@ fn git(dir: &Path, args: &[&str], policy: &EnvPolicy) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// Runs git in `dir` and says whether it succeeded; its output goes to stderr.
+fn git_ok(dir: &Path, args: &[&str], policy: &EnvPolicy) -> bool {
+    git_command(policy)
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::io::stderr())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether `sha` is a commit object present in the repository at `dir`.
+fn has_commit(dir: &Path, sha: &str, policy: &EnvPolicy) -> bool {
+    git(
+        dir,
+        &["cat-file", "-e", &format!("{sha}^{{commit}}")],
+        policy,
+    )
+    .is_ok()
+}
+
+/// Makes commit `sha` present, fetching it alone from `origin` when it is
+/// not (a depth-1 checkout holds HEAD only).
+pub fn ensure_commit(dir: &Path, sha: &str, policy: &EnvPolicy) -> Result<()> {
+    if has_commit(dir, sha, policy) {
+        return Ok(());
+    }
+    if !is_sha(sha) {
+        bail!("A/B mode: {sha} is not a commit SHA, and is not known here");
+    }
+    eprintln!(
+        "A/B mode: fetching the base commit {sha} from origin (git fetch --no-tags --depth=1)"
+    );
+    let fetched = git_ok(
+        dir,
+        &["fetch", "--quiet", "--no-tags", "--depth=1", "origin", sha],
+        policy,
+    );
+    if !fetched || !has_commit(dir, sha, policy) {
+        bail!(
+            "A/B mode: cannot fetch the base commit {sha} from origin (`git fetch --no-tags --depth=1 origin {sha}` failed; see git's message above). Check out with `fetch-depth: 0`, or turn A/B off with `ab: false`"
+        );
+    }
+    Ok(())
+}
+
+/// A full commit SHA (40 hexadecimal digits).
+pub fn is_sha(s: &str) -> bool {
+    s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The parents of commit `rev`, read from the commit object itself (in a
+/// depth-1 clone `rev^1` is not there to resolve, but its SHA is).
+pub fn parents(dir: &Path, rev: &str, policy: &EnvPolicy) -> Result<Vec<String>> {
+    let object = git(dir, &["cat-file", "-p", rev], policy)
+        .with_context(|| format!("A/B mode: cannot read commit {rev}"))?;
+    Ok(object
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.strip_prefix("parent "))
+        .map(|p| p.trim().to_string())
+        .collect())
+}
+
+/// The base commit of a pull request, and how it was chosen. When HEAD is
+/// GitHub's test-merge commit (the default checkout of a `pull_request`
+/// event: HEAD is `merge_commit_sha`, or a merge whose second parent is the
+/// pull request's head), what the pull request changes is exactly HEAD
+/// against its first parent. Otherwise (the head commit checked out) it is
+/// the merge base of HEAD and `base.sha`, fetching history as needed.
+pub fn resolve_pr_base(
+    head: &Path,
+    pr: &PrCommits,
+    policy: &EnvPolicy,
+) -> Result<(String, String)> {
+    if !is_sha(&pr.base_sha) {
+        bail!(
+            "A/B mode: the event's pull_request.base.sha {:?} is not a commit SHA",
+            pr.base_sha.chars().take(80).collect::<String>()
+        );
+    }
+    let short = |s: &str| s.chars().take(7).collect::<String>();
+    let head_commit =
+        git(head, &["rev-parse", "HEAD"], policy).context("A/B mode: HEAD is not a commit yet")?;
+    let parents = parents(head, "HEAD", policy)?;
+    let test_merge = pr.merge_sha.as_deref() == Some(head_commit.as_str())
+        || (parents.len() == 2 && parents[1] == pr.head_sha);
+    if test_merge {
+        if let Some(first) = parents.first() {
+            ensure_commit(head, first, policy)?;
+            let how = format!(
+                "the first parent of the test-merge commit {} (the base branch as the pull request's head {} was merged into it)",
+                short(&head_commit),
+                short(&pr.head_sha)
+            );
+            eprintln!(
+                "A/B mode: HEAD is the pull request's test-merge commit; its first parent {} is the base",
+                short(first)
+            );
+            return Ok((first.clone(), how));
+        }
+    }
+    ensure_commit(head, &pr.base_sha, policy)?;
+    let merge_base = || git(head, &["merge-base", &pr.base_sha, "HEAD"], policy).ok();
+    let mut found = merge_base();
+    // A shallow clone: fetch more history of both until they meet.
+    let shallow =
+        || git(head, &["rev-parse", "--is-shallow-repository"], policy).is_ok_and(|s| s == "true");
+    for depth in ["--depth=100", "--depth=1000", "--unshallow"] {
+        if found.is_some() || !shallow() {
+            break;
+        }
+        eprintln!(
+            "A/B mode: shallow clone, fetching more history to find the merge base ({depth})"
+        );
+        let mut args = vec![
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            depth,
+            "origin",
+            &pr.base_sha,
+        ];
+        if is_sha(&head_commit) {
+            args.push(&head_commit);
+        }
+        if !git_ok(head, &args, policy) {
+            // HEAD may not be on origin (a local commit): the base alone.
+            git_ok(head, &args[..args.len() - 1], policy);
+        }
+        found = merge_base();
+    }
+    let Some(base) = found else {
+        bail!(
+            "A/B mode: the pull request's base {} has no common ancestor with HEAD here (check out with `fetch-depth: 0`, or turn A/B off with `ab: false`)",
+            pr.base_sha
+        );
+    };
+    let how = format!(
+        "the merge base of HEAD {} and the base branch {}",
+        short(&head_commit),
+        short(&pr.base_sha)
+    );
+    Ok((base, how))
+}
+
 /// Prepares the trees from the current directory; git and the setup
 /// command go without what `env_policy` removes.
 /// The tree bench-gate runs in without A/B: the git repository's top
@@ -272,31 +436,49 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
                 head_commit: commit(&head),
                 requested: dir.display().to_string(),
                 base_dir: Some(dir.display().to_string()),
+                base_how: None,
                 head,
                 base,
                 env_policy: env_policy.clone(),
                 _worktree: None,
             })
         }
-        BaseSource::Git(rev) => {
+        BaseSource::Git(_) | BaseSource::PullRequest(_) => {
             let Some(top) = toplevel else {
+                let what = match source {
+                    BaseSource::Git(rev) => format!("--ab {rev}"),
+                    _ => "A/B mode".to_string(),
+                };
                 bail!(
-                    "--ab {rev}: {} is not inside a git repository; use --ab-dir with a prepared base folder instead",
+                    "{what}: {} is not inside a git repository; use --ab-dir with a prepared base folder instead",
                     cwd.display()
                 );
             };
             let head = PathBuf::from(top);
             let head_commit =
                 git(&head, &["rev-parse", "HEAD"]).context("A/B mode: HEAD is not a commit yet")?;
-            git(&head, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
-                .map_err(|_| anyhow::anyhow!(
-                    "--ab {rev}: git does not know this revision here. In a GitHub workflow, check out with `fetch-depth: 0` so the base commit is present"
-                ))?;
-            let base_commit = git(&head, &["merge-base", rev, "HEAD"]).map_err(|_| {
-                anyhow::anyhow!(
-                    "--ab {rev}: it has no common ancestor with HEAD here (a shallow clone? check out with `fetch-depth: 0`)"
-                )
-            })?;
+            let (requested, base_commit, base_how) = match source {
+                BaseSource::PullRequest(pr) => {
+                    let (base, how) = resolve_pr_base(&head, pr, env_policy)?;
+                    ("the pull request's base".to_string(), base, Some(how))
+                }
+                BaseSource::Git(rev) => {
+                    if is_sha(rev) && !has_commit(&head, rev, env_policy) {
+                        ensure_commit(&head, rev, env_policy)?;
+                    }
+                    git(&head, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
+                        .map_err(|_| anyhow::anyhow!(
+                            "--ab {rev}: git does not know this revision here. In a GitHub workflow, check out with `fetch-depth: 0` so the base commit is present"
+                        ))?;
+                    let base = git(&head, &["merge-base", rev, "HEAD"]).map_err(|_| {
+                        anyhow::anyhow!(
+                            "--ab {rev}: it has no common ancestor with HEAD here (a shallow clone? check out with `fetch-depth: 0`)"
+                        )
+                    })?;
+                    (rev.clone(), base, None)
+                }
+                BaseSource::Dir(d) => bail!("--ab-dir {}: a folder, not a revision", d.display()),
+            };
             // Inside the repository's git folder, so that both trees are on
             // the same file system (a program's start-up time depends on it);
             // the system's temporary folder if that fails.
@@ -350,8 +532,9 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
             Ok(Trees {
                 head: head.clone(),
                 base: path.clone(),
-                requested: rev.clone(),
+                requested,
                 base_dir: None,
+                base_how,
                 base_commit,
                 head_commit,
                 env_policy: env_policy.clone(),
@@ -363,53 +546,61 @@ pub fn prepare(source: &BaseSource, env_policy: &EnvPolicy) -> Result<Trees> {
 
 impl Trees {
     /// Runs `setup` (through `sh -c`) in the base tree, then in the head
-    /// tree, with `BENCH_GATE_TREE` set to `base` or `head`,
-    /// `BENCH_GATE_TREE_DIR` to the tree's absolute path, and `env` added,
-    /// without the secrets. Its output goes to stderr; a failure names the tree.
+    /// tree (see [`Trees::setup_one`]).
     pub fn setup(&self, setup: &str, env: &[(&str, String)]) -> Result<()> {
-        let trees = [
-            ("base", &self.base, &self.base_commit),
-            ("head", &self.head, &self.head_commit),
-        ];
-        for (name, dir, commit) in trees {
-            eprintln!("A/B setup in the {name} tree ({}): {setup}", dir.display());
-            let mut cmd = Command::new("sh");
-            let tree = dir.to_string_lossy();
-            let extra = [
-                ("BENCH_GATE_TREE".to_string(), name.to_string()),
-                ("BENCH_GATE_TREE_DIR".to_string(), tree.to_string()),
-            ]
-            .into_iter()
-            .chain(
-                env.iter()
-                    .map(|(k, v)| (k.to_string(), v.replace("{tree}", &tree))),
+        self.setup_one(true, setup, env)?;
+        self.setup_one(false, setup, env)
+    }
+
+    /// Runs `setup` (through `sh -c`) in the base tree (`base`) or the head
+    /// tree, with `BENCH_GATE_TREE` set to `base` or `head`,
+    /// `BENCH_GATE_TREE_DIR` to the tree's absolute path, and `env` added
+    /// (`{tree}` in a value is the tree's path), without the secrets. Its
+    /// output goes to stderr; a failure names the tree.
+    pub fn setup_one(&self, base: bool, setup: &str, env: &[(&str, String)]) -> Result<()> {
+        let (name, dir, commit) = if base {
+            ("base", &self.base, &self.base_commit)
+        } else {
+            ("head", &self.head, &self.head_commit)
+        };
+        eprintln!("A/B setup in the {name} tree ({}): {setup}", dir.display());
+        let mut cmd = Command::new("sh");
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+        let tree = dir.to_string_lossy();
+        let extra = [
+            ("BENCH_GATE_TREE".to_string(), name.to_string()),
+            ("BENCH_GATE_TREE_DIR".to_string(), tree.to_string()),
+        ]
+        .into_iter()
+        .chain(
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.replace("{tree}", &tree))),
+        );
+        env::apply(&mut cmd, &self.env_policy, extra);
+        cmd.arg("-c")
+            .arg(setup)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(std::io::stderr());
+        // In a tracked process group of its own: an interrupt kills it
+        // and whatever it started.
+        let mut child = crate::measure::spawn_tracked(&mut cmd)
+            .with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
+        let waited = child.wait();
+        crate::measure::untrack(child.id() as i32);
+        crate::interrupt::wait_if_interrupted();
+        let status =
+            waited.with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
+        if !status.success() {
+            bail!(
+                "A/B setup failed in the {name} tree ({}, commit {}): `{setup}` {}",
+                dir.display(),
+                commit,
+                match status.code() {
+                    Some(c) => format!("exited with status {c}"),
+                    None => "was killed by a signal".to_string(),
+                }
             );
-            env::apply(&mut cmd, &self.env_policy, extra);
-            cmd.arg("-c")
-                .arg(setup)
-                .current_dir(dir)
-                .stdin(Stdio::null())
-                .stdout(std::io::stderr());
-            // In a tracked process group of its own: an interrupt kills it
-            // and whatever it started.
-            let mut child = crate::measure::spawn_tracked(&mut cmd)
-                .with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
-            let waited = child.wait();
-            crate::measure::untrack(child.id() as i32);
-            crate::interrupt::wait_if_interrupted();
-            let status =
-                waited.with_context(|| format!("A/B setup in the {name} tree: cannot run sh"))?;
-            if !status.success() {
-                bail!(
-                    "A/B setup failed in the {name} tree ({}, commit {}): `{setup}` {}",
-                    dir.display(),
-                    commit,
-                    match status.code() {
-                        Some(c) => format!("exited with status {c}"),
-                        None => "was killed by a signal".to_string(),
-                    }
-                );
-            }
         }
         Ok(())
     }

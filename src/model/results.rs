@@ -61,6 +61,10 @@ pub struct AbRun {
     /// Set when the base was a folder (`--ab-dir`), not a git revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_dir: Option<String>,
+    /// How the base commit was chosen, in words (a pull request's base:
+    /// the test-merge commit's first parent, or a merge base).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_how: Option<String>,
     /// The base commit's measurements (its `ab` is always empty).
     pub base: Box<Results>,
     /// Scenarios measured on the head only, and why.
@@ -392,6 +396,9 @@ impl Check<'_> {
             self.identifier("ab.order", &ab.order)?;
             if let Some(dir) = &ab.base_dir {
                 self.text("ab.base_dir", dir, TEXT_MAX)?;
+            }
+            if let Some(how) = &ab.base_how {
+                self.text("ab.base_how", how, TEXT_MAX)?;
             }
             for (i, k) in ab.skipped.iter().enumerate() {
                 self.identifier(&format!("ab.skipped[{i}].scenario"), &k.scenario)?;

@@ -177,7 +177,22 @@ pub fn sections(c: &Comparison) -> Vec<Section> {
             " order; median change = Hodges–Lehmann estimate of the paired ratios) · {}",
             role(c, GateOn::Ab)
         ));
-    let skipped =
+    // Which commits were compared, when the base was chosen for a pull request.
+    let compared = c.ab.as_ref().and_then(|a| {
+        let how = a.base_how.as_deref()?;
+        let short = |s: &str| s.chars().take(7).collect::<String>();
+        Some(
+            Rich::new()
+                .words("Compared: head ")
+                .code(&short(&a.head_commit))
+                .words(" with base ")
+                .code(&short(&a.base_commit))
+                .words(", ")
+                .data(how)
+                .words("."),
+        )
+    });
+    let mut skipped: Vec<Rich> =
         c.ab.iter()
             .flat_map(|a| &a.skipped)
             .map(|s| {
@@ -199,6 +214,7 @@ pub fn sections(c: &Comparison) -> Vec<Section> {
                     }),
             )
             .collect();
+    skipped.splice(0..0, compared);
     let baseline_title = if c.baseline_file == crate::baseline::NO_BASELINE {
         Rich::new().words(&format!(
             "No committed baseline yet: every metric is new · {}",

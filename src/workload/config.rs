@@ -298,17 +298,61 @@ pub struct CompareConfig {
 ///   setup: make build      # run in each tree (sh -c) before measuring
 ///   gate_on: ab            # ab (default), baseline or both
 /// ```
+///
+/// `ab: false` (or `enabled: false`) turns off the A/B run `gate` makes by
+/// default on a pull request; `ab: true` is `enabled: true`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AbConfig {
+    /// `None`: not said (on by default in `gate` for a pull request whose
+    /// workload can be built in the base tree).
+    pub enabled: Option<bool>,
+    pub base: Option<String>,
+    pub setup: Option<String>,
+    pub gate_on: Option<crate::model::GateOn>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AbConfig {
+struct AbFields {
     #[serde(default)]
-    pub enabled: bool,
+    enabled: Option<bool>,
     #[serde(default)]
-    pub base: Option<String>,
+    base: Option<String>,
     #[serde(default)]
-    pub setup: Option<String>,
+    setup: Option<String>,
     #[serde(default)]
-    pub gate_on: Option<crate::model::GateOn>,
+    gate_on: Option<crate::model::GateOn>,
+}
+
+impl<'de> Deserialize<'de> for AbConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AbConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false, or a map with enabled, base, setup, gate_on")
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<AbConfig, E> {
+                Ok(AbConfig {
+                    enabled: Some(b),
+                    ..Default::default()
+                })
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<AbConfig, E> {
+                Ok(AbConfig::default())
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, m: M) -> Result<AbConfig, M::Error> {
+                let f = AbFields::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
+                Ok(AbConfig {
+                    enabled: f.enabled,
+                    base: f.base,
+                    setup: f.setup,
+                    gate_on: f.gate_on,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]

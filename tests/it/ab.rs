@@ -223,7 +223,7 @@ fn the_built_in_workload_runs_each_trees_own_build() {
     r.commit("head");
     let exe = assert_cmd::cargo::cargo_bin("bench-gate");
     // A stand-in for `cargo build`: each tree gets a copy of this build.
-    let setup = "mkdir -p \"$CARGO_TARGET_DIR/release\" && cp \"$BG\" \"$CARGO_TARGET_DIR/release/bench-gate\" && echo \"$BENCH_GATE_TREE $CARGO_TARGET_DIR\" > setup.log";
+    let setup = "mkdir -p \"$CARGO_TARGET_DIR/release\" && cp \"$BG\" \"$CARGO_TARGET_DIR/release/bench-gate\" && echo \"$BENCH_GATE_TREE $CARGO_TARGET_DIR $BENCH_GATE_TREE_DIR\" > setup.log";
     let out = Command::cargo_bin("bench-gate")
         .unwrap()
         .current_dir(r.dir.path())
@@ -252,7 +252,7 @@ fn the_built_in_workload_runs_each_trees_own_build() {
     let head = r.dir.path().canonicalize().unwrap();
     assert_eq!(
         std::fs::read_to_string(r.path("setup.log")).unwrap().trim(),
-        format!("head {}/target", head.display())
+        format!("head {}/target {}", head.display(), head.display())
     );
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(r.path("r.json")).unwrap()).unwrap();
@@ -388,6 +388,27 @@ fn run_gate_sh(
     base: &str,
     inputs: &[(&str, &str)],
 ) -> Output {
+    run_gate_sh_event(r, tmp, fake, &payload_with_base(tmp, base), inputs)
+}
+
+/// GitHub's example `pull_request.opened` payload naming these commits.
+fn payload_for(dir: &Path, base: &str, head: &str, merge: Option<&str>) -> PathBuf {
+    let p = payload_with_base(dir, base);
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    v["pull_request"]["head"]["sha"] = Value::String(head.to_string());
+    v["pull_request"]["merge_commit_sha"] = merge.map_or(Value::Null, |m| Value::String(m.into()));
+    std::fs::write(&p, v.to_string()).unwrap();
+    p
+}
+
+/// As `run_gate_sh`, with the event's payload at `payload`.
+fn run_gate_sh_event(
+    r: &Repo,
+    tmp: &Path,
+    fake: &FakeGitHub,
+    payload: &Path,
+    inputs: &[(&str, &str)],
+) -> Output {
     let bin_dir = assert_cmd::cargo::cargo_bin("bench-gate")
         .parent()
         .unwrap()
@@ -399,7 +420,7 @@ fn run_gate_sh(
         .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
         .env("RUNNER_TEMP", tmp)
         .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", payload_with_base(tmp, base))
+        .env("GITHUB_EVENT_PATH", payload)
         .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
         .env("GITHUB_API_URL", &fake.uri)
         .env("GITHUB_TOKEN", TOKEN)
@@ -773,4 +794,208 @@ fn a_head_config_that_drops_the_regressed_scenario_fails_side_by_side() {
         table.contains("the base commit's bench-gate.yml could not be used (bench-gate.yml:1:"),
         "{table}"
     );
+}
+
+/// An "origin" repository that serves any commit by SHA (as GitHub does),
+/// and a depth-1 clone of its branch `branch` (as the default
+/// `actions/checkout` makes).
+fn shallow_clone(origin: &Repo, branch: &str) -> Repo {
+    origin.git(&["config", "uploadpack.allowReachableSHA1InWant", "true"]);
+    let clone = Repo {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let url = format!("file://{}", origin.dir.path().display());
+    clone.git(&["clone", "-q", "--depth", "1", "--branch", branch, &url, "."]);
+    assert_eq!(clone.git(&["rev-parse", "--is-shallow-repository"]), "true");
+    clone
+}
+
+fn has_commit(r: &Repo, sha: &str) -> bool {
+    std::process::Command::new("git")
+        .current_dir(r.dir.path())
+        .args(["cat-file", "-e", &format!("{sha}^{{commit}}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// The default checkout of a `pull_request` event: GitHub's test-merge
+/// commit, at depth 1. With no `ab` input A/B runs, the first parent of
+/// the merge is fetched by SHA and measured (not `base.sha`, an older
+/// commit of the base branch), and the comment says what was compared.
+#[test]
+fn a_depth_one_test_merge_checkout_is_compared_with_its_first_parent() {
+    let _serial = crate::support::serial();
+    let origin = Repo::new(&config(8));
+    origin.program(0.02);
+    let old = origin.commit("old base");
+    let main = origin.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
+    origin.write("notes.txt", "the base branch moved on\n");
+    let tip = origin.commit("base branch moves on");
+    origin.git(&["checkout", "-q", "-b", "pr", &old]);
+    origin.program(0.04);
+    let head = origin.commit("slow");
+    origin.git(&["checkout", "-q", "-b", "test-merge", &main]);
+    origin.git(&["merge", "-q", "--no-ff", "-m", "Merge pr into main", "pr"]);
+    let merge = origin.git(&["rev-parse", "HEAD"]);
+    let clone = shallow_clone(&origin, "test-merge");
+    assert!(!has_commit(&clone, &tip), "a depth-1 clone holds HEAD only");
+
+    // Known as the test-merge commit by its SHA in the event.
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = FakeGitHub::start();
+    fake.with(|s| s.head_sha = head.clone());
+    let payload = payload_for(tmp.path(), &old, &head, Some(&merge));
+    let out = run_gate_sh_event(
+        &clone,
+        tmp.path(),
+        &fake,
+        &payload,
+        &[("INPUT_CONFIRM", "0")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(has_commit(&clone, &tip), "the base commit was fetched");
+    let body = &fake.comments()[0].body;
+    assert!(
+        body.contains(&format!(
+            "**Against the base commit `{}`, measured side by side",
+            &tip[..7]
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "Compared: head `{}` with base `{}`, the first parent of the test-merge commit {}",
+            &merge[..7],
+            &tip[..7],
+            &merge[..7]
+        )),
+        "{body}"
+    );
+    assert_eq!(clone.worktrees(), 1);
+
+    // Known as one by its parents when the event has no merge_commit_sha.
+    let fake = FakeGitHub::start();
+    fake.with(|s| s.head_sha = head.clone());
+    let payload = payload_for(tmp.path(), &old, &head, None);
+    let out = run_gate_sh_event(
+        &clone,
+        tmp.path(),
+        &fake,
+        &payload,
+        &[("INPUT_CONFIRM", "0")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let body = &fake.comments()[0].body;
+    assert!(
+        body.contains(&format!(
+            "Compared: head `{}` with base `{}`, the first parent",
+            &merge[..7],
+            &tip[..7]
+        )),
+        "{body}"
+    );
+
+    // `ab: false` in the config turns the default off.
+    clone.write(
+        "bench-gate.yml",
+        &config(3).replace(&format!("ab:\n  setup: {SETUP}\n"), "ab: false\n"),
+    );
+    clone.git(&["commit", "-q", "-am", "no A/B"]);
+    let fake = FakeGitHub::start();
+    fake.with(|s| s.head_sha = head.clone());
+    let out = run_gate_sh_event(
+        &clone,
+        tmp.path(),
+        &fake,
+        &payload,
+        &[("INPUT_CONFIRM", "0")],
+    );
+    let body = &fake.comments()[0].body;
+    assert!(!body.contains("side by side"), "{}\n{body}", text(&out));
+}
+
+/// The pull request's head checked out at depth 1: the base is its merge
+/// base with the base branch, found by fetching more history; a base
+/// commit origin does not have is a clear error.
+#[test]
+fn a_depth_one_head_checkout_is_compared_with_the_merge_base() {
+    let _serial = crate::support::serial();
+    let origin = Repo::new(&config(8));
+    origin.program(0.02);
+    let fork = origin.commit("fork point");
+    origin.write("notes.txt", "the base branch moved on\n");
+    let tip = origin.commit("base branch moves on");
+    origin.git(&["checkout", "-q", "-b", "pr", &fork]);
+    origin.program(0.04);
+    origin.commit("slow");
+    origin.write("more.txt", "another commit\n");
+    let head = origin.commit("more");
+    let clone = shallow_clone(&origin, "pr");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = FakeGitHub::start();
+    fake.with(|s| s.head_sha = head.clone());
+    let payload = payload_for(tmp.path(), &tip, &head, Some(&"e".repeat(40)));
+    let out = run_gate_sh_event(
+        &clone,
+        tmp.path(),
+        &fake,
+        &payload,
+        &[("INPUT_CONFIRM", "0")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let body = &fake.comments()[0].body;
+    assert!(
+        body.contains(&format!(
+            "Compared: head `{}` with base `{}`, the merge base of HEAD {} and the base branch {}",
+            &head[..7],
+            &fork[..7],
+            &head[..7],
+            &tip[..7]
+        )),
+        "{body}"
+    );
+
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    let fake = FakeGitHub::start();
+    fake.with(|s| s.head_sha = head.clone());
+    let payload = payload_for(tmp.path(), missing, &head, None);
+    let out = run_gate_sh_event(
+        &clone,
+        tmp.path(),
+        &fake,
+        &payload,
+        &[("INPUT_CONFIRM", "0")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "A/B mode: cannot fetch the base commit {missing} from origin"
+        )),
+        "{}",
+        text(&out)
+    );
+
+    // Only a commit SHA is ever handed to git fetch.
+    let fake = FakeGitHub::start();
+    fake.with(|s| s.head_sha = head.clone());
+    let payload = payload_for(tmp.path(), "--upload-pack=touch pwned", &head, None);
+    let out = run_gate_sh_event(
+        &clone,
+        tmp.path(),
+        &fake,
+        &payload,
+        &[("INPUT_CONFIRM", "0")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("pull_request.base.sha \"--upload-pack=touch pwned\" is not a commit SHA"),
+        "{}",
+        text(&out)
+    );
+    assert!(!clone.path("pwned").exists());
+    assert_eq!(clone.worktrees(), 1);
 }

@@ -42,7 +42,7 @@ impl Release {
             action.join("action.yml"),
         )
         .unwrap();
-        for f in ["install.sh", "run-gate.sh"] {
+        for f in ["install.sh", "run-gate.sh", "ab-cache.sh"] {
             std::fs::copy(
                 Path::new(ROOT).join("dist").join(f),
                 action.join("dist").join(f),
@@ -581,6 +581,12 @@ fn the_composite_action_installs_and_gates_a_pull_request() {
         .iter()
         .enumerate()
     {
+        if step["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/cache/"))
+        {
+            continue; // a cache miss: nothing restored, nothing saved
+        }
         assert_eq!(step["shell"].as_str(), Some("bash"));
         let id = step["id"].as_str().unwrap().to_string();
         let output_file = work.path().join(format!("output-{n}"));
@@ -721,5 +727,86 @@ fn no_expression_inside_any_run_script() {
         found.is_empty(),
         "expressions inside run scripts:\n{}",
         found.join("\n")
+    );
+}
+
+/// Runs dist/ab-cache.sh in `dir` on a `pull_request` event with `inputs`;
+/// its outputs.
+fn ab_cache_outputs(dir: &Path, inputs: &[(&str, &str)]) -> HashMap<String, String> {
+    let out_file = dir.join("../ab-cache-output");
+    let _ = std::fs::remove_file(&out_file);
+    let out = Command::new("bash")
+        .arg(Path::new(ROOT).join("dist/ab-cache.sh"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_OUTPUT", &out_file)
+        .env("RUNNER_TEMP", "/runner/temp")
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .envs(inputs.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    read_outputs(&out_file)
+}
+
+/// The cache of the built-in workload's base build is keyed by the first
+/// parent of the test-merge commit (the base bench-gate measures), and is
+/// used only when the built-in workload is measured in A/B on a pull request.
+#[test]
+fn the_base_build_cache_is_keyed_by_the_test_merge_commits_first_parent() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("repo");
+    std::fs::create_dir(&dir).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(&dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", text(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    git(&["init", "-q"]);
+    std::fs::write(dir.join("a.txt"), "a\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let main = git(&["rev-parse", "--abbrev-ref", "HEAD"]);
+    git(&["checkout", "-q", "-b", "pr"]);
+    std::fs::write(dir.join("b.txt"), "b\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "pr"]);
+    git(&["checkout", "-q", &main]);
+    std::fs::write(dir.join("c.txt"), "c\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "main moves on"]);
+    let first_parent = git(&["rev-parse", "HEAD"]);
+    // Not a merge commit: nothing to key by.
+    assert!(ab_cache_outputs(&dir, &[]).is_empty());
+    git(&["merge", "-q", "--no-ff", "-m", "test merge", "pr"]);
+    let o = ab_cache_outputs(&dir, &[]);
+    assert_eq!(o["path"], "/runner/temp/bench-gate-ab-build");
+    assert_eq!(
+        o["key"],
+        format!("bench-gate-ab-build-Linux-X64-{first_parent}")
+    );
+    assert_eq!(ab_cache_outputs(&dir, &[("INPUT_AB", "true")]).len(), 2);
+    for inputs in [
+        [("INPUT_AB", "false")],
+        [("INPUT_AB", "origin/release")],
+        [("INPUT_AB_SETUP", "make")],
+        [("INPUT_RESULTS", "r.json")],
+        [("INPUT_SHARD", "1/2")],
+        [("INPUT_CONFIG", "bench.yml")],
+    ] {
+        assert!(ab_cache_outputs(&dir, &inputs).is_empty(), "{inputs:?}");
+    }
+    std::fs::write(dir.join("bench-gate.yml"), "scenarios: {}\n").unwrap();
+    assert!(
+        ab_cache_outputs(&dir, &[]).is_empty(),
+        "a config of its own"
     );
 }

@@ -388,7 +388,7 @@ fn a_baseline_from_another_machine_turns_failures_into_warnings_and_says_so() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let body = &fake.comments()[0].body;
-    assert!(body.contains("🖥️ **This runner is not the machine the baseline was measured on** (it differs in cpu_model). 1 failure(s) are counted as warnings (policy `warn`; `env-mismatch: strict` keeps them). To compare like with like, turn on A/B mode (action input `ab: true`)"), "{body}");
+    assert!(body.contains("🖥️ **This runner is not the machine the baseline was measured on** (it differs in cpu_model). 1 failure(s) are counted as warnings (policy `warn`; `env-mismatch: strict` keeps them). To compare like with like, turn on A/B mode (on by default for pull requests once `ab.setup` in bench-gate.yml builds each tree; or action input `ab: true`)"), "{body}");
     assert!(body.contains("⚠️ warning: above the failure threshold, but measured on a different machine than the baseline (cpu_model): counted as a warning"), "{body}");
     assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
 
