@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::persona::{self, from_prompt, synth};
+use crate::persona::{from_prompt, synth};
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -101,25 +101,23 @@ fn parse_request(body: &[u8]) -> Result<(ChatRequest, String), String> {
     Ok((req, prompt.join("\n\n")))
 }
 
-/// The answer to a prompt: `<output>{"personas": […]}</output>`.
+/// The answer to a prompt: personas from its research data, in the
+/// shape of its JSON example (or `{"personas": […]}`), inside
+/// `<output></output>` when the prompt asks for that.
 fn answer(prompt: &str, seed: u64) -> Result<(String, usize), String> {
-    let data = from_prompt::dataset(prompt);
-    if data.statements.is_empty() {
+    let reading = from_prompt::read(prompt);
+    if reading.data.statements.is_empty() {
         return Err("the prompt holds no research data to build personas from".into());
     }
-    let count = from_prompt::requested_count(prompt);
     let opts = synth::SynthOptions {
-        count,
+        count: reading.count,
         seed,
         complexity: synth::Complexity::Moderate,
         detail_level: synth::DetailLevel::Standard,
         include_reasoning: prompt.contains("\"reasoning\""),
     };
-    let personas = synth::synthesise(&data, &opts);
-    Ok((
-        format!("<output>\n{}</output>", persona::to_json(&personas)),
-        count,
-    ))
+    let personas = synth::synthesise(&reading.data, &opts);
+    Ok((from_prompt::answer_text(&reading, &personas), reading.count))
 }
 
 fn tokens(s: &str) -> usize {

@@ -378,3 +378,139 @@ fn a_service_that_never_gets_ready_or_dies_is_a_clear_error() {
     );
     assert!(err.contains("| no config found"), "{err}");
 }
+
+// ---- Persona's prompt format ----
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The fixture prompt (Persona's format, our own research rows) asking for `count` personas.
+fn persona_like(count: usize) -> String {
+    std::fs::read_to_string(format!("{ROOT}/tests/fixtures/prompts/persona-like.txt"))
+        .unwrap()
+        .replace("generate 3 distinct", &format!("generate {count} distinct"))
+        .replace(
+            "Generate exactly 3 personas",
+            &format!("Generate exactly {count} personas"),
+        )
+}
+
+/// What Persona does with an answer: the non-greedy `<output>` match,
+/// `json.loads`, the keys, the count; plus our checks on the values.
+const PERSONA_PARSE: &str = r###"
+import csv, json, re, sys, urllib.request
+url, prompt_file, rows_file = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = list(csv.DictReader(open(rows_file)))
+quotes = {r["quote"]: r for r in rows}
+template = open(prompt_file).read()
+KEYS = {"id", "name", "demographics", "goals", "pain_points", "behaviours", "quotes"}
+PLACEHOLDERS = ["persona-001", '"Name"', "Job Title", "Location Type", "Goal 1", "Goal 2",
+                "Pain point 1", "Pain point 2", "Behaviour 1", "Behaviour 2", "Quote from research data"]
+INSTRUCTIONS = ["expert UX researcher", "distinct from each other", "grounded in the research",
+                "Wrap your response", "valid JSON", "detailed enough", "## ", "**"]
+report = {}
+for count in [1, 3, 5, 10, 50]:
+    prompt = (template.replace("generate 3 distinct", f"generate {count} distinct")
+                      .replace("Generate exactly 3 personas", f"Generate exactly {count} personas"))
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": prompt}], "stream": False,
+                       "options": {"temperature": 0.7, "num_predict": 4096}}).encode()
+    req = urllib.request.Request(url + "/api/chat", data=body, headers={"Content-Type": "application/json"})
+    content = json.load(urllib.request.urlopen(req))["message"]["content"]
+    m = re.search(r"<output>(.*?)</output>", content, re.DOTALL)
+    assert m, f"count {count}: no <output> in {content[:200]!r}"
+    personas = json.loads(m.group(1))["personas"]
+    assert len(personas) == count, f"asked for {count}, got {len(personas)}"
+    for p in personas:
+        assert set(p) == KEYS, f"keys {sorted(p)}"
+        assert set(p["demographics"]) == {"age_range", "occupation", "location"}
+        assert p["goals"] and p["pain_points"] and p["quotes"], p
+        for q in p["quotes"]:
+            assert q in quotes, f"quote not from the rows: {q!r}"
+    for bad in PLACEHOLDERS + INSTRUCTIONS:
+        assert bad not in content, f"count {count}: {bad!r} in the answer"
+    # Roles of each persona's quotes, and its occupation.
+    report[count] = [{"occupation": p["demographics"]["occupation"], "name": p["name"],
+                      "quote_roles": sorted({quotes[q]["role"] for q in p["quotes"]}),
+                      "quotes": p["quotes"]} for p in personas]
+print(json.dumps(report))
+"###;
+
+#[test]
+fn persona_format_prompts_get_personas_from_the_rows_in_any_count() {
+    let _serial = crate::support::serial();
+    let s = serve(&[]);
+    let fixture = format!("{ROOT}/tests/fixtures/prompts/persona-like.txt");
+    let rows = format!("{ROOT}/tests/fixtures/prompts/research.csv");
+    let out = python(PERSONA_PARSE, &[&s.url, &fixture, &rows]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // As many roles as personas: one role per persona, each a different one.
+    let five = v["5"].as_array().unwrap();
+    let mut roles: Vec<&str> = five
+        .iter()
+        .map(|p| {
+            assert_eq!(
+                p["quote_roles"],
+                serde_json::json!([p["occupation"]]),
+                "{p}"
+            );
+            p["occupation"].as_str().unwrap()
+        })
+        .collect();
+    roles.sort();
+    roles.dedup();
+    assert_eq!(roles.len(), 5);
+    // The same rows through `generate`: the same personas.
+    for count in ["3", "10"] {
+        let local: Value = serde_json::from_slice(
+            &Command::new(BIN)
+                .args(["generate", "--from", &rows, "--count", count])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let pick = |list: &Value, key: &str| -> Vec<Value> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p[key].clone())
+                .collect()
+        };
+        assert_eq!(pick(&v[count], "name"), pick(&local["personas"], "name"));
+        assert_eq!(
+            pick(&v[count], "quotes"),
+            pick(&local["personas"], "quotes")
+        );
+    }
+}
+
+#[test]
+fn the_official_clients_read_persona_format_answers() {
+    let _serial = crate::support::serial();
+    let s = serve(&[]);
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("prompt.txt");
+    std::fs::write(&p, persona_like(10)).unwrap();
+    let out = python(OLLAMA_CLIENT, &[&s.url, p.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["count"], 10);
+    std::fs::write(&p, persona_like(3)).unwrap();
+    let out = python(OPENAI_CLIENT, &[&s.url, p.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["count"], 3);
+    assert_eq!(v["goals"], true);
+}
