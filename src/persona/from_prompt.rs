@@ -335,6 +335,8 @@ pub fn read(prompt: &str) -> Reading {
     let mut instruction_text = instructions;
     let mut example: Option<Value> = None;
     let mut loose: Vec<String> = Vec::new();
+    // The text before the first heading, read as data only when nothing else is.
+    let mut intro: Vec<&str> = Vec::new();
     let mut file = "prompt.txt".to_string();
     let mut records: Vec<Vec<(String, String)>> = Vec::new();
     let flush = |file: &str,
@@ -373,6 +375,9 @@ pub fn read(prompt: &str) -> Reading {
             None => data_text.is_none() && secs.len() > 1,
         };
         if instruction {
+            if sec.heading.is_none() {
+                intro.extend(sec.lines.iter().copied());
+            }
             if let Some(h) = sec.heading {
                 instruction_text.push_str(h);
                 instruction_text.push('\n');
@@ -440,6 +445,7 @@ pub fn read(prompt: &str) -> Reading {
                 .iter()
                 .map(String::as_str)
                 .filter(|l| data_text.is_some() || !instruction_like(l))
+                .chain(intro.iter().copied().filter(|l| !instruction_like(l)))
                 .collect();
             statements = data::load(&[InputFile {
                 name: "prompt.txt".into(),
@@ -457,6 +463,14 @@ pub fn read(prompt: &str) -> Reading {
                 instruction_text.push('\n');
             }
         }
+    }
+    if example.is_none() && data_text.is_some() {
+        // Data in tags: a fenced example anywhere in the instructions around them.
+        example = sections(&instruction_text)
+            .iter()
+            .flat_map(|s| s.fences.iter())
+            .filter(|(lang, _)| lang.is_empty() || lang == "json")
+            .find_map(|(_, body)| parse_example(body));
     }
     if example.is_none() {
         // An example outside a Markdown section: a JSON object in the instructions.
@@ -681,6 +695,19 @@ fn fill(template: &Value, p: &Persona, f: Field) -> Value {
         },
         Value::String(_) => Value::String(scalar(p, f)),
         Value::Number(_) => match f {
+            Field::Age => {
+                let digits: String = p
+                    .demographics
+                    .age_range
+                    .chars()
+                    .skip_while(|c| !c.is_ascii_digit())
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                digits
+                    .parse::<u64>()
+                    .map(|n| json!(n))
+                    .unwrap_or(Value::Null)
+            }
             Field::Quotes => json!(p.quotes.len()),
             _ => json!(p.evidence.len()),
         },
@@ -963,6 +990,20 @@ mod tests {
         let texts: Vec<&str> = r.data.statements.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(texts, ["Waiting for the build is the worst part of my day"]);
         assert_eq!(r.data.statements[0].participant, "P3");
+    }
+
+    #[test]
+    fn data_before_the_instructions_and_examples_around_tagged_data() {
+        let r = read("P1: I want faster builds every day\nP2: Slow tests are frustrating for everyone\n\n## Output format\nReturn 2 personas as JSON.");
+        assert_eq!(r.count, 2);
+        assert_eq!(r.data.statements.len(), 2);
+        let prompt = "Create 1 persona.\n<data>\nRole: Developer\nExperience: 6\nP1: I want code reviews to take less than a day\n</data>\n## Output format\n```json\n{\"people\": [{\"label\": \"X\", \"age\": 30, \"needs\": [\"Y\",],}]}\n```";
+        let r = read(prompt);
+        let v: Value = serde_json::from_str(&answer_text(&r, &synth(&r))).unwrap();
+        let p = &v["people"][0];
+        assert!(p["age"].is_u64(), "{v}");
+        assert_eq!(p["needs"], json!(["Code reviews to take less than a day"]), "{v}");
+        assert!(p["label"].as_str().unwrap().starts_with("Developer, "), "{v}");
     }
 
     #[test]
