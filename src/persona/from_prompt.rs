@@ -1002,8 +1002,15 @@ mod tests {
         let v: Value = serde_json::from_str(&answer_text(&r, &synth(&r))).unwrap();
         let p = &v["people"][0];
         assert!(p["age"].is_u64(), "{v}");
-        assert_eq!(p["needs"], json!(["Code reviews to take less than a day"]), "{v}");
-        assert!(p["label"].as_str().unwrap().starts_with("Developer, "), "{v}");
+        assert_eq!(
+            p["needs"],
+            json!(["Code reviews to take less than a day"]),
+            "{v}"
+        );
+        assert!(
+            p["label"].as_str().unwrap().starts_with("Developer, "),
+            "{v}"
+        );
     }
 
     #[test]

@@ -541,7 +541,17 @@ fn persona_format_prompts_get_personas_from_the_rows_in_any_count() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    // As many roles as personas: one role per persona, each a different one.
+    // No more personas than roles: one role per persona, quotes from that role only.
+    for count in ["1", "3"] {
+        for p in v[count].as_array().unwrap() {
+            assert_eq!(
+                p["quote_roles"],
+                serde_json::json!([p["occupation"]]),
+                "{p}"
+            );
+        }
+    }
+    // As many roles as personas: each a different one.
     let five = v["5"].as_array().unwrap();
     let mut roles: Vec<&str> = five
         .iter()
