@@ -206,12 +206,21 @@ fn malformed_requests_get_400_with_each_apis_error_shape_and_are_logged() {
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 404);
+    // Bodies are bounded (8 MiB).
+    let r = client
+        .post(format!("{}/api/chat", s.url))
+        .body(vec![b' '; 9 << 20])
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
     let lines: Vec<Value> = std::fs::read_to_string(&log)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(lines[5]["status"], 413);
+    let lines = &lines[..5];
     assert!(lines.iter().all(|l| l["time"].is_string()));
     let summary: Vec<(&str, &str, u64)> = lines
         .iter()
