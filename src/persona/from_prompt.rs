@@ -562,13 +562,22 @@ fn persona_template(v: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// `painPoints`, `pain-points`, `Pain Points` → `pain_points`.
 fn norm(key: &str) -> String {
-    key.to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '_' })
-        .collect::<String>()
-        .trim_matches('_')
-        .to_string()
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if c.is_uppercase() && prev_lower {
+            out.push('_');
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_string()
 }
 
 /// What a persona field in someone else's schema holds, by its key.
@@ -590,12 +599,16 @@ enum Field {
 
 fn field(key: &str) -> Field {
     let k = norm(key);
-    let has = |ws: &[&str]| ws.iter().any(|w| k == *w || k.contains(w));
+    // A word of the key (split at `_`, camelCase already lowercased) starts with one of these.
+    let has = |ws: &[&str]| {
+        k.split('_')
+            .any(|part| ws.iter().any(|w| part.starts_with(w)))
+    };
     if k == "id" || k.ends_with("_id") || k == "key" || k == "slug" {
         Field::Id
     } else if k == "name" || k.ends_with("_name") || k == "persona" {
         Field::Name
-    } else if has(&["age"]) && !has(&["language", "usage", "stage", "page", "message"]) {
+    } else if k.split('_').any(|p| p == "age" || p == "ages") {
         Field::Age
     } else if has(&[
         "occupation",
@@ -1011,6 +1024,29 @@ mod tests {
             p["label"].as_str().unwrap().starts_with("Developer, "),
             "{v}"
         );
+    }
+
+    #[test]
+    fn keys_are_read_by_their_words() {
+        let cases = [
+            ("id", Field::Id),
+            ("persona_id", Field::Id),
+            ("fullName", Field::Name),
+            ("age_range", Field::Age),
+            ("engagement", Field::Description),
+            ("job_title", Field::Occupation),
+            ("location_type", Field::Location),
+            ("user_goals", Field::Goals),
+            ("claims", Field::Description),
+            ("painPoints", Field::Pains),
+            ("frustrations", Field::Pains),
+            ("behaviors", Field::Behaviours),
+            ("key_quotes", Field::Quotes),
+            ("summary", Field::Description),
+        ];
+        for (key, want) in cases {
+            assert!(field(key) == want, "{key}");
+        }
     }
 
     #[test]
