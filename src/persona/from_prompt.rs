@@ -1,12 +1,15 @@
 //! Reading a persona-generation prompt back: how many personas it asks for,
-//! and the research data it carries. `bench-gate serve` answers prompts with
-//! the offline synthesiser, so its answers reflect the prompt's data.
+//! the research data it carries, and the JSON example the answer should
+//! follow. `bench-gate serve` answers prompts with the offline synthesiser,
+//! so its answers reflect the prompt's data and never its instructions.
 //!
 //! bench-gate's own prompt format (`- [P01 | role: … | experience: 6 |
-//! location: …] text (source: file:row 2)`) is read back exactly; any other
-//! prompt (another tool's template) is read like a transcript: the part
-//! inside `<research_data>`/`<data>` tags when there is one, else the whole
-//! prompt, each line of three or more words a statement.
+//! location: …] text (source: file:row 2)`) is read back exactly. Other
+//! prompts: data inside `<research_data>`/`<data>` tags, or else the Markdown
+//! sections that are not instructions (requirements, output format,
+//! examples, …): `**key**: value` records under `# Source:` headings (read
+//! like that file's CSV rows), CSV or JSON blocks, else transcript lines.
+//! The example's keys are filled from the personas by what they mean.
 
 use serde_json::{json, Value};
 
