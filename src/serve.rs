@@ -4,6 +4,10 @@
 //! data and requested count, with a configurable delay standing in for the
 //! provider's latency. OpenAI-compatible (`/v1/chat/completions`,
 //! `/v1/models`) and Ollama-compatible (`/api/chat`, `/api/tags`).
+//! Every request is counted (`GET /_bench_gate/usage`: provider calls,
+//! estimated tokens, 404s) and logged with `--log`. With `--record DIR
+//! --upstream URL` it forwards to a real provider and stores the answers;
+//! with `--replay DIR` it answers from them.
 
 use std::io::Write;
 use std::net::SocketAddr;
