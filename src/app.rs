@@ -44,9 +44,11 @@ pub fn run(cli: Cli) -> Result<u8> {
             model: args.model,
             delay_ms: args.delay_ms,
             jitter_ms: args.jitter_ms,
+            per_token_ms: args.per_token_ms,
             seed: args.seed,
             max_seconds: args.max_seconds,
             log: args.log,
+            mode: crate::serve::Mode::from_args(args.record, args.upstream, args.replay),
         }),
         Command::Import(args) => {
             let results = crate::import::import(args.format, &args.files)?;

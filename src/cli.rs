@@ -120,7 +120,9 @@ Examples:
   bench-gate serve                                       # http://127.0.0.1:11434, like Ollama
   bench-gate serve --bind 127.0.0.1:8080 --delay-ms 800 --jitter-ms 200 --seed 7
   bench-gate serve --bind 127.0.0.1:0 --max-seconds 600 --log requests.jsonl
-Endpoints: POST /v1/chat/completions, GET /v1/models, POST /api/chat, GET /api/tags, GET /health")]
+  bench-gate serve --record answers/ --upstream http://127.0.0.1:11434 --bind 127.0.0.1:8080
+  bench-gate serve --replay answers/ --per-token-ms 20
+Endpoints: POST /v1/chat/completions, GET /v1/models, POST /api/chat, GET /api/tags, GET /health, GET /_bench_gate/usage")]
     Serve(ServeArgs),
     /// Turn another harness's output into bench-gate results.
     #[command(after_help = "\
@@ -583,8 +585,25 @@ pub struct ServeArgs {
     /// Up to this many more milliseconds, drawn from a generator seeded with --seed.
     #[arg(long, default_value_t = 0)]
     pub jitter_ms: u64,
+    /// Milliseconds more per completion token of the answer (tokens estimated as characters / 4).
+    #[arg(long, default_value_t = 0)]
+    pub per_token_ms: u64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Forward every request to --upstream and store each answer in DIR, keyed by a hash of the request.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "upstream",
+        conflicts_with = "replay"
+    )]
+    pub record: Option<PathBuf>,
+    /// The real provider to record from (OpenAI-compatible or Ollama), e.g. http://127.0.0.1:11434.
+    #[arg(long, value_name = "URL", requires = "record")]
+    pub upstream: Option<String>,
+    /// Answer from the answers recorded in DIR (404 naming the request hash when one is missing).
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
     /// Stop after this many seconds (so a forgotten server never lingers).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_seconds: Option<u64>,

@@ -4,17 +4,23 @@
 //! data and requested count, with a configurable delay standing in for the
 //! provider's latency. OpenAI-compatible (`/v1/chat/completions`,
 //! `/v1/models`) and Ollama-compatible (`/api/chat`, `/api/tags`).
+//! Every request is counted (`GET /_bench_gate/usage`: provider calls,
+//! estimated tokens, 404s) and logged with `--log`. With `--record DIR
+//! --upstream URL` it forwards to a real provider and stores the answers;
+//! with `--replay DIR` it answers from them.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,8 +28,40 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
-use crate::persona::{self, from_prompt, synth};
+use crate::persona::{from_prompt, synth};
+
+/// The largest request body accepted: 8 MiB.
+pub const MAX_REQUEST_BYTES: usize = 8 << 20;
+/// The largest upstream answer recorded (and stored answer replayed): 32 MiB.
+pub const MAX_ANSWER_BYTES: u64 = 32 << 20;
+
+/// Where answers come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// The offline synthesiser (the default).
+    Synthesise,
+    /// Forward to `upstream` and store each answer in `dir`.
+    Record { dir: PathBuf, upstream: String },
+    /// Answer from the answers stored in `dir`.
+    Replay { dir: PathBuf },
+}
+
+impl Mode {
+    /// From `--record DIR --upstream URL` or `--replay DIR` (clap makes them exclusive).
+    pub fn from_args(
+        record: Option<PathBuf>,
+        upstream: Option<String>,
+        replay: Option<PathBuf>,
+    ) -> Mode {
+        match (record, upstream, replay) {
+            (Some(dir), Some(upstream), _) => Mode::Record { dir, upstream },
+            (_, _, Some(dir)) => Mode::Replay { dir },
+            _ => Mode::Synthesise,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -32,9 +70,21 @@ pub struct ServeOptions {
     pub model: String,
     pub delay_ms: u64,
     pub jitter_ms: u64,
+    /// Milliseconds more per completion token of the answer.
+    pub per_token_ms: u64,
     pub seed: u64,
     pub max_seconds: Option<u64>,
     pub log: Option<PathBuf>,
+    pub mode: Mode,
+}
+
+/// Cumulative counts since the server started, as `GET /_bench_gate/usage` reports them.
+#[derive(Default)]
+struct Usage {
+    requests: AtomicU64,
+    prompt_tokens: AtomicU64,
+    completion_tokens: AtomicU64,
+    not_found: AtomicU64,
 }
 
 struct AppState {
@@ -42,7 +92,17 @@ struct AppState {
     rng: Mutex<ChaCha8Rng>,
     log: Option<Mutex<std::fs::File>>,
     started: Instant,
+    usage: Usage,
+    http: reqwest::Client,
 }
+
+/// What a handler adds to the request's log line.
+#[derive(Clone)]
+struct LogExtra(Value);
+
+/// The prompt and completion tokens of an answered request.
+#[derive(Clone, Copy)]
+struct Tokens(u64, u64);
 
 #[derive(Debug, Deserialize)]
 struct Message {
@@ -101,33 +161,44 @@ fn parse_request(body: &[u8]) -> Result<(ChatRequest, String), String> {
     Ok((req, prompt.join("\n\n")))
 }
 
-/// The answer to a prompt: `<output>{"personas": […]}</output>`.
+/// The answer to a prompt: personas from its research data, in the
+/// shape of its JSON example (or `{"personas": […]}`), inside
+/// `<output></output>` when the prompt asks for that.
 fn answer(prompt: &str, seed: u64) -> Result<(String, usize), String> {
-    let data = from_prompt::dataset(prompt);
-    if data.statements.is_empty() {
+    let reading = from_prompt::read(prompt);
+    if reading.data.statements.is_empty() {
         return Err("the prompt holds no research data to build personas from".into());
     }
-    let count = from_prompt::requested_count(prompt);
     let opts = synth::SynthOptions {
-        count,
+        count: reading.count,
         seed,
         complexity: synth::Complexity::Moderate,
         detail_level: synth::DetailLevel::Standard,
         include_reasoning: prompt.contains("\"reasoning\""),
     };
-    let personas = synth::synthesise(&data, &opts);
-    Ok((
-        format!("<output>\n{}</output>", persona::to_json(&personas)),
-        count,
-    ))
+    let personas = synth::synthesise(&reading.data, &opts);
+    Ok((from_prompt::answer_text(&reading, &personas), reading.count))
 }
 
-fn tokens(s: &str) -> usize {
-    s.len().div_ceil(4)
+/// The token estimate used throughout: one token per four characters,
+/// rounded up (OpenAI's rule of thumb for English text; no tokenizer).
+pub fn tokens(s: &str) -> u64 {
+    (s.chars().count() as u64).div_ceil(4)
+}
+
+fn with<R: IntoResponse>(r: R, extra: Value, t: Option<Tokens>) -> Response {
+    let mut r = r.into_response();
+    r.extensions_mut().insert(LogExtra(extra));
+    if let Some(t) = t {
+        r.extensions_mut().insert(t);
+    }
+    r
 }
 
 impl AppState {
-    async fn delay(&self) {
+    /// Waits `--delay-ms`, plus up to `--jitter-ms`, plus `--per-token-ms`
+    /// for each completion token.
+    async fn delay(&self, completion_tokens: u64) {
         let extra = if self.opts.jitter_ms > 0 {
             self.rng
                 .lock()
@@ -136,19 +207,10 @@ impl AppState {
         } else {
             0
         };
-        let total = self.opts.delay_ms + extra;
+        let total =
+            self.opts.delay_ms + extra + self.opts.per_token_ms.saturating_mul(completion_tokens);
         if total > 0 {
             tokio::time::sleep(Duration::from_millis(total)).await;
-        }
-    }
-
-    fn log(&self, mut entry: Value) {
-        if let Some(f) = &self.log {
-            entry["time"] = json!(crate::model::now_rfc3339());
-            if let Ok(mut f) = f.lock() {
-                let _ = writeln!(f, "{entry}");
-                let _ = f.flush();
-            }
         }
     }
 
@@ -177,38 +239,48 @@ async fn chat_completions(State(st): State<Arc<AppState>>, body: Bytes) -> Respo
     let (req, prompt) = match parse_request(&body) {
         Ok(x) => x,
         Err(e) => {
-            st.log(json!({"path": "/v1/chat/completions", "status": 400, "error": e}));
-            return openai_error(StatusCode::BAD_REQUEST, &e);
+            return with(
+                openai_error(StatusCode::BAD_REQUEST, &e),
+                json!({"error": e}),
+                None,
+            )
         }
     };
     if req.stream == Some(true) {
         let e = "streaming is not supported by bench-gate serve; send \"stream\": false";
-        st.log(json!({"path": "/v1/chat/completions", "status": 400, "error": e}));
-        return openai_error(StatusCode::BAD_REQUEST, e);
+        return with(
+            openai_error(StatusCode::BAD_REQUEST, e),
+            json!({"error": e}),
+            None,
+        );
     }
     let (content, count) = match answer(&prompt, st.opts.seed) {
         Ok(x) => x,
         Err(e) => {
-            st.log(json!({"path": "/v1/chat/completions", "status": 400, "error": e}));
-            return openai_error(StatusCode::BAD_REQUEST, &e);
+            return with(
+                openai_error(StatusCode::BAD_REQUEST, &e),
+                json!({"error": e}),
+                None,
+            )
         }
     };
-    st.delay().await;
-    let model = st.model(&req.model).to_string();
     let (pt, ct) = (tokens(&prompt), tokens(&content));
-    st.log(
-        json!({"path": "/v1/chat/completions", "status": 200, "model": model, "personas": count,
-                  "prompt_bytes": prompt.len(), "ms": t.elapsed().as_secs_f64() * 1000.0}),
-    );
-    Json(json!({
+    st.delay(ct).await;
+    let model = st.model(&req.model).to_string();
+    let body = Json(json!({
         "id": format!("chatcmpl-bench-gate-{}", st.started.elapsed().as_nanos()),
         "object": "chat.completion",
         "created": chrono::Utc::now().timestamp(),
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
-    }))
-    .into_response()
+    }));
+    with(
+        body,
+        json!({"model": model, "personas": count, "prompt_bytes": prompt.len(),
+               "prompt_tokens": pt, "completion_tokens": ct, "answer_ms": t.elapsed().as_secs_f64() * 1000.0}),
+        Some(Tokens(pt, ct)),
+    )
 }
 
 async fn ollama_chat(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
@@ -216,18 +288,25 @@ async fn ollama_chat(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     let (req, prompt) = match parse_request(&body) {
         Ok(x) => x,
         Err(e) => {
-            st.log(json!({"path": "/api/chat", "status": 400, "error": e}));
-            return ollama_error(StatusCode::BAD_REQUEST, &e);
+            return with(
+                ollama_error(StatusCode::BAD_REQUEST, &e),
+                json!({"error": e}),
+                None,
+            )
         }
     };
     let (content, count) = match answer(&prompt, st.opts.seed) {
         Ok(x) => x,
         Err(e) => {
-            st.log(json!({"path": "/api/chat", "status": 400, "error": e}));
-            return ollama_error(StatusCode::BAD_REQUEST, &e);
+            return with(
+                ollama_error(StatusCode::BAD_REQUEST, &e),
+                json!({"error": e}),
+                None,
+            )
         }
     };
-    st.delay().await;
+    let (pt, ct) = (tokens(&prompt), tokens(&content));
+    st.delay(ct).await;
     let model = st.model(&req.model).to_string();
     let elapsed = t.elapsed();
     let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
@@ -238,24 +317,25 @@ async fn ollama_chat(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
         "done": true,
         "done_reason": "stop",
         "total_duration": elapsed.as_nanos() as u64,
-        "prompt_eval_count": tokens(&prompt),
-        "eval_count": tokens(&content),
+        "prompt_eval_count": pt,
+        "eval_count": ct,
     });
-    st.log(
-        json!({"path": "/api/chat", "status": 200, "model": model, "personas": count,
-                  "prompt_bytes": prompt.len(), "ms": elapsed.as_secs_f64() * 1000.0}),
-    );
+    let extra = json!({"model": model, "personas": count, "prompt_bytes": prompt.len(),
+                       "prompt_tokens": pt, "completion_tokens": ct, "answer_ms": elapsed.as_secs_f64() * 1000.0});
     if req.stream == Some(false) {
-        return Json(done).into_response();
+        return with(Json(done), extra, Some(Tokens(pt, ct)));
     }
     // Ollama streams by default: newline-delimited JSON, the content first.
     let first = json!({"model": model, "created_at": created_at,
                        "message": {"role": "assistant", "content": content}, "done": false});
-    (
-        [(header::CONTENT_TYPE, "application/x-ndjson")],
-        format!("{first}\n{done}\n"),
+    with(
+        (
+            [(header::CONTENT_TYPE, "application/x-ndjson")],
+            format!("{first}\n{done}\n"),
+        ),
+        extra,
+        Some(Tokens(pt, ct)),
     )
-        .into_response()
 }
 
 async fn models(State(st): State<Arc<AppState>>) -> Json<Value> {
@@ -283,6 +363,59 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({"error": {"message": "no such endpoint on bench-gate serve", "type": "invalid_request_error"}}))).into_response()
 }
 
+async fn usage(State(st): State<Arc<AppState>>) -> Json<Value> {
+    let u = &st.usage;
+    Json(json!({
+        "requests": u.requests.load(Ordering::SeqCst),
+        "prompt_tokens": u.prompt_tokens.load(Ordering::SeqCst),
+        "completion_tokens": u.completion_tokens.load(Ordering::SeqCst),
+        "not_found": u.not_found.load(Ordering::SeqCst),
+    }))
+}
+
+/// Counts and logs every request: one JSON line with the time, method,
+/// path, status and duration, plus what the handler added.
+async fn account(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let t = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let u = &st.usage;
+    if status == StatusCode::NOT_FOUND {
+        u.not_found.fetch_add(1, Ordering::SeqCst);
+    }
+    let tokens = resp.extensions().get::<Tokens>().copied();
+    if method == Method::POST && status.is_success() {
+        u.requests.fetch_add(1, Ordering::SeqCst);
+        if let Some(Tokens(p, c)) = tokens {
+            u.prompt_tokens.fetch_add(p, Ordering::SeqCst);
+            u.completion_tokens.fetch_add(c, Ordering::SeqCst);
+        }
+    }
+    if let Some(f) = &st.log {
+        let mut entry = json!({
+            "time": crate::model::now_rfc3339(),
+            "method": method.as_str(),
+            "path": path,
+            "status": status.as_u16(),
+            "ms": t.elapsed().as_secs_f64() * 1000.0,
+        });
+        if let (Some(LogExtra(Value::Object(extra))), Value::Object(e)) =
+            (resp.extensions().get::<LogExtra>(), &mut entry)
+        {
+            for (k, v) in extra {
+                e.insert(k.clone(), v.clone());
+            }
+        }
+        if let Ok(mut f) = f.lock() {
+            let _ = writeln!(f, "{entry}");
+            let _ = f.flush();
+        }
+    }
+    resp
+}
+
 pub fn router(opts: ServeOptions) -> Result<Router> {
     let log = match &opts.log {
         Some(p) => Some(Mutex::new(
@@ -294,24 +427,259 @@ pub fn router(opts: ServeOptions) -> Result<Router> {
         )),
         None => None,
     };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .context("cannot set up the HTTP client")?;
+    let mode = opts.mode.clone();
     let state = Arc::new(AppState {
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed)),
         opts,
         log,
         started: Instant::now(),
+        usage: Usage::default(),
+        http,
     });
-    Ok(Router::new()
+    let base = Router::new()
         .route("/health", get(health))
-        .route("/v1/models", get(models))
-        .route("/v1/chat/completions", post(chat_completions))
-        .route("/api/tags", get(tags))
-        .route("/api/chat", post(ollama_chat))
-        .route(
-            "/api/version",
-            get(|| async { Json(json!({"version": "0.0.0-bench-gate"})) }),
-        )
-        .fallback(not_found)
+        .route("/_bench_gate/usage", get(usage));
+    let app = match mode {
+        Mode::Synthesise => base
+            .route("/v1/models", get(models))
+            .route("/v1/chat/completions", post(chat_completions))
+            .route("/api/tags", get(tags))
+            .route("/api/chat", post(ollama_chat))
+            .route(
+                "/api/version",
+                get(|| async { Json(json!({"version": "0.0.0-bench-gate"})) }),
+            )
+            .fallback(not_found),
+        Mode::Record { .. } | Mode::Replay { .. } => base.fallback(record_or_replay),
+    };
+    Ok(app
+        .layer(middleware::from_fn_with_state(state.clone(), account))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(state))
+}
+
+// ---- record and replay ----
+
+/// The request's key: SHA-256 of the canonical JSON (keys sorted, no
+/// spaces) of `{"method", "path", "body"}`, where `path` includes the query
+/// and `body` is the parsed JSON body (its text when it is not JSON, null
+/// when empty). Headers are not part of it.
+pub fn request_hash(method: &str, path_and_query: &str, body: &[u8]) -> String {
+    let body_value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice::<Value>(body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    };
+    // serde_json's maps are sorted by key, so this is canonical.
+    let canonical =
+        json!({"method": method, "path": path_and_query, "body": body_value}).to_string();
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Prompt and completion tokens of a provider's answer: its own counts
+/// (OpenAI `usage`, Ollama `prompt_eval_count`/`eval_count`, the last
+/// line of an NDJSON stream) when present, else the estimate.
+fn answer_tokens(request: &[u8], answer: &[u8]) -> Tokens {
+    let text = String::from_utf8_lossy(answer);
+    let last = text
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .or_else(|| serde_json::from_str::<Value>(&text).ok())
+        .unwrap_or(Value::Null);
+    let counted = |a: &Value, b: &Value| Some(Tokens(a.as_u64()?, b.as_u64()?));
+    if let Some(t) = counted(
+        &last["usage"]["prompt_tokens"],
+        &last["usage"]["completion_tokens"],
+    )
+    .or_else(|| counted(&last["prompt_eval_count"], &last["eval_count"]))
+    {
+        return t;
+    }
+    let prompt = parse_request(request).map(|(_, p)| p).unwrap_or_default();
+    let content: String = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| {
+            v["choices"][0]["message"]["content"]
+                .as_str()
+                .or_else(|| v["message"]["content"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    Tokens(tokens(&prompt), tokens(&content))
+}
+
+/// One stored answer.
+#[derive(serde::Serialize, Deserialize)]
+struct Stored {
+    /// The request as hashed (method, path, body): never its headers.
+    request: Value,
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+async fn record_or_replay(
+    State(st): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| uri.path().to_string());
+    let hash = request_hash(method.as_str(), &path, &body);
+    match &st.opts.mode {
+        Mode::Replay { dir } => {
+            let file = dir.join(format!("{hash}.json"));
+            let stored = crate::fsutil::read_capped(&file, MAX_ANSWER_BYTES)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Stored>(&b).ok());
+            let Some(stored) = stored else {
+                let msg = format!(
+                    "no recorded answer for this request (hash {hash}) in {}",
+                    dir.display()
+                );
+                return with(
+                    (
+                        StatusCode::NOT_FOUND,
+                        Json(
+                            json!({"error": {"message": msg, "type": "not_recorded", "hash": hash}}),
+                        ),
+                    ),
+                    json!({"hash": hash, "error": "not recorded"}),
+                    None,
+                );
+            };
+            let t = answer_tokens(&body, stored.body.as_bytes());
+            if method == Method::POST {
+                st.delay(t.1).await;
+            }
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            with(
+                (
+                    status,
+                    [(header::CONTENT_TYPE, stored.content_type)],
+                    stored.body,
+                ),
+                json!({"hash": hash, "replayed": true, "prompt_tokens": t.0, "completion_tokens": t.1}),
+                Some(t),
+            )
+        }
+        Mode::Record { dir, upstream } => {
+            let url = format!("{}{path}", upstream.trim_end_matches('/'));
+            let mut req = st.http.request(method.clone(), &url).body(body.clone());
+            // The client's credentials go to the provider, never to the store or log.
+            for name in [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT] {
+                if let Some(v) = headers.get(&name) {
+                    req = req.header(name, v);
+                }
+            }
+            if let Some(v) = headers.get("x-api-key") {
+                req = req.header("x-api-key", v);
+            }
+            let upstream_error = |e: String| {
+                with(
+                    (
+                        StatusCode::BAD_GATEWAY,
+                        Json(json!({"error": {"message": e, "type": "upstream_error"}})),
+                    ),
+                    json!({"hash": hash, "error": e}),
+                    None,
+                )
+            };
+            let mut resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    return upstream_error(format!(
+                        "the upstream provider did not answer: {}",
+                        e.without_url()
+                    ))
+                }
+            };
+            let status = resp.status().as_u16();
+            let content_type = resp
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_string();
+            let mut answer = Vec::new();
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(c)) => {
+                        answer.extend_from_slice(&c);
+                        if answer.len() as u64 > MAX_ANSWER_BYTES {
+                            return upstream_error(format!(
+                                "the upstream answer is larger than the limit of {} MiB",
+                                MAX_ANSWER_BYTES >> 20
+                            ));
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        return upstream_error(format!(
+                            "reading the upstream answer failed: {}",
+                            e.without_url()
+                        ))
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&answer).into_owned();
+            let mut extra = json!({"hash": hash, "upstream_status": status});
+            if (200..300).contains(&status) {
+                let stored = Stored {
+                    request: json!({"method": method.as_str(), "path": path,
+                                    "body": serde_json::from_slice::<Value>(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))}),
+                    status,
+                    content_type: content_type.clone(),
+                    body: text.clone(),
+                };
+                let bytes = serde_json::to_vec_pretty(&stored).unwrap_or_default();
+                if let Err(e) =
+                    crate::fsutil::write_atomic(&dir.join(format!("{hash}.json")), &bytes)
+                {
+                    return upstream_error(format!("cannot store the answer: {e:#}"));
+                }
+                extra["recorded"] = json!(true);
+            }
+            let t = answer_tokens(&body, &answer);
+            extra["prompt_tokens"] = json!(t.0);
+            extra["completion_tokens"] = json!(t.1);
+            with(
+                (
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    [(header::CONTENT_TYPE, content_type)],
+                    Body::from(answer),
+                ),
+                extra,
+                Some(t),
+            )
+        }
+        Mode::Synthesise => not_found().await,
+    }
+}
+
+/// The URL without its user name and password, for printing.
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => "(unparsable URL)".into(),
+    }
 }
 
 /// Runs the server until `--max-seconds` pass or Ctrl-C/SIGTERM arrives.
@@ -322,6 +690,29 @@ pub fn run(opts: ServeOptions) -> Result<u8> {
             opts.bind
         );
     }
+    match &opts.mode {
+        Mode::Record { upstream, .. } => {
+            let u = reqwest::Url::parse(upstream).map_err(|e| {
+                anyhow::anyhow!(
+                    "--upstream {}: not a URL: {e}",
+                    without_credentials(upstream)
+                )
+            })?;
+            if !matches!(u.scheme(), "http" | "https") {
+                anyhow::bail!(
+                    "--upstream: expected an http:// or https:// URL, got {}:",
+                    u.scheme()
+                );
+            }
+        }
+        Mode::Replay { dir } if !dir.is_dir() => {
+            anyhow::bail!(
+                "--replay {}: no such folder of recorded answers",
+                dir.display()
+            );
+        }
+        _ => {}
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -331,11 +722,20 @@ pub fn run(opts: ServeOptions) -> Result<u8> {
             .with_context(|| format!("cannot listen on {}", opts.bind))?;
         let addr = listener.local_addr()?;
         let max = opts.max_seconds;
+        let source = match &opts.mode {
+            Mode::Synthesise => format!("model {}", opts.model),
+            Mode::Record { dir, upstream } => format!(
+                "recording {} into {}",
+                without_credentials(upstream),
+                dir.display()
+            ),
+            Mode::Replay { dir } => format!("replaying {}", dir.display()),
+        };
         println!(
-            "bench-gate serve: listening on http://{addr} (model {}, delay {} ms, jitter {} ms, pid {})",
-            opts.model,
+            "bench-gate serve: listening on http://{addr} ({source}, delay {} ms, jitter {} ms, {} ms per token, pid {})",
             opts.delay_ms,
             opts.jitter_ms,
+            opts.per_token_ms,
             std::process::id()
         );
         let _ = std::io::stdout().flush();
@@ -400,5 +800,68 @@ mod tests {
         let personas = crate::persona::parse::parse(&content, 3).unwrap();
         assert_eq!(personas.len(), 3);
         assert!(answer("hi", 1).is_err());
+    }
+
+    #[test]
+    fn request_hashes_ignore_key_order_and_whitespace_but_not_content() {
+        let a = request_hash(
+            "POST",
+            "/api/chat",
+            br#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#,
+        );
+        let b = request_hash(
+            "POST",
+            "/api/chat",
+            br#"{ "messages": [{"content": "x", "role": "user"}], "model": "m" }"#,
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_ne!(
+            a,
+            request_hash(
+                "POST",
+                "/v1/chat/completions",
+                br#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#
+            )
+        );
+        assert_ne!(
+            a,
+            request_hash(
+                "POST",
+                "/api/chat",
+                br#"{"model":"m","messages":[{"role":"user","content":"y"}]}"#
+            )
+        );
+        assert_ne!(
+            request_hash("GET", "/api/tags", b""),
+            request_hash("POST", "/api/tags", b"")
+        );
+    }
+
+    #[test]
+    fn tokens_are_characters_over_four_and_provider_counts_win() {
+        assert_eq!(tokens(""), 0);
+        assert_eq!(tokens("abcd"), 1);
+        assert_eq!(tokens("abcde"), 2);
+        assert_eq!(tokens("éééé"), 1, "characters, not bytes");
+        let req = br#"{"messages":[{"role":"user","content":"12345678"}]}"#;
+        let Tokens(p, c) = answer_tokens(
+            req,
+            br#"{"usage":{"prompt_tokens":7,"completion_tokens":9}}"#,
+        );
+        assert_eq!((p, c), (7, 9));
+        let Tokens(p, c) = answer_tokens(req, b"{\"message\":{\"content\":\"ab\"},\"done\":false}\n{\"done\":true,\"prompt_eval_count\":3,\"eval_count\":4}\n");
+        assert_eq!((p, c), (3, 4));
+        let Tokens(p, c) =
+            answer_tokens(req, br#"{"choices":[{"message":{"content":"abcdefgh1"}}]}"#);
+        assert_eq!((p, c), (2, 3));
+    }
+
+    #[test]
+    fn printed_upstream_urls_lose_their_credentials() {
+        assert_eq!(
+            without_credentials("https://user:sk-secret@api.example.com/v1"),
+            "https://api.example.com/v1"
+        );
     }
 }

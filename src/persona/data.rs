@@ -389,7 +389,7 @@ fn parse_number(s: &str) -> Option<f64> {
     digits.parse().ok().filter(|v: &f64| v.is_finite())
 }
 
-fn parse_csv(name: &str, text: &str) -> Result<Vec<Statement>, DataError> {
+pub(crate) fn parse_csv(name: &str, text: &str) -> Result<Vec<Statement>, DataError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .trim(csv::Trim::All)
@@ -502,7 +502,7 @@ fn short_name(name: &str) -> String {
 }
 
 /// JSON or YAML: an array of objects, or an object holding one such array.
-fn parse_records(name: &str, value: &Value) -> Result<Vec<Statement>, DataError> {
+pub(crate) fn parse_records(name: &str, value: &Value) -> Result<Vec<Statement>, DataError> {
     let records = find_records(value).ok_or_else(|| DataError::Format {
         path: name.to_string(),
         message: "expected an array of response objects, or an object holding one".into(),

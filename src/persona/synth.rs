@@ -2,9 +2,11 @@
 //! with no network and no randomness beyond the seed.
 //!
 //! 1. Participants are segmented by role when most of them have one, otherwise
-//!    each starts alone; segments are then merged (most similar first, by cosine
-//!    of their term vectors) or split (by experience, else by text similarity)
-//!    until there are as many as personas requested.
+//!    each starts alone. With more roles than personas requested, the largest
+//!    roles are kept (one role per persona); segments without a role are
+//!    merged (most similar first, by cosine of their term vectors); segments
+//!    are split (by experience, else by text similarity) until there are as
+//!    many as personas requested.
 //! 2. Each statement is sorted into goal, pain point or behaviour by keyword cues.
 //! 3. Within a segment the most *central* statements (highest summed similarity to
 //!    the others: what several participants say) become the persona's items.
@@ -361,6 +363,33 @@ fn initial_segments(parts: &[Participant]) -> Vec<Segment> {
     segments
 }
 
+/// With more role segments than personas, keeps the `count` largest (most
+/// participants, then most statements, then first seen), in their order:
+/// a persona stands for one role rather than a blend of several.
+fn keep_largest_roles(parts: &[Participant], segments: &mut Vec<Segment>, count: usize) {
+    if segments.len() <= count || segments.iter().any(|s| s.roles.is_empty()) {
+        return;
+    }
+    let size = |s: &Segment| {
+        (
+            s.members.len(),
+            s.members
+                .iter()
+                .map(|&m| parts[m].statements.len())
+                .sum::<usize>(),
+        )
+    };
+    let mut order: Vec<usize> = (0..segments.len()).collect();
+    order.sort_by(|&a, &b| size(&segments[b]).cmp(&size(&segments[a])).then(a.cmp(&b)));
+    let mut keep: Vec<usize> = order.into_iter().take(count).collect();
+    keep.sort_unstable();
+    let mut kept: Vec<Segment> = keep.into_iter().map(|i| segments[i].clone()).collect();
+    for s in &mut kept {
+        s.steps.push("one of the largest roles");
+    }
+    *segments = kept;
+}
+
 fn merge_to(parts: &[Participant], segments: &mut Vec<Segment>, count: usize) {
     // Centroids and pairwise similarities are kept up to date incrementally:
     // only the merged segment's row changes after a merge.
@@ -608,6 +637,7 @@ pub fn synthesise(data: &Dataset, opts: &SynthOptions) -> Vec<Persona> {
         .collect();
     let count = opts.count.max(1);
     let mut segments = initial_segments(&parts);
+    keep_largest_roles(&parts, &mut segments, count);
     merge_to(&parts, &mut segments, count);
     split_to(&parts, &mut segments, count);
 
@@ -879,6 +909,37 @@ mod tests {
         }
         // Experience of the product managers (4, 6, 7, 9 years) gives 25-34.
         assert_eq!(personas[0].demographics.age_range, "25-34");
+    }
+
+    #[test]
+    fn fewer_personas_than_roles_keep_one_role_each() {
+        let data = load(&embedded_sample()).unwrap();
+        for n in [1, 2, 4] {
+            let personas = synthesise(&data, &opts(n));
+            assert_eq!(personas.len(), n);
+            for p in &personas {
+                // Every quote comes from a participant of the persona's one role.
+                for (i, q) in p.quotes.iter().enumerate() {
+                    let s = data.statements.iter().find(|s| &s.text == q).unwrap();
+                    assert_eq!(
+                        s.role.as_deref(),
+                        Some(p.demographics.occupation.as_str()),
+                        "quotes[{i}] of {} ({n} personas)",
+                        p.name
+                    );
+                }
+            }
+        }
+        // One persona: the role with the most participants.
+        let mut roles: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+        for s in &data.statements {
+            if let Some(r) = &s.role {
+                roles.entry(r).or_default().insert(&s.participant);
+            }
+        }
+        let most = roles.values().map(|p| p.len()).max().unwrap();
+        let one = synthesise(&data, &opts(1));
+        assert_eq!(roles[one[0].demographics.occupation.as_str()].len(), most);
     }
 
     #[test]
