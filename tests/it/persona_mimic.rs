@@ -35,16 +35,26 @@ fn copy_fixture(to: &Path) {
     }
 }
 
-/// The example's shape of config for the mimic: the stand-in as a service
-/// with a usage endpoint (with `service_env`), one generate scenario checked
-/// by `expect`, and a virtual environment per tree in A/B mode.
-fn config(port: u16, service_env: &str) -> String {
+/// The example's shape of config for the mimic: `bench-gate serve` (or,
+/// with `garbage`, a Python stand-in that answers without personas) as a
+/// service with a usage endpoint, one generate scenario checked by
+/// `expect`, and a virtual environment per tree in A/B mode.
+fn config(port: u16, garbage: bool) -> String {
     let python = serde_json::to_string(&python3()).unwrap();
+    let service = if garbage {
+        format!(
+            r#"[{python}, "stand_in.py", "{port}"]
+    env: {{STAND_IN_GARBAGE: "1"}}"#
+        )
+    } else {
+        format!(
+            r#"["{{bench_gate}}", "serve", "--bind", "127.0.0.1:{port}", "--model", "bench-gate-offline", "--max-seconds", "600"]"#
+        )
+    };
     format!(
         r#"services:
   llm:
-    command: [{python}, "stand_in.py", "{port}"]
-    env: {{{service_env}}}
+    command: {service}
     ready: {{http: "http://127.0.0.1:{port}/health"}}
     usage: "http://127.0.0.1:{port}/_bench_gate/usage"
     start_timeout: 20
@@ -54,7 +64,7 @@ scenarios:
               "--provider", "ollama", "--model", "bench-gate-offline",
               "--output", "{{run_dir}}/out-{{iteration}}"]
     env: {{OLLAMA_BASE_URL: "http://127.0.0.1:{port}"}}
-    iterations: 4
+    iterations: 6
     warmup: 1
     timeout: 60
     expect:
@@ -140,7 +150,7 @@ fn the_persona_mimic_is_gated_on_time_calls_and_what_it_wrote() {
     };
     copy_fixture(r.dir.path());
     let port = free_port();
-    std::fs::write(r.path("bench-gate.yml"), config(port, "")).unwrap();
+    std::fs::write(r.path("bench-gate.yml"), config(port, false)).unwrap();
     std::fs::write(r.path(".gitignore"), ".venv/\n__pycache__/\n").unwrap();
     r.git(&["init", "-q"]);
     r.commit("mimic");
@@ -182,7 +192,7 @@ fn the_persona_mimic_is_gated_on_time_calls_and_what_it_wrote() {
     for side in [&saved, &saved["ab"]["base"]] {
         let m = &side["metrics"]["generation.batch_3.api_calls"];
         assert_eq!(m["unit"], "calls");
-        assert_eq!(m["samples"], serde_json::json!([1.0, 1.0, 1.0, 1.0]), "{m}");
+        assert_eq!(m["samples"], serde_json::json!(vec![1.0; 6]), "{m}");
         let per = &side["metrics"]["generation.batch_3.api_calls_per_persona"];
         assert!(
             (per["value"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9,
@@ -248,11 +258,7 @@ fn the_persona_mimic_is_gated_on_time_calls_and_what_it_wrote() {
 
     // (a) A provider answering garbage: the mimic writes nothing and exits
     // 0; the run is an error naming the scenario, the run and the check.
-    std::fs::write(
-        r.path("bench-gate.yml"),
-        config(port, "STAND_IN_GARBAGE: \"1\""),
-    )
-    .unwrap();
+    std::fs::write(r.path("bench-gate.yml"), config(port, true)).unwrap();
     let out = r.bench_gate(&["run", "-q", "--output", "garbage.json"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
