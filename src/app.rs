@@ -187,6 +187,7 @@ fn gate(args: GateArgs) -> Result<u8> {
     };
     let pr_base = match &ctx.event {
         crate::github::context::Event::PullRequest(p) => Some(p.pull_request.base.sha.as_str()),
+        crate::github::context::Event::MergeGroup(m) => Some(m.merge_group.base_sha.as_str()),
         _ => None,
     };
     let (ab, gate_on) = ab_plan(

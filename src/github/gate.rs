@@ -212,11 +212,26 @@ fn with_check_open(
     } = req;
     let override_state = match &mut kind {
         Kind::PullRequest(pr) => outcome::resolve_override(api, pr, &head, opts),
+        Kind::MergeGroup(m) => match (api, &m.queued) {
+            (Some(api), Some(q)) => outcome::queue_override(api, q, opts),
+            _ => Override::Absent,
+        },
         Kind::Release | Kind::ReportOnly => Override::Absent,
     };
     let pr = match &kind {
         Kind::PullRequest(p) => Some(p),
-        Kind::Release | Kind::ReportOnly => None,
+        Kind::MergeGroup(_) | Kind::Release | Kind::ReportOnly => None,
+    };
+    // The setup check: a pull request's files; a merge queue's, those of
+    // the pull request its branch names (none named: not checked, so not
+    // approved).
+    let setup_of = match &kind {
+        Kind::PullRequest(p) => SetupOf::Pull(p.number),
+        Kind::MergeGroup(m) => match &m.queued {
+            Some(q) => SetupOf::Pull(q.number),
+            None => SetupOf::Unknown("the merge queue's branch names no pull request".into()),
+        },
+        Kind::Release | Kind::ReportOnly => SetupOf::Nothing,
     };
     let target = Target {
         head: &head,
@@ -232,8 +247,15 @@ fn with_check_open(
         notes,
         run_url: run_url(ctx),
     };
-    let o = decide(sinks, &target, source, facts, obtain)?;
+    let o = decide(sinks, &target, setup_of, source, facts, obtain)?;
     sinks.publish(&target, check, &o)
+}
+
+/// Whose changed files the setup check looks at.
+enum SetupOf {
+    Nothing,
+    Pull(u64),
+    Unknown(String),
 }
 
 /// Stage two: the results (benchmarked, given or re-used), compared and
@@ -241,6 +263,7 @@ fn with_check_open(
 fn decide(
     sinks: &Sinks,
     t: &Target,
+    setup_of: SetupOf,
     source: Source,
     facts: Facts,
     obtain: Obtain,
@@ -262,8 +285,9 @@ fn decide(
         title: "The results could not be compared",
         error,
     })?;
-    let setup = match (sinks.api, t.pr) {
-        (Some(api), Some(pr)) => outcome::setup_check(api, pr, &opts.protected),
+    let setup = match (sinks.api, setup_of) {
+        (Some(api), SetupOf::Pull(pr)) => outcome::setup_check(api, pr, &opts.protected),
+        (Some(_), SetupOf::Unknown(why)) => SetupCheck::Unknown(why),
         _ => SetupCheck::Unchanged,
     };
     let evidence = Evidence {

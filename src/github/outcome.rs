@@ -12,7 +12,7 @@ use super::actions::{self, Level};
 use super::api::{CheckOutput, GitHubApi};
 use super::comment::{self, CommentInput, Embedded, Trim};
 use super::gate::{is_protected, GateOptions, OverrideScope};
-use super::route::{label_applier, PullRequest};
+use super::route::{label_applier, PullRequest, Queued};
 use super::state::{self, GateState, Grant};
 use crate::baseline::{self, discover};
 use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role, SetupCheck};
@@ -148,28 +148,11 @@ fn commit_override(
     }
     match state.grant.clone() {
         Some(g) if g.label == *label && g.head_sha == head => {
-            match label_applier(api, pr.number, label) {
-                Ok(Some(by)) if by.eq_ignore_ascii_case(&g.by) => {}
-                Ok(by) => {
-                    state.grant = None;
-                    return Override::Unverified {
-                        reason: format!(
-                            "the record names @{}, but the label was last applied by {}",
-                            g.by,
-                            by.map_or("no one".into(), |b| format!("@{b}"))
-                        ),
-                    };
-                }
-                Err(e) => {
-                    return Override::Unverified {
-                        reason: format!("the timeline could not be read: {e}"),
-                    }
-                }
+            let (o, disowned) = verify_grant(api, pr.number, g, opts);
+            if disowned {
+                state.grant = None;
             }
-            match role_for_override(api, &g.by, opts) {
-                Ok(role) => Override::Granted { by: g.by, role },
-                Err(o) => o,
-            }
+            o
         }
         Some(g) if g.label == *label => {
             let number = pr.number;
@@ -197,6 +180,92 @@ fn commit_override(
             reason: format!(
                 "the gate has no record of it being applied to commit {}; remove it and apply it again to override this commit",
                 &head[..head.len().min(7)]
+            ),
+        },
+    }
+}
+
+/// A recorded grant for this very head, checked: the timeline agrees that
+/// its maintainer applied the label last, and they still have the
+/// permission. `true` with it when the timeline disowns the record.
+fn verify_grant(
+    api: &dyn GitHubApi,
+    number: u64,
+    g: Grant,
+    opts: &GateOptions,
+) -> (Override, bool) {
+    match label_applier(api, number, &opts.override_label) {
+        Ok(Some(by)) if by.eq_ignore_ascii_case(&g.by) => {}
+        Ok(by) => {
+            return (
+                Override::Unverified {
+                    reason: format!(
+                        "the record names @{}, but the label was last applied by {}",
+                        g.by,
+                        by.map_or("no one".into(), |b| format!("@{b}"))
+                    ),
+                },
+                true,
+            );
+        }
+        Err(e) => {
+            return (
+                Override::Unverified {
+                    reason: format!("the timeline could not be read: {e}"),
+                },
+                false,
+            )
+        }
+    }
+    match role_for_override(api, &g.by, opts) {
+        Ok(role) => (Override::Granted { by: g.by, role }, false),
+        Err(o) => (o, false),
+    }
+}
+
+/// What the override of the pull request a merge queue's branch names
+/// means for the queue's commit. Read only (no label is taken off, no
+/// record written): it carries over when the pull request's head now is
+/// the commit the branch says was queued, and the gate's own record on it
+/// holds a grant for that very commit that the timeline and permissions
+/// still bear out (as for the label); with `override-scope: pull-request`,
+/// whoever applied the label last, as on the pull request.
+pub fn queue_override(api: &dyn GitHubApi, q: &Queued, opts: &GateOptions) -> Override {
+    let label = &opts.override_label;
+    if !q.labels.iter().any(|l| l == label) {
+        return Override::Absent;
+    }
+    let short = |s: &str| s[..s.len().min(7)].to_string();
+    if q.head_now != q.queued_head {
+        return Override::Unverified {
+            reason: format!(
+                "pull request #{} is now at {}, not at {} which the merge queue's branch names",
+                q.number,
+                short(&q.head_now),
+                short(&q.queued_head)
+            ),
+        };
+    }
+    if opts.override_scope == OverrideScope::PullRequest {
+        let pr = PullRequest {
+            number: q.number,
+            me: None,
+            labels: q.labels.clone(),
+            applied_now_by: None,
+            stale: false,
+            state: q.state.clone(),
+        };
+        return pull_request_override(Some(api), &pr, opts);
+    }
+    match q.state.grant.clone() {
+        Some(g) if g.label == *label && g.head_sha == q.queued_head => {
+            verify_grant(api, q.number, g, opts).0
+        }
+        _ => Override::Unverified {
+            reason: format!(
+                "the gate has no record of it being applied to #{} at {}",
+                q.number,
+                short(&q.queued_head)
             ),
         },
     }

@@ -14,7 +14,7 @@ use anyhow::{Context as _, Result};
 
 use super::api::{ApiError, Comment, GitHubApi};
 use super::comment;
-use super::context::{Context, Event, PullRequestPayload, WorkflowRunPayload};
+use super::context::{Context, Event, MergeGroupPayload, PullRequestPayload, WorkflowRunPayload};
 use super::gate::{Failed, GateOptions, LabelEvents, Obtain, OverrideScope};
 use super::state::{self, GateState};
 use crate::model::Results;
@@ -44,6 +44,7 @@ enum Pending<'a> {
     PullRequest(PullEvent),
     /// Checked in [`request`], with the check run open.
     WorkflowRun(&'a WorkflowRunPayload),
+    MergeGroup(&'a MergeGroupPayload),
     Release,
     ReportOnly,
 }
@@ -101,6 +102,9 @@ pub struct Request {
 pub enum Kind {
     /// A pull request: comment, check run, override label, setup check.
     PullRequest(Box<PullRequest>),
+    /// A merge queue's head commit: a check run, no comment; the override
+    /// of the pull request its branch names carries over.
+    MergeGroup(Box<MergeQueue>),
     /// A release tag: a check run; the label does not apply.
     Release,
     /// A push to a branch or a manual run: files and log only, no API call.
@@ -126,6 +130,26 @@ pub struct PullRequest {
     pub state: GateState,
 }
 
+/// A merge queue's group, and the pull request its branch names.
+#[derive(Debug)]
+pub struct MergeQueue {
+    /// The pull request the queue branch names, as it is now; `None` when
+    /// the branch names none (then nothing carries over).
+    pub queued: Option<Queued>,
+}
+
+#[derive(Debug)]
+pub struct Queued {
+    pub number: u64,
+    /// The pull request's head commit the branch says was queued.
+    pub queued_head: String,
+    /// The pull request's head and labels now.
+    pub head_now: String,
+    pub labels: Vec<String>,
+    /// The record in the gate's own comment on that pull request.
+    pub state: GateState,
+}
+
 /// Where the results come from.
 #[derive(Debug)]
 pub enum Source {
@@ -146,7 +170,7 @@ pub fn wants_api(ctx: &Context, opts: &GateOptions) -> Result<bool> {
         Event::WorkflowRun(_) if !opts.results_given => anyhow::bail!(
             "a workflow_run gate publishes the results of the pull_request run: pass --results FILE (the downloaded artifact); it never benchmarks the default branch in its place"
         ),
-        Event::WorkflowRun(_) => true,
+        Event::WorkflowRun(_) | Event::MergeGroup(_) => true,
         Event::Local
         | Event::Unsupported { .. }
         | Event::PushBranch { .. }
@@ -174,7 +198,7 @@ pub fn route<'a>(
                 format!(" ({detail})")
             };
             Route::Skip(format!(
-                "bench-gate gate: the '{name}' event{detail} is not one the gate acts on (pull_request opened/synchronize/reopened/labeled/unlabeled, push, workflow_run, workflow_dispatch); nothing to do."
+                "bench-gate gate: the '{name}' event{detail} is not one the gate acts on (pull_request opened/synchronize/reopened/labeled/unlabeled, push, workflow_run, workflow_dispatch, merge_group checks_requested); nothing to do."
             ))
         }
         Event::Local => Route::Local,
@@ -185,6 +209,7 @@ pub fn route<'a>(
             )?;
             gate(&w.workflow_run.head_sha, Pending::WorkflowRun(w))
         }
+        Event::MergeGroup(m) => gate(&m.merge_group.head_sha, Pending::MergeGroup(m)),
         Event::PushTag { sha, .. } => gate(sha, Pending::Release),
         Event::PushBranch { sha, .. } | Event::WorkflowDispatch { sha, .. } => {
             gate(sha, Pending::ReportOnly)
@@ -212,6 +237,31 @@ pub fn request(
         Pending::WorkflowRun(w) => {
             let api = api.context("a workflow_run gate needs a token that can write")?;
             return workflow_run(ctx, opts, w, api, app, obtain);
+        }
+        Pending::MergeGroup(m) => {
+            let api = api.context("a merge_group gate needs a token that can write")?;
+            let queued = merge_group(opts, m, api, app).map_err(|error| Failed {
+                title: "The gate's own record could not be read",
+                error,
+            })?;
+            let notes = vec![match &queued {
+                Some(q) => format!(
+                    "_Merge queue: pull request #{} queued at {}, on base {}._",
+                    q.number,
+                    escape::md_code(&q.queued_head[..7]),
+                    escape::md_code(&m.merge_group.base_sha[..7.min(m.merge_group.base_sha.len())])
+                ),
+                None => format!(
+                    "_Merge queue: the branch {} names no pull request of this base; no override carries over._",
+                    escape::md_code(&m.merge_group.head_ref)
+                ),
+            }];
+            return Ok(Admitted::Gate(Request {
+                head,
+                kind: Kind::MergeGroup(Box::new(MergeQueue { queued })),
+                source: Source::Obtain,
+                notes,
+            }));
         }
         Pending::Release => Kind::Release,
         Pending::ReportOnly => Kind::ReportOnly,
@@ -287,6 +337,37 @@ fn own_state(
         _ => GateState::new(check),
     };
     Ok((mine, state))
+}
+
+/// The pull request a merge queue's branch names, as it is now, with the
+/// gate's own record on it. Reading them fails the check (fail closed):
+/// a queue that cannot tell whether an override carries over must not
+/// guess.
+fn merge_group(
+    opts: &GateOptions,
+    m: &MergeGroupPayload,
+    api: &dyn GitHubApi,
+    app: Option<&str>,
+) -> Result<Option<Queued>> {
+    let Some((number, queued_head)) = m.merge_group.queued_pull_request() else {
+        println!(
+            "bench-gate: the merge queue branch {} names no pull request of this base; nothing carries over.",
+            m.merge_group.head_ref
+        );
+        return Ok(None);
+    };
+    let info = api.pull(number).map_err(|e| {
+        anyhow::anyhow!("pull request #{number} (the merge queue's) could not be read: {e}")
+    })?;
+    let me = identify(api, opts, app)?;
+    let (_, state) = own_state(Some(api), me.as_deref(), number, &opts.check_name)?;
+    Ok(Some(Queued {
+        number,
+        queued_head,
+        head_now: info.head_sha,
+        labels: info.labels,
+        state,
+    }))
 }
 
 /// Results embedded in the gate's own comment, if they are for this very commit.

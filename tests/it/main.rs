@@ -19,6 +19,7 @@ mod help;
 mod import;
 mod layers;
 mod llm_cli;
+mod queue;
 mod run;
 mod serve;
 mod shard;
