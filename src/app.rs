@@ -184,6 +184,7 @@ fn gate(args: GateArgs) -> Result<u8> {
             crate::cli::LabelEventsArg::Benchmark => gate::LabelEvents::Benchmark,
         },
         protected: protected_paths(i),
+        relevant_paths: relevant_paths(i),
     };
     let pr_base = match &ctx.event {
         crate::github::context::Event::PullRequest(p) => Some(p.pull_request.base.sha.as_str()),
@@ -313,6 +314,24 @@ fn protected_paths(i: &CompareInputs) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// `relevant_paths:` of the config in the checkout (the pull request's
+/// own: safe, since a change to the config is a setup change, which always
+/// counts as relevant). A config that does not load sets none: everything
+/// is benchmarked, and the workload reports the error.
+fn relevant_paths(i: &CompareInputs) -> Option<Vec<String>> {
+    let config = i
+        .workload
+        .config
+        .clone()
+        .unwrap_or_else(|| crate::workload::config::DEFAULT_FILE.into());
+    if !config.is_file() {
+        return None;
+    }
+    crate::workload::config::Config::load(&config)
+        .ok()?
+        .relevant_paths
 }
 
 /// `path` made absolute and clean: its longest existing prefix resolved by

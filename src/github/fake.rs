@@ -295,6 +295,7 @@ impl Checkout {
             override_scope: OverrideScope::Commit,
             label_events: LabelEvents::Reuse,
             protected: vec!["baselines".into(), ".github/workflows".into()],
+            relevant_paths: None,
         }
     }
     /// The context of one of GitHub's example payloads (or of an edited

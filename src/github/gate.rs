@@ -64,6 +64,9 @@ pub struct GateOptions {
     /// maintainer's approval: the baselines folder, the workflows,
     /// `bench-gate.yml` and the files it names.
     pub protected: Vec<String>,
+    /// `relevant_paths:` globs from `bench-gate.yml`: a pull request that
+    /// changes none of them (and no protected file) is not benchmarked.
+    pub relevant_paths: Option<Vec<String>>,
 }
 
 /// What the override label covers.
@@ -210,6 +213,16 @@ fn with_check_open(
         source,
         notes,
     } = req;
+    // A pull request that changes no benchmarked path: a quick success.
+    // Not for an artifact (it was measured), nor a merge queue (a group
+    // holds the pull requests ahead of this one too).
+    if let (Some(api), Some(globs), Kind::PullRequest(p)) = (api, &opts.relevant_paths, &kind) {
+        if !matches!(source, Source::Artifact(_)) {
+            if let Some(message) = outcome::not_relevant(api, p.number, globs, &opts.protected) {
+                return sinks.not_relevant(check, &message);
+            }
+        }
+    }
     let override_state = match &mut kind {
         Kind::PullRequest(pr) => outcome::resolve_override(api, pr, &head, opts),
         Kind::MergeGroup(m) => match (api, &m.queued) {

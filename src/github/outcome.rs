@@ -337,6 +337,52 @@ pub fn setup_check(api: &dyn GitHubApi, pr: u64, protected: &[String]) -> SetupC
     }
 }
 
+// ---- relevance ----
+
+/// Why a pull request need not be benchmarked: it changes no path that
+/// `relevant_paths` names and no file of the benchmark's setup. `None`
+/// (benchmark) whenever that cannot be shown: a file list that cannot be
+/// read or is not complete, globs that do not compile, a setup file.
+pub fn not_relevant(
+    api: &dyn GitHubApi,
+    pr: u64,
+    globs: &[String],
+    protected: &[String],
+) -> Option<String> {
+    let set = match crate::workload::config::relevant_set(globs) {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("warning: relevant_paths: {e}; benchmarking");
+            return None;
+        }
+    };
+    let files = match api.pull_files(pr) {
+        Ok(files) => files,
+        Err(e) => {
+            println!("bench-gate: the pull request's files could not be listed ({e}), so they may touch a benchmarked path; benchmarking.");
+            return None;
+        }
+    };
+    let relevant = files
+        .iter()
+        .filter(|f| set.is_match(f.as_str()) || is_protected(f, protected))
+        .count();
+    if relevant > 0 {
+        println!(
+            "bench-gate: {relevant} of the {} changed files are benchmarked paths (relevant_paths) or setup files; benchmarking.",
+            files.len()
+        );
+        return None;
+    }
+    Some(format!(
+        "no benchmarked path changed: {} changed {}, none matching the {} {} of relevant_paths in bench-gate.yml, and no setup file",
+        files.len(),
+        if files.len() == 1 { "file" } else { "files" },
+        globs.len(),
+        if globs.len() == 1 { "glob" } else { "globs" },
+    ))
+}
+
 // ---- the decision and what is said about it ----
 
 /// What the outcome is decided from: the results and what they were

@@ -192,6 +192,30 @@ impl Sinks<'_> {
         Ok(self.nothing_decided(&s.notice, ResultValue::Stale)?)
     }
 
+    /// A pull request that changes no benchmarked path: its check run is
+    /// completed as `success` at once, `result=skipped`, exit 0; nothing is
+    /// benchmarked and the comment is left as it is.
+    pub fn not_relevant(&self, check: &OpenCheck, message: &str) -> Result<u8, Failed> {
+        let summary = format!("Nothing was benchmarked: {}.", escape::md_text(message));
+        self.complete(
+            check,
+            "success",
+            "Not benchmarked: no benchmarked path changed",
+            &summary,
+            "complete the check run",
+        );
+        if let Some(summary_file) = &self.ctx.step_summary {
+            let report = format!(
+                "## bench-gate · {}: not benchmarked\n\n{summary}\n",
+                escape::md_text(&self.opts.check_name)
+            );
+            if let Err(e) = actions::append_summary(summary_file, &report) {
+                eprintln!("warning: {e:#}");
+            }
+        }
+        Ok(self.nothing_decided(&format!("bench-gate: {message}."), ResultValue::Skipped)?)
+    }
+
     /// Completes the open check run with no decision in it; a failure is
     /// only a warning (`verb`: what could not be done).
     fn complete(

@@ -155,3 +155,90 @@ fn a_clean_merge_queue_commit_passes() {
     assert_eq!(co.outputs()["result"], "pass");
     assert_eq!(comment_writes(&fake), 0);
 }
+
+/// A config whose workload would fail if it ran, with `relevant_paths`.
+fn relevant_config(co: &Checkout) {
+    std::fs::write(
+        co.path("bench-gate.yml"),
+        "relevant_paths: [\"src/**\", \"Cargo.lock\"]\nscenarios:\n  single:\n    command: [\"false\"]\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n",
+    )
+    .unwrap();
+}
+
+/// `relevant_paths`: a docs-only pull request gets a green check at once,
+/// titled as such, with the counts, and nothing is benchmarked (the
+/// workload would fail) or commented; a source file, a setup file (the
+/// config itself, the workflows), or a file list that cannot be read all
+/// count as relevant, and the gate benchmarks (here: fails on the broken
+/// workload, exit 3).
+#[test]
+fn a_pull_request_that_changes_no_benchmarked_path_passes_quickly() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    relevant_config(&co);
+    fake.with(|s| {
+        s.files = vec![
+            "docs/guide.md".into(),
+            "README.md".into(),
+            "docs/src/x.rs".into(),
+        ]
+    });
+    let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let run = last_check(&fake);
+    assert_eq!(
+        (
+            run.head_sha.as_str(),
+            run.status.as_str(),
+            run.conclusion.as_deref()
+        ),
+        (HEAD, "completed", Some("success"))
+    );
+    assert_eq!(run.title, "Not benchmarked: no benchmarked path changed");
+    assert!(
+        run.summary.contains("no benchmarked path changed: 3 changed files, none matching the 2 globs of relevant_paths"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(co.outputs()["result"], "skipped");
+    assert!(std::fs::read_to_string(co.path("summary.md"))
+        .unwrap()
+        .contains("not benchmarked"));
+    assert_eq!(comment_writes(&fake), 0);
+
+    for files in [
+        vec!["docs/guide.md", "src/lib.rs"],
+        vec!["docs/guide.md", "bench-gate.yml"],
+        vec![".github/workflows/bench.yml"],
+        vec!["Cargo.lock"],
+    ] {
+        fake.with(|s| s.files = files.iter().map(|f| f.to_string()).collect());
+        let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &[]);
+        assert_eq!(out.status.code(), Some(3), "{files:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("benchmarking"),
+            "{files:?}: {}",
+            text(&out)
+        );
+        let run = last_check(&fake);
+        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{files:?}");
+        assert_eq!(run.title, "The benchmark could not run", "{files:?}");
+    }
+
+    // A file list that cannot be read is no proof of irrelevance.
+    fake.with(|s| {
+        s.files = vec!["docs/guide.md".into()];
+        for _ in 0..4 {
+            s.faults.push(crate::support::Fault {
+                method: "GET",
+                path: "/files",
+                status: 502,
+                retry_after: None,
+                apply: false,
+            });
+        }
+    });
+    let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("could not be listed"), "{}", text(&out));
+}
