@@ -453,6 +453,7 @@ fn gate_inputs(
     o: &Override,
     setup: SetupCheck,
     opts: &GateOptions,
+    accepted: &[String],
 ) -> GateInputs {
     GateInputs {
         verdict: c.map(|c| c.verdict),
@@ -465,7 +466,21 @@ fn gate_inputs(
         setup,
         fail_on_regression: opts.fail_on_regression,
         fail_on_warning: opts.fail_on_warning,
+        failing: c.map(failing_metrics).unwrap_or_default(),
+        accepted: accepted.to_vec(),
     }
+}
+
+/// The metrics above the failure threshold in the views that decide, each once.
+pub fn failing_metrics(c: &Comparison) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    c.deciding_views()
+        .into_iter()
+        .flat_map(|v| v.metrics.iter())
+        .filter(|m| m.effective_status() == Status::Failure)
+        .filter(|m| seen.insert(m.name.clone()))
+        .map(|m| m.name.clone())
+        .collect()
 }
 
 /// The repository-relative baselines folder, as the comment names it.
@@ -506,7 +521,7 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         SetupCheck::Changed(files) => files.clone(),
         SetupCheck::Unchanged | SetupCheck::Unknown(_) => Vec::new(),
     };
-    let decision = policy::decide(&gate_inputs(c, release, &override_state, setup, opts));
+    let decision = policy::decide(&gate_inputs(c, release, &override_state, setup, opts, &[]));
     let report = report_markdown(&decision, c, &opts.check_name);
     let embedded = Embedded {
         version: 1,
@@ -563,6 +578,7 @@ pub fn local(opts: &GateOptions, results: &Results) -> Result<(String, u8)> {
         &Override::Absent,
         SetupCheck::Unchanged,
         opts,
+        &[],
     ));
     let (body, _) = comment::body(&CommentInput {
         check_name: &opts.check_name,
