@@ -177,6 +177,43 @@ impl MergeGroup {
     }
 }
 
+/// The issue (or pull request) a comment is on.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueRef {
+    pub number: u64,
+    /// Present when the issue is a pull request.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommentUser {
+    pub login: String,
+    /// `User` or `Bot`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueComment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: String,
+    pub user: CommentUser,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueCommentPayload {
+    pub action: String,
+    pub issue: IssueRef,
+    pub comment: IssueComment,
+    pub repository: RepoRef,
+}
+
 /// The events the gate acts on.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -197,6 +234,8 @@ pub enum Event {
     WorkflowRun(Box<WorkflowRunPayload>),
     /// A merge queue asks for the required checks of its head commit.
     MergeGroup(Box<MergeGroupPayload>),
+    /// A new comment: `/bench-gate accept` or `revoke`, or nothing to do.
+    IssueComment(Box<IssueCommentPayload>),
     WorkflowDispatch {
         git_ref: String,
         sha: String,
@@ -357,6 +396,17 @@ impl Context {
                 let payload: MergeGroupPayload = read_payload(p, "merge_group")?;
                 if payload.action == "checks_requested" {
                     Event::MergeGroup(Box::new(payload))
+                } else {
+                    Event::Unsupported {
+                        name: event_name.clone(),
+                        detail: format!("action '{}'", payload.action),
+                    }
+                }
+            }
+            ("issue_comment", Some(p)) => {
+                let payload: IssueCommentPayload = read_payload(p, "issue_comment")?;
+                if payload.action == "created" {
+                    Event::IssueComment(Box::new(payload))
                 } else {
                     Event::Unsupported {
                         name: event_name.clone(),

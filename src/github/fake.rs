@@ -124,6 +124,7 @@ impl FakeGitHub {
             body: Some(body.to_string()),
             html_url: format!("https://github.com/o/r/pull/2#issuecomment-{id}"),
             created_at: format!("2026-11-27T10:00:{:02}Z", id % 60),
+            updated_at: String::new(),
             user: Some(User {
                 login: user.to_string(),
             }),

@@ -169,6 +169,13 @@ fn flow(
     let routed = match route::route(ctx, opts, api)? {
         Route::Gate(r) => r,
         Route::Skip(message) => return sinks.nothing_decided(&message, ResultValue::Skipped),
+        Route::Reply { number, body } => {
+            sinks.post_reply(number, &body);
+            return sinks.nothing_decided(
+                "bench-gate gate: the /bench-gate command changed nothing (see the reply).",
+                ResultValue::Skipped,
+            );
+        }
         Route::Local => {
             let (body, code) = outcome::local(opts, &obtain()?)?;
             println!("{}", escape::log_text(&body));
@@ -231,6 +238,10 @@ fn with_check_open(
         },
         Kind::Release | Kind::ReportOnly => Override::Absent,
     };
+    let accepted = match &mut kind {
+        Kind::PullRequest(pr) => outcome::resolve_acceptances(api, pr, &head, opts),
+        Kind::MergeGroup(_) | Kind::Release | Kind::ReportOnly => Vec::new(),
+    };
     let pr = match &kind {
         Kind::PullRequest(p) => Some(p),
         Kind::MergeGroup(_) | Kind::Release | Kind::ReportOnly => None,
@@ -259,6 +270,8 @@ fn with_check_open(
         state: pr.map(|p| p.state.clone()),
         notes,
         run_url: run_url(ctx),
+        accepted,
+        asked: pr.and_then(|p| p.asked.clone()),
     };
     let o = decide(sinks, &target, setup_of, source, facts, obtain)?;
     sinks.publish(&target, check, &o)

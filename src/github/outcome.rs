@@ -10,10 +10,11 @@ use serde_json::{json, Value};
 
 use super::actions::{self, Level};
 use super::api::{CheckOutput, GitHubApi};
+use super::command::{self, Command};
 use super::comment::{self, CommentInput, Embedded, Trim};
 use super::gate::{is_protected, GateOptions, OverrideScope};
 use super::route::{label_applier, PullRequest, Queued};
-use super::state::{self, GateState, Grant};
+use super::state::{self, Acceptance, GateState, Grant};
 use crate::baseline::{self, discover};
 use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role, SetupCheck};
 use crate::compare::{self, Comparison, Status};
@@ -254,6 +255,7 @@ pub fn queue_override(api: &dyn GitHubApi, q: &Queued, opts: &GateOptions) -> Ov
             applied_now_by: None,
             stale: false,
             state: q.state.clone(),
+            asked: None,
         };
         return pull_request_override(Some(api), &pr, opts);
     }
@@ -337,6 +339,72 @@ pub fn setup_check(api: &dyn GitHubApi, pr: u64, protected: &[String]) -> SetupC
     }
 }
 
+// ---- accepted metrics ----
+
+/// The acceptances in the gate's record that count for `head`, checked
+/// again (a record is only as good as the comment it sits in): each names
+/// a comment that is still there, by the same person, unedited, saying
+/// `/bench-gate accept` for the same metric; no later `/bench-gate revoke`
+/// of that metric by someone with the permission; and its author still
+/// has the permission. Acceptances for another head are dropped from the
+/// record (a push needs them again), and so are those that fail a check.
+/// A comment list that cannot be read counts none (the record is kept).
+pub fn resolve_acceptances(
+    api: Option<&dyn GitHubApi>,
+    pr: &mut PullRequest,
+    head: &str,
+    opts: &GateOptions,
+) -> Vec<Acceptance> {
+    if pr.stale {
+        return Vec::new();
+    }
+    let state = &mut pr.state;
+    state.acceptances.retain(|a| a.head_sha == head);
+    if state.acceptances.is_empty() {
+        return Vec::new();
+    }
+    let Some(api) = api else {
+        return Vec::new();
+    };
+    let comments = match api.comments(pr.number) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("warning: the acceptances could not be checked (the pull request's comments: {e}); none counts");
+            return Vec::new();
+        }
+    };
+    let permitted = |login: &str| role_for_override(api, login, opts).is_ok();
+    let holds = |a: &Acceptance| {
+        let Some(c) = comments.iter().find(|c| c.id == a.comment_id) else {
+            return false;
+        };
+        let said = c.body.as_deref().and_then(command::parse);
+        let edited = !c.updated_at.is_empty() && c.updated_at != c.created_at;
+        let same = matches!(&said, Some(Ok(Command::Accept { metric, .. })) if *metric == a.metric);
+        if edited || !same || !c.author().is_some_and(|u| u.eq_ignore_ascii_case(&a.by)) {
+            return false;
+        }
+        let revoked = comments
+            .iter()
+            .filter(|r| (r.created_at.as_str(), r.id) > (c.created_at.as_str(), c.id))
+            .filter(|r| {
+                matches!(r.body.as_deref().and_then(command::parse),
+                    Some(Ok(Command::Revoke { metric })) if metric == a.metric)
+            })
+            .any(|r| r.author().is_some_and(permitted));
+        !revoked && permitted(&a.by)
+    };
+    let before = state.acceptances.len();
+    state.acceptances.retain(|a| holds(a));
+    if state.acceptances.len() < before {
+        println!(
+            "bench-gate: {} recorded acceptance(s) no longer held (comment gone, edited, revoked, or the permission lost) and were dropped.",
+            before - state.acceptances.len()
+        );
+    }
+    state.acceptances.clone()
+}
+
 // ---- relevance ----
 
 /// Why a pull request need not be benchmarked: it changes no path that
@@ -406,6 +474,10 @@ pub struct Facts {
     /// Markdown lines for the comment, from routing.
     pub notes: Vec<String>,
     pub run_url: Option<String>,
+    /// Metrics accepted for this head, checked.
+    pub accepted: Vec<Acceptance>,
+    /// The metric this event's `/bench-gate accept` names.
+    pub asked: Option<String>,
 }
 
 /// The check run's output, owned.
@@ -445,6 +517,9 @@ pub struct Outcome {
     /// `::error`/`::warning` lines, for when no check run carries the
     /// annotations.
     pub log_annotations: Vec<String>,
+    /// A reply to post on the pull request (an accepted metric that is not
+    /// failing), Markdown.
+    pub reply: Option<String>,
 }
 
 fn gate_inputs(
@@ -501,11 +576,51 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         override_state,
         release,
         head,
-        state,
+        mut state,
         mut notes,
         run_url,
+        accepted,
+        asked,
     } = f;
     let c = compared.as_ref().map(|(c, _)| c);
+    // Only a failing metric can be accepted: others are dropped from the
+    // record, and the one this event asked for gets a reply naming the
+    // failing ones.
+    let failing = c.map(failing_metrics).unwrap_or_default();
+    let accepted: Vec<Acceptance> = accepted
+        .into_iter()
+        .filter(|a| failing.contains(&a.metric))
+        .collect();
+    if let Some(s) = state.as_mut() {
+        s.acceptances.retain(|a| failing.contains(&a.metric));
+    }
+    let reply = asked.filter(|m| !failing.contains(m)).map(|m| {
+        let names: Vec<String> = failing.iter().map(|f| escape::md_code(f)).collect();
+        format!(
+            "{} is not a failing metric for {}, so nothing was accepted; {}.",
+            escape::md_code(&m),
+            escape::md_code(&head[..head.len().min(7)]),
+            if names.is_empty() {
+                "no metric is failing".to_string()
+            } else {
+                format!("the failing ones: {}", names.join(", "))
+            }
+        )
+    });
+    for a in &accepted {
+        let reason = if a.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", escape::md_text(&a.reason))
+        };
+        notes.push(format!(
+            "✅ {} **accepted by {}**{reason} (for {}; a push needs it again).",
+            escape::md_code(&a.metric),
+            escape::md_text(&format!("@{}", a.by)),
+            escape::md_code(&a.head_sha[..7.min(a.head_sha.len())])
+        ));
+    }
+    let accepted_names: Vec<String> = accepted.iter().map(|a| a.metric.clone()).collect();
     for conf in &results.confirmations {
         notes.push(format!(
             "🔁 **Confirmation run**: {}.",
@@ -521,7 +636,14 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         SetupCheck::Changed(files) => files.clone(),
         SetupCheck::Unchanged | SetupCheck::Unknown(_) => Vec::new(),
     };
-    let decision = policy::decide(&gate_inputs(c, release, &override_state, setup, opts, &[]));
+    let decision = policy::decide(&gate_inputs(
+        c,
+        release,
+        &override_state,
+        setup,
+        opts,
+        &accepted_names,
+    ));
     let report = report_markdown(&decision, c, &opts.check_name);
     let embedded = Embedded {
         version: 1,
@@ -564,6 +686,7 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         comment: body,
         trim,
         check,
+        reply,
     }
 }
 
@@ -803,6 +926,8 @@ mod tests {
                 state: Some(GateState::new("bench-gate")),
                 notes: vec!["_a note from routing_".into()],
                 run_url: None,
+                accepted: Vec::new(),
+                asked: None,
             };
             decide(&opts, evidence, facts)
         };

@@ -192,6 +192,21 @@ impl Sinks<'_> {
         Ok(self.nothing_decided(&s.notice, ResultValue::Stale)?)
     }
 
+    /// A reply to a `/bench-gate` command; a failure is only a warning.
+    pub fn post_reply(&self, number: u64, body: &str) {
+        let Some(api) = self.api else {
+            println!(
+                "bench-gate: (no token) would reply: {}",
+                escape::log_text(body)
+            );
+            return;
+        };
+        match api.create_comment(number, body) {
+            Ok(c) => println!("bench-gate: replied {}", c.html_url),
+            Err(e) => COMMENT.failed(&e),
+        }
+    }
+
     /// A pull request that changes no benchmarked path: its check run is
     /// completed as `success` at once, `result=skipped`, exit 0; nothing is
     /// benchmarked and the comment is left as it is.
@@ -288,6 +303,9 @@ impl Sinks<'_> {
         };
         if let Some(url) = self.comment(t, o, &mut denied) {
             written.push(Output::CommentUrl(url));
+        }
+        if let (Some(reply), Some(pr)) = (&o.reply, t.pr) {
+            self.post_reply(pr, reply);
         }
         if self.api.is_none() || denied {
             for line in &o.log_annotations {
@@ -434,6 +452,8 @@ mod tests {
                 state: None,
                 notes: Vec::new(),
                 run_url: None,
+                accepted: Vec::new(),
+                asked: None,
             },
         )
     }

@@ -242,3 +242,209 @@ fn a_pull_request_that_changes_no_benchmarked_path_passes_quickly() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("could not be listed"), "{}", text(&out));
 }
+
+const METRIC: &str = "generation.single.latency_p50_ms";
+
+/// `comment` by `user` (seeded in the fake, as GitHub holds it) and the
+/// `issue_comment` payload announcing it, on pull request 2 (or on issue 2
+/// when `on_pr` is false).
+fn comment_event(
+    fake: &FakeGitHub,
+    co: &Checkout,
+    tag: &str,
+    user: &str,
+    body: &str,
+    on_pr: bool,
+) -> String {
+    let id = fake.with(|s| s.seed_comment(body, user));
+    let created = fake.comments().last().unwrap().created_at.clone();
+    payload(co, "issue_comment.created.json", tag, |v| {
+        v["issue"]["number"] = json!(2);
+        if on_pr {
+            v["issue"]["pull_request"] =
+                json!({"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2"});
+        }
+        v["comment"]["id"] = json!(id);
+        v["comment"]["body"] = json!(body);
+        v["comment"]["user"]["login"] = json!(user);
+        v["comment"]["created_at"] = json!(created);
+        v["comment"]["updated_at"] = json!(created);
+    })
+}
+
+/// The gate's own comment (marker, by the token's bot).
+fn own(fake: &FakeGitHub) -> String {
+    let c: Vec<_> = fake
+        .comments()
+        .into_iter()
+        .filter(|c| c.user == "github-actions[bot]" && c.body.contains(MARKER))
+        .collect();
+    assert_eq!(c.len(), 1, "one comment of the gate's own");
+    c[0].body.clone()
+}
+
+/// The gate's replies: its comments without the marker.
+fn replies(fake: &FakeGitHub) -> Vec<String> {
+    fake.comments()
+        .into_iter()
+        .filter(|c| c.user == "github-actions[bot]" && !c.body.contains(MARKER))
+        .map(|c| c.body)
+        .collect()
+}
+
+/// `/bench-gate accept` end to end: a maintainer's acceptance turns the one
+/// failing metric green without benchmarking (the config would fail), with
+/// the reason in the comment and the record; a writer is ignored and told
+/// why, by name; on an issue nothing happens but a reply; a metric that is
+/// not failing gets a reply listing the failing ones; `revoke` undoes it;
+/// after a push the acceptance no longer applies. No check run is created
+/// for a command that decides nothing.
+#[test]
+fn a_maintainer_accepts_one_metric_with_a_comment() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    std::fs::write(
+        co.path("broken.yml"),
+        "scenarios:\n  a:\n    command: [\"false\"]\n",
+    )
+    .unwrap();
+    fake.with(|s| {
+        s.permissions.push(("maint".into(), "maintain".into()));
+        s.permissions.push(("writer".into(), "write".into()));
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let broken = ["--config", "broken.yml"];
+
+    // The maintainer accepts.
+    let body = format!("/bench-gate accept {METRIC} the new sampler is slower <b>on purpose</b>");
+    let ev = comment_event(&fake, &co, "c-accept", "maint", &body, true);
+    let out = gate(&fake, &co, "issue_comment", &ev, &broken);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("without benchmarking"),
+        "{}",
+        text(&out)
+    );
+    let run = last_check(&fake);
+    assert_eq!(
+        (run.head_sha.as_str(), run.conclusion.as_deref()),
+        (HEAD, Some("success"))
+    );
+    assert_eq!(
+        run.title,
+        "Accepted: 1 metric above the failure threshold, accepted by a maintainer"
+    );
+    let c = own(&fake);
+    assert!(
+        c.contains(&format!("`{METRIC}` **accepted by @\u{200d}maint**: the new sampler is slower &lt;b&gt;on purpose&lt;/b&gt;")),
+        "{c}"
+    );
+    assert!(!c.contains("<b>on purpose"), "{c}");
+    assert_eq!(co.outputs()["result"], "overridden");
+    let checks = fake.check_runs().len();
+
+    // A writer: ignored, and told why.
+    let ev = comment_event(
+        &fake,
+        &co,
+        "c-writer",
+        "writer",
+        "/bench-gate revoke generation.single.latency_p50_ms",
+        true,
+    );
+    let out = gate(&fake, &co, "issue_comment", &ev, &broken);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(co.outputs()["result"], "skipped");
+    let r = replies(&fake);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].starts_with("@\u{200d}writer: ignored: @\u{200d}writer has the role `write`, and accepting or revoking a metric needs `maintain` or higher"), "{}", r[0]);
+    assert_eq!(
+        fake.check_runs().len(),
+        checks,
+        "no check run for a command that decides nothing"
+    );
+
+    // On an issue: a reply, nothing else.
+    let ev = comment_event(&fake, &co, "c-issue", "maint", &body, false);
+    let out = gate(&fake, &co, "issue_comment", &ev, &broken);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = replies(&fake);
+    assert!(
+        r[1].contains("work on pull requests only, and #2 is an issue"),
+        "{}",
+        r[1]
+    );
+    assert_eq!(fake.check_runs().len(), checks);
+
+    // From a bot: skipped without a reply.
+    let ev = comment_event(&fake, &co, "c-bot", "renovate[bot]", &body, true);
+    let out = gate(&fake, &co, "issue_comment", &ev, &broken);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(replies(&fake).len(), 2);
+    assert_eq!(fake.check_runs().len(), checks);
+
+    // A metric that is not failing: a reply naming the failing one; the
+    // earlier acceptance still holds.
+    let ev = comment_event(
+        &fake,
+        &co,
+        "c-unknown",
+        "maint",
+        "/bench-gate accept startup.cli_cold_ms",
+        true,
+    );
+    let out = gate(&fake, &co, "issue_comment", &ev, &broken);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = replies(&fake);
+    assert_eq!(r.len(), 3, "{r:?}");
+    assert!(
+        r[2].contains(&format!("`startup.cli_cold_ms` is not a failing metric for `ec26c3e`, so nothing was accepted; the failing ones: `{METRIC}`")),
+        "{}",
+        r[2]
+    );
+    assert_eq!(last_check(&fake).conclusion.as_deref(), Some("success"));
+
+    // Revoked: the failure is back.
+    let ev = comment_event(
+        &fake,
+        &co,
+        "c-revoke",
+        "maint",
+        &format!("/bench-gate revoke {METRIC}"),
+        true,
+    );
+    let out = gate(&fake, &co, "issue_comment", &ev, &broken);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(last_check(&fake).conclusion.as_deref(), Some("failure"));
+    assert!(!own(&fake).contains("accepted by"), "{}", own(&fake));
+
+    // Accepted again, then a push: the acceptance was for the old head.
+    let ev = comment_event(&fake, &co, "c-again", "maint", &body, true);
+    let out = gate(&fake, &co, "issue_comment", &ev, &broken);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let push = payload(&co, "pull_request.synchronize.json", "c-push", |v| {
+        v["pull_request"]["head"]["sha"] = json!(B_SHA);
+    });
+    fake.with(|s| s.head_sha = B_SHA.into());
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &push,
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let run = last_check(&fake);
+    assert_eq!(
+        (run.head_sha.as_str(), run.conclusion.as_deref()),
+        (B_SHA, Some("failure"))
+    );
+    assert!(!own(&fake).contains("accepted by"));
+}
