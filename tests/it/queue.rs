@@ -448,3 +448,114 @@ fn a_maintainer_accepts_one_metric_with_a_comment() {
     );
     assert!(!own(&fake).contains("accepted by"));
 }
+
+/// The gate's own comment with its record rewritten by `edit` (any
+/// workflow can post as the gate's bot: the record is only as good as the
+/// comment it sits in).
+fn rewrite_record(fake: &FakeGitHub, edit: impl FnOnce(&mut bench_gate::github::state::GateState)) {
+    use bench_gate::github::state;
+    fake.with(|s| {
+        let c = s
+            .comments
+            .iter_mut()
+            .find(|c| c.user == "github-actions[bot]" && c.body.contains(MARKER))
+            .expect("the gate's comment");
+        let mut record = state::decode(&c.body).unwrap().unwrap();
+        let start = c.body.find("<!-- bench-gate:state ").unwrap();
+        let end = start + c.body[start..].find(" -->").unwrap() + 4;
+        edit(&mut record);
+        c.body = format!(
+            "{}{}{}",
+            &c.body[..start],
+            state::encode(&record),
+            &c.body[end..]
+        );
+    });
+}
+
+fn acceptance(by: &str, comment_id: u64) -> bench_gate::github::state::Acceptance {
+    bench_gate::github::state::Acceptance {
+        metric: METRIC.into(),
+        by: by.into(),
+        role: "maintain".into(),
+        reason: "forged".into(),
+        head_sha: HEAD.into(),
+        at: "2026-11-27T10:00:00Z".into(),
+        comment_id,
+    }
+}
+
+/// Acceptances cannot be forged: a record naming a writer's comment, a
+/// maintainer who did not write the comment named, a comment that is gone,
+/// or one revoked later by a maintainer counts for nothing; a copy of the
+/// gate's comment with an acceptance, by someone else, is never read.
+#[test]
+fn a_forged_acceptance_counts_for_nothing() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    fake.with(|s| {
+        s.permissions.push(("maint".into(), "maintain".into()));
+        s.permissions.push(("writer".into(), "write".into()));
+    });
+    let reopened = |fake: &FakeGitHub| {
+        let out = gate(
+            fake,
+            &co,
+            "pull_request",
+            "pull_request.reopened.json",
+            &["--results", &regressed(&co)],
+        );
+        (out.status.code(), co.outputs()["result"].clone())
+    };
+    assert_eq!(reopened(&fake), (Some(2), "fail".into()));
+    let accept = format!("/bench-gate accept {METRIC}");
+    let by_writer = fake.with(|s| s.seed_comment(&accept, "writer"));
+    let by_maint = fake.with(|s| s.seed_comment(&accept, "maint"));
+
+    // The control: the maintainer's own comment, recorded, counts.
+    rewrite_record(&fake, |r| {
+        r.acceptances = vec![acceptance("maint", by_maint)]
+    });
+    assert_eq!(reopened(&fake), (Some(0), "overridden".into()));
+
+    for (what, forged) in [
+        ("a writer's comment", acceptance("writer", by_writer)),
+        ("someone else's comment", acceptance("maint", by_writer)),
+        ("a comment that is not there", acceptance("maint", 999_999)),
+    ] {
+        rewrite_record(&fake, |r| r.acceptances = vec![forged]);
+        assert_eq!(reopened(&fake), (Some(2), "fail".into()), "{what}");
+        let record = bench_gate::github::state::decode(&own(&fake))
+            .unwrap()
+            .unwrap();
+        assert!(
+            record.acceptances.is_empty(),
+            "{what}: dropped from the record"
+        );
+    }
+
+    // Revoked by a maintainer after it: no longer counts.
+    rewrite_record(&fake, |r| {
+        r.acceptances = vec![acceptance("maint", by_maint)]
+    });
+    fake.with(|s| s.seed_comment(&format!("/bench-gate revoke {METRIC}"), "maint"));
+    assert_eq!(reopened(&fake), (Some(2), "fail".into()), "revoked");
+
+    // A copy of the gate's comment, with an acceptance, by someone else.
+    let body = own(&fake);
+    let by_maint2 = fake.with(|s| s.seed_comment(&accept, "maint"));
+    rewrite_record(&fake, |r| {
+        r.acceptances = vec![acceptance("maint", by_maint2)]
+    });
+    let copy = own(&fake);
+    fake.with(|s| {
+        let c = s.comments.iter_mut().find(|c| c.body == copy).unwrap();
+        c.body = body;
+        s.seed_comment(&copy, "mallory");
+    });
+    assert_eq!(
+        reopened(&fake),
+        (Some(2), "fail".into()),
+        "a copy is not read"
+    );
+}
