@@ -240,7 +240,24 @@ fn with_check_open(
     };
     let accepted = match &mut kind {
         Kind::PullRequest(pr) => outcome::resolve_acceptances(api, pr, &head, opts),
-        Kind::MergeGroup(_) | Kind::Release | Kind::ReportOnly => Vec::new(),
+        // The queued pull request's acceptances for the queued head, checked
+        // as on the pull request (its record is not written).
+        Kind::MergeGroup(m) => match &m.queued {
+            Some(q) if q.head_now == q.queued_head => {
+                let mut pr = route::PullRequest {
+                    number: q.number,
+                    me: None,
+                    labels: q.labels.clone(),
+                    applied_now_by: None,
+                    stale: false,
+                    state: q.state.clone(),
+                    asked: None,
+                };
+                outcome::resolve_acceptances(api, &mut pr, &q.queued_head, opts)
+            }
+            _ => Vec::new(),
+        },
+        Kind::Release | Kind::ReportOnly => Vec::new(),
     };
     let pr = match &kind {
         Kind::PullRequest(p) => Some(p),

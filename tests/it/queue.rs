@@ -559,3 +559,71 @@ fn a_forged_acceptance_counts_for_nothing() {
         "a copy is not read"
     );
 }
+
+/// A metric accepted on the queued pull request, for the queued head, is
+/// accepted on the queue's commit too; a branch naming another head of the
+/// pull request carries nothing.
+#[test]
+fn a_merge_queue_check_carries_the_acceptances_of_its_pull_request() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    fake.with(|s| {
+        s.head_sha = QUEUED.into();
+        s.permissions.push(("maint".into(), "maintain".into()));
+    });
+    let opened = payload(&co, "pull_request.opened.json", "qa-open", |v| {
+        v["pull_request"]["head"]["sha"] = json!(QUEUED);
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &opened,
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let ev = comment_event(
+        &fake,
+        &co,
+        "qa-accept",
+        "maint",
+        &format!("/bench-gate accept {METRIC} intended"),
+        true,
+    );
+    let out = gate(&fake, &co, "issue_comment", &ev, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let queue = event("merge_group.checks_requested.json")
+        .display()
+        .to_string();
+    let out = gate(
+        &fake,
+        &co,
+        "merge_group",
+        &queue,
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let run = last_check(&fake);
+    assert_eq!(
+        (run.head_sha.as_str(), run.conclusion.as_deref()),
+        (QUEUE_HEAD, Some("success"))
+    );
+    assert!(run.title.starts_with("Accepted: 1 metric"), "{}", run.title);
+
+    let other = payload(&co, "merge_group.checks_requested.json", "qa-other", |v| {
+        v["merge_group"]["head_ref"] = json!(format!(
+            "refs/heads/gh-readonly-queue/main/pr-104-{}",
+            "d".repeat(40)
+        ));
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "merge_group",
+        &other,
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(last_check(&fake).conclusion.as_deref(), Some("failure"));
+}
