@@ -429,12 +429,22 @@ fn issue_comment<'a>(
     let info = api
         .pull(number)
         .map_err(|e| anyhow::anyhow!("pull request #{number} could not be read: {e}"))?;
-    // Whether there is anything to re-decide from; the comment it is read
-    // from once the check run is open is the gate's own (by its login).
+    // Whether there is anything to re-decide from: a comment that can be
+    // the gate's (by its login, or by a bot when that is only known from
+    // the check run still to be created). Once the check run is open, only
+    // the gate's own comment is read.
+    let me = identify(api, opts, None)?;
+    let could_be_ours = |c: &Comment| {
+        c.author().is_some_and(|a| match &me {
+            Some(me) => a.eq_ignore_ascii_case(me),
+            None => a.ends_with("[bot]"),
+        })
+    };
     let decided = api
         .comments(number)
         .map_err(|e| anyhow::anyhow!("the pull request's comments could not be read: {e}"))?
         .iter()
+        .filter(|c| could_be_ours(c))
         .filter_map(|c| comment::decode(c.body.as_deref()?))
         .any(|e| e.head_sha == info.head_sha && e.check == opts.check_name);
     if !decided {

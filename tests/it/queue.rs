@@ -627,3 +627,46 @@ fn a_merge_queue_check_carries_the_acceptances_of_its_pull_request() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert_eq!(last_check(&fake).conclusion.as_deref(), Some("failure"));
 }
+
+/// A copy of the gate's comment (marker, record, results for the head)
+/// posted by a person is no ground for a `/bench-gate accept`: the gate
+/// replies that it has no results yet, and creates no check run.
+#[test]
+fn an_acceptance_never_re_decides_from_someone_elses_results() {
+    let co = Checkout::new();
+    let first = FakeGitHub::start();
+    let out = gate(
+        &first,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let copy = own(&first);
+
+    let fake = FakeGitHub::start();
+    fake.with(|s| {
+        s.permissions.push(("maint".into(), "maintain".into()));
+        s.seed_comment(&copy, "mallory");
+    });
+    let ev = comment_event(
+        &fake,
+        &co,
+        "x-accept",
+        "maint",
+        &format!("/bench-gate accept {METRIC}"),
+        true,
+    );
+    let out = gate(&fake, &co, "issue_comment", &ev, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = replies(&fake);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(
+        r[0].contains("the gate has no results for `ec26c3e`"),
+        "{}",
+        r[0]
+    );
+    assert!(fake.check_runs().is_empty());
+    assert_eq!(co.outputs()["result"], "skipped");
+}
