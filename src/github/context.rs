@@ -591,6 +591,23 @@ mod tests {
     }
 
     #[test]
+    fn an_issue_comment_is_read_and_other_actions_are_not_acted_on() {
+        let c = ctx("issue_comment", "issue_comment.created.json");
+        let Event::IssueComment(p) = &c.event else {
+            panic!("{:?}", c.event)
+        };
+        assert_eq!(
+            (p.issue.number, p.comment.id, p.comment.user.kind.as_str()),
+            (1, 492700400, "User")
+        );
+        assert!(
+            p.issue.pull_request.is_none(),
+            "GitHub's example is on an issue"
+        );
+        assert_eq!(p.comment.created_at, p.comment.updated_at);
+    }
+
+    #[test]
     fn pull_request_target_is_refused_unless_allowed() {
         let c = ctx("pull_request_target", "pull_request.opened.json");
         let err = c.refuse_pull_request_target(false).unwrap_err();

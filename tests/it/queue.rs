@@ -390,6 +390,21 @@ fn a_maintainer_accepts_one_metric_with_a_comment() {
     assert_eq!(replies(&fake).len(), 2);
     assert_eq!(fake.check_runs().len(), checks);
 
+    // An edited comment: skipped without a reply (only a new comment counts).
+    let ev = comment_event(&fake, &co, "c-edited", "maint", &body, true);
+    let edited = payload(&co, &ev, "c-edited2", |v| {
+        v["comment"]["updated_at"] = json!("2026-11-30T00:00:00Z");
+    });
+    let out = gate(&fake, &co, "issue_comment", &edited, &broken);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("the comment was edited"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(replies(&fake).len(), 2);
+    assert_eq!(fake.check_runs().len(), checks);
+
     // A metric that is not failing: a reply naming the failing one; the
     // earlier acceptance still holds.
     let ev = comment_event(
