@@ -390,7 +390,8 @@ fn issue_comment<'a>(
     let by = &comment.user.login;
     if comment.user.kind.eq_ignore_ascii_case("bot") || by.ends_with("[bot]") {
         return Ok(Route::Skip(format!(
-            "bench-gate gate: the /bench-gate command is from a bot (@{by}); ignored."
+            "bench-gate gate: the /bench-gate command is from a bot (@{}); ignored.",
+            escape::log_text(by)
         )));
     }
     if !comment.updated_at.is_empty() && comment.updated_at != comment.created_at {
@@ -519,7 +520,7 @@ fn command_request(
     };
     println!(
         "bench-gate: /bench-gate {verb} by @{}; re-deciding from the results in the gate's own comment for {head}, without benchmarking.",
-        c.by
+        escape::log_text(&c.by)
     );
     Ok(Request {
         kind: Kind::PullRequest(Box::new(PullRequest {
@@ -553,7 +554,7 @@ fn merge_group(
     let Some((number, queued_head)) = m.merge_group.queued_pull_request() else {
         println!(
             "bench-gate: the merge queue branch {} names no pull request of this base; nothing carries over.",
-            m.merge_group.head_ref
+            escape::log_text(&m.merge_group.head_ref)
         );
         return Ok(None);
     };
