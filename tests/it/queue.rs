@@ -685,3 +685,67 @@ fn an_acceptance_never_re_decides_from_someone_elses_results() {
     assert!(fake.check_runs().is_empty());
     assert_eq!(co.outputs()["result"], "skipped");
 }
+
+/// A/B on a merge queue: the queue's base commit (`merge_group.base_sha`)
+/// is measured side by side with its head, in a real git repository.
+#[test]
+fn a_merge_queue_is_measured_side_by_side_with_its_base() {
+    let _serial = crate::support::serial();
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(co.dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    std::fs::write(
+        co.path("bench-gate.yml"),
+        "scenarios:\n  job:\n    command: [\"true\"]\n    iterations: 3\n    warmup: 0\n",
+    )
+    .unwrap();
+    std::fs::remove_dir_all(co.path("baselines")).unwrap();
+    std::fs::write(co.path(".gitignore"), "*.json\n*.md\n*.txt\n").unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let base = git(&["rev-parse", "HEAD"]);
+    std::fs::write(co.path("README"), "queued\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "queued"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let queue = payload(&co, "merge_group.checks_requested.json", "ab", |v| {
+        v["merge_group"]["base_sha"] = json!(base);
+        v["merge_group"]["head_sha"] = json!(head);
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "merge_group",
+        &queue,
+        &[
+            "--ab",
+            "pr-base",
+            "--warn-threshold",
+            "5000",
+            "--fail-threshold",
+            "10000",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let run = last_check(&fake);
+    assert_eq!(run.head_sha, head);
+    assert!(
+        run.summary.contains(&format!(
+            "Against the base commit `{}`, measured side by side",
+            &base[..7]
+        )),
+        "{}",
+        run.summary
+    );
+    assert_eq!(comment_writes(&fake), 0);
+}
