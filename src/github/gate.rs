@@ -226,7 +226,7 @@ fn with_check_open(
     if let (Some(api), Some(globs), Kind::PullRequest(p)) = (api, &opts.relevant_paths, &kind) {
         if !matches!(source, Source::Artifact(_)) {
             if let Some(message) = outcome::not_relevant(api, p.number, globs, &opts.protected) {
-                return sinks.not_relevant(check, &message);
+                return sinks.not_relevant(check, &head, &message);
             }
         }
     }

@@ -210,10 +210,24 @@ impl Sinks<'_> {
     /// A pull request that changes no benchmarked path: its check run is
     /// completed as `success` at once, `result=skipped`, exit 0; nothing is
     /// benchmarked and the comment is left as it is.
-    pub fn not_relevant(&self, check: &OpenCheck, message: &str) -> Result<u8, Failed> {
+    pub fn not_relevant(&self, check: &OpenCheck, head: &str, message: &str) -> Result<u8, Failed> {
         let summary = format!("Nothing was benchmarked: {}.", escape::md_text(message));
+        // Creating it up front failed (not for want of permission): once
+        // more now, so that a required check is not left waiting.
+        let retried = match (self.api, check.id, check.denied) {
+            (Some(api), None, false) => api
+                .create_check_run(&self.opts.check_name, head, &now())
+                .map_err(|e| CREATE_CHECK.failed(&e))
+                .ok()
+                .map(|c| OpenCheck {
+                    id: Some(c.id),
+                    app: c.app,
+                    ..OpenCheck::none()
+                }),
+            _ => None,
+        };
         self.complete(
-            check,
+            retried.as_ref().unwrap_or(check),
             "success",
             "Not benchmarked: no benchmarked path changed",
             &summary,

@@ -241,6 +241,29 @@ fn a_pull_request_that_changes_no_benchmarked_path_passes_quickly() {
     let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("could not be listed"), "{}", text(&out));
+
+    // The check run could not be created up front (every retry failed):
+    // it is created when the answer is known, never left missing.
+    fake.with(|s| {
+        s.check_runs.clear();
+        for _ in 0..4 {
+            s.faults.push(crate::support::Fault {
+                method: "POST",
+                path: "/check-runs",
+                status: 502,
+                retry_after: None,
+                apply: false,
+            });
+        }
+    });
+    let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let runs = fake.check_runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0].status.as_str(), runs[0].conclusion.as_deref()),
+        ("completed", Some("success"))
+    );
 }
 
 const METRIC: &str = "generation.single.latency_p50_ms";
