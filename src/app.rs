@@ -186,12 +186,20 @@ fn gate(args: GateArgs) -> Result<u8> {
             crate::cli::LabelEventsArg::Benchmark => gate::LabelEvents::Benchmark,
         },
         protected: protected_paths(i),
+        relevant_paths: relevant_paths(i),
     };
     let pr_base = match &ctx.event {
         crate::github::context::Event::PullRequest(p) => Some(crate::measure::trees::PrCommits {
             base_sha: p.pull_request.base.sha.clone(),
             head_sha: p.pull_request.head.sha.clone(),
             merge_sha: p.pull_request.merge_commit_sha.clone(),
+        }),
+        // The queue's head commit descends from its base: the merge base
+        // with `base_sha` is `base_sha` itself.
+        crate::github::context::Event::MergeGroup(m) => Some(crate::measure::trees::PrCommits {
+            base_sha: m.merge_group.base_sha.clone(),
+            head_sha: m.merge_group.head_sha.clone(),
+            merge_sha: None,
         }),
         _ => None,
     };
@@ -318,6 +326,24 @@ fn protected_paths(i: &CompareInputs) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// `relevant_paths:` of the config in the checkout (the pull request's
+/// own: safe, since a change to the config is a setup change, which always
+/// counts as relevant). A config that does not load sets none: everything
+/// is benchmarked, and the workload reports the error.
+fn relevant_paths(i: &CompareInputs) -> Option<Vec<String>> {
+    let config = i
+        .workload
+        .config
+        .clone()
+        .unwrap_or_else(|| crate::workload::config::DEFAULT_FILE.into());
+    if !config.is_file() {
+        return None;
+    }
+    crate::workload::config::Config::load(&config)
+        .ok()?
+        .relevant_paths
 }
 
 /// `path` made absolute and clean: its longest existing prefix resolved by

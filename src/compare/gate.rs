@@ -173,6 +173,11 @@ pub struct GateInputs {
     pub setup: SetupCheck,
     pub fail_on_regression: bool,
     pub fail_on_warning: bool,
+    /// The metrics above the failure threshold, by name (each once).
+    pub failing: Vec<String>,
+    /// Metrics a maintainer accepted for this very commit (`/bench-gate
+    /// accept`), already checked; they no longer fail, the others still do.
+    pub accepted: Vec<String>,
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -217,7 +222,36 @@ pub fn decide(i: &GateInputs) -> GateDecision {
             ..decision(GateResult::Fail, "failure", title, fail_code)
         };
     }
+    // Accepted metrics: on a pull request only, and never a metric missing
+    // from the results (only a measured failure can be accepted).
+    let accepted = if i.release {
+        0
+    } else {
+        i.failing.iter().filter(|m| i.accepted.contains(m)).count()
+    };
+    let unaccepted = i.failing.len() - accepted;
+    let missing_fails = i.missing_policy == MissingPolicy::Fail && i.missing > 0;
     match i.verdict {
+        Some(Verdict::Fail) if !granted && accepted > 0 && unaccepted == 0 && !missing_fails => {
+            decision(
+                GateResult::Overridden,
+                "success",
+                format!(
+                    "Accepted: {} above the failure threshold, accepted by a maintainer",
+                    plural(accepted, "metric")
+                ),
+                0,
+            )
+        }
+        Some(Verdict::Fail) if !granted && accepted > 0 => decision(
+            GateResult::Fail,
+            "failure",
+            format!(
+                "Failed: {} ({accepted} accepted)",
+                counted(unaccepted, "failure", i, MissingPolicy::Fail)
+            ),
+            fail_code,
+        ),
         None => decision(
             GateResult::NoBaseline,
             "neutral",
@@ -280,7 +314,58 @@ mod tests {
             setup: SetupCheck::Unchanged,
             fail_on_regression: true,
             fail_on_warning: false,
+            failing: vec!["a.p50".into(), "b.p50".into()],
+            accepted: Vec::new(),
         }
+    }
+
+    /// An accepted metric no longer fails; the others still do; all of
+    /// them accepted, the check passes as overridden. Not on a release, not
+    /// for a metric missing from the results, and a metric that is not
+    /// failing accepts nothing.
+    #[test]
+    fn accepted_metrics_no_longer_fail_but_the_others_do() {
+        let mut i = inputs(Some(Verdict::Fail));
+        i.accepted = vec!["a.p50".into(), "not.failing".into()];
+        let d = decide(&i);
+        assert_eq!(
+            (d.result, d.conclusion, d.exit_code),
+            (GateResult::Fail, "failure", 2)
+        );
+        assert_eq!(
+            d.title,
+            "Failed: 1 metric above the failure threshold (1 accepted)"
+        );
+        i.accepted.push("b.p50".into());
+        let d = decide(&i);
+        assert_eq!(
+            (d.result, d.conclusion, d.exit_code),
+            (GateResult::Overridden, "success", 0)
+        );
+        assert_eq!(
+            d.title,
+            "Accepted: 2 metrics above the failure threshold, accepted by a maintainer"
+        );
+        i.missing = 1;
+        assert_eq!(
+            decide(&i).result,
+            GateResult::Fail,
+            "a missing metric still fails"
+        );
+        i.missing = 0;
+        i.release = true;
+        assert_eq!(decide(&i).result, GateResult::Fail, "not on a release");
+        let mut i = inputs(Some(Verdict::Fail));
+        i.accepted = vec!["not.failing".into()];
+        assert_eq!(
+            decide(&i).title,
+            "Failed: 2 metrics above the failure threshold"
+        );
+        // A setup change still needs the label.
+        let mut i = inputs(Some(Verdict::Fail));
+        i.accepted = i.failing.clone();
+        i.setup = SetupCheck::Changed(vec!["bench-gate.yml".into()]);
+        assert!(decide(&i).approval_needed);
     }
 
     fn granted() -> Override {

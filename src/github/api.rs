@@ -157,6 +157,9 @@ pub struct Comment {
     pub html_url: String,
     #[serde(default)]
     pub created_at: String,
+    /// Later than `created_at` once the comment was edited.
+    #[serde(default)]
+    pub updated_at: String,
     /// Who wrote it; a comment without an author is nobody's.
     #[serde(default)]
     pub user: Option<User>,
@@ -610,6 +613,7 @@ impl GitHubApi for GitHub {
             body: None,
             html_url: String::new(),
             created_at: String::new(),
+            updated_at: String::new(),
             user: None,
         }))
     }
@@ -626,6 +630,7 @@ impl GitHubApi for GitHub {
             body: None,
             html_url: String::new(),
             created_at: String::new(),
+            updated_at: String::new(),
             user: None,
         }))
     }

@@ -478,6 +478,8 @@ mod tests {
             setup: crate::compare::gate::SetupCheck::Unchanged,
             fail_on_regression: true,
             fail_on_warning: false,
+            failing: Vec::new(),
+            accepted: Vec::new(),
         });
         let baseline = crate::baseline::Baseline::parse(
             "b.yaml",

@@ -140,6 +140,84 @@ pub struct WorkflowRunPayload {
     pub repository: RepoRef,
 }
 
+/// A merge queue's group: the queue's head commit, built on `base_sha`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MergeGroup {
+    pub head_sha: String,
+    /// `refs/heads/gh-readonly-queue/<base>/pr-<N>-<sha>`.
+    pub head_ref: String,
+    pub base_sha: String,
+    #[serde(default)]
+    pub base_ref: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MergeGroupPayload {
+    pub action: String,
+    pub merge_group: MergeGroup,
+    pub repository: RepoRef,
+}
+
+impl MergeGroup {
+    /// The pull request a queue branch is for, and the head commit it was
+    /// queued at: `gh-readonly-queue/<base>/pr-<N>-<sha>`, with `<base>`
+    /// the group's own base branch. `None` for anything else: nothing is
+    /// carried over from a branch that does not name them exactly.
+    pub fn queued_pull_request(&self) -> Option<(u64, String)> {
+        let rest = self
+            .head_ref
+            .strip_prefix("refs/heads/gh-readonly-queue/")?;
+        let (base, last) = rest.rsplit_once('/')?;
+        let base_ref = self.base_ref.strip_prefix("refs/heads/").unwrap_or("");
+        if base.is_empty() || base != base_ref {
+            return None;
+        }
+        let (n, sha) = last.strip_prefix("pr-")?.split_once('-')?;
+        let digits = !n.is_empty() && n.len() <= 12 && n.bytes().all(|b| b.is_ascii_digit());
+        let is_sha = sha.len() == 40 && sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        (digits && is_sha && !n.starts_with('0'))
+            .then(|| Some((n.parse().ok()?, sha.to_string())))
+            .flatten()
+    }
+}
+
+/// The issue (or pull request) a comment is on.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueRef {
+    pub number: u64,
+    /// Present when the issue is a pull request.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommentUser {
+    pub login: String,
+    /// `User` or `Bot`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueComment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: String,
+    pub user: CommentUser,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueCommentPayload {
+    pub action: String,
+    pub issue: IssueRef,
+    pub comment: IssueComment,
+    pub repository: RepoRef,
+}
+
 /// The events the gate acts on.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -158,6 +236,10 @@ pub enum Event {
     },
     /// The privileged half of the fork-safe pattern.
     WorkflowRun(Box<WorkflowRunPayload>),
+    /// A merge queue asks for the required checks of its head commit.
+    MergeGroup(Box<MergeGroupPayload>),
+    /// A new comment: `/bench-gate accept` or `revoke`, or nothing to do.
+    IssueComment(Box<IssueCommentPayload>),
     WorkflowDispatch {
         git_ref: String,
         sha: String,
@@ -316,6 +398,28 @@ impl Context {
             ("workflow_run", Some(p)) => {
                 Event::WorkflowRun(Box::new(read_payload(p, "workflow_run")?))
             }
+            ("merge_group", Some(p)) => {
+                let payload: MergeGroupPayload = read_payload(p, "merge_group")?;
+                if payload.action == "checks_requested" {
+                    Event::MergeGroup(Box::new(payload))
+                } else {
+                    Event::Unsupported {
+                        name: event_name.clone(),
+                        detail: format!("action '{}'", payload.action),
+                    }
+                }
+            }
+            ("issue_comment", Some(p)) => {
+                let payload: IssueCommentPayload = read_payload(p, "issue_comment")?;
+                if payload.action == "created" {
+                    Event::IssueComment(Box::new(payload))
+                } else {
+                    Event::Unsupported {
+                        name: event_name.clone(),
+                        detail: format!("action '{}'", payload.action),
+                    }
+                }
+            }
             ("workflow_dispatch", Some(_)) => Event::WorkflowDispatch {
                 git_ref: env.var("GITHUB_REF").unwrap_or_default(),
                 sha: sha.clone(),
@@ -425,6 +529,89 @@ mod tests {
             ctx("workflow_dispatch", "workflow_dispatch.json").event,
             Event::WorkflowDispatch { .. }
         ));
+    }
+
+    #[test]
+    fn a_merge_group_maps_its_queue_branch_to_the_pull_request() {
+        let c = ctx("merge_group", "merge_group.checks_requested.json");
+        let Event::MergeGroup(m) = &c.event else {
+            panic!("{:?}", c.event)
+        };
+        let g = &m.merge_group;
+        assert_eq!(g.head_sha, "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d");
+        assert_eq!(g.base_sha, "380387fbc80638b734a49e1be1c4dfec1c01b33c");
+        assert_eq!(
+            g.queued_pull_request(),
+            Some((104, "929f8209d40f77f4abc622a499c93a83babdbe64".into()))
+        );
+        let sha = "929f8209d40f77f4abc622a499c93a83babdbe64";
+        let with = |head_ref: &str, base_ref: &str| {
+            MergeGroup {
+                head_ref: head_ref.into(),
+                base_ref: base_ref.into(),
+                ..g.clone()
+            }
+            .queued_pull_request()
+        };
+        assert_eq!(
+            with(
+                &format!("refs/heads/gh-readonly-queue/release/1.x/pr-7-{sha}"),
+                "refs/heads/release/1.x"
+            ),
+            Some((7, sha.into()))
+        );
+        for (head_ref, base_ref) in [
+            (
+                format!("refs/heads/gh-readonly-queue/main/pr-7-{sha}"),
+                "refs/heads/other",
+            ),
+            (
+                format!("refs/heads/gh-readonly-queue/main/pr-7-{}", &sha[..39]),
+                "refs/heads/main",
+            ),
+            (
+                format!("refs/heads/gh-readonly-queue/main/pr-x-{sha}"),
+                "refs/heads/main",
+            ),
+            (
+                format!("refs/heads/gh-readonly-queue/main/pr-07-{sha}"),
+                "refs/heads/main",
+            ),
+            (
+                format!(
+                    "refs/heads/gh-readonly-queue/main/pr-7-{}",
+                    sha.to_uppercase()
+                ),
+                "refs/heads/main",
+            ),
+            (
+                format!("refs/heads/my-queue/main/pr-7-{sha}"),
+                "refs/heads/main",
+            ),
+            (
+                format!("refs/heads/gh-readonly-queue/pr-7-{sha}"),
+                "refs/heads/main",
+            ),
+        ] {
+            assert_eq!(with(&head_ref, base_ref), None, "{head_ref} on {base_ref}");
+        }
+    }
+
+    #[test]
+    fn an_issue_comment_is_read_and_other_actions_are_not_acted_on() {
+        let c = ctx("issue_comment", "issue_comment.created.json");
+        let Event::IssueComment(p) = &c.event else {
+            panic!("{:?}", c.event)
+        };
+        assert_eq!(
+            (p.issue.number, p.comment.id, p.comment.user.kind.as_str()),
+            (1, 492700400, "User")
+        );
+        assert!(
+            p.issue.pull_request.is_none(),
+            "GitHub's example is on an issue"
+        );
+        assert_eq!(p.comment.created_at, p.comment.updated_at);
     }
 
     #[test]

@@ -124,6 +124,7 @@ impl FakeGitHub {
             body: Some(body.to_string()),
             html_url: format!("https://github.com/o/r/pull/2#issuecomment-{id}"),
             created_at: format!("2026-11-27T10:00:{:02}Z", id % 60),
+            updated_at: String::new(),
             user: Some(User {
                 login: user.to_string(),
             }),
@@ -295,6 +296,7 @@ impl Checkout {
             override_scope: OverrideScope::Commit,
             label_events: LabelEvents::Reuse,
             protected: vec!["baselines".into(), ".github/workflows".into()],
+            relevant_paths: None,
         }
     }
     /// The context of one of GitHub's example payloads (or of an edited

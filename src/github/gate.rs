@@ -64,6 +64,9 @@ pub struct GateOptions {
     /// maintainer's approval: the baselines folder, the workflows,
     /// `bench-gate.yml` and the files it names.
     pub protected: Vec<String>,
+    /// `relevant_paths:` globs from `bench-gate.yml`: a pull request that
+    /// changes none of them (and no protected file) is not benchmarked.
+    pub relevant_paths: Option<Vec<String>>,
 }
 
 /// What the override label covers.
@@ -166,6 +169,13 @@ fn flow(
     let routed = match route::route(ctx, opts, api)? {
         Route::Gate(r) => r,
         Route::Skip(message) => return sinks.nothing_decided(&message, ResultValue::Skipped),
+        Route::Reply { number, body } => {
+            sinks.post_reply(number, &body);
+            return sinks.nothing_decided(
+                "bench-gate gate: the /bench-gate command changed nothing (see the reply).",
+                ResultValue::Skipped,
+            );
+        }
         Route::Local => {
             let (body, code) = outcome::local(opts, &obtain()?)?;
             println!("{}", escape::log_text(&body));
@@ -210,13 +220,59 @@ fn with_check_open(
         source,
         notes,
     } = req;
+    // A pull request that changes no benchmarked path: a quick success.
+    // Not for an artifact (it was measured), nor a merge queue (a group
+    // holds the pull requests ahead of this one too).
+    if let (Some(api), Some(globs), Kind::PullRequest(p)) = (api, &opts.relevant_paths, &kind) {
+        if !matches!(source, Source::Artifact(_)) {
+            if let Some(message) = outcome::not_relevant(api, p.number, globs, &opts.protected) {
+                return sinks.not_relevant(check, &head, &message);
+            }
+        }
+    }
     let override_state = match &mut kind {
         Kind::PullRequest(pr) => outcome::resolve_override(api, pr, &head, opts),
+        Kind::MergeGroup(m) => match (api, &m.queued) {
+            (Some(api), Some(q)) => outcome::queue_override(api, q, opts),
+            _ => Override::Absent,
+        },
         Kind::Release | Kind::ReportOnly => Override::Absent,
+    };
+    let accepted = match &mut kind {
+        Kind::PullRequest(pr) => outcome::resolve_acceptances(api, pr, &head, opts),
+        // The queued pull request's acceptances for the queued head, checked
+        // as on the pull request (its record is not written).
+        Kind::MergeGroup(m) => match &m.queued {
+            Some(q) if q.head_now == q.queued_head => {
+                let mut pr = route::PullRequest {
+                    number: q.number,
+                    me: None,
+                    labels: q.labels.clone(),
+                    applied_now_by: None,
+                    stale: false,
+                    state: q.state.clone(),
+                    asked: None,
+                };
+                outcome::resolve_acceptances(api, &mut pr, &q.queued_head, opts)
+            }
+            _ => Vec::new(),
+        },
+        Kind::Release | Kind::ReportOnly => Vec::new(),
     };
     let pr = match &kind {
         Kind::PullRequest(p) => Some(p),
-        Kind::Release | Kind::ReportOnly => None,
+        Kind::MergeGroup(_) | Kind::Release | Kind::ReportOnly => None,
+    };
+    // The setup check: a pull request's files; a merge queue's, those of
+    // the pull request its branch names (none named: not checked, so not
+    // approved).
+    let setup_of = match &kind {
+        Kind::PullRequest(p) => SetupOf::Pull(p.number),
+        Kind::MergeGroup(m) => match &m.queued {
+            Some(q) => SetupOf::Pull(q.number),
+            None => SetupOf::Unknown("the merge queue's branch names no pull request".into()),
+        },
+        Kind::Release | Kind::ReportOnly => SetupOf::Nothing,
     };
     let target = Target {
         head: &head,
@@ -235,9 +291,18 @@ fn with_check_open(
             let n = ctx.run_attempt.as_deref().and_then(|a| a.parse().ok());
             (ctx.run_id.clone(), n.unwrap_or(1))
         }),
+        accepted,
+        asked: pr.and_then(|p| p.asked.clone()),
     };
-    let o = decide(sinks, &target, source, facts, obtain)?;
+    let o = decide(sinks, &target, setup_of, source, facts, obtain)?;
     sinks.publish(&target, check, &o)
+}
+
+/// Whose changed files the setup check looks at.
+enum SetupOf {
+    Nothing,
+    Pull(u64),
+    Unknown(String),
 }
 
 /// Stage two: the results (benchmarked, given or re-used), compared and
@@ -245,6 +310,7 @@ fn with_check_open(
 fn decide(
     sinks: &Sinks,
     t: &Target,
+    setup_of: SetupOf,
     source: Source,
     facts: Facts,
     obtain: Obtain,
@@ -266,8 +332,9 @@ fn decide(
         title: "The results could not be compared",
         error,
     })?;
-    let setup = match (sinks.api, t.pr) {
-        (Some(api), Some(pr)) => outcome::setup_check(api, pr, &opts.protected),
+    let setup = match (sinks.api, setup_of) {
+        (Some(api), SetupOf::Pull(pr)) => outcome::setup_check(api, pr, &opts.protected),
+        (Some(_), SetupOf::Unknown(why)) => SetupCheck::Unknown(why),
         _ => SetupCheck::Unchanged,
     };
     let evidence = Evidence {

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod command;
 pub mod comment;
 pub mod context;
 #[cfg(test)]

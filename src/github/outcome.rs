@@ -10,10 +10,11 @@ use serde_json::{json, Value};
 
 use super::actions::{self, Level};
 use super::api::{CheckOutput, GitHubApi};
+use super::command::{self, Command};
 use super::comment::{self, CommentInput, Embedded, Trim};
 use super::gate::{is_protected, GateOptions, OverrideScope};
-use super::route::{label_applier, PullRequest};
-use super::state::{self, GateState, Grant};
+use super::route::{label_applier, PullRequest, Queued};
+use super::state::{self, Acceptance, GateState, Grant};
 use crate::baseline::{self, discover};
 use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role, SetupCheck};
 use crate::compare::{self, Comparison, Status};
@@ -148,28 +149,11 @@ fn commit_override(
     }
     match state.grant.clone() {
         Some(g) if g.label == *label && g.head_sha == head => {
-            match label_applier(api, pr.number, label) {
-                Ok(Some(by)) if by.eq_ignore_ascii_case(&g.by) => {}
-                Ok(by) => {
-                    state.grant = None;
-                    return Override::Unverified {
-                        reason: format!(
-                            "the record names @{}, but the label was last applied by {}",
-                            g.by,
-                            by.map_or("no one".into(), |b| format!("@{b}"))
-                        ),
-                    };
-                }
-                Err(e) => {
-                    return Override::Unverified {
-                        reason: format!("the timeline could not be read: {e}"),
-                    }
-                }
+            let (o, disowned) = verify_grant(api, pr.number, g, opts);
+            if disowned {
+                state.grant = None;
             }
-            match role_for_override(api, &g.by, opts) {
-                Ok(role) => Override::Granted { by: g.by, role },
-                Err(o) => o,
-            }
+            o
         }
         Some(g) if g.label == *label => {
             let number = pr.number;
@@ -197,6 +181,93 @@ fn commit_override(
             reason: format!(
                 "the gate has no record of it being applied to commit {}; remove it and apply it again to override this commit",
                 &head[..head.len().min(7)]
+            ),
+        },
+    }
+}
+
+/// A recorded grant for this very head, checked: the timeline agrees that
+/// its maintainer applied the label last, and they still have the
+/// permission. `true` with it when the timeline disowns the record.
+fn verify_grant(
+    api: &dyn GitHubApi,
+    number: u64,
+    g: Grant,
+    opts: &GateOptions,
+) -> (Override, bool) {
+    match label_applier(api, number, &opts.override_label) {
+        Ok(Some(by)) if by.eq_ignore_ascii_case(&g.by) => {}
+        Ok(by) => {
+            return (
+                Override::Unverified {
+                    reason: format!(
+                        "the record names @{}, but the label was last applied by {}",
+                        g.by,
+                        by.map_or("no one".into(), |b| format!("@{b}"))
+                    ),
+                },
+                true,
+            );
+        }
+        Err(e) => {
+            return (
+                Override::Unverified {
+                    reason: format!("the timeline could not be read: {e}"),
+                },
+                false,
+            )
+        }
+    }
+    match role_for_override(api, &g.by, opts) {
+        Ok(role) => (Override::Granted { by: g.by, role }, false),
+        Err(o) => (o, false),
+    }
+}
+
+/// What the override of the pull request a merge queue's branch names
+/// means for the queue's commit. Read only (no label is taken off, no
+/// record written): it carries over when the pull request's head now is
+/// the commit the branch says was queued, and the gate's own record on it
+/// holds a grant for that very commit that the timeline and permissions
+/// still bear out (as for the label); with `override-scope: pull-request`,
+/// whoever applied the label last, as on the pull request.
+pub fn queue_override(api: &dyn GitHubApi, q: &Queued, opts: &GateOptions) -> Override {
+    let label = &opts.override_label;
+    if !q.labels.iter().any(|l| l == label) {
+        return Override::Absent;
+    }
+    let short = |s: &str| s[..s.len().min(7)].to_string();
+    if q.head_now != q.queued_head {
+        return Override::Unverified {
+            reason: format!(
+                "pull request #{} is now at {}, not at {} which the merge queue's branch names",
+                q.number,
+                short(&q.head_now),
+                short(&q.queued_head)
+            ),
+        };
+    }
+    if opts.override_scope == OverrideScope::PullRequest {
+        let pr = PullRequest {
+            number: q.number,
+            me: None,
+            labels: q.labels.clone(),
+            applied_now_by: None,
+            stale: false,
+            state: q.state.clone(),
+            asked: None,
+        };
+        return pull_request_override(Some(api), &pr, opts);
+    }
+    match q.state.grant.clone() {
+        Some(g) if g.label == *label && g.head_sha == q.queued_head => {
+            verify_grant(api, q.number, g, opts).0
+        }
+        _ => Override::Unverified {
+            reason: format!(
+                "the gate has no record of it being applied to #{} at {}",
+                q.number,
+                short(&q.queued_head)
             ),
         },
     }
@@ -268,6 +339,118 @@ pub fn setup_check(api: &dyn GitHubApi, pr: u64, protected: &[String]) -> SetupC
     }
 }
 
+// ---- accepted metrics ----
+
+/// The acceptances in the gate's record that count for `head`, checked
+/// again (a record is only as good as the comment it sits in): each names
+/// a comment that is still there, by the same person, unedited, saying
+/// `/bench-gate accept` for the same metric; no later `/bench-gate revoke`
+/// of that metric by someone with the permission; and its author still
+/// has the permission. Acceptances for another head are dropped from the
+/// record (a push needs them again), and so are those that fail a check.
+/// A comment list that cannot be read counts none (the record is kept).
+pub fn resolve_acceptances(
+    api: Option<&dyn GitHubApi>,
+    pr: &mut PullRequest,
+    head: &str,
+    opts: &GateOptions,
+) -> Vec<Acceptance> {
+    if pr.stale {
+        return Vec::new();
+    }
+    let state = &mut pr.state;
+    state.acceptances.retain(|a| a.head_sha == head);
+    if state.acceptances.is_empty() {
+        return Vec::new();
+    }
+    let Some(api) = api else {
+        return Vec::new();
+    };
+    let comments = match api.comments(pr.number) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("warning: the acceptances could not be checked (the pull request's comments: {e}); none counts");
+            return Vec::new();
+        }
+    };
+    let permitted = |login: &str| role_for_override(api, login, opts).is_ok();
+    let holds = |a: &Acceptance| {
+        let Some(c) = comments.iter().find(|c| c.id == a.comment_id) else {
+            return false;
+        };
+        let said = c.body.as_deref().and_then(command::parse);
+        let edited = !c.updated_at.is_empty() && c.updated_at != c.created_at;
+        let same = matches!(&said, Some(Ok(Command::Accept { metric, .. })) if *metric == a.metric);
+        if edited || !same || !c.author().is_some_and(|u| u.eq_ignore_ascii_case(&a.by)) {
+            return false;
+        }
+        let revoked = comments
+            .iter()
+            .filter(|r| (r.created_at.as_str(), r.id) > (c.created_at.as_str(), c.id))
+            .filter(|r| {
+                matches!(r.body.as_deref().and_then(command::parse),
+                    Some(Ok(Command::Revoke { metric })) if metric == a.metric)
+            })
+            .any(|r| r.author().is_some_and(permitted));
+        !revoked && permitted(&a.by)
+    };
+    let before = state.acceptances.len();
+    state.acceptances.retain(|a| holds(a));
+    if state.acceptances.len() < before {
+        println!(
+            "bench-gate: {} recorded acceptance(s) no longer held (comment gone, edited, revoked, or the permission lost) and were dropped.",
+            before - state.acceptances.len()
+        );
+    }
+    state.acceptances.clone()
+}
+
+// ---- relevance ----
+
+/// Why a pull request need not be benchmarked: it changes no path that
+/// `relevant_paths` names and no file of the benchmark's setup. `None`
+/// (benchmark) whenever that cannot be shown: a file list that cannot be
+/// read or is not complete, globs that do not compile, a setup file.
+pub fn not_relevant(
+    api: &dyn GitHubApi,
+    pr: u64,
+    globs: &[String],
+    protected: &[String],
+) -> Option<String> {
+    let set = match crate::workload::config::relevant_set(globs) {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("warning: relevant_paths: {e}; benchmarking");
+            return None;
+        }
+    };
+    let files = match api.pull_files(pr) {
+        Ok(files) => files,
+        Err(e) => {
+            println!("bench-gate: the pull request's files could not be listed ({e}), so they may touch a benchmarked path; benchmarking.");
+            return None;
+        }
+    };
+    let relevant = files
+        .iter()
+        .filter(|f| set.is_match(f.as_str()) || is_protected(f, protected))
+        .count();
+    if relevant > 0 {
+        println!(
+            "bench-gate: {relevant} of the {} changed files are benchmarked paths (relevant_paths) or setup files; benchmarking.",
+            files.len()
+        );
+        return None;
+    }
+    Some(format!(
+        "no benchmarked path changed: {} changed {}, none matching the {} {} of relevant_paths in bench-gate.yml, and no setup file",
+        files.len(),
+        if files.len() == 1 { "file" } else { "files" },
+        globs.len(),
+        if globs.len() == 1 { "glob" } else { "globs" },
+    ))
+}
+
 // ---- the decision and what is said about it ----
 
 /// What the outcome is decided from: the results and what they were
@@ -294,6 +477,10 @@ pub struct Facts {
     /// This job's run and attempt, when it measured (or was given) the
     /// results rather than re-using them: recorded in `state`.
     pub attempt: Option<(Option<String>, u32)>,
+    /// Metrics accepted for this head, checked.
+    pub accepted: Vec<Acceptance>,
+    /// The metric this event's `/bench-gate accept` names.
+    pub asked: Option<String>,
 }
 
 /// The check run's output, owned.
@@ -333,6 +520,9 @@ pub struct Outcome {
     /// `::error`/`::warning` lines, for when no check run carries the
     /// annotations.
     pub log_annotations: Vec<String>,
+    /// A reply to post on the pull request (an accepted metric that is not
+    /// failing), Markdown.
+    pub reply: Option<String>,
 }
 
 fn gate_inputs(
@@ -341,6 +531,7 @@ fn gate_inputs(
     o: &Override,
     setup: SetupCheck,
     opts: &GateOptions,
+    accepted: &[String],
 ) -> GateInputs {
     GateInputs {
         verdict: c.map(|c| c.verdict),
@@ -353,7 +544,21 @@ fn gate_inputs(
         setup,
         fail_on_regression: opts.fail_on_regression,
         fail_on_warning: opts.fail_on_warning,
+        failing: c.map(failing_metrics).unwrap_or_default(),
+        accepted: accepted.to_vec(),
     }
+}
+
+/// The metrics above the failure threshold in the views that decide, each once.
+pub fn failing_metrics(c: &Comparison) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    c.deciding_views()
+        .into_iter()
+        .flat_map(|v| v.metrics.iter())
+        .filter(|m| m.effective_status() == Status::Failure)
+        .filter(|m| seen.insert(m.name.clone()))
+        .map(|m| m.name.clone())
+        .collect()
 }
 
 /// The repository-relative baselines folder, as the comment names it.
@@ -433,8 +638,48 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         mut notes,
         run_url,
         attempt,
+        accepted,
+        asked,
     } = f;
     let c = compared.as_ref().map(|(c, _)| c);
+    // Only a failing metric can be accepted: others are dropped from the
+    // record, and the one this event asked for gets a reply naming the
+    // failing ones.
+    let failing = c.map(failing_metrics).unwrap_or_default();
+    let accepted: Vec<Acceptance> = accepted
+        .into_iter()
+        .filter(|a| failing.contains(&a.metric))
+        .collect();
+    if let Some(s) = state.as_mut() {
+        s.acceptances.retain(|a| failing.contains(&a.metric));
+    }
+    let reply = asked.filter(|m| !failing.contains(m)).map(|m| {
+        let names: Vec<String> = failing.iter().map(|f| escape::md_code(f)).collect();
+        format!(
+            "{} is not a failing metric for {}, so nothing was accepted; {}.",
+            escape::md_code(&m),
+            escape::md_code(&head[..head.len().min(7)]),
+            if names.is_empty() {
+                "no metric is failing".to_string()
+            } else {
+                format!("the failing ones: {}", names.join(", "))
+            }
+        )
+    });
+    for a in &accepted {
+        let reason = if a.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", escape::md_text(&a.reason))
+        };
+        notes.push(format!(
+            "✅ {} **accepted by {}**{reason} (for {}; a push needs it again).",
+            escape::md_code(&a.metric),
+            escape::md_text(&format!("@{}", a.by)),
+            escape::md_code(&a.head_sha[..7.min(a.head_sha.len())])
+        ));
+    }
+    let accepted_names: Vec<String> = accepted.iter().map(|a| a.metric.clone()).collect();
     for conf in &results.confirmations {
         notes.push(format!(
             "🔁 **Confirmation run**: {}.",
@@ -450,7 +695,14 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         SetupCheck::Changed(files) => files.clone(),
         SetupCheck::Unchanged | SetupCheck::Unknown(_) => Vec::new(),
     };
-    let decision = policy::decide(&gate_inputs(c, release, &override_state, setup, opts));
+    let decision = policy::decide(&gate_inputs(
+        c,
+        release,
+        &override_state,
+        setup,
+        opts,
+        &accepted_names,
+    ));
     if let (Some(st), Some((run_id, n))) = (state.as_mut(), attempt) {
         if let Some(note) = record_attempt(st, &head, run_id, n, decision.result) {
             notes.push(note);
@@ -498,6 +750,7 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         comment: body,
         trim,
         check,
+        reply,
     }
 }
 
@@ -512,6 +765,7 @@ pub fn local(opts: &GateOptions, results: &Results) -> Result<(String, u8)> {
         &Override::Absent,
         SetupCheck::Unchanged,
         opts,
+        &[],
     ));
     let (body, _) = comment::body(&CommentInput {
         check_name: &opts.check_name,
@@ -734,6 +988,8 @@ mod tests {
                     notes: Vec::new(),
                     run_url: None,
                     attempt: Some((Some("42".into()), attempt)),
+                    accepted: Vec::new(),
+                    asked: None,
                 },
             );
             let st = state::decode(&o.comment).unwrap().unwrap();
@@ -802,6 +1058,8 @@ mod tests {
                 notes: vec!["_a note from routing_".into()],
                 run_url: None,
                 attempt: None,
+                accepted: Vec::new(),
+                asked: None,
             };
             decide(&opts, evidence, facts)
         };

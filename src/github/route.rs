@@ -13,10 +13,14 @@
 use anyhow::{Context as _, Result};
 
 use super::api::{ApiError, Comment, GitHubApi};
+use super::command::{self, Command};
 use super::comment;
-use super::context::{Context, Event, PullRequestPayload, WorkflowRunPayload};
+use super::context::{
+    Context, Event, IssueCommentPayload, MergeGroupPayload, PullRequestPayload, WorkflowRunPayload,
+};
 use super::gate::{Failed, GateOptions, LabelEvents, Obtain, OverrideScope};
-use super::state::{self, GateState};
+use super::state::{self, Acceptance, GateState};
+use crate::compare::gate::Role;
 use crate::model::Results;
 use crate::report::escape;
 
@@ -27,6 +31,12 @@ pub enum Route<'a> {
     Skip(String),
     /// No GitHub at all: print the comment that would be posted.
     Local,
+    /// A `/bench-gate` command that decides nothing: this reply is posted
+    /// on issue or pull request `number`, `result=skipped`, exit 0.
+    Reply {
+        number: u64,
+        body: String,
+    },
     Gate(Routed<'a>),
 }
 
@@ -44,6 +54,8 @@ enum Pending<'a> {
     PullRequest(PullEvent),
     /// Checked in [`request`], with the check run open.
     WorkflowRun(&'a WorkflowRunPayload),
+    MergeGroup(&'a MergeGroupPayload),
+    Command(CommandEvent),
     Release,
     ReportOnly,
 }
@@ -65,6 +77,18 @@ impl Routed<'_> {
     pub fn report_only(&self) -> bool {
         matches!(self.event, Pending::ReportOnly)
     }
+}
+
+/// A maintainer's `/bench-gate accept` or `revoke` on a pull request.
+#[derive(Debug)]
+struct CommandEvent {
+    number: u64,
+    labels: Vec<String>,
+    command: Command,
+    by: String,
+    role: String,
+    comment_id: u64,
+    at: String,
 }
 
 /// The rest of routing's answer, once the check run is open.
@@ -101,6 +125,9 @@ pub struct Request {
 pub enum Kind {
     /// A pull request: comment, check run, override label, setup check.
     PullRequest(Box<PullRequest>),
+    /// A merge queue's head commit: a check run, no comment; the override
+    /// of the pull request its branch names carries over.
+    MergeGroup(Box<MergeQueue>),
     /// A release tag: a check run; the label does not apply.
     Release,
     /// A push to a branch or a manual run: files and log only, no API call.
@@ -124,6 +151,29 @@ pub struct PullRequest {
     pub stale: bool,
     /// The record in the gate's own comment.
     pub state: GateState,
+    /// The metric a `/bench-gate accept` of this event names (a reply
+    /// lists the failing ones when it is not one of them).
+    pub asked: Option<String>,
+}
+
+/// A merge queue's group, and the pull request its branch names.
+#[derive(Debug)]
+pub struct MergeQueue {
+    /// The pull request the queue branch names, as it is now; `None` when
+    /// the branch names none (then nothing carries over).
+    pub queued: Option<Queued>,
+}
+
+#[derive(Debug)]
+pub struct Queued {
+    pub number: u64,
+    /// The pull request's head commit the branch says was queued.
+    pub queued_head: String,
+    /// The pull request's head and labels now.
+    pub head_now: String,
+    pub labels: Vec<String>,
+    /// The record in the gate's own comment on that pull request.
+    pub state: GateState,
 }
 
 /// Where the results come from.
@@ -146,7 +196,7 @@ pub fn wants_api(ctx: &Context, opts: &GateOptions) -> Result<bool> {
         Event::WorkflowRun(_) if !opts.results_given => anyhow::bail!(
             "a workflow_run gate publishes the results of the pull_request run: pass --results FILE (the downloaded artifact); it never benchmarks the default branch in its place"
         ),
-        Event::WorkflowRun(_) => true,
+        Event::WorkflowRun(_) | Event::MergeGroup(_) | Event::IssueComment(_) => true,
         Event::Local
         | Event::Unsupported { .. }
         | Event::PushBranch { .. }
@@ -174,7 +224,7 @@ pub fn route<'a>(
                 format!(" ({detail})")
             };
             Route::Skip(format!(
-                "bench-gate gate: the '{name}' event{detail} is not one the gate acts on (pull_request opened/synchronize/reopened/labeled/unlabeled, push, workflow_run, workflow_dispatch); nothing to do."
+                "bench-gate gate: the '{name}' event{detail} is not one the gate acts on (pull_request opened/synchronize/reopened/labeled/unlabeled, push, workflow_run, workflow_dispatch, merge_group checks_requested, issue_comment created); nothing to do."
             ))
         }
         Event::Local => Route::Local,
@@ -185,6 +235,8 @@ pub fn route<'a>(
             )?;
             gate(&w.workflow_run.head_sha, Pending::WorkflowRun(w))
         }
+        Event::MergeGroup(m) => gate(&m.merge_group.head_sha, Pending::MergeGroup(m)),
+        Event::IssueComment(c) => issue_comment(opts, c, api)?,
         Event::PushTag { sha, .. } => gate(sha, Pending::Release),
         Event::PushBranch { sha, .. } | Event::WorkflowDispatch { sha, .. } => {
             gate(sha, Pending::ReportOnly)
@@ -212,6 +264,35 @@ pub fn request(
         Pending::WorkflowRun(w) => {
             let api = api.context("a workflow_run gate needs a token that can write")?;
             return workflow_run(ctx, opts, w, api, app, obtain);
+        }
+        Pending::MergeGroup(m) => {
+            let api = api.context("a merge_group gate needs a token that can write")?;
+            let queued = merge_group(opts, m, api, app).map_err(|error| Failed {
+                title: "The gate's own record could not be read",
+                error,
+            })?;
+            let notes = vec![match &queued {
+                Some(q) => format!(
+                    "_Merge queue: pull request #{} queued at {}, on base {}._",
+                    q.number,
+                    escape::md_code(&q.queued_head[..7]),
+                    escape::md_code(&m.merge_group.base_sha[..7.min(m.merge_group.base_sha.len())])
+                ),
+                None => format!(
+                    "_Merge queue: the branch {} names no pull request of this base; no override carries over._",
+                    escape::md_code(&m.merge_group.head_ref)
+                ),
+            }];
+            return Ok(Admitted::Gate(Request {
+                head,
+                kind: Kind::MergeGroup(Box::new(MergeQueue { queued })),
+                source: Source::Obtain,
+                notes,
+            }));
+        }
+        Pending::Command(c) => {
+            let api = api.context("a /bench-gate command needs a token that can write")?;
+            return Ok(Admitted::Gate(command_request(opts, api, head, c, app)?));
         }
         Pending::Release => Kind::Release,
         Pending::ReportOnly => Kind::ReportOnly,
@@ -287,6 +368,208 @@ fn own_state(
         _ => GateState::new(check),
     };
     Ok((mine, state))
+}
+
+/// A new comment: a `/bench-gate` command from a person with the
+/// override's permission, on a pull request whose head the gate has
+/// results for, is routed to re-decide (with the check run on the head);
+/// anything else is skipped, with a reply when a person asked for
+/// something. Never benchmarks (the checkout of an `issue_comment` run is
+/// the default branch).
+fn issue_comment<'a>(
+    opts: &GateOptions,
+    c: &IssueCommentPayload,
+    api: Option<&dyn GitHubApi>,
+) -> Result<Route<'a>> {
+    let comment = &c.comment;
+    let Some(parsed) = command::parse(&comment.body) else {
+        return Ok(Route::Skip(
+            "bench-gate gate: the comment is not a /bench-gate command; nothing to do.".into(),
+        ));
+    };
+    let by = &comment.user.login;
+    if comment.user.kind.eq_ignore_ascii_case("bot") || by.ends_with("[bot]") {
+        return Ok(Route::Skip(format!(
+            "bench-gate gate: the /bench-gate command is from a bot (@{}); ignored.",
+            escape::log_text(by)
+        )));
+    }
+    if !comment.updated_at.is_empty() && comment.updated_at != comment.created_at {
+        return Ok(Route::Skip(
+            "bench-gate gate: the comment was edited; only a new comment counts.".into(),
+        ));
+    }
+    let api = api.context(
+        "a /bench-gate command needs a token that can write: set GITHUB_TOKEN or --token",
+    )?;
+    let number = c.issue.number;
+    let who = escape::md_text(&format!("@{by}"));
+    let reply = |text: String| Route::Reply {
+        number,
+        body: format!("{who}: {text}"),
+    };
+    if c.issue.pull_request.is_none() {
+        return Ok(reply(format!(
+            "`/bench-gate` commands work on pull requests only, and #{number} is an issue; nothing was done."
+        )));
+    }
+    let command = match parsed {
+        Ok(command) => command,
+        Err(usage) => return Ok(reply(format!("{usage}; nothing was done."))),
+    };
+    let role = api
+        .permission(by)
+        .map_err(|e| anyhow::anyhow!("the permission of @{by} could not be read: {e}"))?;
+    if Role::parse(&role).is_none_or(|r| r < opts.override_permission) {
+        return Ok(reply(format!(
+            "ignored: {who} has the role {}, and accepting or revoking a metric needs {} or higher (as the override label does).",
+            escape::md_code(&role),
+            escape::md_code(opts.override_permission.name())
+        )));
+    }
+    let info = api
+        .pull(number)
+        .map_err(|e| anyhow::anyhow!("pull request #{number} could not be read: {e}"))?;
+    // Whether there is anything to re-decide from: a comment that can be
+    // the gate's (by its login, or by a bot when that is only known from
+    // the check run still to be created). Once the check run is open, only
+    // the gate's own comment is read.
+    let me = identify(api, opts, None)?;
+    let could_be_ours = |c: &Comment| {
+        c.author().is_some_and(|a| match &me {
+            Some(me) => a.eq_ignore_ascii_case(me),
+            None => a.ends_with("[bot]"),
+        })
+    };
+    let decided = api
+        .comments(number)
+        .map_err(|e| anyhow::anyhow!("the pull request's comments could not be read: {e}"))?
+        .iter()
+        .filter(|c| could_be_ours(c))
+        .filter_map(|c| comment::decode(c.body.as_deref()?))
+        .any(|e| e.head_sha == info.head_sha && e.check == opts.check_name);
+    if !decided {
+        return Ok(reply(format!(
+            "the gate has no results for {} (the pull request's head) yet; comment again once its run has finished. Nothing was done.",
+            escape::md_code(&info.head_sha[..7.min(info.head_sha.len())])
+        )));
+    }
+    Ok(Route::Gate(Routed {
+        head: info.head_sha,
+        event: Pending::Command(CommandEvent {
+            number,
+            labels: info.labels,
+            command,
+            by: by.clone(),
+            role,
+            comment_id: comment.id,
+            at: comment.created_at.clone(),
+        }),
+    }))
+}
+
+/// A maintainer's command, with the check run open: recorded in the
+/// gate's own record (an acceptance for the head now; a revoke drops the
+/// metric's), re-decided from the results in the gate's own comment for
+/// this very head, which must be there.
+fn command_request(
+    opts: &GateOptions,
+    api: &dyn GitHubApi,
+    head: String,
+    c: CommandEvent,
+    app: Option<&str>,
+) -> Result<Request, Failed> {
+    let me = identify(api, opts, app)?;
+    let (mine, mut state) = own_state(Some(api), me.as_deref(), c.number, &opts.check_name)
+        .map_err(|error| Failed {
+            title: "The gate's own record could not be read",
+            error,
+        })?;
+    let results = mine
+        .last()
+        .and_then(|own| reuse_results(own, &head, &opts.check_name))
+        .ok_or_else(|| Failed {
+            title: "Nothing to re-decide from",
+            error: anyhow::anyhow!(
+                "the gate's own comment holds no results for {head}; push, or re-run the gate's workflow"
+            ),
+        })?;
+    let (verb, asked) = match &c.command {
+        Command::Accept { metric, reason } => {
+            state.acceptances.retain(|a| &a.metric != metric);
+            state.acceptances.push(Acceptance {
+                metric: metric.clone(),
+                by: c.by.clone(),
+                role: c.role.clone(),
+                reason: reason.clone(),
+                head_sha: head.clone(),
+                at: c.at.clone(),
+                comment_id: c.comment_id,
+            });
+            let over = state
+                .acceptances
+                .len()
+                .saturating_sub(state::MAX_ACCEPTANCES);
+            state.acceptances.drain(..over);
+            ("accept", Some(metric.clone()))
+        }
+        Command::Revoke { metric } => {
+            state.acceptances.retain(|a| &a.metric != metric);
+            ("revoke", None)
+        }
+    };
+    println!(
+        "bench-gate: /bench-gate {verb} by @{}; re-deciding from the results in the gate's own comment for {head}, without benchmarking.",
+        escape::log_text(&c.by)
+    );
+    Ok(Request {
+        kind: Kind::PullRequest(Box::new(PullRequest {
+            number: c.number,
+            me,
+            labels: c.labels,
+            applied_now_by: None,
+            stale: false,
+            state,
+            asked,
+        })),
+        head,
+        source: Source::Reuse(Box::new(results)),
+        notes: vec![format!(
+            "_Re-decided after `/bench-gate {verb}` by {} from this commit's earlier results; nothing was benchmarked again._",
+            escape::md_text(&format!("@{}", c.by))
+        )],
+    })
+}
+
+/// The pull request a merge queue's branch names, as it is now, with the
+/// gate's own record on it. Reading them fails the check (fail closed):
+/// a queue that cannot tell whether an override carries over must not
+/// guess.
+fn merge_group(
+    opts: &GateOptions,
+    m: &MergeGroupPayload,
+    api: &dyn GitHubApi,
+    app: Option<&str>,
+) -> Result<Option<Queued>> {
+    let Some((number, queued_head)) = m.merge_group.queued_pull_request() else {
+        println!(
+            "bench-gate: the merge queue branch {} names no pull request of this base; nothing carries over.",
+            escape::log_text(&m.merge_group.head_ref)
+        );
+        return Ok(None);
+    };
+    let info = api.pull(number).map_err(|e| {
+        anyhow::anyhow!("pull request #{number} (the merge queue's) could not be read: {e}")
+    })?;
+    let me = identify(api, opts, app)?;
+    let (_, state) = own_state(Some(api), me.as_deref(), number, &opts.check_name)?;
+    Ok(Some(Queued {
+        number,
+        queued_head,
+        head_now: info.head_sha,
+        labels: info.labels,
+        state,
+    }))
 }
 
 /// Results embedded in the gate's own comment, if they are for this very commit.
@@ -399,6 +682,7 @@ fn pull_request_request(
             applied_now_by: p.applied_now_by,
             stale,
             state,
+            asked: None,
         })),
         head,
         source,
@@ -533,6 +817,7 @@ fn workflow_run(
             applied_now_by,
             stale: false,
             state,
+            asked: None,
         })),
         source: Source::Artifact(Box::new(results)),
         notes: vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still {}._", run.id, escape::md_code(&run.head_sha[..7.min(run.head_sha.len())]))],

@@ -192,6 +192,59 @@ impl Sinks<'_> {
         Ok(self.nothing_decided(&s.notice, ResultValue::Stale)?)
     }
 
+    /// A reply to a `/bench-gate` command; a failure is only a warning.
+    pub fn post_reply(&self, number: u64, body: &str) {
+        let Some(api) = self.api else {
+            println!(
+                "bench-gate: (no token) would reply: {}",
+                escape::log_text(body)
+            );
+            return;
+        };
+        match api.create_comment(number, body) {
+            Ok(c) => println!("bench-gate: replied {}", c.html_url),
+            Err(e) => COMMENT.failed(&e),
+        }
+    }
+
+    /// A pull request that changes no benchmarked path: its check run is
+    /// completed as `success` at once, `result=skipped`, exit 0; nothing is
+    /// benchmarked and the comment is left as it is.
+    pub fn not_relevant(&self, check: &OpenCheck, head: &str, message: &str) -> Result<u8, Failed> {
+        let summary = format!("Nothing was benchmarked: {}.", escape::md_text(message));
+        // Creating it up front failed (not for want of permission): once
+        // more now, so that a required check is not left waiting.
+        let retried = match (self.api, check.id, check.denied) {
+            (Some(api), None, false) => api
+                .create_check_run(&self.opts.check_name, head, &now())
+                .map_err(|e| CREATE_CHECK.failed(&e))
+                .ok()
+                .map(|c| OpenCheck {
+                    id: Some(c.id),
+                    app: c.app,
+                    ..OpenCheck::none()
+                }),
+            _ => None,
+        };
+        self.complete(
+            retried.as_ref().unwrap_or(check),
+            "success",
+            "Not benchmarked: no benchmarked path changed",
+            &summary,
+            "complete the check run",
+        );
+        if let Some(summary_file) = &self.ctx.step_summary {
+            let report = format!(
+                "## bench-gate · {}: not benchmarked\n\n{summary}\n",
+                escape::md_text(&self.opts.check_name)
+            );
+            if let Err(e) = actions::append_summary(summary_file, &report) {
+                eprintln!("warning: {e:#}");
+            }
+        }
+        Ok(self.nothing_decided(&format!("bench-gate: {message}."), ResultValue::Skipped)?)
+    }
+
     /// Completes the open check run with no decision in it; a failure is
     /// only a warning (`verb`: what could not be done).
     fn complete(
@@ -264,6 +317,9 @@ impl Sinks<'_> {
         };
         if let Some(url) = self.comment(t, o, &mut denied) {
             written.push(Output::CommentUrl(url));
+        }
+        if let (Some(reply), Some(pr)) = (&o.reply, t.pr) {
+            self.post_reply(pr, reply);
         }
         if self.api.is_none() || denied {
             for line in &o.log_annotations {
@@ -411,6 +467,8 @@ mod tests {
                 notes: Vec::new(),
                 run_url: None,
                 attempt: None,
+                accepted: Vec::new(),
+                asked: None,
             },
         )
     }

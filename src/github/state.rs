@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 const OPEN: &str = "<!-- bench-gate:state ";
 const CLOSE: &str = " -->";
 /// A state block larger than this is not ours.
-const MAX_LEN: usize = 4096;
+const MAX_LEN: usize = 16_384;
+/// At most this many acceptances are kept; a reason at most this long.
+pub const MAX_ACCEPTANCES: usize = 20;
+pub const MAX_REASON: usize = 300;
 
 /// An override given with the label, for one head commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +44,22 @@ pub struct Attempt {
 /// At most this many attempts are kept (the latest).
 pub const MAX_ATTEMPTS: usize = 10;
 
+/// One metric accepted by a maintainer's `/bench-gate accept` comment, for
+/// one head commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    pub metric: String,
+    pub by: String,
+    pub role: String,
+    #[serde(default)]
+    pub reason: String,
+    /// The pull request's head when the comment was made.
+    pub head_sha: String,
+    pub at: String,
+    /// The comment itself, checked again whenever the record is read.
+    pub comment_id: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GateState {
     pub version: u32,
@@ -60,6 +79,9 @@ pub struct GateState {
     /// The benchmarked runs for `head`, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// Metrics accepted with `/bench-gate accept`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acceptances: Vec<Acceptance>,
 }
 
 impl GateState {
@@ -71,6 +93,7 @@ impl GateState {
             head: None,
             label_mark: None,
             attempts: Vec::new(),
+            acceptances: Vec::new(),
         }
     }
 }
@@ -136,6 +159,16 @@ pub fn decode(body: &str) -> Result<Option<GateState>, String> {
     if s.attempts.len() > MAX_ATTEMPTS || s.attempts.iter().any(bad_attempt) {
         return Err("the state block's attempts are malformed".into());
     }
+    if s.acceptances.len() > MAX_ACCEPTANCES
+        || s.acceptances.iter().any(|a| {
+            !valid_sha(&a.head_sha)
+                || !valid_login(&a.by)
+                || !crate::model::valid_metric_name(&a.metric)
+                || a.reason.chars().count() > MAX_REASON
+        })
+    {
+        return Err("the state block's acceptance record is malformed".into());
+    }
     if s.head.as_deref().is_some_and(|h| !valid_sha(h)) {
         return Err("the state block's head is not a commit SHA".into());
     }
@@ -168,8 +201,23 @@ mod tests {
         assert!(decode(&twice).unwrap_err().contains("more than one"));
         assert!(decode("<!-- bench-gate:state !!! -->").is_err());
         assert!(decode("<!-- bench-gate:state e30=").is_err(), "not closed");
-        let mut bad = s;
+        let mut bad = s.clone();
         bad.grant.as_mut().unwrap().head_sha = "HEAD".into();
         assert!(decode(&encode(&bad)).unwrap_err().contains("malformed"));
+        let mut accepted = s;
+        accepted.acceptances.push(Acceptance {
+            metric: "a.p50_ms".into(),
+            by: "maint".into(),
+            role: "maintain".into(),
+            reason: "intended".into(),
+            head_sha: "b".repeat(40),
+            at: "2026-11-30T00:00:00Z".into(),
+            comment_id: 7,
+        });
+        assert_eq!(decode(&encode(&accepted)).unwrap(), Some(accepted.clone()));
+        accepted.acceptances[0].metric = "a b".into();
+        assert!(decode(&encode(&accepted))
+            .unwrap_err()
+            .contains("acceptance"));
     }
 }

@@ -65,6 +65,8 @@ struct RawConfig {
     secrets: RawSecrets,
     #[serde(default)]
     compare: CompareConfig,
+    #[serde(default)]
+    relevant_paths: Option<Vec<String>>,
 }
 
 /// `secrets:` in bench-gate.yml: which variables of bench-gate's own
@@ -634,6 +636,21 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error
     d.deserialize_any(V).map(Some)
 }
 
+/// One `relevant_paths` glob: `*` and `?` stay within a folder, `**`
+/// crosses folders, `{a,b}` and `[ab]` as usual.
+pub fn relevant_glob(g: &str) -> Result<globset::Glob, globset::Error> {
+    globset::GlobBuilder::new(g).literal_separator(true).build()
+}
+
+/// The `relevant_paths` globs as one set.
+pub fn relevant_set(globs: &[String]) -> Result<globset::GlobSet, globset::Error> {
+    let mut b = globset::GlobSetBuilder::new();
+    for g in globs {
+        b.add(relevant_glob(g)?);
+    }
+    b.build()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read: {source}")]
@@ -672,6 +689,9 @@ pub struct Config {
     /// `secrets:`: what the commands it starts go without.
     pub env_policy: EnvPolicy,
     pub compare: CompareConfig,
+    /// `relevant_paths:` globs (repository-relative) of the files that can
+    /// change the benchmarks' numbers; `None`: every file can.
+    pub relevant_paths: Option<Vec<String>>,
 }
 
 /// A scenario's or service's command as written, made into a `CommandSpec`:
@@ -1046,6 +1066,19 @@ impl Config {
                 "default_workload: unknown workload '{default_workload}'"
             )));
         }
+        if let Some(globs) = &raw.relevant_paths {
+            if globs.is_empty() {
+                return Err(invalid(
+                    "relevant_paths: give at least one glob, or leave it out (then every path counts)"
+                        .into(),
+                ));
+            }
+            for (i, g) in globs.iter().enumerate() {
+                relevant_glob(g).map_err(|e| {
+                    invalid(format!("relevant_paths[{i}]: {g:?} is not a glob: {e}"))
+                })?;
+            }
+        }
         Ok(Config {
             path: path.to_path_buf(),
             default_workload,
@@ -1055,6 +1088,7 @@ impl Config {
             ab: raw.ab,
             env_policy,
             compare: raw.compare,
+            relevant_paths: raw.relevant_paths,
         })
     }
 
@@ -1114,6 +1148,32 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("cfg/bench-gate.yml"), text)
+    }
+
+    #[test]
+    fn relevant_paths_are_globs_checked_at_load() {
+        let base = "scenarios:\n  a:\n    command: [x]\n";
+        assert_eq!(parse(base).unwrap().relevant_paths, None);
+        let c = parse(&format!(
+            "{base}relevant_paths: [\"src/**\", \"Cargo.*\"]\n"
+        ))
+        .unwrap();
+        let globs = c.relevant_paths.unwrap();
+        let set = relevant_set(&globs).unwrap();
+        assert!(set.is_match("src/a/b.rs") && set.is_match("Cargo.lock"));
+        assert!(!set.is_match("docs/src/x.md") && !set.is_match("sub/Cargo.toml"));
+        let err = parse(&format!("{base}relevant_paths: [\"src/**\", \"a[\"]\n")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cfg/bench-gate.yml: relevant_paths[1]: \"a[\" is not a glob"),
+            "{err}"
+        );
+        let err = parse(&format!("{base}relevant_paths: []\n")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("relevant_paths: give at least one glob"),
+            "{err}"
+        );
     }
 
     #[test]

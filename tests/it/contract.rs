@@ -284,6 +284,55 @@ fn the_gates_requests_match_githubs_rest_description() {
         );
     }
 
+    // A merge queue's check (the queued pull request's record, timeline and
+    // files are read), and a maintainer's `/bench-gate accept` on a pull
+    // request whose head the gate has no results for: a reply.
+    let queue = Path::new(ROOT).join("tests/fixtures/events/merge_group.checks_requested.json");
+    let mut accept: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(ROOT).join("tests/fixtures/events/issue_comment.created.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    accept["issue"]["pull_request"] =
+        json!({"url": "https://api.github.com/repos/octocat/Hello-World/pulls/1"});
+    accept["comment"]["body"] =
+        json!("/bench-gate accept generation.single.latency_p50_ms intended");
+    let accept_path = dir.path().join("issue_comment.json");
+    std::fs::write(&accept_path, accept.to_string()).unwrap();
+    for (event, path, code, says) in [
+        ("merge_group", queue, 2, "(fail)"),
+        ("issue_comment", accept_path, 0, "replied"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+            .current_dir(dir.path())
+            .env("GITHUB_EVENT_NAME", event)
+            .env("GITHUB_EVENT_PATH", &path)
+            .env("GITHUB_REPOSITORY", "octocat/Hello-World")
+            .env("GITHUB_API_URL", &prism.url)
+            .env("GITHUB_TOKEN", "ghs_contract_test_token")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env("BENCH_GATE_RETRY_BASE_MS", "10")
+            .args(["gate", "--override-label", &label, "--results"])
+            .arg(&results)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{event}:\n{text}\n{}",
+            prism.log_text()
+        );
+        assert!(text.contains(says), "{event}: {text}");
+    }
+
     // The calls a gate makes only when it finds its own comment or retries.
     use bench_gate::github::api::GitHubApi as _;
     let api = bench_gate::github::api::GitHub::new(

@@ -21,6 +21,7 @@ mod interrupts;
 mod layers;
 mod llm_cli;
 mod persona_mimic;
+mod queue;
 mod run;
 mod serve;
 mod shard;
