@@ -137,14 +137,16 @@ fn verify(
 }
 
 /// How many files (not folders) `pattern` matches, relative to `cwd` unless
-/// absolute. `*` and `?` match within one path component, `**` any number
-/// of components. Symbolic links are not followed.
+/// absolute (glob syntax: [`crate::workload::config::file_glob`]). The walk
+/// starts at the pattern's longest folder without wildcards. Symbolic
+/// links are not followed. A pattern that is not a glob matches nothing
+/// (patterns are checked when the config is loaded).
 pub fn count_matches(cwd: &Path, pattern: &str) -> u64 {
     let parts: Vec<&str> = pattern
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
-    let wild = |p: &str| p.contains(['*', '?']);
+    let wild = |p: &str| p.contains(['*', '?', '[', '{']);
     let fixed = parts.iter().take_while(|p| !wild(p)).count();
     let mut root = if pattern.starts_with('/') {
         PathBuf::from("/")
@@ -156,8 +158,11 @@ pub fn count_matches(cwd: &Path, pattern: &str) -> u64 {
     if rest.is_empty() {
         return u64::from(root.is_file());
     }
+    let Ok(glob) = crate::workload::config::file_glob(&rest.join("/")) else {
+        return 0;
+    };
     let mut walk = walkdir::WalkDir::new(&root).min_depth(1);
-    if !rest.contains(&"**") {
+    if !rest.iter().any(|p| p.contains("**")) {
         walk = walk.max_depth(rest.len());
     }
     let mut n = 0;
@@ -165,53 +170,13 @@ pub fn count_matches(cwd: &Path, pattern: &str) -> u64 {
         if !entry.file_type().is_file() {
             continue;
         }
-        let Ok(rel) = entry.path().strip_prefix(&root) else {
-            continue;
-        };
-        let comps: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let comps: Vec<&str> = comps.iter().map(String::as_str).collect();
-        if match_parts(rest, &comps) {
-            n += 1;
+        if let Ok(rel) = entry.path().strip_prefix(&root) {
+            if glob.is_match(rel) {
+                n += 1;
+            }
         }
     }
     n
-}
-
-fn match_parts(pat: &[&str], path: &[&str]) -> bool {
-    match pat.split_first() {
-        None => path.is_empty(),
-        Some((&"**", more)) => (0..=path.len()).any(|i| match_parts(more, &path[i..])),
-        Some((p, more)) => {
-            !path.is_empty() && match_component(p, path[0]) && match_parts(more, &path[1..])
-        }
-    }
-}
-
-/// `*` (any characters) and `?` (one character) within one component.
-fn match_component(pat: &str, s: &str) -> bool {
-    let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
-    let (mut i, mut j) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while j < s.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == s[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some(i);
-            mark = j;
-            i += 1;
-        } else if let Some(st) = star {
-            i = st + 1;
-            mark += 1;
-            j = mark;
-        } else {
-            return false;
-        }
-    }
-    p[i..].iter().all(|c| *c == '*')
 }
 
 /// The cumulative counters of every `usage:` endpoint, summed; an error
@@ -279,16 +244,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn component_wildcards() {
-        assert!(match_component("persona*.json", "persona-1.json"));
-        assert!(match_component("*", "x"));
-        assert!(match_component("a?c", "abc"));
-        assert!(!match_component("a?c", "ac"));
-        assert!(!match_component("*.json", "x.yaml"));
-        assert!(match_component("*a*b", "xxaxxb"));
-    }
-
-    #[test]
     fn globs_count_files_at_any_depth() {
         let d = tempfile::tempdir().unwrap();
         for p in [
@@ -308,6 +263,10 @@ mod tests {
         assert_eq!(count_matches(d.path(), "out/**/*.json"), 5);
         assert_eq!(count_matches(d.path(), "out/1/persona.json"), 1);
         assert_eq!(count_matches(d.path(), "out/3/**/persona.json"), 0);
+        assert_eq!(count_matches(d.path(), "out/[12]/persona.json"), 2);
+        assert_eq!(count_matches(d.path(), "out/1/{a,b}/persona.json"), 2);
+        assert_eq!(count_matches(d.path(), "out/?/p*.json"), 2);
+        assert_eq!(count_matches(d.path(), "out/1/[/x"), 0);
         let abs = format!("{}/out/**/persona.json", d.path().display());
         assert_eq!(count_matches(Path::new("/nonexistent"), &abs), 4);
     }

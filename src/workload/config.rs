@@ -424,6 +424,18 @@ impl TryFrom<RawFilesFields> for RawFiles {
         if f.glob.trim().is_empty() {
             return Err("files.glob: the pattern is empty".into());
         }
+        // The placeholders are filled in per iteration; what is left must
+        // be a glob.
+        let filled = ["{iteration}", "{run_dir}", "{bench_gate}"]
+            .iter()
+            .fold(f.glob.clone(), |g, p| g.replace(p, "x"));
+        if let Err(e) = file_glob(&filled) {
+            return Err(format!(
+                "files.glob: {:?} is not a glob: {}",
+                f.glob,
+                e.kind()
+            ));
+        }
         let (min, max) = match (f.count, f.min, f.max) {
             (Some(n), None, None) => (Some(n), Some(n)),
             (Some(_), _, _) => return Err("files: give count, or min and/or max, not both".into()),
@@ -638,6 +650,16 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error
 
 /// One `relevant_paths` glob: `*` and `?` stay within a folder, `**`
 /// crosses folders, `{a,b}` and `[ab]` as usual.
+/// A file pattern of `expect.files` (after its placeholders are filled):
+/// `*`, `?`, `[…]` and `{a,b}` within one path component, `**` across
+/// components (the `globset` crate's syntax).
+pub fn file_glob(g: &str) -> Result<globset::GlobMatcher, globset::Error> {
+    Ok(globset::GlobBuilder::new(g)
+        .literal_separator(true)
+        .build()?
+        .compile_matcher())
+}
+
 pub fn relevant_glob(g: &str) -> Result<globset::Glob, globset::Error> {
     globset::GlobBuilder::new(g).literal_separator(true).build()
 }
@@ -1480,6 +1502,10 @@ mod checks_and_usage {
                 "cfg/bench-gate.yml:5:",
             ),
             (
+                "scenarios:\n  a:\n    command: [x]\n    expect:\n      files: {glob: \"{run_dir}/a[b\", count: 1}\n".into(),
+                "cfg/bench-gate.yml:5:7: scenarios.a.expect: files.glob: \"{run_dir}/a[b\" is not a glob: unclosed character class",
+            ),
+            (
                 "scenarios:\n  a:\n    command: [x]\n    expect:\n      file: {glob: \"*.json\", count: 1}\n".into(),
                 "cfg/bench-gate.yml:5:7: scenarios.a.expect: unknown field `file`",
             ),
@@ -1513,6 +1539,7 @@ mod checks_and_usage {
             "give count, or min and/or max, not both",
             "give count (exactly N files) or min and/or max",
             "min 3 is above max 1",
+            "",
             "",
             "",
             "per: 0 must be a positive number",
