@@ -35,15 +35,20 @@ pub enum MetricKind {
     Latency,
     Memory,
     Startup,
+    /// Instructions counted under Valgrind: deterministic, so much tighter.
+    Instructions,
     Other,
 }
 
 impl MetricKind {
-    /// From the name: `startup`/`cold` → startup; `memory`/`_mb`/`peak`/`rss` →
+    /// From the unit: `instructions` → instructions. From the name:
+    /// `startup`/`cold` → startup; `memory`/`_mb`/`peak`/`rss` →
     /// memory; `latency`/`_ms`/`_s`/`time` → latency.
     pub fn of(name: &str, unit: &str) -> MetricKind {
         let n = name.to_lowercase();
-        if n.contains("startup") || n.contains("cold") {
+        if unit == "instructions" {
+            MetricKind::Instructions
+        } else if n.contains("startup") || n.contains("cold") {
             MetricKind::Startup
         } else if n.contains("memory")
             || n.ends_with("_mb")
@@ -66,9 +71,14 @@ impl MetricKind {
         }
     }
 
-    /// The design's table: latency +10 % / +25 %, memory and startup +20 % / +50 %.
+    /// The design's table: latency +10 % / +25 %, memory and startup +20 % / +50 %,
+    /// instruction counts +1 % / +3 %.
     pub fn default_thresholds(self) -> Thresholds {
         match self {
+            MetricKind::Instructions => Thresholds {
+                warning: 1.0,
+                failure: 3.0,
+            },
             MetricKind::Memory | MetricKind::Startup => Thresholds {
                 warning: 20.0,
                 failure: 50.0,
@@ -192,6 +202,9 @@ pub enum Status {
     Failure,
     Warning,
     Missing,
+    /// Asked for but not measured here, with the reason (no Valgrind): shown,
+    /// counted as neither a pass nor a failure.
+    Skipped,
     New,
     Pass,
     Improved,
@@ -203,6 +216,7 @@ impl Status {
             Status::Failure => "failure",
             Status::Warning => "warning",
             Status::Missing => "missing",
+            Status::Skipped => "skipped",
             Status::New => "new",
             Status::Pass => "pass",
             Status::Improved => "improved",
@@ -294,6 +308,8 @@ pub struct Counts {
     pub failure: usize,
     pub warning: usize,
     pub missing: usize,
+    /// Asked for but not measured (no Valgrind here): in no verdict.
+    pub skipped: usize,
     pub new: usize,
     pub pass: usize,
     pub improved: usize,
@@ -494,6 +510,7 @@ fn compare_view(
         .metrics
         .keys()
         .chain(results.metrics.keys())
+        .chain(results.skipped.keys())
         .chain(expected)
         .collect();
     let environment_mismatch =
@@ -514,6 +531,7 @@ fn compare_view(
                 baseline.thresholds,
                 flags,
             );
+            m.skipped = results.skipped.get(name);
             rules::run(&mut m, &ctx);
             m.finish()
         })
@@ -538,6 +556,7 @@ fn compare_view(
             Status::Failure => &mut counts.failure,
             Status::Warning => &mut counts.warning,
             Status::Missing => &mut counts.missing,
+            Status::Skipped => &mut counts.skipped,
             Status::New => &mut counts.new,
             Status::Pass => &mut counts.pass,
             Status::Improved => &mut counts.improved,

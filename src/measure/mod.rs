@@ -12,6 +12,7 @@ pub mod progress;
 pub mod runner;
 pub mod services;
 pub mod trees;
+pub mod valgrind;
 
 use std::ffi::OsString;
 use std::io::Read;

@@ -14,6 +14,7 @@
 //!     metrics:
 //!       generation.single.latency_p50_ms: wall_ms.p50
 //!       memory.single_peak_mb: peak_mb.max
+//!     measure: [wall, instructions, allocations]   # counted under Valgrind too
 //! workloads:
 //!   standard: [single]
 //! secrets:                # what the commands bench-gate starts go without
@@ -354,6 +355,19 @@ struct RawScenario {
     timeout: Option<Duration>,
     #[serde(default)]
     metrics: BTreeMap<MetricKey, MetricExpr>,
+    /// `measure: [wall, instructions, allocations]`: wall (and the other
+    /// timed measures) always; the others are counted under Valgrind.
+    #[serde(default)]
+    measure: Vec<RawMeasure>,
+}
+
+/// A name in a scenario's `measure:` list.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawMeasure {
+    Wall,
+    Instructions,
+    Allocations,
 }
 
 #[derive(Debug, Deserialize)]
@@ -444,6 +458,23 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error
         }
     }
     d.deserialize_any(V).map(Some)
+}
+
+/// The counted measures of a `measure:` list, each once, in order.
+fn counted(list: &[RawMeasure]) -> Vec<crate::model::Counted> {
+    use crate::model::Counted;
+    let mut out = Vec::new();
+    for m in list {
+        let c = match m {
+            RawMeasure::Wall => continue,
+            RawMeasure::Instructions => Counted::Instructions,
+            RawMeasure::Allocations => Counted::Allocations,
+        };
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -696,6 +727,7 @@ impl Config {
                     warmup: s.warmup.unwrap_or(1),
                     timeout: s.timeout.unwrap_or(Duration::from_secs(300)),
                     metrics,
+                    counted: counted(&s.measure),
                 },
             );
         }
@@ -880,6 +912,22 @@ mod tests {
         assert_eq!(std.scenarios[1].command.argv, ["sh", "-c", "echo hi | cat"]);
         // Default metrics for a scenario without any.
         assert_eq!(std.scenarios[1].metrics[0].name, "sh.latency_p50_ms");
+    }
+
+    #[test]
+    fn measure_lists_counted_measures_once_and_refuses_unknown_names() {
+        use crate::model::Counted;
+        let c = parse("scenarios:\n  a:\n    command: [x]\n    measure: [wall, allocations, instructions, allocations]\n  b:\n    command: [y]\n").unwrap();
+        let w = c.workload("standard").unwrap();
+        assert_eq!(
+            w.scenarios[0].counted,
+            [Counted::Allocations, Counted::Instructions]
+        );
+        assert!(w.scenarios[1].counted.is_empty());
+        let err = parse("scenarios:\n  a:\n    command: [x]\n    measure: [cycles]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":4:") && err.contains("cycles"), "{err}");
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct Scenario {
     pub warmup: u32,
     pub timeout: Duration,
     pub metrics: Vec<MetricSpec>,
+    /// Counted under Valgrind besides the timed iterations (`measure:`).
+    #[serde(default)]
+    pub counted: Vec<crate::model::Counted>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

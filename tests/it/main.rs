@@ -22,3 +22,4 @@ mod llm_cli;
 mod run;
 mod serve;
 mod shard;
+mod valgrind;
