@@ -8,8 +8,8 @@ set -uo pipefail
 config="${INPUT_CONFIG:-bench-gate.yml}"
 [ -f "$config" ] || exit 0
 counted='(instructions|allocations)'
-if ! grep -Eq "^[^#]*measure:[^#]*\\b$counted\\b" "$config" &&
-   ! grep -Eq "^[[:space:]]*-[[:space:]]*$counted[[:space:]]*(#.*)?\$" "$config"; then
+if ! grep -Eq "^[^#]*measure:[^#]*\\b${counted}\\b" "$config" &&
+   ! grep -Eq "^[[:space:]]*-[[:space:]]*${counted}[[:space:]]*(#.*)?\$" "$config"; then
   exit 0
 fi
 if command -v valgrind > /dev/null 2>&1; then
