@@ -11,7 +11,6 @@
 //! recorded as skipped with a warning saying why. Without Valgrind (not on
 //! PATH, or not Linux) the metrics are recorded as skipped with the reason.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -399,43 +398,10 @@ fn read_outputs(
 /// The `Ir` total of a cachegrind (or callgrind) out file: the `summary:`
 /// (or `totals:`) line, at the `Ir` column of `events:`.
 pub fn parse_cachegrind(text: &str) -> Result<Vec<f64>, String> {
-    Ok(vec![event_totals(text)?
+    Ok(vec![crate::import::event_totals(text)?
         .get("Ir")
         .copied()
         .ok_or("its events hold no Ir column")?])
-}
-
-/// Every event's total in a cachegrind/callgrind out file, by event name.
-pub fn event_totals(text: &str) -> Result<BTreeMap<String, f64>, String> {
-    let mut events: Option<Vec<&str>> = None;
-    let mut totals: Option<Vec<f64>> = None;
-    for (i, line) in text.lines().enumerate() {
-        if let Some(rest) = line.strip_prefix("events:") {
-            events = Some(rest.split_whitespace().collect());
-        } else if let Some(rest) = line
-            .strip_prefix("summary:")
-            .or_else(|| line.strip_prefix("totals:"))
-        {
-            let v: Result<Vec<u64>, _> = rest.split_whitespace().map(str::parse::<u64>).collect();
-            let v = v.map_err(|_| format!("line {}: the totals are not counts", i + 1))?;
-            totals = Some(v.into_iter().map(|x| x as f64).collect());
-        }
-    }
-    let events = events.ok_or("no `events:` line (not a cachegrind or callgrind out file)")?;
-    let totals = totals.ok_or("no `summary:` or `totals:` line")?;
-    if totals.len() > events.len() {
-        return Err(format!(
-            "the totals have {} columns but there are {} events",
-            totals.len(),
-            events.len()
-        ));
-    }
-    // Trailing zero columns may be left out.
-    Ok(events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.to_string(), totals.get(i).copied().unwrap_or(0.0)))
-        .collect())
 }
 
 /// DHAT's JSON: bytes and blocks allocated over the run, and bytes live at

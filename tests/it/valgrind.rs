@@ -391,3 +391,90 @@ fn dhat_counts_a_known_allocation_pattern() {
     assert_eq!(got[1][2] - got[0][2], 200.0 * 1000.0 + 200.0 * 8.0);
     assert!(got[0][0] >= 100_000.0 && got[0][1] >= 101.0, "{got:?}");
 }
+
+#[test]
+fn cachegrind_and_callgrind_out_files_import_as_instruction_metrics() {
+    let d = tempfile::tempdir().unwrap();
+    let exe = compile(d.path(), "loop", LOOP_C);
+    let cg = d.path().join("cachegrind.out.1");
+    let cl = d.path().join("callgrind.out.1");
+    for (tool, file, extra) in [
+        ("cachegrind", &cg, "--cache-sim=yes"),
+        ("callgrind", &cl, "--dump-line=yes"),
+    ] {
+        let ok = std::process::Command::new("valgrind")
+            .arg(format!("--tool={tool}"))
+            .arg(extra)
+            .arg(format!("--{tool}-out-file={}", file.display()))
+            .arg("--log-file=/dev/null")
+            .arg(&exe)
+            .args(["1000", "3"])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    // The totals, read independently: the last number-bearing line.
+    let total = |p: &Path, key: &str| -> Vec<f64> {
+        let text = std::fs::read_to_string(p).unwrap();
+        let line = text.lines().find(|l| l.starts_with(key)).unwrap();
+        line[key.len()..]
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect()
+    };
+    let out = bg()
+        .args(["import", "--format", "cachegrind"])
+        .arg(&cg)
+        .arg(&cl)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Both ran `loop 1000 3`: the same metric name, refused naming both.
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("both map to the metric name cachegrind.loop_1000_3.instructions"),
+        "{err}"
+    );
+    for (file, key, first_other) in [
+        (&cg, "summary:", "cachegrind.loop_1000_3.I1mr"),
+        (&cl, "totals:", ""),
+    ] {
+        let out = bg()
+            .args(["import", "--format", "cachegrind"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["workload"], "import:cachegrind");
+        let m = &r["metrics"]["cachegrind.loop_1000_3.instructions"];
+        assert_eq!(m["unit"], "instructions");
+        assert_eq!(
+            m["value"].as_f64().unwrap(),
+            total(file, key)[0],
+            "{file:?}"
+        );
+        if !first_other.is_empty() {
+            assert_eq!(r["metrics"][first_other]["unit"], "events");
+            assert_eq!(
+                r["metrics"][first_other]["value"].as_f64().unwrap(),
+                total(file, key)[1]
+            );
+        }
+    }
+    // Not such a file: an error naming it.
+    let bad = d.path().join("notes.txt");
+    std::fs::write(&bad, "hello\n").unwrap();
+    bg().args(["import", "--format", "cachegrind"])
+        .arg(&bad)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(format!(
+            "{}: not a cachegrind or callgrind out file (no `events:` line",
+            bad.display()
+        )));
+}
