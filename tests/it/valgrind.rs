@@ -478,3 +478,68 @@ fn cachegrind_and_callgrind_out_files_import_as_instruction_metrics() {
             bad.display()
         )));
 }
+
+#[test]
+fn side_by_side_the_base_is_counted_too_and_five_percent_more_fails() {
+    let _serial = crate::support::serial();
+    let d = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(d.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    let write = |p: &str, text: &str| std::fs::write(d.path().join(p), text).unwrap();
+    let program = |n: u32| {
+        format!("int main(void) {{ volatile long acc = 0; for (long i = 0; i < {n}; i++) acc += i * 3; return 0; }}\n")
+    };
+    git(&["init", "-q"]);
+    write(".gitignore", "prog\n");
+    write(
+        "bench-gate.yml",
+        "scenarios:\n  job:\n    command: ./prog\n    iterations: 2\n    warmup: 0\n    measure: [wall, instructions]\nab:\n  setup: cc -O1 -o prog prog.c\n",
+    );
+    write("prog.c", &program(2_000_000));
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    write("prog.c", &program(2_110_000));
+    git(&["commit", "-q", "-am", "slower"]);
+    let out = bg()
+        .current_dir(d.path())
+        .args([
+            "compare",
+            "-q",
+            "--ab",
+            "HEAD~1",
+            "--confirm",
+            "0",
+            "--format",
+            "json",
+            "--save-results",
+            "results.json",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "reported only: {err}");
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = c["side_by_side"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "job.instructions")
+        .unwrap_or_else(|| panic!("{c}"))
+        .clone();
+    assert_eq!(m["status"], "failure", "{m}");
+    let change = m["change_pct"].as_f64().unwrap();
+    assert!((5.0..7.0).contains(&change), "{m}");
+    let saved = read_json(&d.path().join("results.json"));
+    let base = value(&saved["ab"]["base"], "job.instructions");
+    let head = value(&saved, "job.instructions");
+    assert!(head > base, "{base} {head}");
+    // Counted once per tree, not per pair.
+    assert_eq!(err.matches("2 runs under cachegrind").count(), 2, "{err}");
+}
