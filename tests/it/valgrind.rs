@@ -543,3 +543,41 @@ fn side_by_side_the_base_is_counted_too_and_five_percent_more_fails() {
     // Counted once per tree, not per pair.
     assert_eq!(err.matches("2 runs under cachegrind").count(), 2, "{err}");
 }
+
+#[test]
+fn merged_shards_keep_every_shards_skip_records() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("bench-gate.yml");
+    std::fs::write(
+        &cfg,
+        "scenarios:\n  a:\n    command: [/bin/true]\n    iterations: 1\n    warmup: 0\n    measure: [instructions]\n  b:\n    command: [/bin/true]\n    iterations: 1\n    warmup: 0\n    measure: [instructions]\n",
+    )
+    .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let mut parts = Vec::new();
+    for k in ["1/2", "2/2"] {
+        let out = d.path().join(format!("shard-{}.json", &k[..1]));
+        bg().env("PATH", empty.path())
+            .args(["run", "--quiet", "--shard", k, "--config"])
+            .arg(&cfg)
+            .arg("--output")
+            .arg(&out)
+            .assert()
+            .success();
+        parts.push(out);
+    }
+    let merged = d.path().join("merged.json");
+    bg().arg("merge")
+        .args(&parts)
+        .arg("--output")
+        .arg(&merged)
+        .assert()
+        .success();
+    let r = read_json(&merged);
+    for m in ["a.instructions", "b.instructions"] {
+        assert_eq!(
+            r["skipped"][m]["reason"], "valgrind not found on PATH",
+            "{r}"
+        );
+    }
+}
