@@ -310,15 +310,35 @@ fn without_valgrind_the_counts_are_skipped_with_the_reason() {
     let o = compare(
         &baseline,
         &out,
-        &[&wide[..], &["--fail-on-warning", "--fail-on-regression"]].concat(),
+        &[
+            &wide[..],
+            &[
+                "--fail-on-warning",
+                "--fail-on-regression",
+                "--format",
+                "markdown",
+            ],
+        ]
+        .concat(),
     );
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("skipped: valgrind not found on PATH"),
+        text.contains("| ⏭️ skipped: valgrind not found on PATH |"),
         "{text}"
     );
-    assert!(text.contains("4 metrics skipped"), "{text}");
+    let o = compare(
+        &baseline,
+        &out,
+        &[&wide[..], &["--fail-on-regression"]].concat(),
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("4 metrics skipped (not measured here, see the table)")
+            && text.contains("note: c.instructions: valgrind not found on PATH"),
+        "{text}"
+    );
     // A metric missing without a skip record still fails.
     let mut stripped = r.clone();
     stripped.as_object_mut().unwrap().remove("skipped");

@@ -24,8 +24,9 @@ pub fn apply(m: &mut MetricDecision, ctx: &RuleContext) {
             m.status = Status::Warning;
             m.note = Some(sk.reason.clone());
         } else {
+            // Reports say "skipped: <note>".
             m.status = Status::Skipped;
-            m.note = Some(format!("skipped: {}", sk.reason));
+            m.note = Some(sk.reason.clone());
         }
         return;
     }
@@ -88,10 +89,7 @@ mod tests {
         m.skipped = Some(&absent);
         apply(&mut m, &ctx());
         assert_eq!((m.status, m.counts_as), (Status::Skipped, None));
-        assert_eq!(
-            m.note.as_deref(),
-            Some("skipped: valgrind not found on PATH")
-        );
+        assert_eq!(m.note.as_deref(), Some("valgrind not found on PATH"));
         let noisy = crate::model::Skipped {
             reason: "not deterministic: two runs counted 1 and 2".into(),
             warning: true,
