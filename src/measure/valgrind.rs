@@ -282,6 +282,32 @@ fn default_env(c: Counted) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// The scenario's command under Valgrind's `c` tool, its output in `out`.
+fn under_valgrind(
+    s: &Scenario,
+    c: Counted,
+    valgrind: &Path,
+    run_dir: &Path,
+    out: &Path,
+) -> super::Invocation {
+    let mut inv = invocation(s, 0, run_dir);
+    let mut args = valgrind_args(c, out);
+    args.push("--".into());
+    args.push(std::mem::replace(&mut inv.program, valgrind.into()));
+    args.append(&mut inv.args);
+    inv.args = args;
+    for (k, v) in default_env(c) {
+        if !s.command.env.contains_key(*k) {
+            inv.env.push(((*k).into(), (*v).into()));
+        }
+    }
+    inv.timeout = s
+        .timeout
+        .saturating_mul(TIMEOUT_FACTOR)
+        .max(Duration::from_secs(60));
+    inv
+}
+
 /// One run under Valgrind: the counts of [`metric_names`], in order.
 fn run_once(
     s: &Scenario,
@@ -309,21 +335,7 @@ fn run_once(
                 String::new(),
             )
         })?;
-    let mut inv = invocation(s, 0, run_dir);
-    let mut args = valgrind_args(c, dir.path());
-    args.push("--".into());
-    args.push(std::mem::replace(&mut inv.program, valgrind.into()));
-    args.append(&mut inv.args);
-    inv.args = args;
-    for (k, v) in default_env(c) {
-        if !s.command.env.contains_key(*k) {
-            inv.env.push(((*k).into(), (*v).into()));
-        }
-    }
-    inv.timeout = s
-        .timeout
-        .saturating_mul(TIMEOUT_FACTOR)
-        .max(Duration::from_secs(60));
+    let inv = under_valgrind(s, c, valgrind, run_dir, dir.path());
     let measured = measure_once(&inv);
     let log_tail = log_tail(dir.path());
     if let Err(f) = measured {
@@ -463,6 +475,78 @@ mod tests {
                 .contains("copy")
         );
         assert!(parse_dhat("{").unwrap_err().starts_with("not DHAT output"));
+    }
+
+    fn scenario(env: &[(&str, &str)]) -> Scenario {
+        Scenario {
+            name: "s".into(),
+            command: crate::workload::CommandSpec {
+                argv: vec!["python3".into(), "-c".into(), "pass".into()],
+                env: env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                cwd: None,
+                env_policy: Default::default(),
+            },
+            iterations: 1,
+            warmup: 0,
+            timeout: Duration::from_secs(10),
+            metrics: Vec::new(),
+            counted: vec![Counted::Instructions],
+        }
+    }
+
+    #[test]
+    fn the_command_runs_under_the_tool_with_children_traced_and_output_apart() {
+        let out = Path::new("/tmp/vg");
+        let vg = Path::new("/usr/bin/valgrind");
+        let inv = under_valgrind(&scenario(&[]), Counted::Instructions, vg, out, out);
+        assert_eq!(inv.program, "/usr/bin/valgrind");
+        let args: Vec<String> = inv
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--tool=cachegrind",
+                "--cache-sim=no",
+                "--cachegrind-out-file=/tmp/vg/out.%p",
+                "--trace-children=yes",
+                "--log-file=/tmp/vg/log.%p",
+                "--",
+                "python3",
+                "-c",
+                "pass"
+            ]
+        );
+        assert_eq!(inv.timeout, Duration::from_secs(1000));
+        let env = |inv: &super::super::Invocation| -> Vec<(String, String)> {
+            inv.env
+                .iter()
+                .map(|(k, v)| (k.to_string_lossy().into(), v.to_string_lossy().into()))
+                .collect()
+        };
+        assert_eq!(env(&inv), [("PYTHONHASHSEED".into(), "0".into())]);
+        // DHAT: CPython's allocator off too; what the scenario sets stays.
+        let inv = under_valgrind(
+            &scenario(&[("PYTHONHASHSEED", "7")]),
+            Counted::Allocations,
+            vg,
+            out,
+            out,
+        );
+        assert_eq!(inv.args[0], "--tool=dhat");
+        assert_eq!(inv.args[1], "--dhat-out-file=/tmp/vg/out.%p");
+        assert_eq!(
+            env(&inv),
+            [
+                ("PYTHONHASHSEED".into(), "7".into()),
+                ("PYTHONMALLOC".into(), "malloc".into())
+            ]
+        );
     }
 
     #[test]
