@@ -7,6 +7,9 @@
 #   - otherwise: gate, benchmarking here.
 set -euo pipefail
 
+# Valgrind, when a scenario counts instructions or allocations (never fails).
+bash "$(dirname "${BASH_SOURCE[0]}")/valgrind.sh"
+
 # Results and report live in the runner's temp folder, outside the checkout.
 out_dir="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/bench-gate"
 mkdir -p "$out_dir"

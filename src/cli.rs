@@ -252,6 +252,11 @@ pub struct WorkloadFlags {
     /// A previous results file: balance the shards by its scenario durations.
     #[arg(long, value_name = "FILE", requires = "shard")]
     pub shard_durations: Option<PathBuf>,
+    /// Also count, under Valgrind, in every scenario: instructions (cachegrind)
+    /// and/or allocations (DHAT), comma-separated or repeated. `wall` (always
+    /// measured) is accepted.
+    #[arg(long, value_name = "MEASURE", value_delimiter = ',', value_parser = ["wall", "instructions", "allocations"])]
+    pub measure: Vec<String>,
 }
 
 /// Same-runner A/B mode: the base commit measured alternately with the head.
@@ -286,6 +291,11 @@ impl WorkloadFlags {
             quiet: self.quiet,
             shard: self.shard,
             shard_durations: self.shard_durations.clone(),
+            measures: self
+                .measure
+                .iter()
+                .filter_map(|m| <crate::model::Counted as crate::model::Named>::parse(m))
+                .collect(),
         }
     }
 }

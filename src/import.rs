@@ -31,6 +31,8 @@ pub enum ImportFormat {
     CustomSmallerIsBetter,
     /// github-action-benchmark customBiggerIsBetter JSON
     CustomBiggerIsBetter,
+    /// Valgrind cachegrind or callgrind out files
+    Cachegrind,
 }
 
 impl crate::model::Named for ImportFormat {
@@ -71,6 +73,11 @@ impl crate::model::Named for ImportFormat {
             "custom-bigger-is-better",
             "github-action-benchmark customBiggerIsBetter JSON",
         ),
+        (
+            ImportFormat::Cachegrind,
+            "cachegrind",
+            "Valgrind cachegrind or callgrind out files (cachegrind.out.PID, callgrind.out.PID)",
+        ),
     ];
 }
 
@@ -85,6 +92,7 @@ impl ImportFormat {
             ImportFormat::Bmf => "bmf",
             ImportFormat::CustomSmallerIsBetter => "custom-smaller-is-better",
             ImportFormat::CustomBiggerIsBetter => "custom-bigger-is-better",
+            ImportFormat::Cachegrind => "cachegrind",
         }
     }
 }
@@ -699,6 +707,85 @@ fn custom(path: &Path, out: &mut Out, direction: Direction) -> Result<()> {
     Ok(())
 }
 
+/// Every event's total in a cachegrind/callgrind out file, by event name.
+pub fn event_totals(text: &str) -> Result<BTreeMap<String, f64>, String> {
+    let mut events: Option<Vec<&str>> = None;
+    let mut totals: Option<Vec<f64>> = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(rest) = line.strip_prefix("events:") {
+            events = Some(rest.split_whitespace().collect());
+        } else if let Some(rest) = line
+            .strip_prefix("summary:")
+            .or_else(|| line.strip_prefix("totals:"))
+        {
+            let v: Result<Vec<u64>, _> = rest.split_whitespace().map(str::parse::<u64>).collect();
+            let v = v.map_err(|_| format!("line {}: the totals are not counts", i + 1))?;
+            totals = Some(v.into_iter().map(|x| x as f64).collect());
+        }
+    }
+    let events = events.ok_or("no `events:` line (not a cachegrind or callgrind out file)")?;
+    let totals = totals.ok_or("no `summary:` or `totals:` line")?;
+    if totals.len() > events.len() {
+        return Err(format!(
+            "the totals have {} columns but there are {} events",
+            totals.len(),
+            events.len()
+        ));
+    }
+    // Trailing zero columns may be left out.
+    Ok(events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.to_string(), totals.get(i).copied().unwrap_or(0.0)))
+        .collect())
+}
+
+/// Valgrind cachegrind or callgrind out files: per file (one process),
+/// `cachegrind.<program and arguments>.instructions` (the `Ir` total, unit
+/// `instructions`) and `.<event>` for every other event it counted (cache
+/// and branch simulation; unit `events`), named after its `cmd:` line with
+/// the program's folder left out (the file's name without one).
+fn cachegrind(path: &Path, out: &mut Out) -> Result<()> {
+    let what = "a cachegrind or callgrind out file";
+    let text = crate::fsutil::read_capped_string(path, crate::fsutil::MAX_DATA_BYTES)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    if text.trim().is_empty() {
+        anyhow::bail!("{}: the file is empty (expected {what})", path.display());
+    }
+    let totals = event_totals(&text).map_err(|why| wrong(path, what, &why))?;
+    let cmd = text
+        .lines()
+        .find_map(|l| l.strip_prefix("cmd:"))
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let bench = match cmd {
+        Some(c) => {
+            let (program, args) = c.split_once(' ').unwrap_or((c, ""));
+            let program = program.rsplit('/').next().unwrap_or(program);
+            format!("{program} {args}").trim().to_string()
+        }
+        None => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let base = format!("cachegrind.{}", slug(&bench).replace('/', "_"));
+    for (event, total) in totals {
+        let (name, unit) = if event == "Ir" {
+            (format!("{base}.instructions"), "instructions")
+        } else {
+            (format!("{base}.{}", slug(&event)), "events")
+        };
+        out.insert(
+            path,
+            &bench,
+            name,
+            metric(total, unit, Direction::Lower, "total", Vec::new()),
+        )?;
+    }
+    Ok(())
+}
+
 /// Imports every file into one results value.
 pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
     if files.is_empty() {
@@ -719,6 +806,7 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
             ImportFormat::Bmf => bmf(path, &mut metrics)?,
             ImportFormat::CustomSmallerIsBetter => custom(path, &mut metrics, Direction::Lower)?,
             ImportFormat::CustomBiggerIsBetter => custom(path, &mut metrics, Direction::Higher)?,
+            ImportFormat::Cachegrind => cachegrind(path, &mut metrics)?,
         }
     }
     if metrics.metrics.is_empty() {
@@ -764,5 +852,6 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         shards: Vec::new(),
         confirmations: Vec::new(),
         ab: None,
+        skipped: Default::default(),
     })
 }

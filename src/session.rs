@@ -20,6 +20,9 @@ pub struct WorkloadArgs {
     pub quiet: bool,
     pub shard: Option<crate::shard::Shard>,
     pub shard_durations: Option<std::path::PathBuf>,
+    /// Counted under Valgrind in every scenario, besides what each asks for
+    /// (`--measure`).
+    pub measures: Vec<model::Counted>,
 }
 
 /// Same-runner A/B mode as asked for: a revision, a prepared base tree, a
@@ -113,6 +116,13 @@ fn resolve_workload_in(args: &WorkloadArgs, tree: Option<(&Trees, Side)>) -> Res
                 .env
                 .entry("BENCH_GATE_TREE_DIR".into())
                 .or_insert_with(|| dir.display().to_string());
+        }
+    }
+    for s in &mut workload.scenarios {
+        for c in &args.measures {
+            if !s.counted.contains(c) {
+                s.counted.push(*c);
+            }
         }
     }
     if let Some(shard) = args.shard {
@@ -561,6 +571,51 @@ fn measure_scenario(
     }
 }
 
+/// Counts scenario `i` under Valgrind when it asks for it: in the head, and
+/// in the base tree too in A/B mode (where a failure on the base only
+/// skips the base's counts, as a scenario that cannot run there is).
+fn count_scenario(
+    i: usize,
+    s: &workload::Scenario,
+    run: &mut measure::runner::ScenarioRun,
+    base: Option<&mut BaseSide>,
+) -> Result<()> {
+    if s.counted.is_empty() {
+        return Ok(());
+    }
+    run.counts = measure::valgrind::count(s)?;
+    let Some(base) = base else {
+        return Ok(());
+    };
+    let (Some(bs), Some(Ok(brun))) = (base.workload.scenarios.get(i), base.runs.get_mut(i)) else {
+        return Ok(());
+    };
+    brun.counts = match measure::valgrind::count(bs) {
+        Ok(c) => c,
+        Err(e) => {
+            let reason = model::free_text(
+                &format!("failed under Valgrind on the base: {}", e.why),
+                model::TEXT_MAX,
+            );
+            eprintln!("A/B: scenario '{}' {reason}", s.name);
+            let mut c = measure::valgrind::Counts::default();
+            for kind in &bs.counted {
+                for (name, _) in measure::valgrind::metric_names(&bs.name, *kind) {
+                    c.skipped.push((
+                        name,
+                        model::Skipped {
+                            reason: reason.clone(),
+                            warning: true,
+                        },
+                    ));
+                }
+            }
+            c
+        }
+    };
+    Ok(())
+}
+
 /// Benchmarks a workload, with the base commit side by side when `ab` is
 /// given; with `confirm`, every scenario with a metric above its failure
 /// threshold (in the view that decides) is measured `rounds` more times, in
@@ -620,7 +675,9 @@ pub fn benchmark_confirmed(
     let mut progress = progress::for_stderr(args.quiet);
     let mut runs = Vec::new();
     for (i, s) in workload.scenarios.iter().enumerate() {
-        runs.push(measure_scenario(i, s, base.as_mut(), progress.as_mut())?);
+        let mut run = measure_scenario(i, s, base.as_mut(), progress.as_mut())?;
+        count_scenario(i, s, &mut run, base.as_mut())?;
+        runs.push(run);
     }
     let env = measure::build::fingerprint();
     let assemble = |runs: &[measure::runner::ScenarioRun], base: &Option<BaseSide>| {
@@ -644,7 +701,10 @@ pub fn benchmark_confirmed(
             .into_iter()
             .flat_map(|v| v.metrics.iter())
             .filter(|m| m.status == compare::Status::Failure)
-            .filter_map(|m| Some((r.metrics.get(&m.name)?.scenario.clone()?, m.name.clone())))
+            .filter_map(|m| Some((r.metrics.get(&m.name)?, m.name.clone())))
+            // A count under Valgrind is the same when measured again.
+            .filter(|(x, _)| !matches!(x.measure.as_deref(), Some("instructions" | "allocations")))
+            .filter_map(|(x, name)| Some((x.scenario.clone()?, name)))
             .collect();
         out.sort();
         out.dedup();

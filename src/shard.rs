@@ -125,6 +125,7 @@ pub fn merge(parts: Vec<(PathBuf, Results)>) -> Result<Results> {
     merged.metrics.clear();
     merged.shard = None;
     merged.shards.clear();
+    merged.skipped.clear();
     for (path, r) in &parts {
         let i = info(path, r)?;
         if r.ab.is_some() {
@@ -181,6 +182,9 @@ pub fn merge(parts: Vec<(PathBuf, Results)>) -> Result<Results> {
             }
         }
         merged.scenarios.extend(r.scenarios.iter().cloned());
+        merged
+            .skipped
+            .extend(r.skipped.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut kept = i.clone();
         kept.environment = Some(r.environment.clone());
         merged.shards.push(kept);

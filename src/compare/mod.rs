@@ -39,11 +39,14 @@ pub enum MetricKind {
     Calls,
     /// Prompt or completion tokens a service counted (unit `tokens`).
     Tokens,
+    /// Instructions counted under Valgrind: deterministic, so much tighter.
+    Instructions,
     Other,
 }
 
 impl MetricKind {
-    /// From the unit: `calls` → calls, `tokens` → tokens; then from the
+    /// From the unit: `calls` → calls, `tokens` → tokens, `instructions` →
+    /// instructions; then from the
     /// name: `startup`/`cold` → startup; `memory`/`_mb`/`peak`/`rss` →
     /// memory; `latency`/`_ms`/`_s`/`time` → latency.
     pub fn of(name: &str, unit: &str) -> MetricKind {
@@ -52,6 +55,8 @@ impl MetricKind {
             MetricKind::Calls
         } else if unit == "tokens" {
             MetricKind::Tokens
+        } else if unit == "instructions" {
+            MetricKind::Instructions
         } else if n.contains("startup") || n.contains("cold") {
             MetricKind::Startup
         } else if n.contains("memory")
@@ -78,7 +83,7 @@ impl MetricKind {
     /// The design's table: latency +10 % / +25 %, memory and startup +20 % / +50 %.
     /// Counts are no noise against a deterministic stand-in: any increase
     /// in provider calls fails (0 % / 0 %); any increase in tokens warns,
-    /// more than 10 % fails.
+    /// more than 10 % fails; instruction counts +1 % / +3 %.
     pub fn default_thresholds(self) -> Thresholds {
         match self {
             MetricKind::Calls => Thresholds {
@@ -88,6 +93,10 @@ impl MetricKind {
             MetricKind::Tokens => Thresholds {
                 warning: 0.0,
                 failure: 10.0,
+            },
+            MetricKind::Instructions => Thresholds {
+                warning: 1.0,
+                failure: 3.0,
             },
             MetricKind::Memory | MetricKind::Startup => Thresholds {
                 warning: 20.0,
@@ -212,6 +221,9 @@ pub enum Status {
     Failure,
     Warning,
     Missing,
+    /// Asked for but not measured here, with the reason (no Valgrind): shown,
+    /// counted as neither a pass nor a failure.
+    Skipped,
     New,
     Pass,
     Improved,
@@ -223,6 +235,7 @@ impl Status {
             Status::Failure => "failure",
             Status::Warning => "warning",
             Status::Missing => "missing",
+            Status::Skipped => "skipped",
             Status::New => "new",
             Status::Pass => "pass",
             Status::Improved => "improved",
@@ -314,6 +327,8 @@ pub struct Counts {
     pub failure: usize,
     pub warning: usize,
     pub missing: usize,
+    /// Asked for but not measured (no Valgrind here): in no verdict.
+    pub skipped: usize,
     pub new: usize,
     pub pass: usize,
     pub improved: usize,
@@ -522,6 +537,7 @@ fn compare_view(
         .metrics
         .keys()
         .chain(results.metrics.keys())
+        .chain(results.skipped.keys())
         .chain(expected)
         .collect();
     let environment_mismatch =
@@ -542,6 +558,7 @@ fn compare_view(
                 baseline.thresholds,
                 flags,
             );
+            m.skipped = results.skipped.get(name);
             rules::run(&mut m, &ctx);
             m.finish()
         })
@@ -566,6 +583,7 @@ fn compare_view(
             Status::Failure => &mut counts.failure,
             Status::Warning => &mut counts.warning,
             Status::Missing => &mut counts.missing,
+            Status::Skipped => &mut counts.skipped,
             Status::New => &mut counts.new,
             Status::Pass => &mut counts.pass,
             Status::Improved => &mut counts.improved,

@@ -78,6 +78,7 @@ pub fn scenario_result(s: &Scenario, run: &ScenarioRun) -> (ScenarioResult, Vec<
                 },
             ))
         })
+        .chain(run.counts.metrics.iter().cloned())
         .collect();
     let overhead = if run.overhead_ms.is_empty() {
         0.0
@@ -103,10 +104,12 @@ pub fn scenario_result(s: &Scenario, run: &ScenarioRun) -> (ScenarioResult, Vec<
 pub fn results(workload: &Workload, runs: &[ScenarioRun], environment: Environment) -> Results {
     let mut scenarios = Vec::new();
     let mut metrics = BTreeMap::new();
+    let mut skipped = BTreeMap::new();
     for (s, run) in workload.scenarios.iter().zip(runs) {
         let (r, m) = scenario_result(s, run);
         scenarios.push(r);
         metrics.extend(m);
+        skipped.extend(run.counts.skipped.iter().cloned());
     }
     Results {
         schema_version: SCHEMA_VERSION,
@@ -122,7 +125,26 @@ pub fn results(workload: &Workload, runs: &[ScenarioRun], environment: Environme
         shards: Vec::new(),
         confirmations: Vec::new(),
         ab: None,
+        skipped,
     }
+}
+
+/// The GNU C library's version (`gnu_get_libc_version`), where it is glibc.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn libc_version() -> Option<String> {
+    // SAFETY: returns a pointer to a static, NUL-terminated string.
+    let p = unsafe { libc::gnu_get_libc_version() };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: checked non-null; glibc's static version string.
+    let v = unsafe { std::ffi::CStr::from_ptr(p) };
+    Some(format!("glibc {}", v.to_string_lossy()))
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn libc_version() -> Option<String> {
+    None
 }
 
 /// What is known about this machine, for telling whether two measurements
@@ -148,6 +170,16 @@ pub fn fingerprint() -> Environment {
     }
     if let Some(cpu) = sys.cpus().first() {
         env.insert("cpu_model".into(), cpu.brand().trim().to_string());
+        if !cpu.vendor_id().trim().is_empty() {
+            env.insert("cpu_vendor".into(), cpu.vendor_id().trim().to_string());
+        }
+    }
+    // What Valgrind counts depends on these too (see compare's COUNT_KEYS).
+    if let Some(v) = libc_version() {
+        env.insert("libc_version".into(), v);
+    }
+    if let Some(v) = super::valgrind::version() {
+        env.insert("valgrind_version".into(), v);
     }
     env.insert("cpu_cores".into(), sys.cpus().len().to_string());
     env.insert(
@@ -234,6 +266,7 @@ mod tests {
             ],
             checks: Default::default(),
             usage: vec!["http://x".into()],
+            counted: Vec::new(),
         };
         let run = ScenarioRun {
             samples: vec![

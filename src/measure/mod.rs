@@ -14,6 +14,7 @@ pub mod reaper;
 pub mod runner;
 pub mod services;
 pub mod trees;
+pub mod valgrind;
 
 use std::ffi::OsString;
 use std::io::Read;

@@ -17,6 +17,8 @@ pub struct ScenarioRun {
     pub warmup_samples: Vec<Sample>,
     /// Harness overhead per measured iteration, in ms.
     pub overhead_ms: Vec<f64>,
+    /// Counted under Valgrind (once per scenario, see [`super::valgrind`]).
+    pub counts: super::valgrind::Counts,
 }
 
 #[derive(Debug, Clone, PartialEq)]

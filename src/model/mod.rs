@@ -202,6 +202,33 @@ impl Measure {
     }
 }
 
+/// A measure counted under Valgrind rather than timed: deterministic, so
+/// one run decides (`measure: [instructions, allocations]` in a scenario,
+/// `--measure` on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Counted {
+    /// Instructions executed (cachegrind's `Ir`), over every process.
+    Instructions,
+    /// Heap allocations (DHAT): bytes, blocks, bytes at the heap's peak.
+    Allocations,
+}
+
+impl Named for Counted {
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            Counted::Instructions,
+            "instructions",
+            "instructions executed, counted under Valgrind's cachegrind",
+        ),
+        (
+            Counted::Allocations,
+            "allocations",
+            "bytes and blocks allocated and the heap's peak, under Valgrind's DHAT",
+        ),
+    ];
+}
+
 /// Lower is better (time, memory) or higher is better (throughput).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]

@@ -43,6 +43,20 @@ pub struct Results {
     /// machine, interleaved with these results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ab: Option<AbRun>,
+    /// Metrics asked for but not measured, and why (Valgrind absent, a
+    /// count that is not deterministic): `compare` shows them as skipped,
+    /// never as passed, and never as missing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, Skipped>,
+}
+
+/// A metric asked for but not measured: why, and whether that is a warning
+/// (a count that is not deterministic) or only shown (no Valgrind here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub reason: String,
+    #[serde(default)]
+    pub warning: bool,
 }
 
 /// The base side of an A/B run. Sample `i` of a scenario here and sample `i`
@@ -353,6 +367,10 @@ impl Check<'_> {
                     self.identifier(&format!("{p}.{field}"), v)?;
                 }
             }
+        }
+        for (k, sk) in &r.skipped {
+            self.identifier(&format!("{at}skipped key"), k)?;
+            self.text(&format!("{at}skipped.{k}.reason"), &sk.reason, TEXT_MAX)?;
         }
         if let Some(g) = &r.github {
             self.identifier(&format!("{at}github.event"), &g.event)?;

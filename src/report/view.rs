@@ -39,6 +39,7 @@ pub fn icon(s: Status) -> &'static str {
         Status::Failure => "❌",
         Status::Warning => "⚠️",
         Status::Missing => "❔",
+        Status::Skipped => "⏭️",
         Status::New => "🆕",
         Status::Pass => "✅",
         Status::Improved => "✨",
@@ -287,7 +288,7 @@ fn counts_line(verdict: Verdict, counts: &crate::compare::Counts) -> String {
     } else {
         String::new()
     };
-    match verdict {
+    let line = match verdict {
         Verdict::Fail if c.failure == 0 => format!(
             "❌ **Failed**: {}{}",
             missing(MissingPolicy::Fail, true),
@@ -325,5 +326,13 @@ fn counts_line(verdict: Verdict, counts: &crate::compare::Counts) -> String {
                 String::new()
             }
         ),
+    };
+    if c.skipped > 0 {
+        format!(
+            "{line}; {} (not measured here, see the table)",
+            n(c.skipped, "skipped")
+        )
+    } else {
+        line
     }
 }

@@ -19,6 +19,7 @@
 //!       memory.single_peak_mb: peak_mb.max
 //!       generation.single.api_calls: api_calls.max     # needs a service with usage:
 //!       generation.single.calls_per_persona: {of: api_calls.mean, per: 1}
+//!     measure: [wall, instructions, allocations]   # counted under Valgrind too
 //! workloads:
 //!   standard: [single]
 //! secrets:                # what the commands bench-gate starts go without
@@ -496,6 +497,19 @@ struct RawScenario {
     verify: Option<RawCommand>,
     #[serde(default)]
     expect: Option<RawExpect>,
+    /// `measure: [wall, instructions, allocations]`: wall (and the other
+    /// timed measures) always; the others are counted under Valgrind.
+    #[serde(default)]
+    measure: Vec<RawMeasure>,
+}
+
+/// A name in a scenario's `measure:` list.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawMeasure {
+    Wall,
+    Instructions,
+    Allocations,
 }
 
 #[derive(Debug, Deserialize)]
@@ -648,8 +662,6 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error
     d.deserialize_any(V).map(Some)
 }
 
-/// One `relevant_paths` glob: `*` and `?` stay within a folder, `**`
-/// crosses folders, `{a,b}` and `[ab]` as usual.
 /// A file pattern of `expect.files` (after its placeholders are filled):
 /// `*`, `?`, `[…]` and `{a,b}` within one path component, `**` across
 /// components (the `globset` crate's syntax).
@@ -660,6 +672,8 @@ pub fn file_glob(g: &str) -> Result<globset::GlobMatcher, globset::Error> {
         .compile_matcher())
 }
 
+/// One `relevant_paths` glob: `*` and `?` stay within a folder, `**`
+/// crosses folders, `{a,b}` and `[ab]` as usual.
 pub fn relevant_glob(g: &str) -> Result<globset::Glob, globset::Error> {
     globset::GlobBuilder::new(g).literal_separator(true).build()
 }
@@ -671,6 +685,23 @@ pub fn relevant_set(globs: &[String]) -> Result<globset::GlobSet, globset::Error
         b.add(relevant_glob(g)?);
     }
     b.build()
+}
+
+/// The counted measures of a `measure:` list, each once, in order.
+fn counted(list: &[RawMeasure]) -> Vec<crate::model::Counted> {
+    use crate::model::Counted;
+    let mut out = Vec::new();
+    for m in list {
+        let c = match m {
+            RawMeasure::Wall => continue,
+            RawMeasure::Instructions => Counted::Instructions,
+            RawMeasure::Allocations => Counted::Allocations,
+        };
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -957,6 +988,7 @@ impl Config {
                     metrics,
                     checks,
                     usage: Vec::new(),
+                    counted: counted(&s.measure),
                 },
             );
         }
@@ -1216,6 +1248,22 @@ mod tests {
         assert_eq!(std.scenarios[1].command.argv, ["sh", "-c", "echo hi | cat"]);
         // Default metrics for a scenario without any.
         assert_eq!(std.scenarios[1].metrics[0].name, "sh.latency_p50_ms");
+    }
+
+    #[test]
+    fn measure_lists_counted_measures_once_and_refuses_unknown_names() {
+        use crate::model::Counted;
+        let c = parse("scenarios:\n  a:\n    command: [x]\n    measure: [wall, allocations, instructions, allocations]\n  b:\n    command: [y]\n").unwrap();
+        let w = c.workload("standard").unwrap();
+        assert_eq!(
+            w.scenarios[0].counted,
+            [Counted::Allocations, Counted::Instructions]
+        );
+        assert!(w.scenarios[1].counted.is_empty());
+        let err = parse("scenarios:\n  a:\n    command: [x]\n    measure: [cycles]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":4:") && err.contains("cycles"), "{err}");
     }
 
     #[test]

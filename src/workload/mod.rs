@@ -60,6 +60,9 @@ pub struct Scenario {
     /// after every iteration.
     #[serde(default)]
     pub usage: Vec<String>,
+    /// Counted under Valgrind besides the timed iterations (`measure:`).
+    #[serde(default)]
+    pub counted: Vec<crate::model::Counted>,
 }
 
 /// A scenario's checks of what an iteration did: `verify:` and `expect:`.

@@ -42,7 +42,7 @@ impl Release {
             action.join("action.yml"),
         )
         .unwrap();
-        for f in ["install.sh", "run-gate.sh", "ab-cache.sh"] {
+        for f in ["install.sh", "run-gate.sh", "ab-cache.sh", "valgrind.sh"] {
             std::fs::copy(
                 Path::new(ROOT).join("dist").join(f),
                 action.join("dist").join(f),
@@ -809,4 +809,79 @@ fn the_base_build_cache_is_keyed_by_the_test_merge_commits_first_parent() {
         ab_cache_outputs(&dir, &[]).is_empty(),
         "a config of its own"
     );
+}
+
+/// A folder for PATH with only `tools` (linked from the system) and
+/// `scripts` (name, body): no Valgrind in it.
+fn bin_dir(tools: &[&str], scripts: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for t in tools {
+        let found = which::which(t).unwrap();
+        std::os::unix::fs::symlink(found, d.path().join(t)).unwrap();
+    }
+    for (name, body) in scripts {
+        let p = d.path().join(name);
+        std::fs::write(&p, format!("#!/bin/bash\n{body}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    d
+}
+
+#[test]
+fn valgrind_is_installed_only_when_a_scenario_counts_and_it_is_absent() {
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("apt.log");
+    let bin = bin_dir(
+        &["bash", "grep", "date", "uname", "id", "chmod"],
+        &[
+            ("sudo", "[ \"$1\" = -n ] && shift; exec \"$@\""),
+            (
+                "apt-get",
+                &format!(
+                    "echo \"$*\" >> {log}\nprintf '#!/bin/bash\\necho valgrind-3.19.0\\n' > \"${{0%/*}}/valgrind\"; chmod +x \"${{0%/*}}/valgrind\"",
+                    log = log.display()
+                ),
+            ),
+        ],
+    );
+    let script = Path::new(ROOT).join("dist/valgrind.sh");
+    let run = |config: &str| {
+        std::fs::write(work.path().join("bench-gate.yml"), config).unwrap();
+        Command::new(bin.path().join("bash"))
+            .arg(&script)
+            .current_dir(work.path())
+            .env_clear()
+            .env("PATH", bin.path())
+            .output()
+            .unwrap()
+    };
+    // No counted measure: nothing installed.
+    let o = run("scenarios:\n  a:\n    command: [x]\n    measure: [wall]\n");
+    assert!(o.status.success());
+    assert_eq!(text(&o), "");
+    assert!(!log.exists());
+    // Counted (block list form): installed with apt, timed in the log.
+    let o = run(
+        "scenarios:\n  a:\n    command: [x]\n    measure:\n      - wall\n      - instructions\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("installing Valgrind (the config counts instructions or allocations)"),
+        "{out}"
+    );
+    assert!(out.contains("installed valgrind-3.19.0 in "), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "install -y -q valgrind\n"
+    );
+    // Present now: used, not installed again.
+    let o = run("scenarios:\n  a:\n    command: [x]\n    measure: [allocations]\n");
+    assert!(
+        text(&o).contains("valgrind-3.19.0 counts instructions"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
 }

@@ -25,3 +25,4 @@ mod queue;
 mod run;
 mod serve;
 mod shard;
+mod valgrind;

@@ -27,6 +27,19 @@ pub const FINGERPRINT_KEYS: &[&str] = &[
     "bench_gate_version",
 ];
 
+/// Keys that make Valgrind counts incomparable (another Valgrind, C
+/// library or CPU vendor executes other code): they count for counted
+/// metrics (instructions, allocations) only.
+pub const COUNT_KEYS: &[&str] = &["valgrind_version", "libc_version", "cpu_vendor"];
+
+/// Whether `m` was counted under Valgrind rather than timed.
+fn counted(m: &MetricDecision) -> bool {
+    m.kind == crate::compare::MetricKind::Instructions
+        || m.current
+            .and_then(|c| c.measure.as_deref())
+            .is_some_and(|x| x == "instructions" || x == "allocations")
+}
+
 /// The fingerprint keys both environments record, with different values.
 pub fn mismatch(
     baseline: &BTreeMap<String, String>,
@@ -34,6 +47,7 @@ pub fn mismatch(
 ) -> Vec<String> {
     FINGERPRINT_KEYS
         .iter()
+        .chain(COUNT_KEYS)
         .filter(|k| matches!((baseline.get(**k), current.get(**k)), (Some(x), Some(y)) if x != y))
         .map(|k| k.to_string())
         .collect()
@@ -44,10 +58,13 @@ pub fn mismatch(
 pub const MAX_MACHINE_FACTOR: f64 = 3.0;
 
 pub fn apply(m: &mut MetricDecision, ctx: &RuleContext) {
-    if m.status != Status::Failure
-        || ctx.environment_mismatch.is_empty()
-        || ctx.flags.env_policy != EnvPolicy::Warn
-    {
+    let keys: Vec<String> = ctx
+        .environment_mismatch
+        .iter()
+        .filter(|k| counted(m) || !COUNT_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    if m.status != Status::Failure || keys.is_empty() || ctx.flags.env_policy != EnvPolicy::Warn {
         return;
     }
     let too_large = m
@@ -56,14 +73,14 @@ pub fn apply(m: &mut MetricDecision, ctx: &RuleContext) {
     if too_large {
         m.note = Some(format!(
             "measured on a different machine than the baseline ({}), but a regression of more than {MAX_MACHINE_FACTOR}× the failure threshold is not put down to the machine: still a failure",
-            ctx.environment_mismatch.join(", ")
+            keys.join(", ")
         ));
         return;
     }
     m.status = Status::Warning;
     m.note = Some(format!(
         "above the failure threshold, but measured on a different machine than the baseline ({}): counted as a warning",
-        ctx.environment_mismatch.join(", ")
+        keys.join(", ")
     ));
 }
 
@@ -157,5 +174,40 @@ mod tests {
                 (status, Some("an earlier note"))
             );
         }
+    }
+
+    #[test]
+    fn another_valgrind_or_c_library_is_another_machine_for_counts_only() {
+        let b = baseline_metric(100.0);
+        let mut instructions = metric(104.0, None, &[]);
+        instructions.unit = "instructions".into();
+        let wall = metric(140.0, None, &[]);
+        let keys = ["valgrind_version".to_string()];
+        let other = RuleContext {
+            environment_mismatch: &keys,
+            ..ctx()
+        };
+        let mut m = MetricDecision::new(
+            "a.instructions",
+            Some(&b),
+            None,
+            Some(&instructions),
+            None,
+            Default::default(),
+        );
+        m.status = Status::Failure;
+        apply(&mut m, &other);
+        assert_eq!(m.status, Status::Warning);
+        assert!(m.note.unwrap().contains("(valgrind_version)"));
+        let mut m = decision(Some(&b), None, Some(&wall));
+        m.status = Status::Failure;
+        apply(&mut m, &other);
+        assert_eq!(
+            m.status,
+            Status::Failure,
+            "timings do not depend on Valgrind"
+        );
+        let env = |v: &str| BTreeMap::from([("libc_version".to_string(), v.to_string())]);
+        assert_eq!(mismatch(&env("2.36"), &env("2.39")), ["libc_version"]);
     }
 }

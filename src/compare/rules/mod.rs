@@ -52,6 +52,8 @@ pub struct MetricDecision<'a> {
     pub counts_as: Option<Status>,
     /// The baseline's value was edited by hand: why its samples are not used.
     pub edited: Option<String>,
+    /// The results record it as asked for but not measured, and why.
+    pub skipped: Option<&'a crate::model::Skipped>,
 }
 
 impl<'a> MetricDecision<'a> {
@@ -106,6 +108,7 @@ impl<'a> MetricDecision<'a> {
             note: None,
             counts_as: None,
             edited: None,
+            skipped: None,
         }
     }
 

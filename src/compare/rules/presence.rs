@@ -1,6 +1,8 @@
 //! Presence: a metric on one side only is `missing` (in the baseline, or
 //! in the base commit's config, but not in the results) or `new` (in the
-//! results only). A missing one counts as the missing policy says.
+//! results only). A missing one counts as the missing policy says, unless
+//! the results say why it was not measured: then it is `skipped` (no
+//! Valgrind here), or a warning (a count that was not deterministic).
 
 use super::{MetricDecision, RuleContext};
 use crate::compare::Status;
@@ -17,6 +19,17 @@ pub fn missing_status(why: &str, policy: MissingPolicy) -> (Option<Status>, Stri
 }
 
 pub fn apply(m: &mut MetricDecision, ctx: &RuleContext) {
+    if let (Some(sk), None) = (m.skipped, m.current) {
+        if sk.warning {
+            m.status = Status::Warning;
+            m.note = Some(sk.reason.clone());
+        } else {
+            // Reports say "skipped: <note>".
+            m.status = Status::Skipped;
+            m.note = Some(sk.reason.clone());
+        }
+        return;
+    }
     match (m.baseline, m.current) {
         (Some(_), Some(_)) => {}
         (b, None) => {
@@ -63,6 +76,29 @@ mod tests {
         let before = m.clone();
         apply(&mut m, &ctx());
         assert_eq!(m, before);
+    }
+
+    #[test]
+    fn a_skipped_metric_is_shown_as_skipped_or_warned_never_missing() {
+        let b = baseline_metric(100.0);
+        let absent = crate::model::Skipped {
+            reason: "valgrind not found on PATH".into(),
+            warning: false,
+        };
+        let mut m = decision(Some(&b), None, None);
+        m.skipped = Some(&absent);
+        apply(&mut m, &ctx());
+        assert_eq!((m.status, m.counts_as), (Status::Skipped, None));
+        assert_eq!(m.note.as_deref(), Some("valgrind not found on PATH"));
+        let noisy = crate::model::Skipped {
+            reason: "not deterministic: two runs counted 1 and 2".into(),
+            warning: true,
+        };
+        let mut m = decision(None, None, None);
+        m.skipped = Some(&noisy);
+        apply(&mut m, &ctx());
+        assert_eq!(m.status, Status::Warning);
+        assert!(m.note.unwrap().starts_with("not deterministic"));
     }
 
     #[test]
