@@ -764,5 +764,6 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         shards: Vec::new(),
         confirmations: Vec::new(),
         ab: None,
+        incomplete: None,
     })
 }

@@ -381,6 +381,23 @@ impl BaseSide {
     }
 }
 
+/// A scenario failed after others were measured: the error, with the
+/// results of those others (marked incomplete) for `run --output` to keep.
+/// It reads as the error alone.
+#[derive(Debug)]
+pub struct Partial {
+    pub results: Box<Results>,
+    pub error: anyhow::Error,
+}
+
+impl std::fmt::Display for Partial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::report::messages::chain(&self.error))
+    }
+}
+
+impl std::error::Error for Partial {}
+
 /// Measures scenario `i`: alone, or in pairs with the base tree's copy.
 /// A scenario that cannot run on the base is measured on the head alone.
 fn measure_scenario(
@@ -484,15 +501,32 @@ pub fn benchmark_confirmed(
     let _services = measure::services::Services::start(&workload.services)?;
     let mut progress = progress::for_stderr(args.quiet);
     let mut runs = Vec::new();
-    for (i, s) in workload.scenarios.iter().enumerate() {
-        runs.push(measure_scenario(i, s, base.as_mut(), progress.as_mut())?);
-    }
     let env = measure::build::fingerprint();
     let assemble = |runs: &[measure::runner::ScenarioRun], base: &Option<BaseSide>| {
         let mut r = measure::build::results(&workload, runs, env.clone());
         r.ab = base.as_ref().map(|b| b.results(&env));
         r
     };
+    for (i, s) in workload.scenarios.iter().enumerate() {
+        match measure_scenario(i, s, base.as_mut(), progress.as_mut()) {
+            Ok(run) => runs.push(run),
+            // What was measured before the failure is kept (marked
+            // incomplete); an interrupt keeps nothing.
+            Err(e) if !runs.is_empty() && !crate::interrupt::interrupted() => {
+                let mut results = assemble(&runs, &base);
+                results.incomplete = Some(model::Incomplete {
+                    scenario: s.name.clone(),
+                    error: model::free_text(&crate::report::messages::chain(&e), model::TEXT_MAX),
+                });
+                return Err(Partial {
+                    results: Box::new(results),
+                    error: e,
+                }
+                .into());
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let first = assemble(&runs, &base);
     let Some(cf) = confirm.filter(|c| c.rounds > 0) else {
         return Ok(first);

@@ -95,6 +95,7 @@ pub fn results(workload: &Workload, runs: &[ScenarioRun], environment: Environme
         shards: Vec::new(),
         confirmations: Vec::new(),
         ab: None,
+        incomplete: None,
     }
 }
 

@@ -11,6 +11,7 @@ mod attacks2;
 mod browser;
 mod compare;
 mod contract;
+mod edges;
 mod examples;
 mod gate;
 mod gatekit;
