@@ -436,7 +436,7 @@ fn compare_cmd(args: CompareArgs) -> Result<u8> {
     }
     let text = match args.format {
         CompareFormat::Table => report::terminal::comparison_table(&c),
-        CompareFormat::Markdown => report::markdown::table(&c),
+        CompareFormat::Markdown => report::markdown::verdict_and_table(&c),
         CompareFormat::Json => report::json(&c),
     };
     // The log runs workflow commands: no line of data may be one.
@@ -486,7 +486,7 @@ fn capture(args: CaptureArgs) -> Result<u8> {
             .map(|v| v.to_string())
             .with_context(|| {
                 format!(
-                    "{}: cannot tell the version from the file name; pass --version",
+                    "{}: cannot tell the version from the file name; pass --baseline-version",
                     args.output.display()
                 )
             })?,

@@ -47,6 +47,61 @@ fn config_path(args: &WorkloadArgs) -> Option<std::path::PathBuf> {
     })
 }
 
+/// The nearest `bench-gate.yml` in a folder above `dir`, up to the git
+/// repository's top folder (none outside a repository).
+fn config_above(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut nearest = None;
+    for (i, d) in dir.ancestors().enumerate() {
+        let candidate = d.join(workload::config::DEFAULT_FILE);
+        if i > 0 && nearest.is_none() && candidate.is_file() {
+            nearest = Some(candidate);
+        }
+        if d.join(".git").exists() {
+            return nearest;
+        }
+    }
+    None
+}
+
+/// One line on stderr: which config and workload are benchmarked, and why.
+fn announce_choice(args: &WorkloadArgs, workload: &Workload) {
+    let which = match &args.workload {
+        Some(_) => "--workload",
+        None => "the default",
+    };
+    let line = match (&args.config, config_path(args)) {
+        (Some(p), _) => format!(
+            "config {} (--config), workload '{}' ({which})",
+            p.display(),
+            workload.name
+        ),
+        (None, Some(p)) => format!(
+            "config {} (found in this folder), workload '{}' ({which})",
+            p.display(),
+            workload.name
+        ),
+        (None, None) => {
+            let above = std::env::current_dir()
+                .ok()
+                .and_then(|d| config_above(&d))
+                .map(|p| {
+                    format!(
+                        "; {} is not used (it is in a parent folder): pass --config {} to benchmark it",
+                        p.display(),
+                        p.display()
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "no {} in this folder and no --config: benchmarking bench-gate's built-in workload '{}' ({which}){above}",
+                workload::config::DEFAULT_FILE,
+                workload.name
+            )
+        }
+    };
+    crate::report::messages::note(line);
+}
+
 /// The config's `compare:` section (empty without a config).
 pub fn compare_config(args: &WorkloadArgs) -> Result<workload::config::CompareConfig> {
     Ok(match config_path(args) {
@@ -496,6 +551,9 @@ pub fn benchmark_confirmed(
     };
     if let Some(b) = base.as_mut() {
         b.config = base_config(args, &b.trees, &workload.name);
+    }
+    if !args.quiet {
+        announce_choice(args, &workload);
     }
     // Stopped when dropped: after the last scenario, or after a failing one.
     let _services = measure::services::Services::start(&workload.services)?;

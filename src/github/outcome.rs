@@ -376,12 +376,7 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         run_url,
     } = f;
     let c = compared.as_ref().map(|(c, _)| c);
-    for conf in &results.confirmations {
-        notes.push(format!(
-            "🔁 **Confirmation run**: {}.",
-            report::confirmation_markdown(conf)
-        ));
-    }
+    notes.extend(confirmation_notes(&results));
     if let Some(url) = opts.history_url.as_deref().and_then(escape::md_url) {
         notes.push(format!(
             "📈 [How each metric moved on the main branch]({url})"
@@ -437,6 +432,20 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
     }
 }
 
+/// The comment's note for each confirmation run.
+fn confirmation_notes(results: &Results) -> Vec<String> {
+    results
+        .confirmations
+        .iter()
+        .map(|conf| {
+            format!(
+                "🔁 **Confirmation run**: {}.",
+                report::confirmation_markdown(conf)
+            )
+        })
+        .collect()
+}
+
 /// Outside GitHub: the comment that would be posted, and the exit code
 /// (the compare code; 0 without a baseline).
 pub fn local(opts: &GateOptions, results: &Results) -> Result<(String, u8)> {
@@ -462,9 +471,11 @@ pub fn local(opts: &GateOptions, results: &Results) -> Result<(String, u8)> {
         state_block: String::new(),
         baselines_dir: &opts.baselines_dir.display().to_string(),
         run_url: None,
-        notes: vec![
+        notes: std::iter::once(
             "_Run outside GitHub Actions: this is the comment that would be posted._".into(),
-        ],
+        )
+        .chain(confirmation_notes(results))
+        .collect(),
         embedded: None,
     });
     let code = match c {

@@ -145,3 +145,178 @@ fn errors_say_each_cause_once() {
         assert_eq!(err.matches(once).count(), 1, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn run_says_which_config_and_workload_it_chose_and_why() {
+    let _serial = crate::support::serial();
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let sub = repo.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let above = write(
+        repo.path(),
+        "bench-gate.yml",
+        "scenarios:\n  fine:\n    command: [\"true\"]\n    iterations: 2\n    warmup: 0\n",
+    );
+    // In a subfolder: the built-in workload, said so, with the config above named.
+    bg().current_dir(&sub)
+        .args(["run", "--workload", "quick", "--only", "cli_startup", "--iterations", "1", "--warmup", "0"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "no bench-gate.yml in this folder and no --config: benchmarking bench-gate's built-in workload 'quick' (--workload); {} is not used (it is in a parent folder): pass --config {} to benchmark it",
+            above.display(),
+            above.display()
+        )));
+    // At the top: the config found there.
+    bg().current_dir(repo.path())
+        .args(["run"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "config bench-gate.yml (found in this folder), workload 'standard' (the default)",
+        ));
+    bg().current_dir(&sub)
+        .args(["run", "--config"])
+        .arg(&above)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "config {} (--config), workload 'standard' (the default)",
+            above.display()
+        )));
+}
+
+#[test]
+fn capture_takes_baseline_version_and_the_global_version_still_works() {
+    let help = bg().args(["capture", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--baseline-version <VERSION>"), "{help}");
+    assert!(!help.contains("--version <"), "{help}");
+    bg().arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("bench-gate "));
+    let co = crate::gatekit::Checkout::new();
+    for flag in ["--baseline-version", "--version"] {
+        let out = co.path(&format!("baselines/x{flag}.yaml"));
+        bg().current_dir(co.dir.path())
+            .args([
+                "capture",
+                flag,
+                "9.9.9",
+                "--from",
+                &crate::gatekit::regressed(&co),
+            ])
+            .arg("--output")
+            .arg(&out)
+            .assert()
+            .success();
+        assert!(std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("version: 9.9.9"));
+    }
+    let help = bg().args(["compare", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("Startup-time changes smaller than this many ms"),
+        "{help}"
+    );
+    assert!(
+        !help.contains("Peak-memory and startup changes smaller than this many ms"),
+        "{help}"
+    );
+}
+
+#[test]
+fn compare_markdown_leads_with_the_verdict() {
+    let co = crate::gatekit::Checkout::new();
+    let out = bg()
+        .current_dir(co.dir.path())
+        .args([
+            "compare",
+            "--format",
+            "markdown",
+            "--results",
+            &crate::gatekit::regressed(&co),
+        ])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.starts_with("❌ **Failed**: 1 metric above the failure threshold"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `generation.single.latency_p50_ms` |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn gate_outside_github_carries_the_confirmation_note() {
+    let co = crate::gatekit::Checkout::new();
+    let mut r: Value =
+        serde_json::from_slice(&std::fs::read(crate::gatekit::regressed(&co)).unwrap()).unwrap();
+    r["confirmations"] = serde_json::json!([{"scenario": "single", "rounds": 2,
+        "failing_before": ["generation.single.latency_p50_ms"],
+        "failing_after": ["generation.single.latency_p50_ms"]}]);
+    let p = co.path("confirmed.json");
+    std::fs::write(&p, r.to_string()).unwrap();
+    let out = bg()
+        .current_dir(co.dir.path())
+        .env_remove("GITHUB_EVENT_NAME")
+        .env_remove("GITHUB_EVENT_PATH")
+        .env_remove("GITHUB_TOKEN")
+        .args(["gate", "--results"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("this is the comment that would be posted"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("🔁 **Confirmation run**: generation.single.latency_p50_ms failed, so scenario `single` was measured 2 more time(s)"),
+        "{stdout}"
+    );
+}
+
+/// The README's fork-safe publisher is the repository's own, in what decides
+/// when and with which rights it runs.
+#[test]
+fn the_readme_publisher_agrees_with_the_repository_workflow() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let snippet = readme
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .find(|b| b.starts_with("# .github/workflows/benchmark-publish.yml"))
+        .expect("the README shows benchmark-publish.yml");
+    let readme: serde_yaml::Value = serde_yaml::from_str(snippet).unwrap();
+    let ours: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root.join(".github/workflows/benchmark-publish.yml")).unwrap(),
+    )
+    .unwrap();
+    for path in [&["on"][..], &["permissions"], &["jobs", "publish", "if"]] {
+        let get = |v: &serde_yaml::Value| path.iter().fold(v.clone(), |v, k| v[*k].clone());
+        assert_ne!(get(&ours), serde_yaml::Value::Null, "{path:?}");
+        assert_eq!(get(&readme), get(&ours), "{path:?}");
+    }
+    let download = |v: &serde_yaml::Value| {
+        v["jobs"]["publish"]["steps"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/download-artifact"))
+            })
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(download(&readme), download(&ours));
+}
