@@ -13,6 +13,7 @@ mod compare;
 mod contract;
 mod edges;
 mod examples;
+mod fuzz;
 mod gate;
 mod gatekit;
 mod generate;
