@@ -263,3 +263,18 @@ fn the_seeds_are_accepted() {
     assert!(files_in("tests/fixtures/events").len() >= 5);
     assert!(files_in("tests/fixtures/import").len() >= 8);
 }
+
+/// An endless event payload is refused at the size limit, not read whole.
+#[cfg(unix)]
+#[test]
+fn an_endless_event_payload_is_refused() {
+    let env = [
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_EVENT_PATH", "/dev/zero"),
+        ("GITHUB_REPOSITORY", "octo/repo"),
+    ];
+    let Err(e) = Context::from_env(&env, None) else {
+        panic!("an endless payload was accepted")
+    };
+    assert!(e.to_string().contains("larger than the limit"), "{e}");
+}
