@@ -438,7 +438,7 @@ impl BaseSide {
 
 /// A scenario failed after others were measured: the error, with the
 /// results of those others (marked incomplete) for `run --output` to keep.
-/// It reads as the error alone.
+/// It reads as the error alone, with the same causes.
 #[derive(Debug)]
 pub struct Partial {
     pub results: Box<Results>,
@@ -447,11 +447,15 @@ pub struct Partial {
 
 impl std::fmt::Display for Partial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::report::messages::chain(&self.error))
+        std::fmt::Display::fmt(&self.error, f)
     }
 }
 
-impl std::error::Error for Partial {}
+impl std::error::Error for Partial {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
 
 /// Measures scenario `i`: alone, or in pairs with the base tree's copy.
 /// A scenario that cannot run on the base is measured on the head alone.
