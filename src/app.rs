@@ -72,7 +72,11 @@ pub fn run(cli: Cli) -> Result<u8> {
             let parts = args
                 .files
                 .iter()
-                .map(|p| Ok((p.clone(), Results::load(p)?)))
+                .map(|p| {
+                    let r = Results::load(p)?;
+                    r.require_complete(&p.display().to_string(), "a merge")?;
+                    Ok((p.clone(), r))
+                })
                 .collect::<Result<Vec<_>>>()?;
             let merged = crate::shard::merge(parts)?;
             crate::fsutil::write_atomic(&args.output, merged.to_json().as_bytes())?;
@@ -464,7 +468,7 @@ fn compare_cmd(args: CompareArgs) -> Result<u8> {
     }
     let text = match args.format {
         CompareFormat::Table => report::terminal::comparison_table(&c),
-        CompareFormat::Markdown => report::markdown::table(&c),
+        CompareFormat::Markdown => report::markdown::verdict_and_table(&c),
         CompareFormat::Json => report::json(&c),
     };
     // The log runs workflow commands: no line of data may be one.
@@ -514,12 +518,15 @@ fn capture(args: CaptureArgs) -> Result<u8> {
             .map(|v| v.to_string())
             .with_context(|| {
                 format!(
-                    "{}: cannot tell the version from the file name; pass --version",
+                    "{}: cannot tell the version from the file name; pass --baseline-version",
                     args.output.display()
                 )
             })?,
     };
     let results = obtain_results(args.from.as_deref(), &args.workload.plan())?;
+    if let Some(from) = &args.from {
+        results.require_complete(&from.display().to_string(), "a baseline")?;
+    }
     let baseline = Baseline::from_results(&results, version);
     baseline.save(&args.output, args.force)?;
     eprintln!(
@@ -625,7 +632,24 @@ fn run_cmd(args: RunArgs) -> Result<u8> {
         None,
         PrBase::NotGate,
     )?;
-    let results = benchmark_confirmed(&args.workload.plan(), ab.as_ref(), None)?;
+    let results = match benchmark_confirmed(&args.workload.plan(), ab.as_ref(), None) {
+        Ok(r) => r,
+        Err(e) => {
+            // A failing scenario: keep what was measured before it.
+            if let (Some(path), Some(p)) =
+                (&args.output, e.downcast_ref::<crate::session::Partial>())
+            {
+                crate::fsutil::write_atomic(path, p.results.to_json().as_bytes())?;
+                report::messages::note(format_args!(
+                    "wrote {} (incomplete: {} scenario(s) measured before '{}' failed; it cannot be a baseline or be compared)",
+                    path.display(),
+                    p.results.scenarios.len(),
+                    p.results.incomplete.as_ref().map(|i| i.scenario.as_str()).unwrap_or_default()
+                ));
+            }
+            return Err(e);
+        }
+    };
     if let Some(path) = &args.output {
         crate::fsutil::write_atomic(path, results.to_json().as_bytes())?;
         report::messages::wrote(path);

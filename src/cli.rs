@@ -61,7 +61,7 @@ Examples:
         after_help = "\
 Examples:
   bench-gate capture --output baselines/v1.13.0.yaml
-  bench-gate capture --from results.json --output baselines/v1.13.0.yaml --version 1.13.0
+  bench-gate capture --from results.json --output baselines/v1.13.0.yaml --baseline-version 1.13.0
   bench-gate capture --output baselines/v1.13.0.yaml --force    # replace an existing file",
         disable_version_flag = true
     )]
@@ -380,7 +380,8 @@ pub struct CompareInputs {
     /// the samples (0: decide on the first measurement).
     #[arg(long, default_value_t = 1, value_name = "ROUNDS")]
     pub confirm: u32,
-    /// Peak-memory and startup changes smaller than this many ms never warn or fail.
+    /// Startup-time changes smaller than this many ms never warn or fail (memory
+    /// changes: --floor-mb).
     #[arg(long, default_value_t = crate::compare::FLOOR_MS, value_name = "MS")]
     pub floor_ms: f64,
     /// Peak-memory changes smaller than this many MB (MiB) never warn or fail.
@@ -455,7 +456,8 @@ pub struct CaptureArgs {
     #[arg(long = "from", value_name = "FILE")]
     pub from: Option<PathBuf>,
     /// Version recorded in the file. Default: from the file name (v1.13.0.yaml → 1.13.0).
-    #[arg(long)]
+    /// (`--version VERSION` is still accepted here, as before.)
+    #[arg(long = "baseline-version", alias = "version", value_name = "VERSION")]
     pub version: Option<String>,
     /// Overwrite an existing file.
     #[arg(long)]

@@ -853,5 +853,6 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         confirmations: Vec::new(),
         ab: None,
         skipped: Default::default(),
+        incomplete: None,
     })
 }

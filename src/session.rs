@@ -50,6 +50,61 @@ fn config_path(args: &WorkloadArgs) -> Option<std::path::PathBuf> {
     })
 }
 
+/// The nearest `bench-gate.yml` in a folder above `dir`, up to the git
+/// repository's top folder (none outside a repository).
+fn config_above(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut nearest = None;
+    for (i, d) in dir.ancestors().enumerate() {
+        let candidate = d.join(workload::config::DEFAULT_FILE);
+        if i > 0 && nearest.is_none() && candidate.is_file() {
+            nearest = Some(candidate);
+        }
+        if d.join(".git").exists() {
+            return nearest;
+        }
+    }
+    None
+}
+
+/// One line on stderr: which config and workload are benchmarked, and why.
+fn announce_choice(args: &WorkloadArgs, workload: &Workload) {
+    let which = match &args.workload {
+        Some(_) => "--workload",
+        None => "the default",
+    };
+    let line = match (&args.config, config_path(args)) {
+        (Some(p), _) => format!(
+            "config {} (--config), workload '{}' ({which})",
+            p.display(),
+            workload.name
+        ),
+        (None, Some(p)) => format!(
+            "config {} (found in this folder), workload '{}' ({which})",
+            p.display(),
+            workload.name
+        ),
+        (None, None) => {
+            let above = std::env::current_dir()
+                .ok()
+                .and_then(|d| config_above(&d))
+                .map(|p| {
+                    format!(
+                        "; {} is not used (it is in a parent folder): pass --config {} to benchmark it",
+                        p.display(),
+                        p.display()
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "no {} in this folder and no --config: benchmarking bench-gate's built-in workload '{}' ({which}){above}",
+                workload::config::DEFAULT_FILE,
+                workload.name
+            )
+        }
+    };
+    crate::report::messages::note(line);
+}
+
 /// The config's `compare:` section (empty without a config).
 pub fn compare_config(args: &WorkloadArgs) -> Result<workload::config::CompareConfig> {
     Ok(match config_path(args) {
@@ -523,6 +578,27 @@ impl BaseSide {
     }
 }
 
+/// A scenario failed after others were measured: the error, with the
+/// results of those others (marked incomplete) for `run --output` to keep.
+/// It reads as the error alone, with the same causes.
+#[derive(Debug)]
+pub struct Partial {
+    pub results: Box<Results>,
+    pub error: anyhow::Error,
+}
+
+impl std::fmt::Display for Partial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for Partial {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
 /// Measures scenario `i`: alone, or in pairs with the base tree's copy.
 /// A scenario that cannot run on the base is measured on the head alone.
 fn measure_scenario(
@@ -670,21 +746,41 @@ pub fn benchmark_confirmed(
     if let Some(b) = base.as_mut() {
         b.config = base_config(args, &b.trees, &workload.name);
     }
+    if !args.quiet {
+        announce_choice(args, &workload);
+    }
     // Stopped when dropped: after the last scenario, or after a failing one.
     let _services = measure::services::Services::start(&workload.services)?;
     let mut progress = progress::for_stderr(args.quiet);
     let mut runs = Vec::new();
-    for (i, s) in workload.scenarios.iter().enumerate() {
-        let mut run = measure_scenario(i, s, base.as_mut(), progress.as_mut())?;
-        count_scenario(i, s, &mut run, base.as_mut())?;
-        runs.push(run);
-    }
     let env = measure::build::fingerprint();
     let assemble = |runs: &[measure::runner::ScenarioRun], base: &Option<BaseSide>| {
         let mut r = measure::build::results(&workload, runs, env.clone());
         r.ab = base.as_ref().map(|b| b.results(&env));
         r
     };
+    for (i, s) in workload.scenarios.iter().enumerate() {
+        let measured = measure_scenario(i, s, base.as_mut(), progress.as_mut())
+            .and_then(|mut run| count_scenario(i, s, &mut run, base.as_mut()).map(|()| run));
+        match measured {
+            Ok(run) => runs.push(run),
+            // What was measured before the failure is kept (marked
+            // incomplete); an interrupt keeps nothing.
+            Err(e) if !runs.is_empty() && !crate::interrupt::interrupted() => {
+                let mut results = assemble(&runs, &base);
+                results.incomplete = Some(model::Incomplete {
+                    scenario: s.name.clone(),
+                    error: model::free_text(&crate::report::messages::chain(&e), model::TEXT_MAX),
+                });
+                return Err(Partial {
+                    results: Box::new(results),
+                    error: e,
+                }
+                .into());
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let first = assemble(&runs, &base);
     let Some(cf) = confirm.filter(|c| c.rounds > 0) else {
         return Ok(first);

@@ -649,6 +649,12 @@ fn some_names<'a>(names: impl ExactSizeIterator<Item = &'a String>) -> String {
 /// files) is compared with results of any workload: there is nothing to
 /// check them against, and the metric names must still match.
 pub fn refusal(c: &Comparison, results: &Results, flags: ThresholdFlags) -> Option<String> {
+    if let Some(inc) = &results.incomplete {
+        return Some(format!(
+            "the results are incomplete (scenario '{}' failed: {}): a comparison of part of the workload decides nothing; fix the scenario and run again",
+            inc.scenario, inc.error
+        ));
+    }
     if let Some(w) = &c.baseline_workload {
         if *w != c.workload && !flags.allow_other_workload {
             return Some(format!(

@@ -460,7 +460,7 @@ impl GitHub {
                 Ok(r) => return Ok(r),
                 Err((e, hint)) if e.is_transient() && attempt + 1 < self.retry.attempts => {
                     let wait = self.retry.wait(attempt, hint);
-                    eprintln!("GitHub API: {e}; retrying in {:.1} s", wait.as_secs_f64());
+                    eprintln!("{e}; retrying in {:.1} s", wait.as_secs_f64());
                     std::thread::sleep(wait);
                     attempt += 1;
                 }

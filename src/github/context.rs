@@ -322,10 +322,13 @@ impl<const N: usize> Env for [(&str, &str); N] {
 }
 
 fn read_payload<T: for<'de> Deserialize<'de>>(path: &Path, event: &str) -> Result<T, ContextError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ContextError::Read {
-        path: path.display().to_string(),
-        source: e,
-    })?;
+    let text =
+        crate::fsutil::read_capped_string(path, crate::fsutil::MAX_DATA_BYTES).map_err(|e| {
+            ContextError::Read {
+                path: path.display().to_string(),
+                source: e,
+            }
+        })?;
     serde_json::from_str(&text).map_err(|e| ContextError::Payload {
         path: path.display().to_string(),
         event: event.to_string(),

@@ -680,12 +680,7 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         ));
     }
     let accepted_names: Vec<String> = accepted.iter().map(|a| a.metric.clone()).collect();
-    for conf in &results.confirmations {
-        notes.push(format!(
-            "🔁 **Confirmation run**: {}.",
-            report::confirmation_markdown(conf)
-        ));
-    }
+    notes.extend(confirmation_notes(&results));
     if let Some(url) = opts.history_url.as_deref().and_then(escape::md_url) {
         notes.push(format!(
             "📈 [How each metric moved on the main branch]({url})"
@@ -754,6 +749,20 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
     }
 }
 
+/// The comment's note for each confirmation run.
+fn confirmation_notes(results: &Results) -> Vec<String> {
+    results
+        .confirmations
+        .iter()
+        .map(|conf| {
+            format!(
+                "🔁 **Confirmation run**: {}.",
+                report::confirmation_markdown(conf)
+            )
+        })
+        .collect()
+}
+
 /// Outside GitHub: the comment that would be posted, and the exit code
 /// (the compare code; 0 without a baseline).
 pub fn local(opts: &GateOptions, results: &Results) -> Result<(String, u8)> {
@@ -780,9 +789,11 @@ pub fn local(opts: &GateOptions, results: &Results) -> Result<(String, u8)> {
         state_block: String::new(),
         baselines_dir: &opts.baselines_dir.display().to_string(),
         run_url: None,
-        notes: vec![
+        notes: std::iter::once(
             "_Run outside GitHub Actions: this is the comment that would be posted._".into(),
-        ],
+        )
+        .chain(confirmation_notes(results))
+        .collect(),
         embedded: None,
     });
     let code = match c {

@@ -158,7 +158,7 @@ impl Sinks<'_> {
         let summary = truncate_bytes(
             &format!(
                 "Nothing was decided; the run stopped with this error:\n\n{}",
-                escape::md_block(&format!("{:#}", failed.error))
+                escape::md_block(&crate::report::messages::chain(&failed.error))
             ),
             60_000,
         );
@@ -432,7 +432,7 @@ fn upsert_comment(
                 return Ok(c);
             }
             Err(e) if e.is_transient() && attempt < 2 => {
-                eprintln!("GitHub API: {e}; looking for the comment before trying again");
+                eprintln!("{e}; looking for the comment before trying again");
                 std::thread::sleep(std::time::Duration::from_millis(500 * (attempt + 1)));
                 existing = comment::ours(api.comments(pr)?, check, me);
             }

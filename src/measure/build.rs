@@ -126,6 +126,7 @@ pub fn results(workload: &Workload, runs: &[ScenarioRun], environment: Environme
         confirmations: Vec::new(),
         ab: None,
         skipped,
+        incomplete: None,
     }
 }
 

@@ -48,6 +48,10 @@ pub struct Results {
     /// never as passed, and never as missing.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<String, Skipped>,
+    /// Set when a scenario failed: the scenarios measured before it are
+    /// kept, but the results are not a whole run (no baseline, no verdict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
 }
 
 /// A metric asked for but not measured: why, and whether that is a warning
@@ -57,6 +61,13 @@ pub struct Skipped {
     pub reason: String,
     #[serde(default)]
     pub warning: bool,
+}
+
+/// Which scenario stopped the run, and its error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incomplete {
+    pub scenario: String,
+    pub error: String,
 }
 
 /// The base side of an A/B run. Sample `i` of a scenario here and sample `i`
@@ -403,6 +414,10 @@ impl Check<'_> {
                 }
             }
         }
+        if let Some(inc) = &r.incomplete {
+            self.identifier(&format!("{at}incomplete.scenario"), &inc.scenario)?;
+            self.text(&format!("{at}incomplete.error"), &inc.error, TEXT_MAX)?;
+        }
         if let Some(ab) = &r.ab {
             if !at.is_empty() {
                 return Err(self.fail(
@@ -539,6 +554,19 @@ impl Results {
             }
         }
         Ok(results)
+    }
+
+    /// Refuses incomplete results (a scenario failed) for `what` (a
+    /// baseline, a comparison): they hold only part of the workload.
+    pub fn require_complete(&self, name: &str, what: &str) -> Result<()> {
+        match &self.incomplete {
+            None => Ok(()),
+            Some(inc) => anyhow::bail!(
+                "{name}: the results are incomplete (scenario '{}' failed: {}); they cannot be used for {what}: fix the scenario and run again",
+                inc.scenario,
+                inc.error
+            ),
+        }
     }
 
     pub fn to_json(&self) -> String {

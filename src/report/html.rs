@@ -149,11 +149,11 @@ td:first-child,th:first-child{{text-align:left}}td:not(:first-child){{white-spac
 .chart text{{font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}}.chart .legend{{fill:#666;font-size:10px}}\
 .base{{fill:#9aa5b1}}.cur{{fill:#3b82f6}}.cur.failure{{fill:#dc2626}}.cur.warning{{fill:#f59e0b}}.cur.improved{{fill:#16a34a}}\
 .warn{{stroke:#f59e0b;stroke-dasharray:4 3}}.fail{{stroke:#dc2626;stroke-dasharray:4 3}}circle{{fill:#111;opacity:.5}}\
-section{{margin:1.5rem 0}}</style></head><body>\n<h1>bench-gate report</h1>\n<p>{}</p>\n<p>Workload <b>{}</b> compared with baseline <code>{}</code> (version {}).</p>\n",
+section{{margin:1.5rem 0}}</style></head><body>\n<h1>bench-gate report</h1>\n<p>{}</p>\n<p>Workload <b>{}</b> compared with baseline <code>{}</code>{}.</p>\n",
         esc(&view::verdict_line(c).replace("**", "")),
         esc(&c.workload),
         esc(&c.baseline_file),
-        esc(&c.baseline_version)
+        esc(&view::version_suffix(&c.baseline_version))
     );
     for section in view::sections(c) {
         if !section.title_text.is_empty() {

@@ -65,6 +65,11 @@ pub fn table(c: &Comparison) -> String {
         .expect("embedded template renders")
 }
 
+/// `compare --format markdown`: the verdict line, then the table.
+pub fn verdict_and_table(c: &Comparison) -> String {
+    format!("{}\n\n{}", view::verdict_line(c), table(c))
+}
+
 /// The full Markdown report: summary table, per-metric detail, environment.
 pub fn report(c: &Comparison) -> String {
     let env = environment(&[("report.md.j2", REPORT_TEMPLATE)]);

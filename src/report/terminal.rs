@@ -80,17 +80,17 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
             }
         }
         out.push_str(&format!(
-            "\nagainst the committed baseline {} (version {}) · workload {} ({})\n",
+            "\nagainst the committed baseline {}{} · workload {} ({})\n",
             esc(&c.baseline_file),
-            esc(&c.baseline_version),
+            esc(&view::version_suffix(&c.baseline_version)),
             esc(&c.workload),
             view::role(c, GateOn::Baseline)
         ));
     } else {
         out.push_str(&format!(
-            "baseline {} (version {}) · workload {}\n",
+            "baseline {}{} · workload {}\n",
             esc(&c.baseline_file),
-            esc(&c.baseline_version),
+            esc(&view::version_suffix(&c.baseline_version)),
             esc(&c.workload)
         ));
     }
@@ -161,5 +161,47 @@ mod tests {
         assert_eq!(fmt_ms(1500.0), "1.50 s");
         assert_eq!(fmt_value(512.0, "MB"), "512.0 MB");
         assert_eq!(fmt_value(3.0, "ops/s"), "3 ops/s");
+    }
+
+    /// Without a baseline there is no version to show: no "(version )".
+    #[test]
+    fn no_baseline_shows_no_empty_version() {
+        let r = crate::model::Results::parse(
+            "r",
+            r#"{"schema_version": 1, "tool": "bench-gate", "tool_version": "0", "created_at": "x",
+                "workload": "w", "environment": {}, "scenarios": [],
+                "metrics": {"a_ms": {"value": 1.0, "unit": "ms"}}}"#,
+        )
+        .unwrap();
+        let none = crate::compare::compare(
+            &crate::baseline::Baseline::default(),
+            crate::baseline::NO_BASELINE,
+            &r,
+            Default::default(),
+        );
+        let with = crate::compare::compare(
+            &crate::baseline::Baseline::parse("b", "version: '1.2.0'\nmetrics:\n  a_ms: 1\n")
+                .unwrap(),
+            "b.yaml",
+            &r,
+            Default::default(),
+        );
+        for (c, version) in [(&none, false), (&with, true)] {
+            for text in [
+                comparison_table(c),
+                crate::report::markdown::report(c),
+                crate::report::html::report(c),
+            ] {
+                assert!(!text.contains("(version )"), "{text}");
+                assert_eq!(text.contains("(version 1.2.0"), version, "{text}");
+            }
+        }
+        // `compare --format markdown` leads with the verdict.
+        let md = crate::report::markdown::verdict_and_table(&with);
+        assert!(
+            md.starts_with(&crate::report::view::verdict_line(&with)),
+            "{md}"
+        );
+        assert!(md.contains("a_ms"), "{md}");
     }
 }

@@ -235,6 +235,16 @@ pub fn sections(c: &Comparison) -> Vec<Section> {
     ]
 }
 
+/// ` (version V)` after a baseline's name; nothing when there is no
+/// version (no baseline yet).
+pub fn version_suffix(version: &str) -> String {
+    if version.is_empty() {
+        String::new()
+    } else {
+        format!(" (version {version})")
+    }
+}
+
 /// One line a person understands in ten seconds: the verdict of the view
 /// that decides (in A/B mode, saying which).
 pub fn verdict_line(c: &Comparison) -> String {

@@ -264,7 +264,13 @@ fn capture_round_trips_and_refuses_to_overwrite() {
         .stderr(predicate::str::contains("baseline exists; pass --force"));
     assert_eq!(std::fs::read(&out_file).unwrap(), before);
     bg().current_dir(d.path())
-        .args(["capture", "--force", "--version", "1.13.1", "--from"])
+        .args([
+            "capture",
+            "--force",
+            "--baseline-version",
+            "1.13.1",
+            "--from",
+        ])
         .arg(&r)
         .arg("--output")
         .arg(&out_file)
@@ -280,7 +286,7 @@ fn capture_round_trips_and_refuses_to_overwrite() {
         .args(["--output", "baselines/nightly.yaml"])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("pass --version"));
+        .stderr(predicate::str::contains("pass --baseline-version"));
 }
 
 #[test]
