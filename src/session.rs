@@ -485,6 +485,12 @@ pub fn benchmark_confirmed(
                     trees.head.display()
                 ),
             }
+            if trees.base_commit == trees.head_commit && trees.base_commit != "unknown" {
+                crate::report::messages::warning(format!(
+                    "A/B mode: the base resolves to the head's own commit ({}), so this is an A/A run: both sides run the same code, and any difference is noise (or the head tree's uncommitted changes)",
+                    trees.head_commit
+                ));
+            }
             if let Some(setup) = &plan.setup {
                 trees.setup(setup, &plan.setup_env)?;
             }

@@ -799,7 +799,6 @@ fn an_a_a_run_of_one_build_written_two_ways_shows_no_bias() {
         .env("BG", &exe)
         .args([
             "compare",
-            "-q",
             "-w",
             "quick",
             "--iterations",
@@ -816,6 +815,20 @@ fn an_a_a_run_of_one_build_written_two_ways_shows_no_bias() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
+    // Progress counts pairs, not runs, and shows each side's last time.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[single (A/B)] 2 warm-up pair(s), then 20 measured pair(s)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[single (A/B)] 10/20 pairs (last: base "),
+        "{err}"
+    );
+    assert!(
+        err.contains("[single (A/B)] done after 20/20 pairs"),
+        "{err}"
+    );
     let c: Value = serde_json::from_slice(&out.stdout).unwrap();
     let metrics = c["side_by_side"]["metrics"].as_array().unwrap();
     let mut checked = 0;
@@ -840,4 +853,41 @@ fn an_a_a_run_of_one_build_written_two_ways_shows_no_bias() {
     }
     assert_eq!(checked, 5, "{metrics:?}");
     assert_eq!(r.worktrees(), 1);
+}
+
+/// Saved A/B results are compared later without any baseline (no baselines
+/// folder): on the side-by-side view, and `--ci` makes the exit code the
+/// result. An A/B run whose base is the head's own commit says it is A/A.
+#[test]
+fn saved_ab_results_decide_without_a_baseline_and_ci_sets_the_exit_code() {
+    let _serial = crate::support::serial();
+    let r = Repo::new(&config(6));
+    r.program(0.02);
+    let base = r.commit("fast");
+    r.program(0.25);
+    r.commit("ten times slower");
+    assert!(!r.path("baselines").exists());
+    let out = r.bench_gate(&["run", "-q", "--ab", "HEAD", "--output", "aa.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("so this is an A/A run"),
+        "{}",
+        text(&out)
+    );
+    let out = r.bench_gate(&["run", "-q", "--ab", &base, "--output", "r.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("A/A"));
+    let out = r.bench_gate(&["compare", "--results", "r.json", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["baseline_file"], "(no baseline yet)");
+    assert_eq!(c["gate_on"], "ab");
+    assert_eq!(c["verdict"], "fail", "{c}");
+    let out = r.bench_gate(&["compare", "--results", "r.json", "--ci"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // Results without an A/B run still need a baseline.
+    let out = r.bench_gate(&["run", "-q", "--output", "plain.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = r.bench_gate(&["compare", "--results", "plain.json", "--ci"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 }
