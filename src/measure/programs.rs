@@ -245,4 +245,55 @@ mod tests {
         }
         assert!(copy_fresh(&src, &dest).is_err());
     }
+
+    #[test]
+    fn staging_copies_each_sides_program_to_paths_of_one_length() {
+        let dir = tempfile::tempdir().unwrap();
+        // Each tree's build, at paths of different lengths.
+        let (base_exe, head_exe) = (
+            dir.path().join("a-longer-base-tree/bench-gate"),
+            dir.path().join("h/bench-gate"),
+        );
+        std::fs::create_dir_all(base_exe.parent().unwrap()).unwrap();
+        std::fs::create_dir_all(head_exe.parent().unwrap()).unwrap();
+        std::fs::write(&base_exe, "base build").unwrap();
+        std::fs::write(&head_exe, "head build").unwrap();
+        let mut base = crate::workload::builtin::workload("quick", &base_exe).unwrap();
+        let mut head = crate::workload::builtin::workload("quick", &head_exe).unwrap();
+        let staged = stage(&mut base, &mut head).unwrap();
+        let (a, b) = (
+            base.scenarios[0].command.argv[0].clone(),
+            head.scenarios[0].command.argv[0].clone(),
+        );
+        assert_eq!(a.len(), b.len(), "{a} {b}");
+        assert!(
+            a.ends_with("/a/0-bench-gate") && b.ends_with("/b/0-bench-gate"),
+            "{a}"
+        );
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "base build");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "head build");
+        // One copy per program, shared by every scenario running it.
+        for w in [&base, &head] {
+            let programs: std::collections::BTreeSet<&String> =
+                w.scenarios.iter().map(|s| &s.command.argv[0]).collect();
+            assert_eq!(programs.len(), 1);
+        }
+        // Results show the commands as written.
+        let mut r = crate::measure::build::results(
+            &head,
+            &vec![Default::default(); head.scenarios.len()],
+            Default::default(),
+        );
+        assert!(r.scenarios[0].command.starts_with(&b));
+        staged.restore_commands(&mut r);
+        assert!(
+            r.scenarios[0]
+                .command
+                .starts_with(&head_exe.display().to_string()),
+            "{}",
+            r.scenarios[0].command
+        );
+        drop(staged);
+        assert!(!std::path::Path::new(&a).exists());
+    }
 }
