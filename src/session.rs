@@ -249,6 +249,7 @@ fn install_interrupt_handler() {
         std::mem::forget(crate::interrupt::on_interrupt(|| {
             measure::kill_active();
             measure::trees::remove_all();
+            measure::programs::remove_all();
             eprintln!("interrupted; nothing was written");
         }));
     });

@@ -79,6 +79,31 @@ pub fn evict(path: &Path) {
 
 static PRIVATE: Mutex<Option<PathBuf>> = Mutex::new(None);
 
+/// The folders of the live copies, to remove if the process is interrupted
+/// (Ctrl-C exits without running destructors).
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn track(dir: &Path) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.push(dir.to_path_buf());
+    }
+}
+
+fn untrack(dir: &Path) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.retain(|d| d != dir);
+    }
+}
+
+/// Removes every live copy's folder: for the interrupt handler.
+pub fn remove_all() {
+    if let Ok(mut live) = LIVE.lock() {
+        for dir in live.drain(..) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// The private helper in use, if any.
 pub(super) fn private_helper_path() -> Option<PathBuf> {
     PRIVATE.lock().ok().and_then(|p| p.clone())
@@ -106,6 +131,7 @@ impl PrivateHelper {
         if let Ok(mut p) = PRIVATE.lock() {
             *p = Some(dest);
         }
+        track(dir.path());
         Ok(PrivateHelper { _dir: dir })
     }
 }
@@ -115,6 +141,7 @@ impl Drop for PrivateHelper {
         if let Ok(mut p) = PRIVATE.lock() {
             *p = None;
         }
+        untrack(self._dir.path());
     }
 }
 
@@ -125,6 +152,12 @@ pub struct Staged {
     /// Per scenario, the command lines as written before the copies
     /// replaced the programs: the base's, then the head's.
     commands: [Vec<(String, Vec<String>)>; 2],
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        untrack(self._dir.path());
+    }
 }
 
 impl Staged {
@@ -157,6 +190,7 @@ pub fn stage(base: &mut Workload, head: &mut Workload) -> std::io::Result<Staged
     let dir = tempfile::Builder::new()
         .prefix("bench-gate-ab-programs-")
         .tempdir()?;
+    track(dir.path());
     let written = |w: &Workload| {
         w.scenarios
             .iter()

@@ -484,8 +484,11 @@ fn ctrl_c_removes_the_base_worktree() {
     r.write("README", "two\n");
     r.commit("two");
     let err_path = r.path("stderr.txt");
+    // Its own temporary folder, to see what it leaves there.
+    let tmp = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bench-gate"))
         .current_dir(r.dir.path())
+        .env("TMPDIR", tmp.path())
         .args(["compare", "--ab", "HEAD~1"])
         .stderr(std::fs::File::create(&err_path).unwrap())
         .stdout(std::process::Stdio::null())
@@ -519,6 +522,13 @@ fn ctrl_c_removes_the_base_worktree() {
     );
     assert!(!Path::new(checked_out).parent().unwrap().exists());
     assert_eq!(r.worktrees(), 1, "git forgot the worktree");
+    // Nor the private measuring helper.
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with("bench-gate-helper-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
