@@ -422,12 +422,18 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
         PrBase::NotGate,
     )?;
     flags.gate_on = gate_on;
+    // Saved results that hold an A/B run can be compared on it alone.
+    let saved = match &inputs.results {
+        Some(p) => Some(Results::load(p)?),
+        None => None,
+    };
+    let saved_ab = saved.as_ref().is_some_and(|r| r.ab.is_some());
     // Read the baseline first: a missing baseline should not cost a benchmark,
     // unless A/B mode will measure what to compare with.
     let chosen = discover::choose(
         &inputs.baseline,
         &inputs.baselines_dir,
-        ab.is_some(),
+        ab.is_some() || saved_ab,
         discover::UnknownKeys::Warn,
     )?;
     if matches!(chosen, discover::Chosen::BaseCommitOnly) {
@@ -437,8 +443,8 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
         );
     }
     let (baseline, shown) = chosen.baseline()?;
-    let results = match &inputs.results {
-        Some(p) => Results::load(p)?,
+    let results = match saved {
+        Some(r) => r,
         None => benchmark_confirmed(
             &inputs.workload.plan(),
             ab.as_ref(),
@@ -477,8 +483,8 @@ fn compare_cmd(args: CompareArgs) -> Result<u8> {
         .write_all(report::escape::log_text(&text).as_bytes())?;
     Ok(compare::exit_code(
         c.verdict,
-        args.fail_on_regression,
-        args.fail_on_warning,
+        args.fail_on_regression || args.ci,
+        args.fail_on_warning || args.ci,
     ))
 }
 

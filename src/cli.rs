@@ -347,12 +347,13 @@ fn percent(s: &str) -> Result<f64, String> {
 /// Where the baseline and the results come from, and threshold overrides.
 #[derive(Args, Debug)]
 pub struct CompareInputs {
-    /// Baseline file, or `latest`: the highest semantic version in --baselines-dir.
+    /// Baseline file, a version in --baselines-dir (`v1.11.0` or `1.11.0`), or
+    /// `latest`: the highest semantic version there.
     #[arg(
         long,
         short = 'b',
         default_value = "latest",
-        value_name = "FILE|latest"
+        value_name = "FILE|VERSION|latest"
     )]
     pub baseline: String,
     /// Folder holding the baselines.
@@ -424,6 +425,10 @@ pub struct CompareArgs {
     /// Exit 1 when a metric is above its warning threshold (2 on a failure).
     #[arg(long)]
     pub fail_on_warning: bool,
+    /// For CI: the exit code is the result, 0 pass, 1 warnings, 2 a failure
+    /// (3 an error, as always): --fail-on-regression and --fail-on-warning.
+    #[arg(long)]
+    pub ci: bool,
     /// Also save the results that were compared (when benchmarking here).
     #[arg(long, value_name = "FILE")]
     pub save_results: Option<PathBuf>,

@@ -431,6 +431,7 @@ fn install_interrupt_handler() {
             measure::kill_active();
             measure::trees::remove_all();
             crate::fsutil::abandon_writes();
+            measure::programs::remove_all();
             eprintln!("interrupted; nothing was written");
         }));
     });
@@ -599,6 +600,30 @@ impl std::error::Error for Partial {
     }
 }
 
+/// Makes both sides of an A/B run start alike (see
+/// [`measure::programs`]): the built-in workload runs fresh copies of each
+/// tree's build, a config's files inside each tree are dropped from the page
+/// cache, and a private copy of bench-gate measures both sides.
+fn even_out(
+    args: &WorkloadArgs,
+    base: &mut BaseSide,
+    head: &mut Workload,
+) -> Result<(
+    measure::programs::PrivateHelper,
+    Option<measure::programs::Staged>,
+)> {
+    let staged = if config_path(args).is_none() {
+        Some(measure::programs::stage(&mut base.workload, head)?)
+    } else {
+        measure::programs::evict_tree_files(&base.workload, &base.trees.base);
+        measure::programs::evict_tree_files(head, &base.trees.head);
+        None
+    };
+    let helper = measure::programs::PrivateHelper::start()
+        .context("A/B mode: cannot copy bench-gate to a private measuring helper")?;
+    Ok((helper, staged))
+}
+
 /// Measures scenario `i`: alone, or in pairs with the base tree's copy.
 /// A scenario that cannot run on the base is measured on the head alone.
 fn measure_scenario(
@@ -727,6 +752,12 @@ pub fn benchmark_confirmed(
                     trees.head.display()
                 ),
             }
+            if trees.base_commit == trees.head_commit && trees.base_commit != "unknown" {
+                crate::report::messages::warning(format!(
+                    "A/B mode: the base resolves to the head's own commit ({}), so this is an A/A run: both sides run the same code, and any difference is noise (or the head tree's uncommitted changes)",
+                    trees.head_commit
+                ));
+            }
             if let Some(setup) = &plan.setup {
                 set_up_trees(&trees, plan, setup)?;
             }
@@ -739,12 +770,15 @@ pub fn benchmark_confirmed(
             })
         }
     };
-    let workload = match &base {
+    let mut workload = match &base {
         Some(b) => resolve_workload_in(args, Some((&b.trees, Side::B)))?,
         None => resolve_workload(args)?,
     };
+    // Kept until the last measurement: the private helper and the copies.
+    let mut even = None;
     if let Some(b) = base.as_mut() {
         b.config = base_config(args, &b.trees, &workload.name);
+        even = Some(even_out(args, b, &mut workload)?);
     }
     if !args.quiet {
         announce_choice(args, &workload);
@@ -757,6 +791,9 @@ pub fn benchmark_confirmed(
     let assemble = |runs: &[measure::runner::ScenarioRun], base: &Option<BaseSide>| {
         let mut r = measure::build::results(&workload, runs, env.clone());
         r.ab = base.as_ref().map(|b| b.results(&env));
+        if let Some((_, Some(staged))) = &even {
+            staged.restore_commands(&mut r);
+        }
         r
     };
     for (i, s) in workload.scenarios.iter().enumerate() {

@@ -56,10 +56,40 @@ pub fn list(dir: &Path) -> Result<Vec<Found>> {
     Ok(found)
 }
 
-/// Resolves `--baseline`: a path, or `latest` in `dir`.
+/// Resolves `--baseline`: a path, a version (`v1.11.0`, `1.11.0`) naming a
+/// baseline in `dir`, or `latest` in `dir`. A path that exists wins over a
+/// version of the same spelling.
 pub fn resolve(spec: &str, dir: &Path) -> Result<PathBuf> {
     if spec != "latest" {
-        return Ok(PathBuf::from(spec));
+        let path = PathBuf::from(spec);
+        let looks_like_version =
+            !spec.contains(['/', '\\']) && !spec.ends_with(".yaml") && !spec.ends_with(".yml");
+        let version = parse_version(spec).filter(|_| looks_like_version && !path.exists());
+        let Some(version) = version else {
+            return Ok(path);
+        };
+        let found = list(dir).with_context(|| {
+            format!("--baseline {spec}: a version, looked up in the baselines folder")
+        })?;
+        return found
+            .iter()
+            .find(|f| f.version.as_ref() == Some(&version))
+            .map(|f| f.path.clone())
+            .with_context(|| {
+                let versions: Vec<String> = found
+                    .iter()
+                    .filter_map(|f| f.version.as_ref().map(|v| format!("v{v}")))
+                    .collect();
+                format!(
+                    "--baseline {spec}: no baseline of version {version} in {} (it holds: {})",
+                    dir.display(),
+                    if versions.is_empty() {
+                        "none named by version".to_string()
+                    } else {
+                        versions.join(", ")
+                    }
+                )
+            });
     }
     list(dir)?
         .into_iter()
@@ -175,6 +205,29 @@ mod tests {
             ]
         );
         assert_eq!(parse_version("v2.1"), semver::Version::parse("2.1.0").ok());
+    }
+
+    #[test]
+    fn a_version_names_a_baseline_in_the_folder() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["v1.11.0.yaml", "v1.12.0.yaml", "notes.yaml"] {
+            std::fs::write(d.path().join(f), "").unwrap();
+        }
+        for spec in ["v1.11.0", "1.11.0", "V1.11", "1.11"] {
+            let p = resolve(spec, d.path()).unwrap();
+            assert_eq!(p.file_name().unwrap(), "v1.11.0.yaml", "{spec}");
+        }
+        let e = resolve("v1.10.0", d.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("--baseline v1.10.0: no baseline of version 1.10.0")
+                && e.contains("it holds: v1.12.0, v1.11.0"),
+            "{e}"
+        );
+        // A path stays a path.
+        assert_eq!(
+            resolve("b/v1.11.0.yaml", d.path()).unwrap(),
+            PathBuf::from("b/v1.11.0.yaml")
+        );
     }
 
     #[test]

@@ -39,6 +39,23 @@ pub struct PairFailed {
     pub failed: ScenarioFailed,
 }
 
+/// One side's measurement within a pair: keeps its time for the pair's
+/// tick, passes a failure on.
+struct LastTime<'a> {
+    inner: &'a mut dyn Progress,
+    last: Option<f64>,
+}
+
+impl Progress for LastTime<'_> {
+    fn start(&mut self, _: &str, _: u32, _: u32) {}
+    fn tick(&mut self, _: bool, last_wall_ms: f64) {
+        self.last = Some(last_wall_ms);
+    }
+    fn finish(&mut self, ok: bool) {
+        self.inner.finish(ok);
+    }
+}
+
 /// Measures `a` (base) and `b` (head), the same scenario in two trees:
 /// `b.warmup` warm-up pairs, then `b.iterations` pairs in ABBA order.
 pub fn run_pairs(
@@ -49,8 +66,10 @@ pub fn run_pairs(
     let side_failed = |side| move |failed| PairFailed { side, failed };
     let dir_a = run_dir(a).map_err(side_failed(Side::A))?;
     let dir_b = run_dir(b).map_err(side_failed(Side::B))?;
-    progress.start(&format!("{} (A/B)", b.name), 2 * b.warmup, 2 * b.iterations);
+    progress.start_pairs(&format!("{} (A/B)", b.name), b.warmup, b.iterations);
     let (mut run_a, mut run_b) = (ScenarioRun::default(), ScenarioRun::default());
+    // Each side's last time; the progress ticks once per pair, with both.
+    let mut last: [Option<f64>; 2] = [None, None];
     let warmups = (0..b.warmup).flat_map(|k| [(k, Side::A), (k, Side::B)]);
     let phases = warmups
         .map(|(k, s)| (true, k, s))
@@ -62,8 +81,25 @@ pub fn run_pairs(
         };
         // Both sides of a pair see the same {iteration}.
         let global = if warmup { k + 1 } else { b.warmup + k + 1 };
-        measure_into(s, global, k + 1, warmup, dir.path(), run, progress)
-            .map_err(side_failed(side))?;
+        let mut side_progress = LastTime {
+            inner: &mut *progress,
+            last: None,
+        };
+        measure_into(
+            s,
+            global,
+            k + 1,
+            warmup,
+            dir.path(),
+            run,
+            &mut side_progress,
+        )
+        .map_err(side_failed(side))?;
+        last[side as usize] = side_progress.last;
+        if let [Some(a_ms), Some(b_ms)] = last {
+            progress.tick_pair(warmup, a_ms, b_ms);
+            last = [None, None];
+        }
     }
     progress.finish(true);
     Ok((run_a, run_b))

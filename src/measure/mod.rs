@@ -9,6 +9,7 @@ pub mod check;
 pub mod env;
 #[cfg(unix)]
 pub mod helper;
+pub mod programs;
 pub mod progress;
 pub mod reaper;
 pub mod runner;
@@ -91,7 +92,17 @@ pub fn set_helper(path: impl Into<PathBuf>) {
     let _ = HELPER.set(path.into());
 }
 
+/// The helper measurements run through: the private copy while one lives
+/// (see [`programs::PrivateHelper`]), else [`configured_helper`].
 fn helper_exe() -> std::io::Result<PathBuf> {
+    match programs::private_helper_path() {
+        Some(p) => Ok(p),
+        None => configured_helper(),
+    }
+}
+
+/// The helper set with [`set_helper`], else the running executable.
+fn configured_helper() -> std::io::Result<PathBuf> {
     match HELPER.get() {
         Some(p) => Ok(p.clone()),
         None => std::env::current_exe(),

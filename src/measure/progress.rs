@@ -8,9 +8,27 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub trait Progress {
     fn start(&mut self, scenario: &str, warmup: u32, iterations: u32);
+    /// In A/B mode: `warmup` and `pairs` count pairs, each ticked once
+    /// with [`Progress::tick_pair`].
+    fn start_pairs(&mut self, scenario: &str, warmup: u32, pairs: u32) {
+        self.start(scenario, warmup, pairs);
+    }
     /// Called after each iteration; `warmup` says which phase it belonged to.
     fn tick(&mut self, warmup: bool, last_wall_ms: f64);
+    /// In A/B mode, after each pair: both sides' last wall times.
+    fn tick_pair(&mut self, warmup: bool, base_ms: f64, head_ms: f64) {
+        let _ = base_ms;
+        self.tick(warmup, head_ms);
+    }
     fn finish(&mut self, ok: bool);
+}
+
+/// How the last iteration's time reads: one time, or a pair's two.
+fn last_label(base_ms: Option<f64>, head_ms: f64) -> String {
+    match base_ms {
+        Some(b) => format!("last: base {b:.1} ms, head {head_ms:.1} ms"),
+        None => format!("last {head_ms:.1} ms"),
+    }
 }
 
 /// Chooses the bar or the plain lines by whether stderr is a terminal; none when quiet.
@@ -51,17 +69,10 @@ impl Progress for Bar {
         self.bar = Some(bar);
     }
     fn tick(&mut self, warmup: bool, last_wall_ms: f64) {
-        if let Some(bar) = &self.bar {
-            if warmup {
-                self.warmup_left = self.warmup_left.saturating_sub(1);
-            }
-            bar.inc(1);
-            bar.set_message(if self.warmup_left > 0 {
-                "warm-up".to_string()
-            } else {
-                format!("last {last_wall_ms:.1} ms")
-            });
-        }
+        self.step(warmup, None, last_wall_ms);
+    }
+    fn tick_pair(&mut self, warmup: bool, base_ms: f64, head_ms: f64) {
+        self.step(warmup, Some(base_ms), head_ms);
     }
     fn finish(&mut self, ok: bool) {
         if let Some(bar) = self.bar.take() {
@@ -70,6 +81,22 @@ impl Progress for Bar {
             } else {
                 bar.abandon_with_message("failed");
             }
+        }
+    }
+}
+
+impl Bar {
+    fn step(&mut self, warmup: bool, base_ms: Option<f64>, head_ms: f64) {
+        if let Some(bar) = &self.bar {
+            if warmup {
+                self.warmup_left = self.warmup_left.saturating_sub(1);
+            }
+            bar.inc(1);
+            bar.set_message(if self.warmup_left > 0 {
+                "warm-up".to_string()
+            } else {
+                last_label(base_ms, head_ms)
+            });
         }
     }
 }
@@ -83,31 +110,62 @@ pub struct Lines {
     done: u32,
     next_report: u32,
     started: Option<Instant>,
+    /// Counting A/B pairs rather than iterations.
+    pairs: bool,
+}
+
+impl Lines {
+    fn reset(&mut self, scenario: &str, warmup: u32, total: u32, pairs: bool) {
+        *self = Lines {
+            scenario: scenario.to_string(),
+            total,
+            warmup,
+            done: 0,
+            next_report: (total / 4).max(1),
+            started: Some(Instant::now()),
+            pairs,
+        };
+    }
+
+    /// Counts a measured iteration (or pair); the line to print, about
+    /// every 25 %.
+    fn step(&mut self, warmup: bool, base_ms: Option<f64>, head_ms: f64) -> Option<String> {
+        if warmup {
+            return None;
+        }
+        self.done += 1;
+        if self.done >= self.next_report && self.done < self.total {
+            self.next_report += (self.total / 4).max(1);
+            let what = if self.pairs { "pairs" } else { "iterations" };
+            return Some(format!(
+                "[{}] {}/{} {what} ({})",
+                self.scenario,
+                self.done,
+                self.total,
+                last_label(base_ms, head_ms)
+            ));
+        }
+        None
+    }
 }
 
 impl Progress for Lines {
     fn start(&mut self, scenario: &str, warmup: u32, iterations: u32) {
-        *self = Lines {
-            scenario: scenario.to_string(),
-            total: iterations,
-            warmup,
-            done: 0,
-            next_report: (iterations / 4).max(1),
-            started: Some(Instant::now()),
-        };
+        self.reset(scenario, warmup, iterations, false);
         eprintln!("[{scenario}] {warmup} warm-up run(s), then {iterations} measured iteration(s)");
     }
+    fn start_pairs(&mut self, scenario: &str, warmup: u32, pairs: u32) {
+        self.reset(scenario, warmup, pairs, true);
+        eprintln!("[{scenario}] {warmup} warm-up pair(s), then {pairs} measured pair(s)");
+    }
     fn tick(&mut self, warmup: bool, last_wall_ms: f64) {
-        if warmup {
-            return;
+        if let Some(line) = self.step(warmup, None, last_wall_ms) {
+            eprintln!("{line}");
         }
-        self.done += 1;
-        if self.done >= self.next_report && self.done < self.total {
-            eprintln!(
-                "[{}] {}/{} iterations (last {last_wall_ms:.1} ms)",
-                self.scenario, self.done, self.total
-            );
-            self.next_report += (self.total / 4).max(1);
+    }
+    fn tick_pair(&mut self, warmup: bool, base_ms: f64, head_ms: f64) {
+        if let Some(line) = self.step(warmup, Some(base_ms), head_ms) {
+            eprintln!("{line}");
         }
     }
     fn finish(&mut self, ok: bool) {
@@ -117,11 +175,12 @@ impl Progress for Lines {
             .unwrap_or(0.0);
         let _ = self.warmup;
         eprintln!(
-            "[{}] {} after {}/{} iterations in {secs:.1} s",
+            "[{}] {} after {}/{} {} in {secs:.1} s",
             self.scenario,
             if ok { "done" } else { "FAILED" },
             self.done,
-            self.total
+            self.total,
+            if self.pairs { "pairs" } else { "iterations" }
         );
         let _ = std::io::stderr().flush();
     }

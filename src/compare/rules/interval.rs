@@ -10,6 +10,7 @@ use crate::baseline::Thresholds;
 use crate::compare::Status;
 use crate::model::Direction;
 use crate::stats::bootstrap::{self, Interval};
+use crate::stats::quantile;
 
 /// The interval rule for one metric, from its point regression and the
 /// interval of its change: `None` leaves the threshold rule's status alone.
@@ -62,13 +63,22 @@ pub fn attach_interval(change_pct: Option<f64>, interval: Option<Interval>) -> O
     (i.lo - slack <= c && c <= i.hi + slack).then_some(i)
 }
 
-/// The bootstrap interval of the change of a percentile metric, from both
-/// sides' raw samples (seeded, so the same inputs give the same interval),
-/// when the baseline's value is positive.
+/// The interval of the change of a percentile metric, from both sides' raw
+/// samples, when the baseline's value is positive: for a tail (p95, p99)
+/// the distribution-free order-statistic interval ([`quantile`]), `None`
+/// with too few samples (see [`super::tail`]); for an extreme (min, max) none,
+/// as no distribution-free interval of a sample's extreme exists (the value
+/// decides); for the rest the percentile bootstrap (seeded, so the same
+/// inputs give the same interval).
 pub fn estimate(m: &mut MetricDecision, _: &RuleContext) {
     m.interval = match (m.percentile, m.baseline_samples, m.current) {
+        (Some(p), _, _) if p <= 0.0 || p >= 100.0 => None,
         (Some(p), Some(bs), Some(c)) if m.baseline.is_some_and(|b| b.value > 0.0) => {
-            bootstrap::change_interval(bs, &c.samples, p, bootstrap::SEED)
+            if super::tail::is_tail(p) {
+                quantile::change_interval(bs, &c.samples, p, bootstrap::CONFIDENCE)
+            } else {
+                bootstrap::change_interval(bs, &c.samples, p, bootstrap::SEED)
+            }
         }
         _ => None,
     };

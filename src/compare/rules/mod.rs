@@ -12,6 +12,7 @@ pub mod floor;
 pub mod interval;
 pub mod paired;
 pub mod presence;
+pub mod tail;
 pub mod threshold;
 
 use crate::baseline::{BaselineMetric, Thresholds};
@@ -194,21 +195,25 @@ const fn always(name: &'static str, apply: fn(&mut MetricDecision, &RuleContext)
 ///    must be gone before an interval is computed from them.
 /// 3. `threshold`: the point estimate against the thresholds; the status
 ///    every later rule starts from (and the baseline-is-0 case).
-/// 4. `interval estimate`: the bootstrap interval of the change, from both
-///    sides' samples; shown in the table whatever the decision rule.
+/// 4. `interval estimate`: the interval of the change, from both sides'
+///    samples (bootstrap for the median, order statistics for a tail, none
+///    for an extreme); shown in the table whatever the decision rule.
 /// 5. `paired` after both: side by side, a median's change and interval
 ///    are replaced by the Hodges–Lehmann estimate of the pairs, and the
 ///    status is decided again by the threshold rule on it.
 /// 6. `interval contains estimate` after every rule that sets a change or
 ///    an interval: an interval that does not contain its change is
 ///    dropped, so it can neither be shown nor soften a decision.
-/// 7. `interval` (`--decision interval` only): may soften a failure to a
+/// 7. `tail` after the final change and interval: a tail percentile with
+///    too few samples for an order-statistic interval is shown but passes,
+///    with a note saying how many iterations would make it gate.
+/// 8. `interval` (`--decision interval` only): may soften a failure to a
 ///    warning, never harden a pass; it needs the final change and interval.
-/// 8. `floor` after every rule that can make a warning or failure: a tiny
+/// 9. `floor` after every rule that can make a warning or failure: a tiny
 ///    absolute change of memory or startup passes whatever the percentage.
-/// 9. `hand-edited note`: the edit is said before whatever note the rules
-///    so far left.
-/// 10. `environment` last: a failure that survived everything else is a
+/// 10. `hand-edited note`: the edit is said before whatever note the rules
+///     so far left.
+/// 11. `environment` last: a failure that survived everything else is a
 ///     warning when the machines differ (`--env-mismatch warn`); its note
 ///     replaces any other.
 pub const RULES: &[Rule] = &[
@@ -218,6 +223,7 @@ pub const RULES: &[Rule] = &[
     always("interval estimate", interval::estimate),
     always("paired", paired::apply),
     always("interval contains estimate", interval::contain),
+    always("tail", tail::apply),
     Rule {
         name: "interval",
         only_under: Some(DecisionRule::Interval),
@@ -325,6 +331,7 @@ mod tests {
                 "interval estimate",
                 "paired",
                 "interval contains estimate",
+                "tail",
                 "interval",
                 "floor",
                 "hand-edited note",
