@@ -1,0 +1,210 @@
+//! Adversary, session 21: attacks on the features that landed today
+//! (issues 16, 18, 19). As in `attacks.rs`, each test asserts the SAFE
+//! outcome: a failing test is an attack that works.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+
+use crate::gatekit::*;
+use crate::support::FakeGitHub;
+
+const METRIC: &str = "generation.single.latency_p50_ms";
+
+/// What a required status check accepts as passing.
+fn passes_required_check(c: Option<&str>) -> bool {
+    matches!(c, Some("success" | "neutral" | "skipped"))
+}
+
+// ---------------------------------------------------------------------------
+// adv01: a `skipped:` block hides a failing wall-clock metric
+// ---------------------------------------------------------------------------
+
+/// ATTACK (pull-request author, two-workflow setup; also `gate --results`):
+/// the artifact drops the regressed metric from `metrics` and lists it
+/// under `skipped:` ("valgrind not installed"). `skipped` is meant for
+/// counted measures (instructions/allocations) without Valgrind, but any
+/// metric name is accepted: the baseline's wall-clock latency becomes
+/// `skipped` instead of `missing` (a failure by default), and the check
+/// passes. The same with `warning: true` ("not deterministic") gives
+/// "Passed with warnings", also green. docs/security.md promises that "a
+/// renamed or dropped metric" never decides.
+///
+/// Safe outcome: the check on the head does not pass.
+/// Fault: src/model/results.rs validation accepts `skipped` keys for any
+/// metric; src/compare/rules/presence.rs turns any skipped baseline metric
+/// into `Skipped`/`Warning`, never `Missing`.
+#[test]
+fn adv01_a_skipped_block_hides_a_failing_wall_clock_metric() {
+    for (tag, skip) in [
+        ("skip", json!({"reason": "valgrind is not installed here"})),
+        (
+            "nondet",
+            json!({"reason": "not deterministic: two runs counted 1 and 2", "warning": true}),
+        ),
+    ] {
+        let fake = FakeGitHub::start();
+        let co = Checkout::new();
+        fork_pr(&fake, WR_A);
+        fake.with(|s| s.files = vec!["src/lib.rs".into()]);
+        let mut r = Checkout::results_value(7500.0, 20); // 5x slower
+        r["metrics"].as_object_mut().unwrap().remove(METRIC);
+        r["skipped"] = json!({ METRIC: skip });
+        r["github"] = json!({"repository": "Codertocat/Hello-World", "event": "pull_request", "pull_request": 2, "head_sha": WR_A});
+        let a = co.write(&format!("{tag}.json"), &r);
+        let wr = run_payload(&co, tag, WR_A, "author");
+        let out = gate(&fake, &co, "workflow_run", &wr, &["--results", &a]);
+        let shown = shown_conclusion(&fake, WR_A);
+        assert!(
+            !passes_required_check(shown.as_deref()),
+            "{tag}: {WR_A} shows bench-gate {shown:?}, title {:?} (exit {:?}): {}",
+            last_check(&fake).title,
+            out.status.code(),
+            text(&out)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// adv02: serve --record writes a credential from the query string to disk
+// ---------------------------------------------------------------------------
+
+/// ATTACK (careless user, no attacker needed): providers that take the key
+/// in the query string (Gemini's `?key=`, Azure's `?api-key=` style
+/// proxies, `?token=`) recorded through `serve --record`: the request's
+/// path and query are stored verbatim in the answer file (the store is
+/// meant to be committed as a fixture) and written to the `--log`.
+/// The Authorization header is kept out of both; the query is not.
+///
+/// Safe outcome: no file in the store or log holds the key.
+/// Fault: src/serve.rs `record_or_replay` (`Stored.request.path` and the
+/// hash take `path_and_query` as is).
+#[test]
+fn adv02_serve_record_stores_a_query_string_api_key() {
+    let _serial = crate::support::serial();
+    const BIN: &str = env!("CARGO_BIN_EXE_bench-gate");
+    let start = |extra: &[&str]| {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--bind", "127.0.0.1:0", "--max-seconds", "60"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_string();
+        (child, url)
+    };
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("answers");
+    let log = d.path().join("record.jsonl");
+    let (mut upstream, up_url) = start(&[]);
+    let (mut recorder, url) = start(&[
+        "--record",
+        store.to_str().unwrap(),
+        "--upstream",
+        &up_url,
+        "--log",
+        log.to_str().unwrap(),
+    ]);
+    let dry = Command::new(BIN)
+        .args(["generate", "--dry-run", "--count", "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(dry.stdout).unwrap();
+    let prompt = text.rsplit_once("\n--- dry run").unwrap().0.to_string();
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": prompt}]});
+    let r = reqwest::blocking::Client::new()
+        .post(format!(
+            "{url}/v1/chat/completions?key=AIzaSyDO-NOT-STORE-0123456789"
+        ))
+        .json(&body)
+        .send()
+        .unwrap();
+    let status = r.status();
+    let _ = r.text();
+    let _ = recorder.kill();
+    let _ = recorder.wait();
+    let _ = upstream.kill();
+    let _ = upstream.wait();
+    assert!(status.is_success(), "{status}");
+    let mut leaked = Vec::new();
+    for e in std::fs::read_dir(&store).unwrap() {
+        let p = e.unwrap().path();
+        if std::fs::read_to_string(&p).unwrap().contains("DO-NOT-STORE") {
+            leaked.push(p.display().to_string());
+        }
+    }
+    if std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("DO-NOT-STORE")
+    {
+        leaked.push(log.display().to_string());
+    }
+    assert!(leaked.is_empty(), "the API key is on disk in {leaked:?}");
+}
+
+// ---------------------------------------------------------------------------
+// adv03: relevant_paths under `working-directory:` fail open
+// ---------------------------------------------------------------------------
+
+/// ATTACK (careless user; then any pull request): with the action's
+/// `working-directory: sub`, the setup paths are made repository-relative
+/// (`sub/bench-gate.yml`, `sub/baselines`), but `relevant_paths` are taken
+/// as written. A monorepo's `sub/bench-gate.yml` saying `["src/**"]` (the
+/// README's own example) matches no file of the repository, so EVERY pull
+/// request, including one changing `sub/src/lib.rs` 5x slower, is "Not
+/// benchmarked: no benchmarked path changed", green, silently.
+///
+/// Safe outcome: a pull request changing `sub/src/lib.rs` is benchmarked
+/// (globs resolved like the other paths, or a glob that matches no file of
+/// the checkout refused/warned so it cannot fail open).
+/// Fault: src/app.rs `relevant_paths` (no working-directory prefix, no
+/// check that a glob matches anything).
+#[test]
+fn adv03_relevant_paths_in_a_sub_folder_make_every_pull_request_irrelevant() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let sub = co.path("sub");
+    std::fs::create_dir_all(sub.join("src")).unwrap();
+    std::fs::create_dir_all(sub.join("baselines")).unwrap();
+    std::fs::write(sub.join("src/lib.rs"), "// hot path\n").unwrap();
+    std::fs::write(sub.join("baselines/v1.12.0.yaml"), DESIGN).unwrap();
+    std::fs::write(
+        sub.join("bench-gate.yml"),
+        "relevant_paths: [\"src/**\"]\nscenarios:\n  single:\n    command: [\"false\"]\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n",
+    )
+    .unwrap();
+    fake.with(|s| s.files = vec!["sub/src/lib.rs".into()]);
+    let out = Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+        .current_dir(&sub)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GITHUB_WORKSPACE", co.dir.path())
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", event("pull_request.opened.json"))
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", &fake.uri)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_STEP_SUMMARY", co.path("summary.md"))
+        .env("GITHUB_OUTPUT", co.path("output.txt"))
+        .env("BENCH_GATE_RETRY_BASE_MS", "20")
+        .args(["gate", "--results", &regressed(&co)])
+        .output()
+        .unwrap();
+    let shown = shown_conclusion(&fake, HEAD);
+    assert!(
+        !passes_required_check(shown.as_deref()),
+        "sub/src/lib.rs changed, yet {HEAD} shows bench-gate {shown:?}, title {:?}: {}",
+        last_check(&fake).title,
+        text(&out)
+    );
+}
