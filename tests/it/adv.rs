@@ -208,3 +208,48 @@ fn adv03_relevant_paths_in_a_sub_folder_make_every_pull_request_irrelevant() {
         text(&out)
     );
 }
+
+// ---------------------------------------------------------------------------
+// adv04: `expect.files` counts what earlier runs left: a run that did
+// nothing passes its check
+// ---------------------------------------------------------------------------
+
+/// ATTACK (careless user; or a change that breaks the tool after its first
+/// run): `expect.files` with a glob into a fixed output folder (what a CLI
+/// with `--output out` writes, e.g. Persona's) counts the files any earlier
+/// run left there, the warm-up's included, or files left in the checkout
+/// before the benchmark. Here the command writes its 3 files only on the
+/// first (warm-up) run and does nothing on every measured iteration; each
+/// check finds the 3 stale files and passes, so the benchmark times runs
+/// that did not do their job: the promise of issue 16 item 2 ("a benchmark
+/// never times a run that did not do its job").
+///
+/// Safe outcome: exit 3 naming the iteration (files older than the
+/// iteration do not count, or a glob without `{iteration}`/`{run_dir}`
+/// is refused or emptied before each run).
+/// Fault: src/measure/check.rs `run_checks` (counts whatever matches).
+#[test]
+fn adv04_expect_files_counts_files_left_by_earlier_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("bench-gate.yml");
+    std::fs::write(
+        &cfg,
+        "scenarios:\n  gen:\n    command: \"if [ ! -e done ]; then mkdir -p out && touch out/1.json out/2.json out/3.json done; fi\"\n    shell: true\n    iterations: 3\n    warmup: 1\n    expect:\n      files: {glob: \"out/*.json\", count: 3}\n",
+    )
+    .unwrap();
+    let out = d.path().join("r.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+        .current_dir(d.path())
+        .args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "3 measured iterations wrote nothing, yet the run was timed: {}",
+        text(&o)
+    );
+}
