@@ -253,3 +253,91 @@ fn adv04_expect_files_counts_files_left_by_earlier_runs() {
         text(&o)
     );
 }
+
+// ---------------------------------------------------------------------------
+// adv05: with `gate-on: both`, a metric missing from the results is
+// "accepted"
+// ---------------------------------------------------------------------------
+
+/// `comment` by `user`, seeded in the fake, and its `issue_comment` payload
+/// on pull request 2.
+fn comment_event(fake: &FakeGitHub, co: &Checkout, tag: &str, user: &str, body: &str) -> String {
+    let id = fake.with(|s| s.seed_comment(body, user));
+    let created = fake.comments().last().unwrap().created_at.clone();
+    payload(co, "issue_comment.created.json", tag, |v| {
+        v["issue"]["number"] = json!(2);
+        v["issue"]["pull_request"] =
+            json!({"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2"});
+        v["comment"]["id"] = json!(id);
+        v["comment"]["body"] = json!(body);
+        v["comment"]["user"]["login"] = json!(user);
+        v["comment"]["created_at"] = json!(created);
+        v["comment"]["updated_at"] = json!(created);
+    })
+}
+
+/// ATTACK (pull-request author, with a maintainer accepting what the
+/// gate lists as failing): the gate promises that only a measured
+/// failure can be accepted, never a metric missing from the results
+/// (src/compare/gate.rs). With `gate-on: both`, a baseline metric the
+/// results dropped (`startup.cli_cold_ms`, renamed away by the pull
+/// request) is missing in the committed-baseline view only; the deciding
+/// view is the side-by-side one, where nothing is missing. The gate's
+/// list of "failing" metrics includes the missing one (its effective
+/// status is failure), so `/bench-gate accept startup.cli_cold_ms` is
+/// recorded, and with the real regression accepted too the check is
+/// "Accepted", green, with a metric that was never measured. Without A/B
+/// the same two acceptances leave the check failing ("missing").
+///
+/// Safe outcome: the check stays failing while a baseline metric is
+/// missing from the results.
+/// Fault: src/github/outcome.rs `failing_metrics` (effective status, so
+/// missing metrics count as acceptable) with src/github/outcome.rs
+/// `gate_inputs` (`missing` from the deciding view only).
+#[test]
+fn adv05_a_missing_metric_is_accepted_under_gate_on_both() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    fake.with(|s| s.permissions.push(("maint".into(), "maintain".into())));
+    let mut head = Checkout::results_value(1890.0, 20);
+    head["metrics"]
+        .as_object_mut()
+        .unwrap()
+        .remove("startup.cli_cold_ms");
+    let mut base = Checkout::results_value(1500.0, 20);
+    base["metrics"]
+        .as_object_mut()
+        .unwrap()
+        .remove("startup.cli_cold_ms");
+    head["ab"] = json!({"requested": "main", "base_commit": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+        "head_commit": HEAD, "order": "ABBA", "base": base, "skipped": []});
+    let r = co.write("ab.json", &head);
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &r, "--gate-on", "both"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let summary = last_check(&fake).summary;
+    for metric in ["startup.cli_cold_ms", METRIC] {
+        let ev = comment_event(
+            &fake,
+            &co,
+            &format!("acc-{metric}"),
+            "maint",
+            &format!("/bench-gate accept {metric} intended"),
+        );
+        let out = gate(&fake, &co, "issue_comment", &ev, &["--gate-on", "both"]);
+        eprintln!("{metric}: exit {:?}: {}", out.status.code(), text(&out));
+    }
+    let run = last_check(&fake);
+    assert!(
+        !passes_required_check(run.conclusion.as_deref()),
+        "startup.cli_cold_ms was never measured, yet {HEAD} shows {:?} {:?}\nfirst summary: {summary}\nnow: {}",
+        run.conclusion,
+        run.title,
+        run.summary
+    );
+}
