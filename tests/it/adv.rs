@@ -341,3 +341,70 @@ fn adv05_a_missing_metric_is_accepted_under_gate_on_both() {
         run.summary
     );
 }
+
+// ---------------------------------------------------------------------------
+// adv06: A/B (the default on pull requests): a base that measured nothing
+// is a pass
+// ---------------------------------------------------------------------------
+
+/// ATTACK (pull-request author; or no attacker at all: a flaky base):
+/// with A/B on (the default for `pull_request`) and `gate-on: ab` (the
+/// default), a scenario that fails on the base tree is recorded in
+/// `ab.skipped` and its metrics are `new` in the side-by-side view: not
+/// gated. When every scenario fails on the base (the head's build scripts
+/// run as the same user right after the base's build, and can break the
+/// base worktree or the cached base build; or the base is simply flaky),
+/// nothing is compared and the check says "✅ Passed: 0 metrics are
+/// within thresholds", green, while the committed baseline shows the head
+/// 5x slower "for information". Issue 13 item 2 closed exactly this
+/// ("Nothing compared is a pass") for the baseline view.
+///
+/// Safe outcome: the check does not pass (no metric compared side by side
+/// is an error, or the base-less metrics fall back to the committed
+/// baseline, or count as missing).
+/// Fault: src/compare/mod.rs (the side-by-side view: metrics of a scenario
+/// in `ab.skipped` are `New`; no "nothing in common" check on that view).
+#[test]
+fn adv06_a_base_that_measured_nothing_passes_side_by_side() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let scenario = |name: &str| {
+        let parts: Vec<&str> = name.split('.').collect();
+        if parts[0] == "generation" {
+            parts[1].to_string()
+        } else {
+            parts[0].to_string()
+        }
+    };
+    let mut head = Checkout::results_value(7500.0, 20); // 5x slower
+    let mut scenarios = std::collections::BTreeSet::new();
+    for (name, m) in head["metrics"].as_object_mut().unwrap() {
+        m["scenario"] = json!(scenario(name));
+        scenarios.insert(scenario(name));
+    }
+    let mut base = Checkout::results_value(1500.0, 20);
+    base["metrics"] = json!({});
+    let skipped: Vec<_> = scenarios
+        .iter()
+        .map(|s| json!({"scenario": s, "reason": "exited with status 1 on the base tree"}))
+        .collect();
+    head["ab"] = json!({"requested": "main", "base_commit": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+        "head_commit": HEAD, "order": "ABBA", "base": base, "skipped": skipped});
+    let r = co.write("ab-nothing.json", &head);
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &r],
+    );
+    let run = last_check(&fake);
+    assert!(
+        !passes_required_check(run.conclusion.as_deref()),
+        "nothing was measured on the base, yet {HEAD} shows {:?} {:?} (exit {:?}): {}",
+        run.conclusion,
+        run.title,
+        out.status.code(),
+        text(&out)
+    );
+}
