@@ -408,3 +408,62 @@ fn adv06_a_base_that_measured_nothing_passes_side_by_side() {
         text(&out)
     );
 }
+
+/// adv06, for real: no results file, a real A/B run (what the gate runs on
+/// a pull request by default). Two scenarios; the head's `hot` program (a
+/// pull request's code, run as the same user as the base tree) is 5x
+/// slower and, when it first runs, replaces the base worktree's `hot`
+/// (found with `git worktree list`) with one that fails. The base's `hot`
+/// runs fail, `hot` is "measured on the head alone", its metrics are `new`
+/// side by side, `job` compares equal, and `compare --fail-on-regression`
+/// passes, exit 0, although the committed baseline shows `hot` 5x slower.
+/// (With a single scenario the "nothing can be compared" refusal catches
+/// it; with a second, unchanged scenario it does not.)
+#[test]
+fn adv06b_a_head_that_breaks_one_base_scenario_passes_side_by_side() {
+    let _serial = crate::support::serial();
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    let write = |p: &str, t: &str| std::fs::write(dir.join(p), t).unwrap();
+    git(&["init", "-q"]);
+    std::fs::create_dir_all(dir.join("baselines")).unwrap();
+    write(".gitignore", "prog\nhot\n");
+    write(
+        "bench-gate.yml",
+        "scenarios:\n  job:\n    command: ./prog\n    iterations: 8\n    warmup: 1\n  hot:\n    command: ./hot\n    iterations: 8\n    warmup: 1\nab:\n  setup: cp prog.in prog && cp hot.in hot && chmod +x prog hot\n",
+    );
+    write(
+        "baselines/v1.0.0.yaml",
+        "version: '1.0.0'\nmetrics:\n  job:\n    latency_p50_ms: 25\n    latency_p95_ms: 40\n  hot:\n    latency_p50_ms: 25\n    latency_p95_ms: 40\n",
+    );
+    write("prog.in", "#!/bin/sh\nsleep 0.02\n");
+    write("hot.in", "#!/bin/sh\nsleep 0.02\n");
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    write(
+        "hot.in",
+        "#!/bin/sh\nhere=$(pwd -P)\ngit worktree list --porcelain | sed -n 's/^worktree //p' | while read -r w; do\n  [ \"$(cd \"$w\" && pwd -P)\" = \"$here\" ] || printf '#!/bin/sh\\nexit 1\\n' > \"$w/hot\"\ndone\nsleep 0.1\n",
+    );
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "head: hot 5x slower"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+        .current_dir(dir)
+        .args(["compare", "--ab", "HEAD~1", "--fail-on-regression"])
+        .output()
+        .unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "hot is 5x slower and the base never measured it, yet: {}",
+        text(&out)
+    );
+}
