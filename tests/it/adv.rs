@@ -467,3 +467,56 @@ fn adv06b_a_head_that_breaks_one_base_scenario_passes_side_by_side() {
         text(&out)
     );
 }
+
+// ---------------------------------------------------------------------------
+// adv07: relevance judged from another commit's file list
+// ---------------------------------------------------------------------------
+
+/// ATTACK (pull-request author, one-job setup with `relevant_paths`): the
+/// author pushes A (a +26 % failure in `src/`), then at once B, which
+/// reverts `src/` and touches only docs. A's run starts after B landed:
+/// it lists the pull request's files as they are NOW (B's: docs only)
+/// and completes A's check as "Not benchmarked: no benchmarked path
+/// changed", `success`, though A changes `src/`. The author force-pushes
+/// A back: until A's new run has created its check (the job's queue
+/// time), the check GitHub shows for the head A is that `success`, which
+/// passes a required check (auto-merge merges in that window). This is
+/// b02 in attacks2.rs (a stand-down's `skipped` on a commit that comes
+/// back), through relevance. A run for a commit the pull request has left
+/// knows it (`stale`), but relevance is decided before that is looked at.
+///
+/// Safe outcome: a stale run leaves nothing that passes on its commit
+/// (it benchmarks, or stands down as `cancelled`).
+/// Fault: src/github/gate.rs `with_check_open` (relevance checked with
+/// the current file list, whatever `PullRequest::stale` says).
+#[test]
+fn adv07_a_stale_run_calls_its_commit_irrelevant_from_the_newer_file_list() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    std::fs::write(
+        co.path("bench-gate.yml"),
+        "relevant_paths: [\"src/**\"]\nscenarios:\n  single:\n    command: [\"false\"]\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n",
+    )
+    .unwrap();
+    // B (docs only) has landed; A's run (the payload's head, HEAD) starts.
+    fake.with(|s| {
+        s.head_sha = B_SHA.into();
+        s.files = vec!["docs/guide.md".into()];
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.synchronize.json",
+        &["--results", &regressed(&co)],
+    );
+    // Force-pushed back to A.
+    fake.with(|s| s.head_sha = HEAD.into());
+    let shown = shown_conclusion(&fake, HEAD);
+    assert!(
+        !passes_required_check(shown.as_deref()),
+        "A ({HEAD}, +26 % in src/) shows bench-gate {shown:?} {:?}: {}",
+        last_check(&fake).title,
+        text(&out)
+    );
+}
