@@ -520,3 +520,100 @@ fn adv07_a_stale_run_calls_its_commit_irrelevant_from_the_newer_file_list() {
         text(&out)
     );
 }
+
+// ---------------------------------------------------------------------------
+// adv08: a maintainer's `/bench-gate accept` carried to a later commit by
+// re-running its workflow run
+// ---------------------------------------------------------------------------
+
+/// ATTACK (pull-request author with write access, as for a branch in the
+/// same repository; a writer's own `/bench-gate accept` is ignored): the
+/// maintainer accepts `generation.single.latency_p50_ms` (+26 %) on A.
+/// The author pushes B, where the same metric is 5x slower: B fails, the
+/// acceptance was for A. The author then re-runs the maintainer's
+/// `issue_comment` workflow run ("Re-run jobs", which write access
+/// allows): the same payload, the same comment, unedited, by the
+/// maintainer. The gate reads the pull request's head NOW (B), finds its
+/// own results for B, and records the maintainer's acceptance for B: B is
+/// "Accepted", green, 5x slower, and nobody with the permission ever saw
+/// B's numbers. This is the issue 13 attack "a label for commit A carried
+/// to B through a maintainer's re-run", through a command; for the label
+/// the gate records the head from the event's own payload.
+///
+/// Safe outcome: B still fails (a command covers at most the head it was
+/// posted on: e.g. a comment older than the gate's first decision for the
+/// head, or a re-run of a command event (`GITHUB_RUN_ATTEMPT` > 1), or a
+/// comment already recorded, accepts nothing).
+/// Fault: src/github/route.rs `issue_comment` (`info.head_sha`, the head
+/// now, whatever the comment's time).
+#[test]
+fn adv08_a_rerun_of_the_maintainers_command_accepts_a_later_commit() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    fake.with(|s| {
+        s.permissions.push(("maint".into(), "maintain".into()));
+        s.permissions.push(("author".into(), "write".into()));
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--results", &regressed(&co)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let ev = comment_event(
+        &fake,
+        &co,
+        "adv08",
+        "maint",
+        &format!("/bench-gate accept {METRIC} the new sampler, +26 % is fine"),
+    );
+    let out = gate(&fake, &co, "issue_comment", &ev, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(shown_conclusion(&fake, HEAD).as_deref(), Some("success"));
+
+    // B: 5x slower; its run fails (the acceptance was for A).
+    let five_x = co.results("five-x.json", 7500.0, 50);
+    let push = payload(&co, "pull_request.synchronize.json", "adv08-push", |v| {
+        v["pull_request"]["head"]["sha"] = json!(B_SHA);
+    });
+    fake.with(|s| s.head_sha = B_SHA.into());
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &push,
+        &["--results", five_x.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(shown_conclusion(&fake, B_SHA).as_deref(), Some("failure"));
+
+    // The author re-runs the maintainer's command run: same payload.
+    let out = Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+        .current_dir(co.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GITHUB_EVENT_NAME", "issue_comment")
+        .env("GITHUB_EVENT_PATH", &ev)
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", &fake.uri)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_STEP_SUMMARY", co.path("summary.md"))
+        .env("GITHUB_OUTPUT", co.path("output.txt"))
+        .env("GITHUB_RUN_ID", "77")
+        .env("GITHUB_RUN_ATTEMPT", "2")
+        .env("GITHUB_TRIGGERING_ACTOR", "author")
+        .env("BENCH_GATE_RETRY_BASE_MS", "20")
+        .arg("gate")
+        .output()
+        .unwrap();
+    let run = last_check(&fake);
+    assert!(
+        !(run.head_sha == B_SHA && passes_required_check(run.conclusion.as_deref())),
+        "B ({B_SHA}, 5x slower) shows {:?} {:?} after the author re-ran the maintainer's command for A: {}",
+        run.conclusion,
+        run.title,
+        text(&out)
+    );
+}
