@@ -617,3 +617,70 @@ fn adv08_a_rerun_of_the_maintainers_command_accepts_a_later_commit() {
         text(&out)
     );
 }
+
+// ---------------------------------------------------------------------------
+// adv09: `label-events: benchmark` is not honoured by `/bench-gate` commands
+// ---------------------------------------------------------------------------
+
+/// ATTACK (collaborator with write access, under the README's recommended
+/// defence, as a02 in attacks.rs): docs/security.md's answer to "a
+/// workflow of their own can comment as `github-actions[bot]`" is
+/// `label-events: benchmark`: results are then never read back from a
+/// comment. But a `/bench-gate accept|revoke` always re-decides from the
+/// results in the gate's newest own comment. Mallory's branch workflow
+/// posts, as `github-actions[bot]`, the gate's marker and a results block
+/// for the head with the regressed metric back at 1500 ms (the rest as
+/// measured). The maintainer then accepts a metric (here: on the genuine
+/// failure table; any accept or revoke will do): the gate re-decides from
+/// the forged block, and the head's check turns green.
+///
+/// Safe outcome: with `label-events: benchmark` a command never decides
+/// from a comment's results (it benchmarks, or refuses: "commands need
+/// label-events: reuse").
+/// Fault: src/github/route.rs `command_request` (`reuse_results` whatever
+/// `opts.label_events`).
+#[test]
+fn adv09_a_command_reads_a_forged_results_comment_under_label_events_benchmark() {
+    use base64::Engine as _;
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    fake.with(|s| {
+        s.permissions.push(("maint".into(), "maintain".into()));
+        s.permissions.push(("mallory".into(), "write".into()));
+    });
+    let args = ["--label-events", "benchmark"];
+    let mut first: Vec<&str> = args.to_vec();
+    let r = regressed(&co);
+    first.extend(["--results", &r]);
+    let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &first);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // Mallory's own workflow posts as the gate's identity.
+    let clean = Checkout::results_value(1500.0, 50);
+    let e = json!({"version": 1, "check": "bench-gate", "head_sha": HEAD, "results": clean});
+    let block = format!(
+        "<!-- bench-gate:results {} -->",
+        base64::engine::general_purpose::STANDARD.encode(e.to_string())
+    );
+    fake.with(|s| {
+        s.seed_comment(
+            &format!("{MARKER}\n### ✅ bench-gate: Passed\n{block}"),
+            "github-actions[bot]",
+        )
+    });
+    let ev = comment_event(
+        &fake,
+        &co,
+        "adv09",
+        "maint",
+        &format!("/bench-gate revoke {METRIC}"),
+    );
+    let out = gate(&fake, &co, "issue_comment", &ev, &args);
+    let run = last_check(&fake);
+    assert!(
+        !(run.head_sha == HEAD && passes_required_check(run.conclusion.as_deref())),
+        "{HEAD} (+26 %) shows {:?} {:?} from a forged comment: {}",
+        run.conclusion,
+        run.title,
+        text(&out)
+    );
+}
