@@ -139,7 +139,10 @@ fn adv02_serve_record_stores_a_query_string_api_key() {
     let mut leaked = Vec::new();
     for e in std::fs::read_dir(&store).unwrap() {
         let p = e.unwrap().path();
-        if std::fs::read_to_string(&p).unwrap().contains("DO-NOT-STORE") {
+        if std::fs::read_to_string(&p)
+            .unwrap()
+            .contains("DO-NOT-STORE")
+        {
             leaked.push(p.display().to_string());
         }
     }
@@ -652,7 +655,13 @@ fn adv09_a_command_reads_a_forged_results_comment_under_label_events_benchmark()
     let mut first: Vec<&str> = args.to_vec();
     let r = regressed(&co);
     first.extend(["--results", &r]);
-    let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &first);
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &first,
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     // Mallory's own workflow posts as the gate's identity.
     let clean = Checkout::results_value(1500.0, 50);
@@ -679,6 +688,123 @@ fn adv09_a_command_reads_a_forged_results_comment_under_label_events_benchmark()
     assert!(
         !(run.head_sha == HEAD && passes_required_check(run.conclusion.as_deref())),
         "{HEAD} (+26 %) shows {:?} {:?} from a forged comment: {}",
+        run.conclusion,
+        run.title,
+        text(&out)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// adv10: a maintainer's old acceptance re-bound to a new head by a forged
+// record
+// ---------------------------------------------------------------------------
+
+/// ATTACK (collaborator with write access, under the README's recommended
+/// defence, `label-events: benchmark`; a02 in attacks.rs for acceptances):
+/// a record is only as good as what it can be checked against. For the
+/// label, a02's fix checks the timeline (the recorded maintainer applied
+/// it last). For an acceptance, the gate checks that the comment it names
+/// is there, unedited, by the recorded maintainer, says `accept` for the
+/// metric, and was not revoked, but nothing binds that comment to the head
+/// the record names. The maintainer accepted the metric (+26 %) on A; the
+/// author pushes B, 5x slower, which fails. Mallory's branch workflow
+/// posts, as `github-actions[bot]`, the marker and a record naming the
+/// maintainer's real comment with `head_sha` B; she closes and reopens the
+/// pull request: B is benchmarked again, 5x slower, and "Accepted", green.
+///
+/// Safe outcome: B fails (an acceptance counts only for a head the gate
+/// itself recorded the command on, e.g. the comment newer than the gate's
+/// first decision for that head, or the record bound to something such a
+/// workflow cannot write).
+/// Fault: src/github/outcome.rs `resolve_acceptances` (no check of the
+/// comment against the head).
+#[test]
+fn adv10_an_old_acceptance_rebound_to_a_new_head_by_a_forged_record() {
+    use bench_gate::github::state;
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    fake.with(|s| {
+        s.permissions.push(("maint".into(), "maintain".into()));
+        s.permissions.push(("mallory".into(), "write".into()));
+    });
+    let lb = ["--label-events", "benchmark"];
+    let r = regressed(&co);
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &["--label-events", "benchmark", "--results", &r],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let ev = comment_event(
+        &fake,
+        &co,
+        "adv10",
+        "maint",
+        &format!("/bench-gate accept {METRIC}"),
+    );
+    let out = gate(&fake, &co, "issue_comment", &ev, &lb);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let accepted = state::decode(
+        &fake
+            .comments()
+            .into_iter()
+            .find(|c| c.user == "github-actions[bot]" && c.body.contains(MARKER))
+            .unwrap()
+            .body,
+    )
+    .unwrap()
+    .unwrap()
+    .acceptances[0]
+        .clone();
+
+    // B: 5x slower, fails.
+    let five_x = co.results("five-x.json", 7500.0, 50);
+    let five_x = five_x.to_str().unwrap();
+    let push = payload(&co, "pull_request.synchronize.json", "adv10-push", |v| {
+        v["pull_request"]["head"]["sha"] = json!(B_SHA);
+    });
+    fake.with(|s| s.head_sha = B_SHA.into());
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &push,
+        &["--label-events", "benchmark", "--results", five_x],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // Mallory's workflow, as the gate's identity: the same acceptance, for B.
+    let mut record = state::GateState::new("bench-gate");
+    let mut a = accepted;
+    a.head_sha = B_SHA.into();
+    record.acceptances = vec![a];
+    record.head = Some(B_SHA.into());
+    fake.with(|s| {
+        s.seed_comment(
+            &format!(
+                "{MARKER}\n{}\n### ❌ bench-gate: Failed",
+                state::encode(&record)
+            ),
+            "github-actions[bot]",
+        )
+    });
+    let reopened = payload(&co, "pull_request.reopened.json", "adv10-reopen", |v| {
+        v["pull_request"]["head"]["sha"] = json!(B_SHA);
+        v["sender"]["login"] = json!("mallory");
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &reopened,
+        &["--label-events", "benchmark", "--results", five_x],
+    );
+    let run = last_check(&fake);
+    assert!(
+        !(run.head_sha == B_SHA && passes_required_check(run.conclusion.as_deref())),
+        "B ({B_SHA}, 5x slower) shows {:?} {:?}: {}",
         run.conclusion,
         run.title,
         text(&out)
