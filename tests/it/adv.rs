@@ -810,3 +810,58 @@ fn adv10_an_old_acceptance_rebound_to_a_new_head_by_a_forged_record() {
         text(&out)
     );
 }
+
+// ---------------------------------------------------------------------------
+// adv11: re-running a failing measurement until the noise says "pass"
+// ---------------------------------------------------------------------------
+
+/// ATTACK (pull-request author with write access: "Re-run jobs"): a
+/// borderline regression fails on attempt 1 of the head's run; the author
+/// re-runs the job until one attempt lands under the threshold. The gate
+/// records the attempts and says "The verdict changed between attempts of
+/// the same commit", but the newest attempt alone decides: the check is
+/// green. Re-rolling measurement noise is a way to a pass that the
+/// commit's code did not earn; a maintainer who relies on the check would
+/// expect an earlier failing attempt of the same commit to stand until
+/// someone with the permission overrides it (or a verdict that changed
+/// between attempts to be at best inconclusive, not `success`).
+///
+/// Safe outcome: with a failing attempt on record for the same head, a
+/// later passing attempt does not turn the check green by itself.
+/// Fault: src/github/outcome.rs `record_attempt` (a note only).
+#[test]
+fn adv11_a_rerun_until_the_noise_passes_turns_the_check_green() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let attempt = |n: &str, results: &str| {
+        Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+            .current_dir(co.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", event("pull_request.opened.json"))
+            .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+            .env("GITHUB_API_URL", &fake.uri)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_STEP_SUMMARY", co.path("summary.md"))
+            .env("GITHUB_OUTPUT", co.path("output.txt"))
+            .env("GITHUB_RUN_ID", "42")
+            .env("GITHUB_RUN_ATTEMPT", n)
+            .env("BENCH_GATE_RETRY_BASE_MS", "20")
+            .args(["gate", "--results", results])
+            .output()
+            .unwrap()
+    };
+    let out = attempt("1", &regressed(&co)); // +26 %: fails
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let lucky = co.results("lucky.json", 1870.0, 50); // +24.7 %: passes with a warning
+    let out = attempt("2", lucky.to_str().unwrap());
+    let run = last_check(&fake);
+    assert!(
+        !passes_required_check(run.conclusion.as_deref()),
+        "attempt 1 failed, attempt 2 of the same commit shows {:?} {:?}: {}",
+        run.conclusion,
+        run.title,
+        text(&out)
+    );
+}
