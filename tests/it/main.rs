@@ -6,6 +6,7 @@ mod support;
 
 mod ab;
 mod action;
+mod adv;
 mod attacks;
 mod attacks2;
 mod browser;
