@@ -77,7 +77,13 @@ pub fn estimate(m: &mut MetricDecision, _: &RuleContext) {
             if super::tail::is_tail(p) {
                 quantile::change_interval(bs, &c.samples, p, bootstrap::CONFIDENCE)
             } else {
-                bootstrap::change_interval(bs, &c.samples, p, bootstrap::SEED)
+                bootstrap::change_interval(
+                    bs,
+                    &c.samples,
+                    p,
+                    bootstrap::SEED,
+                    bootstrap::CONFIDENCE,
+                )
             }
         }
         _ => None,

@@ -18,7 +18,7 @@ pub fn apply(m: &mut MetricDecision, ctx: &RuleContext) {
     if bs.len() != c.samples.len() {
         return;
     }
-    if let Some(i) = bootstrap::paired_change(bs, &c.samples) {
+    if let Some(i) = bootstrap::paired_change(bs, &c.samples, bootstrap::CONFIDENCE) {
         let (status, regression) = classify(i.estimate, m.direction, m.thresholds);
         (m.status, m.change_pct, m.regression_pct, m.interval) =
             (status, Some(i.estimate), Some(regression), Some(i));
