@@ -645,6 +645,12 @@ mod tests {
         let p = paired_p_value(&[1.0, 1.0, 1.0], &[0.9, 0.8, 0.7], 0.0).unwrap();
         assert!((p - 1.0).abs() < 1e-12, "{p}");
         assert_eq!(paired_p_value(&[1.0; 4], &[1.0; 4], 0.0), Some(1.0));
+        // Ties share their average rank and the count is exact given them:
+        // two slower and one faster by the same ratio, ranks 2, 2, 2, T+ = 4
+        // of the sums 0, 2, 2, 2, 4, 4, 4, 6: P(T+ ≥ 4) = 4/8. A zero
+        // difference is dropped.
+        let p = paired_p_value(&[1.0, 1.0, 1.0, 1.0], &[2.0, 2.0, 0.5, 1.0], 0.0).unwrap();
+        assert!((p - 0.5).abs() < 1e-12, "{p}");
         assert_eq!(paired_p_value(&[1.0], &[2.0], 0.0), None);
         // The normal approximation above 200 agrees with the exact count.
         let a: Vec<f64> = (0..400)
