@@ -37,10 +37,16 @@ fn main() {
         let a: Vec<f64> = (0..n).map(|_| rng.random_range(1.0..2.0)).collect();
         let b: Vec<f64> = a.iter().map(|x| x * rng.random_range(1.0..1.1)).collect();
         let paired = median_ms(|| {
-            std::hint::black_box(bootstrap::paired_change(&a, &b));
+            std::hint::black_box(bootstrap::paired_change(&a, &b, bootstrap::CONFIDENCE));
         });
         let unpaired = median_ms(|| {
-            std::hint::black_box(bootstrap::change_interval(&a, &b, 50.0, bootstrap::SEED));
+            std::hint::black_box(bootstrap::change_interval(
+                &a,
+                &b,
+                50.0,
+                bootstrap::SEED,
+                bootstrap::CONFIDENCE,
+            ));
         });
         println!("| {n} | {paired:.2} ms | {unpaired:.1} ms |");
     }

@@ -8,9 +8,22 @@ use serde::{Deserialize, Serialize};
 
 /// The fixed seed of the intervals bench-gate reports, so reports are reproducible.
 pub const SEED: u64 = 0x6265_6e63_6867_6174; // "benchgat"
-/// Bootstrap resamples per interval.
+/// Bootstrap resamples per interval, at 95 % and below; a stricter level
+/// takes more ([`resamples_for`]).
 pub const RESAMPLES: usize = 1000;
-/// Two-sided confidence of the intervals.
+
+/// Resamples for an interval at two-sided `confidence`: at least 10 beyond
+/// each end (20/(1 − confidence)), so a strict level's ends are not simply
+/// the most extreme resamples; 1,000 at 95 %, 16,000 at 99.875 %, at most
+/// 200,000.
+pub fn resamples_for(confidence: f64) -> usize {
+    // Less a hair, so that 1 − confidence not exact in binary does not add one.
+    let tails = (20.0 / (1.0 - confidence) - 1e-6).ceil();
+    RESAMPLES.max(tails.min(200_000.0) as usize)
+}
+/// Two-sided confidence of the intervals reported for one metric on its
+/// own; a decision across many metrics and rounds uses other levels (see
+/// [`super::family`]).
 pub const CONFIDENCE: f64 = 0.95;
 
 /// A point estimate of a change in percent, with its interval.
@@ -50,10 +63,17 @@ fn quantiles(mut est: Vec<f64>, confidence: f64) -> (f64, f64) {
 
 /// Change in percent of percentile `p` from `base` to `cur`, with a
 /// percentile-bootstrap interval: both sides resampled independently with
-/// replacement. `None` with fewer than two samples on either side or a
-/// non-positive baseline percentile.
-pub fn change_interval(base: &[f64], cur: &[f64], p: f64, seed: u64) -> Option<Interval> {
-    if base.len() < 2 || cur.len() < 2 {
+/// replacement, at two-sided `confidence` (0 < confidence < 1). `None` with
+/// fewer than two samples on either side, a non-positive baseline
+/// percentile or a confidence out of range.
+pub fn change_interval(
+    base: &[f64],
+    cur: &[f64],
+    p: f64,
+    seed: u64,
+    confidence: f64,
+) -> Option<Interval> {
+    if base.len() < 2 || cur.len() < 2 || !(confidence > 0.0 && confidence < 1.0) {
         return None;
     }
     let b0 = percentile_in_place(&mut base.to_vec(), p);
@@ -66,8 +86,9 @@ pub fn change_interval(base: &[f64], cur: &[f64], p: f64, seed: u64) -> Option<I
         Vec::with_capacity(base.len()),
         Vec::with_capacity(cur.len()),
     );
-    let mut est = Vec::with_capacity(RESAMPLES);
-    for _ in 0..RESAMPLES {
+    let resamples = resamples_for(confidence);
+    let mut est = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
         resample(&mut rng, base, &mut bs);
         resample(&mut rng, cur, &mut cs);
         let b = percentile_in_place(&mut bs, p);
@@ -78,12 +99,12 @@ pub fn change_interval(base: &[f64], cur: &[f64], p: f64, seed: u64) -> Option<I
     if est.is_empty() {
         return None;
     }
-    let (lo, hi) = quantiles(est, CONFIDENCE);
+    let (lo, hi) = quantiles(est, confidence);
     Some(Interval {
         estimate: (c0 / b0 - 1.0) * 100.0,
         lo,
         hi,
-        confidence: CONFIDENCE,
+        confidence,
     })
 }
 
@@ -265,9 +286,13 @@ fn normal_quantile(p: f64) -> f64 {
 /// percent, with its distribution-free interval (Tukey's: the Walsh
 /// averages whose ranks come from the signed-rank distribution; valid for
 /// any symmetric noise, no resampling). O(n log n) for any number of pairs.
-/// With fewer than 6 pairs no 95 % interval exists: the interval is then
-/// the range of the Walsh averages, and `confidence` says what it reaches.
-pub fn paired_change(a: &[f64], b: &[f64]) -> Option<Interval> {
+/// At two-sided `confidence` (0 < confidence < 1); with too few pairs for
+/// it (fewer than 6 at 95 %) the interval is the range of the Walsh
+/// averages, and the result's `confidence` says what it reaches.
+pub fn paired_change(a: &[f64], b: &[f64], confidence: f64) -> Option<Interval> {
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return None;
+    }
     let logs: Vec<f64> = a
         .iter()
         .zip(b)
@@ -281,7 +306,7 @@ pub fn paired_change(a: &[f64], b: &[f64]) -> Option<Interval> {
     let s = sorted(&logs);
     let n = s.len();
     let total = n * (n + 1) / 2;
-    let (lo_rank, confidence) = match signed_rank_critical(n, (1.0 - CONFIDENCE) / 2.0) {
+    let (lo_rank, confidence) = match signed_rank_critical(n, (1.0 - confidence) / 2.0) {
         Some((c, p)) => (c + 1, 1.0 - 2.0 * p),
         None => (1, 1.0 - 2.0 * 0.5f64.powi(n as i32)),
     };
@@ -292,6 +317,96 @@ pub fn paired_change(a: &[f64], b: &[f64]) -> Option<Interval> {
         hi: pct(hi),
         confidence,
     })
+}
+
+/// For paired runs, the one-sided p-value of "the change is at most
+/// `threshold_pct`" against "the head is worse by more": Wilcoxon's
+/// signed-rank test of the log-ratios ln(Bᵢ/Aᵢ) shifted by
+/// ln(1 + threshold/100), the test [`paired_change`]'s interval inverts.
+/// Zero differences are dropped and tied ones get their average rank; the
+/// null distribution is counted exactly (given the ranks) up to 200
+/// nonzero differences, from the normal approximation with continuity
+/// correction above. `None` with fewer than two usable pairs; 1 when every
+/// difference is zero.
+pub fn paired_p_value(a: &[f64], b: &[f64], threshold_pct: f64) -> Option<f64> {
+    let shift = (1.0 + threshold_pct / 100.0).ln();
+    if !shift.is_finite() {
+        return None;
+    }
+    let d: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| **x > 0.0 && **y > 0.0 && x.is_finite() && y.is_finite())
+        .map(|(x, y)| (y / x).ln() - shift)
+        .collect();
+    if d.len() < 2 {
+        return None;
+    }
+    let mut nz: Vec<f64> = d.into_iter().filter(|x| *x != 0.0).collect();
+    if nz.is_empty() {
+        return Some(1.0);
+    }
+    nz.sort_by(|x, y| x.abs().total_cmp(&y.abs()));
+    // Doubled average ranks, integers: tied |d| at 1-based ranks i..=j get i + j.
+    let n = nz.len();
+    let mut ranks2 = vec![0u64; n];
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && nz[j + 1].abs() == nz[i].abs() {
+            j += 1;
+        }
+        for r in &mut ranks2[i..=j] {
+            *r = (i + 1 + j + 1) as u64;
+        }
+        i = j + 1;
+    }
+    let observed: u64 = nz
+        .iter()
+        .zip(&ranks2)
+        .filter(|(x, _)| **x > 0.0)
+        .map(|(_, r)| r)
+        .sum();
+    let total: u64 = ranks2.iter().sum();
+    if n <= 200 {
+        // counts[s]: sign assignments whose positive doubled ranks sum to s.
+        let mut counts = vec![0f64; total as usize + 1];
+        counts[0] = 1.0;
+        let mut reach = 0usize;
+        for &r in &ranks2 {
+            let r = r as usize;
+            reach += r;
+            for s in (r..=reach).rev() {
+                counts[s] += counts[s - r];
+            }
+        }
+        let all: f64 = counts.iter().sum();
+        let upper: f64 = counts[observed as usize..].iter().sum();
+        Some((upper / all).min(1.0))
+    } else {
+        let mean = total as f64 / 2.0;
+        let var: f64 = ranks2.iter().map(|r| (*r as f64).powi(2)).sum::<f64>() / 4.0;
+        // Doubled ranks: the continuity correction is 1 (half a rank, doubled).
+        let z = (observed as f64 - 1.0 - mean) / var.sqrt();
+        Some(normal_upper_tail(z))
+    }
+}
+
+/// P(Z > z) for a standard normal Z (erfc by Abramowitz & Stegun 7.1.26,
+/// absolute error below 1.5e-7).
+fn normal_upper_tail(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erfc = poly * (-x * x).exp();
+    if z >= 0.0 {
+        erfc / 2.0
+    } else {
+        1.0 - erfc / 2.0
+    }
 }
 
 #[cfg(test)]
@@ -393,13 +508,13 @@ mod tests {
             .iter()
             .map(|x| x * 1.05 * (1.0 + 0.01 * normal(&mut rng)))
             .collect();
-        let i = paired_change(&a, &b).unwrap();
+        let i = paired_change(&a, &b, CONFIDENCE).unwrap();
         assert!(i.lo <= i.estimate && i.estimate <= i.hi, "{i:?}");
         assert!((i.estimate - 5.0).abs() < 0.1, "{i:?}");
         assert!(i.hi - i.lo < 0.2, "{i:?}");
         assert!((i.confidence - 0.95).abs() < 0.01);
         // Few pairs: the widest interval, with the confidence it reaches.
-        let f = paired_change(&[1.0, 1.0, 1.0], &[1.1, 1.2, 1.3]).unwrap();
+        let f = paired_change(&[1.0, 1.0, 1.0], &[1.1, 1.2, 1.3], CONFIDENCE).unwrap();
         assert!((f.confidence - 0.75).abs() < 1e-12, "{f:?}");
         assert!(f.lo <= f.estimate && f.estimate <= f.hi);
     }
@@ -417,32 +532,41 @@ mod tests {
     fn intervals_cover_a_known_shift_and_exclude_zero() {
         let base = samples(1, 40, 100.0, 0.03, false);
         let cur = samples(2, 40, 125.0, 0.03, false);
-        let i = change_interval(&base, &cur, 50.0, SEED).unwrap();
+        let i = change_interval(&base, &cur, 50.0, SEED, CONFIDENCE).unwrap();
         assert!(i.lo < 25.0 && 25.0 < i.hi, "{i:?}");
         assert!(i.lo > 15.0 && i.hi < 35.0, "{i:?}");
         // No change: the interval holds 0.
         let same = samples(3, 40, 100.0, 0.03, false);
-        let j = change_interval(&base, &same, 50.0, SEED).unwrap();
+        let j = change_interval(&base, &same, 50.0, SEED, CONFIDENCE).unwrap();
         assert!(j.lo < 0.0 && 0.0 < j.hi, "{j:?}");
         // Reproducible.
-        assert_eq!(change_interval(&base, &cur, 50.0, SEED), Some(i));
+        assert_eq!(
+            change_interval(&base, &cur, 50.0, SEED, CONFIDENCE),
+            Some(i)
+        );
     }
 
     #[test]
     fn heavy_tails_move_the_median_interval_little() {
         let base = samples(4, 60, 100.0, 0.03, true);
         let cur = samples(5, 60, 110.0, 0.03, true);
-        let i = change_interval(&base, &cur, 50.0, SEED).unwrap();
+        let i = change_interval(&base, &cur, 50.0, SEED, CONFIDENCE).unwrap();
         assert!(i.lo < 10.0 && 10.0 < i.hi, "{i:?}");
         assert!(i.hi - i.lo < 12.0, "{i:?}");
     }
 
     #[test]
     fn ties_and_too_few_samples() {
-        let i = change_interval(&[5.0; 10], &[5.0; 10], 50.0, SEED).unwrap();
+        let i = change_interval(&[5.0; 10], &[5.0; 10], 50.0, SEED, CONFIDENCE).unwrap();
         assert_eq!((i.estimate, i.lo, i.hi), (0.0, 0.0, 0.0));
-        assert_eq!(change_interval(&[5.0], &[5.0, 6.0], 50.0, SEED), None);
-        assert_eq!(change_interval(&[0.0, 0.0], &[1.0, 1.0], 50.0, SEED), None);
+        assert_eq!(
+            change_interval(&[5.0], &[5.0, 6.0], 50.0, SEED, CONFIDENCE),
+            None
+        );
+        assert_eq!(
+            change_interval(&[0.0, 0.0], &[1.0, 1.0], 50.0, SEED, CONFIDENCE),
+            None
+        );
     }
 
     #[test]
@@ -455,11 +579,108 @@ mod tests {
             a.push(100.0 * speed * (1.0 + 0.01 * normal(&mut rng)));
             b.push(110.0 * speed * (1.0 + 0.01 * normal(&mut rng)));
         }
-        let i = paired_change(&a, &b).unwrap();
+        let i = paired_change(&a, &b, CONFIDENCE).unwrap();
         assert!((i.estimate - 10.0).abs() < 1.5, "{i:?}");
         assert!(i.lo < 10.0 && 10.0 < i.hi && i.hi - i.lo < 4.0, "{i:?}");
         // Unpaired, the drift swamps it.
-        let u = change_interval(&a, &b, 50.0, SEED).unwrap();
+        let u = change_interval(&a, &b, 50.0, SEED, CONFIDENCE).unwrap();
         assert!(u.hi - u.lo > 2.0 * (i.hi - i.lo), "{u:?} vs {i:?}");
+    }
+
+    #[test]
+    fn intervals_at_other_levels_nest() {
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let a: Vec<f64> = (0..40)
+            .map(|_| 100.0 * (1.0 + 0.05 * normal(&mut rng)))
+            .collect();
+        let b: Vec<f64> = a
+            .iter()
+            .map(|x| x * 1.1 * (1.0 + 0.05 * normal(&mut rng)))
+            .collect();
+        let (p95, p99, p80) = (
+            paired_change(&a, &b, 0.95).unwrap(),
+            paired_change(&a, &b, 0.999).unwrap(),
+            paired_change(&a, &b, 0.8).unwrap(),
+        );
+        assert!(p99.lo < p95.lo && p95.hi < p99.hi, "{p95:?} {p99:?}");
+        assert!(p95.lo < p80.lo && p80.hi < p95.hi, "{p80:?} {p95:?}");
+        assert!(
+            p99.confidence >= 0.999 && p99.confidence < 0.9995,
+            "{p99:?}"
+        );
+        let (u95, u99) = (
+            change_interval(&a, &b, 50.0, SEED, 0.95).unwrap(),
+            change_interval(&a, &b, 50.0, SEED, 0.99).unwrap(),
+        );
+        assert!(u99.lo < u95.lo && u95.hi < u99.hi, "{u95:?} {u99:?}");
+        assert_eq!(u99.confidence, 0.99);
+        assert_eq!(resamples_for(0.95), RESAMPLES);
+        assert_eq!(resamples_for(0.99875), 16_000);
+        assert_eq!(resamples_for(1.0 - 1e-9), 200_000);
+        // Out of range: none.
+        assert_eq!(paired_change(&a, &b, 1.0), None);
+        assert_eq!(change_interval(&a, &b, 50.0, SEED, 0.0), None);
+    }
+
+    #[test]
+    fn the_paired_p_value_is_the_test_the_interval_inverts() {
+        let mut rng = ChaCha8Rng::seed_from_u64(22);
+        for n in [8usize, 20, 40] {
+            for _ in 0..20 {
+                let a: Vec<f64> = (0..n)
+                    .map(|_| 100.0 * (1.0 + 0.05 * normal(&mut rng)))
+                    .collect();
+                let b: Vec<f64> = a
+                    .iter()
+                    .map(|x| x * 1.08 * (1.0 + 0.05 * normal(&mut rng)))
+                    .collect();
+                // The lower end of the (1 − 2a) interval lies above t exactly
+                // when the one-sided p-value against t is at most a (up to
+                // the discreteness of both at the boundary), when that level
+                // can be reached at all (at 0.25 % not with 8 pairs: the
+                // interval then says the confidence it reaches).
+                for a_level in [0.025, 0.01, 0.0025] {
+                    let i = paired_change(&a, &b, 1.0 - 2.0 * a_level).unwrap();
+                    for t in [0.0, 5.0, 10.0] {
+                        let p = paired_p_value(&a, &b, t).unwrap();
+                        if i.lo > t + 1e-9 && i.confidence >= 1.0 - 2.0 * a_level {
+                            assert!(p <= a_level + 1e-12, "n {n} t {t}: {i:?} p {p}");
+                        }
+                        if p <= a_level && i.confidence >= 1.0 - 2.0 * a_level {
+                            assert!(i.lo >= t - 1e-9, "n {n} t {t}: {i:?} p {p}");
+                        }
+                    }
+                }
+            }
+        }
+        // By hand: 3 pairs all slower, no ties: P(T+ ≥ 6) = 1/8.
+        let p = paired_p_value(&[1.0, 1.0, 1.0], &[1.1, 1.2, 1.3], 0.0).unwrap();
+        assert!((p - 0.125).abs() < 1e-12, "{p}");
+        // All faster: every assignment has T+ ≥ 0.
+        let p = paired_p_value(&[1.0, 1.0, 1.0], &[0.9, 0.8, 0.7], 0.0).unwrap();
+        assert!((p - 1.0).abs() < 1e-12, "{p}");
+        assert_eq!(paired_p_value(&[1.0; 4], &[1.0; 4], 0.0), Some(1.0));
+        // Ties share their average rank and the count is exact given them:
+        // two slower and one faster by the same ratio, ranks 2, 2, 2, T+ = 4
+        // of the sums 0, 2, 2, 2, 4, 4, 4, 6: P(T+ ≥ 4) = 4/8. A zero
+        // difference is dropped.
+        let p = paired_p_value(&[1.0, 1.0, 1.0, 1.0], &[2.0, 2.0, 0.5, 1.0], 0.0).unwrap();
+        assert!((p - 0.5).abs() < 1e-12, "{p}");
+        assert_eq!(paired_p_value(&[1.0], &[2.0], 0.0), None);
+        // The normal approximation above 200 agrees with the exact count.
+        let a: Vec<f64> = (0..400)
+            .map(|_| 100.0 * (1.0 + 0.05 * normal(&mut rng)))
+            .collect();
+        let b: Vec<f64> = a
+            .iter()
+            .map(|x| x * 1.004 * (1.0 + 0.05 * normal(&mut rng)))
+            .collect();
+        let (exact, approx) = (
+            paired_p_value(&a[..200], &b[..200], 0.0).unwrap(),
+            paired_p_value(&a[..201], &b[..201], 0.0).unwrap(),
+        );
+        assert!((exact - approx).abs() < 0.03, "{exact} {approx}");
+        assert!((normal_upper_tail(1.959_964) - 0.025).abs() < 1e-6);
+        assert!((normal_upper_tail(-1.0) - 0.841_344_7).abs() < 1e-6);
     }
 }

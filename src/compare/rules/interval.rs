@@ -71,17 +71,35 @@ pub fn attach_interval(change_pct: Option<f64>, interval: Option<Interval>) -> O
 /// decides); for the rest the percentile bootstrap (seeded, so the same
 /// inputs give the same interval).
 pub fn estimate(m: &mut MetricDecision, _: &RuleContext) {
-    m.interval = match (m.percentile, m.baseline_samples, m.current) {
+    m.interval = unpaired_at(m, bootstrap::CONFIDENCE);
+}
+
+/// [`estimate`]'s interval at two-sided `confidence`.
+fn unpaired_at(m: &MetricDecision, confidence: f64) -> Option<Interval> {
+    match (m.percentile, m.baseline_samples, m.current) {
         (Some(p), _, _) if p <= 0.0 || p >= 100.0 => None,
         (Some(p), Some(bs), Some(c)) if m.baseline.is_some_and(|b| b.value > 0.0) => {
             if super::tail::is_tail(p) {
-                quantile::change_interval(bs, &c.samples, p, bootstrap::CONFIDENCE)
+                quantile::change_interval(bs, &c.samples, p, confidence)
             } else {
-                bootstrap::change_interval(bs, &c.samples, p, bootstrap::SEED)
+                bootstrap::change_interval(bs, &c.samples, p, bootstrap::SEED, confidence)
             }
         }
         _ => None,
-    };
+    }
+}
+
+/// The interval the rules give metric `m` ([`estimate`], or side by side
+/// for a median [`super::paired`]'s), at two-sided `confidence` instead of
+/// 95 %: for a decision at another level (see [`crate::compare::family`]).
+/// `None` where the rules give none.
+pub fn at_confidence(m: &MetricDecision, ctx: &RuleContext, confidence: f64) -> Option<Interval> {
+    match (m.baseline_samples, m.current) {
+        (Some(bs), Some(c)) if super::paired::pairs(m, ctx) => {
+            bootstrap::paired_change(bs, &c.samples, confidence)
+        }
+        _ => unpaired_at(m, confidence),
+    }
 }
 
 /// Drops an interval that does not contain the change ([`attach_interval`]).

@@ -8,17 +8,22 @@ use super::threshold::classify;
 use super::{MetricDecision, RuleContext};
 use crate::stats::bootstrap;
 
+/// Whether metric `m` is decided from pairs: side by side, a median, with
+/// as many samples on each side.
+pub fn pairs(m: &MetricDecision, ctx: &RuleContext) -> bool {
+    ctx.paired
+        && m.percentile == Some(50.0)
+        && matches!((m.baseline_samples, m.current), (Some(bs), Some(c)) if bs.len() == c.samples.len())
+}
+
 pub fn apply(m: &mut MetricDecision, ctx: &RuleContext) {
-    if !ctx.paired || m.percentile != Some(50.0) {
+    if !pairs(m, ctx) {
         return;
     }
     let (Some(bs), Some(c)) = (m.baseline_samples, m.current) else {
         return;
     };
-    if bs.len() != c.samples.len() {
-        return;
-    }
-    if let Some(i) = bootstrap::paired_change(bs, &c.samples) {
+    if let Some(i) = bootstrap::paired_change(bs, &c.samples, bootstrap::CONFIDENCE) {
         let (status, regression) = classify(i.estimate, m.direction, m.thresholds);
         (m.status, m.change_pct, m.regression_pct, m.interval) =
             (status, Some(i.estimate), Some(regression), Some(i));
