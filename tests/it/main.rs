@@ -9,6 +9,7 @@ mod action;
 mod attacks;
 mod attacks2;
 mod browser;
+mod calibrate;
 mod compare;
 mod contract;
 mod edges;
