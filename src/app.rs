@@ -293,21 +293,7 @@ fn gate(args: GateArgs) -> Result<u8> {
         protected: protected_paths(i),
         relevant_paths: relevant_paths(i),
     };
-    let pr_base = match &ctx.event {
-        crate::github::context::Event::PullRequest(p) => Some(crate::measure::trees::PrCommits {
-            base_sha: p.pull_request.base.sha.clone(),
-            head_sha: p.pull_request.head.sha.clone(),
-            merge_sha: p.pull_request.merge_commit_sha.clone(),
-        }),
-        // The queue's head commit descends from its base: the merge base
-        // with `base_sha` is `base_sha` itself.
-        crate::github::context::Event::MergeGroup(m) => Some(crate::measure::trees::PrCommits {
-            base_sha: m.merge_group.base_sha.clone(),
-            head_sha: m.merge_group.head_sha.clone(),
-            merge_sha: None,
-        }),
-        _ => None,
-    };
+    let pr_base = pr_commits(&ctx);
     let (ab, gate_on) = ab_plan(
         &i.workload.plan(),
         &i.ab.request(),
@@ -344,6 +330,25 @@ fn gate(args: GateArgs) -> Result<u8> {
         }
     };
     gate::run(&ctx, &opts, &mut obtain)
+}
+
+/// The commits of the pull request (or merge group) the event is about.
+fn pr_commits(ctx: &crate::github::context::Context) -> Option<crate::measure::trees::PrCommits> {
+    match &ctx.event {
+        crate::github::context::Event::PullRequest(p) => Some(crate::measure::trees::PrCommits {
+            base_sha: p.pull_request.base.sha.clone(),
+            head_sha: p.pull_request.head.sha.clone(),
+            merge_sha: p.pull_request.merge_commit_sha.clone(),
+        }),
+        // The queue's head commit descends from its base: the merge base
+        // with `base_sha` is `base_sha` itself.
+        crate::github::context::Event::MergeGroup(m) => Some(crate::measure::trees::PrCommits {
+            base_sha: m.merge_group.base_sha.clone(),
+            head_sha: m.merge_group.head_sha.clone(),
+            merge_sha: None,
+        }),
+        _ => None,
+    }
 }
 
 /// The repository's top folder and this folder's path inside it (`sub/`,
@@ -733,12 +738,20 @@ fn trends(args: TrendsArgs) -> Result<u8> {
 }
 
 fn run_cmd(args: RunArgs) -> Result<u8> {
-    let (ab, _) = ab_plan_for(
-        &args.workload.plan(),
-        &args.ab.request(),
-        None,
-        PrBase::NotGate,
-    )?;
+    // A matrix shard of the gate on a pull request: A/B as the gate would
+    // run it (`pr-base`, on by default), each shard its own scenarios' pairs.
+    let pr = match args.workload.shard {
+        Some(_) => {
+            use crate::github::context::{Context, ProcessEnv};
+            pr_commits(&Context::from_env(&ProcessEnv, None)?)
+        }
+        None => None,
+    };
+    let pr_base = match (&args.workload.shard, &pr) {
+        (Some(_), Some(p)) => PrBase::Gate(Some(p)),
+        _ => PrBase::NotGate,
+    };
+    let (ab, _) = ab_plan_for(&args.workload.plan(), &args.ab.request(), None, pr_base)?;
     let results = match benchmark_confirmed(&args.workload.plan(), ab.as_ref(), None) {
         Ok(r) => r,
         Err(e) => {

@@ -279,11 +279,13 @@ pub struct WorkloadFlags {
 pub struct AbFlags {
     /// A/B mode: also measure the merge base of REV and HEAD, checked out in a
     /// temporary git worktree, alternately with the working tree (ABBA order).
-    /// In `gate`, `pr-base` is the pull request's base commit.
-    #[arg(long, value_name = "REV", conflicts_with = "shard")]
+    /// In `gate` (and `run --shard` on a pull_request event), `pr-base` is
+    /// the pull request's base commit. With `--shard`, each shard measures
+    /// its own scenarios' pairs; `merge` combines them.
+    #[arg(long, value_name = "REV")]
     pub ab: Option<String>,
     /// A/B mode against a base tree you prepared (e.g. a second checkout).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["ab", "shard"])]
+    #[arg(long, value_name = "DIR", conflicts_with = "ab")]
     pub ab_dir: Option<PathBuf>,
     /// Run in each tree before measuring (through `sh -c`). Default: `ab.setup`
     /// in the config; for the built-in workload, a release build of bench-gate.
