@@ -124,6 +124,16 @@ fn calibrate(args: CalibrateArgs) -> Result<u8> {
             .map_or_else(|| "calibrated".to_string(), |v| v.to_string()),
         (None, None) => String::new(),
     };
+    if let (Some(b), Some(p)) = (&existing, &args.write) {
+        let name = crate::session::resolve_workload(&args.workload.plan())?.name;
+        if let Some(w) = b.workload.as_ref().filter(|w| **w != name) {
+            anyhow::bail!(
+                "{}: a baseline of workload '{}', but the workload calibrated is '{name}'; write into a baseline of the same workload (or a new file)",
+                p.display(),
+                report::escape::log(w)
+            );
+        }
+    }
     let cal = crate::session::calibrate(&args.workload.plan(), args.max_time)?;
     let noise: Vec<calibration::Noise> = cal
         .b

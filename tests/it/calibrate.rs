@@ -193,6 +193,21 @@ fn calibrate_writes_thresholds_into_a_baseline_that_compare_uses() {
         std::fs::read_to_string(dir.join("bad.yaml")).unwrap(),
         "version: 1\nmetrics: [1]\n"
     );
+    // A baseline of another workload is refused before measuring.
+    std::fs::write(
+        dir.join("other.yaml"),
+        "version: 1\nworkload: quick\nmetrics:\n  a_ms: 1\n",
+    )
+    .unwrap();
+    bg(dir)
+        .args(["calibrate", "--write", "other.yaml"])
+        .args(quick)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "other.yaml: a baseline of workload 'quick', but the workload calibrated is 'standard'",
+        ))
+        .stderr(predicates::str::contains("round(s)").not());
     // A time budget that is not one.
     bg(dir)
         .args(["calibrate", "--max-time", "0"])
