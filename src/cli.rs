@@ -669,7 +669,7 @@ pub struct ExportArgs {
 }
 
 /// A duration: seconds (`90`, `90s`), minutes (`5m`) or hours (`1h`).
-fn duration(s: &str) -> Result<std::time::Duration, String> {
+fn calibrate_budget(s: &str) -> Result<std::time::Duration, String> {
     let t = s.trim();
     let (num, scale) = match t.char_indices().last() {
         Some((i, 's')) => (&t[..i], 1.0),
@@ -700,7 +700,7 @@ pub struct CalibrateArgs {
     #[command(flatten)]
     pub workload: WorkloadFlags,
     /// Time budget: rounds of pairs continue while another fits (at least one runs).
-    #[arg(long, default_value = "5m", value_parser = duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5m", value_parser = calibrate_budget, value_name = "DURATION")]
     pub max_time: std::time::Duration,
     /// Store the proposed thresholds as per-metric thresholds in this baseline
     /// file: merged into it when it exists (its values are kept), else a new
