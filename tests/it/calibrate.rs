@@ -14,9 +14,10 @@ fn bg(dir: &Path) -> Command {
     c
 }
 
-/// Two sleeps of about 50 ms: `quiet` always 50 ms, `noisy` 35–65 ms (±30 %),
-/// drawn from a hash of the run folder and iteration (seeded: the two sides
-/// of a pair run in different folders).
+/// Two sleeps of about 200 ms: `quiet` always 200 ms, `noisy` 140–260 ms
+/// (±30 %), drawn from a hash of the run folder and iteration (seeded: the
+/// two sides of a pair run in different folders). Long enough that a loaded
+/// machine's delays (a few ms per process started) stay small beside it.
 fn config(dir: &Path) {
     let draw = "n=$(echo '{run_dir}{iteration}' | cksum | cut -d' ' -f1)";
     std::fs::write(
@@ -24,7 +25,7 @@ fn config(dir: &Path) {
         format!(
             "scenarios:
   quiet:
-    command: \"{draw}; sleep 0.0$((50 + 0 * (n % 31)))\"
+    command: \"{draw}; sleep 0.$((200 + 0 * (n % 121)))\"
     shell: true
     iterations: 16
     warmup: 1
@@ -32,7 +33,7 @@ fn config(dir: &Path) {
       app.quiet.latency_p50_ms: wall_ms.p50
       app.quiet.peak_mb: peak_mb.max
   noisy:
-    command: \"{draw}; sleep 0.0$((35 + n % 31))\"
+    command: \"{draw}; sleep 0.$((140 + n % 121))\"
     shell: true
     iterations: 16
     warmup: 1
