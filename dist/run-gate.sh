@@ -34,9 +34,19 @@ if [ -n "${INPUT_SHARD:-}" ] && [ "${GITHUB_EVENT_NAME:-}" = pull_request_target
   exit 3
 fi
 
+# A/B mode, for a shard (which measures its own scenarios' pairs) and the gate.
+ab_args=()
+add_to ab_args --ab-setup "${INPUT_AB_SETUP:-}"
+case "${INPUT_AB:-}" in
+  "") ;;                            # the config's ab.enabled decides
+  true) ab_args+=(--ab pr-base) ;;  # the pull request's base commit
+  false) ab_args+=(--no-ab) ;;
+  *) ab_args+=(--ab "$INPUT_AB") ;;
+esac
+
 if [ -n "${INPUT_SHARD:-}" ]; then
   name="shard-${INPUT_SHARD//\//-of-}.json"
-  bench-gate run "${workload_args[@]}" --shard "$INPUT_SHARD" --output "$out_dir/$name"
+  bench-gate run "${workload_args[@]}" "${ab_args[@]}" --shard "$INPUT_SHARD" --output "$out_dir/$name"
   if [ -n "${GITHUB_OUTPUT:-}" ]; then
     echo "results-path=$out_dir/$name" >> "$GITHUB_OUTPUT"
     echo "result=shard" >> "$GITHUB_OUTPUT"
@@ -69,13 +79,7 @@ case "${INPUT_ALLOW_OTHER_WORKLOAD:-}" in
   ""|false) ;;
   *) echo "::error title=bench-gate::the input allow-other-workload must be true or false" >&2; exit 3 ;;
 esac
-add_to args --ab-setup "${INPUT_AB_SETUP:-}"
-case "${INPUT_AB:-}" in
-  "") ;;                         # the config's ab.enabled decides
-  true) args+=(--ab pr-base) ;;  # the pull request's base commit
-  false) args+=(--no-ab) ;;
-  *) args+=(--ab "$INPUT_AB") ;;
-esac
+args+=("${ab_args[@]}")
 
 if [ -n "${INPUT_RESULTS:-}" ]; then
   # Whitespace-separated files or globs; globs expand here, on purpose.

@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 
 use crate::baseline::{discover, Baseline};
 use crate::cli::{
-    CaptureArgs, CleanArgs, Cli, Command, CompareArgs, CompareFormat, CompareInputs, GateArgs,
-    GenerateArgs, HistoryCommand, ListArgs, PersonaFormat, ProviderKind, ReportArgs, ReportFormat,
-    RunArgs, RunFormat, TrendsArgs, TrendsFormat,
+    CalibrateArgs, CaptureArgs, CleanArgs, Cli, Command, CompareArgs, CompareFormat, CompareInputs,
+    GateArgs, GenerateArgs, HistoryCommand, ListArgs, PersonaFormat, ProviderKind, ReportArgs,
+    ReportFormat, RunArgs, RunFormat, TrendsArgs, TrendsFormat,
 };
 use crate::compare::{self, Comparison, ThresholdFlags};
 use crate::model::Results;
@@ -90,6 +90,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Command::History(cmd) => history(cmd),
+        Command::Calibrate(args) => calibrate(args),
     }
 }
 
@@ -103,6 +104,116 @@ fn write_out(path: Option<&std::path::Path>, text: &str) -> Result<()> {
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(())
+}
+
+/// `calibrate`: A/A pairs within the time budget, the noise per metric and
+/// the thresholds proposed; with `--write`, stored in a baseline file.
+fn calibrate(args: CalibrateArgs) -> Result<u8> {
+    use crate::compare::calibration;
+    // A baseline to merge into must load before anything is measured.
+    let existing = match &args.write {
+        Some(p) if p.exists() => Some(Baseline::load(p)?),
+        _ => None,
+    };
+    let version = match (&args.write, &args.baseline_version) {
+        (_, Some(v)) => v.clone(),
+        (Some(p), None) => p
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(discover::parse_version)
+            .map_or_else(|| "calibrated".to_string(), |v| v.to_string()),
+        (None, None) => String::new(),
+    };
+    if let (Some(b), Some(p)) = (&existing, &args.write) {
+        let name = crate::session::resolve_workload(&args.workload.plan())?.name;
+        if let Some(w) = b.workload.as_ref().filter(|w| **w != name) {
+            anyhow::bail!(
+                "{}: a baseline of workload '{}', but the workload calibrated is '{name}'; write into a baseline of the same workload (or a new file)",
+                p.display(),
+                report::escape::log(w)
+            );
+        }
+    }
+    let cal = crate::session::calibrate(&args.workload.plan(), args.max_time)?;
+    let noise: Vec<calibration::Noise> = cal
+        .b
+        .metrics
+        .iter()
+        .map(|(name, b)| {
+            let a = cal.a.metrics.get(name).map_or(&[][..], |m| &m.samples[..]);
+            calibration::assess(name, &b.unit, b.statistic.as_deref(), a, &b.samples)
+        })
+        .collect();
+    if noise.is_empty() {
+        anyhow::bail!(
+            "calibrate: the workload '{}' reports no metrics",
+            cal.b.workload
+        );
+    }
+    let pairs: usize = cal.b.scenarios.iter().map(|s| s.samples.len()).sum();
+    eprintln!(
+        "calibrate: {} round(s), {pairs} A/A pair(s) over {} scenario(s) in {:.0} s",
+        cal.rounds,
+        cal.b.scenarios.len(),
+        cal.elapsed.as_secs_f64()
+    );
+    let text = match args.format {
+        crate::cli::CalibrateFormat::Table => report::terminal::calibration_table(&noise),
+        crate::cli::CalibrateFormat::Json => {
+            let mut s = report::escape::json_text(
+                &serde_json::to_string_pretty(&noise).expect("calibration serialises"),
+            );
+            s.push('\n');
+            s
+        }
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(report::escape::log_text(&text).as_bytes())?;
+    if let Some(path) = &args.write {
+        let measured = Baseline::from_results(&cal.b, version);
+        let fresh = existing.is_none();
+        let mut baseline = existing.unwrap_or_else(|| Baseline {
+            metrics: Default::default(),
+            samples: Default::default(),
+            ..measured.clone()
+        });
+        let written = calibration::apply(&mut baseline, &noise, &measured);
+        // Checked as it will read back before it replaces anything.
+        let yaml = baseline.to_yaml();
+        let back = Baseline::parse(&path.display().to_string(), &yaml).with_context(|| {
+            format!(
+                "{}: the baseline to write does not read back",
+                path.display()
+            )
+        })?;
+        for n in &noise {
+            let m = back.metrics.get(&n.name);
+            if m.and_then(|m| m.failure) != Some(n.proposed.failure)
+                || m.and_then(|m| m.warning) != Some(n.proposed.warning)
+            {
+                anyhow::bail!(
+                    "{}: the thresholds of {} would not read back as written; nothing was written",
+                    path.display(),
+                    n.name
+                );
+            }
+        }
+        crate::fsutil::write_atomic(path, yaml.as_bytes())
+            .with_context(|| format!("{}: cannot write baseline", path.display()))?;
+        report::messages::note(format_args!(
+            "wrote {} ({}): thresholds of {} metric(s) set, {} added",
+            path.display(),
+            if fresh {
+                "a new baseline"
+            } else {
+                "merged into the existing baseline"
+            },
+            written.updated,
+            written.added
+        ));
+    }
+    Ok(EXIT_OK)
 }
 
 fn history(cmd: HistoryCommand) -> Result<u8> {
@@ -192,21 +303,7 @@ fn gate(args: GateArgs) -> Result<u8> {
         protected: protected_paths(i),
         relevant_paths: relevant_paths(i),
     };
-    let pr_base = match &ctx.event {
-        crate::github::context::Event::PullRequest(p) => Some(crate::measure::trees::PrCommits {
-            base_sha: p.pull_request.base.sha.clone(),
-            head_sha: p.pull_request.head.sha.clone(),
-            merge_sha: p.pull_request.merge_commit_sha.clone(),
-        }),
-        // The queue's head commit descends from its base: the merge base
-        // with `base_sha` is `base_sha` itself.
-        crate::github::context::Event::MergeGroup(m) => Some(crate::measure::trees::PrCommits {
-            base_sha: m.merge_group.base_sha.clone(),
-            head_sha: m.merge_group.head_sha.clone(),
-            merge_sha: None,
-        }),
-        _ => None,
-    };
+    let pr_base = pr_commits(&ctx);
     let (ab, gate_on) = ab_plan(
         &i.workload.plan(),
         &i.ab.request(),
@@ -243,6 +340,25 @@ fn gate(args: GateArgs) -> Result<u8> {
         }
     };
     gate::run(&ctx, &opts, &mut obtain)
+}
+
+/// The commits of the pull request (or merge group) the event is about.
+fn pr_commits(ctx: &crate::github::context::Context) -> Option<crate::measure::trees::PrCommits> {
+    match &ctx.event {
+        crate::github::context::Event::PullRequest(p) => Some(crate::measure::trees::PrCommits {
+            base_sha: p.pull_request.base.sha.clone(),
+            head_sha: p.pull_request.head.sha.clone(),
+            merge_sha: p.pull_request.merge_commit_sha.clone(),
+        }),
+        // The queue's head commit descends from its base: the merge base
+        // with `base_sha` is `base_sha` itself.
+        crate::github::context::Event::MergeGroup(m) => Some(crate::measure::trees::PrCommits {
+            base_sha: m.merge_group.base_sha.clone(),
+            head_sha: m.merge_group.head_sha.clone(),
+            merge_sha: None,
+        }),
+        _ => None,
+    }
 }
 
 /// The repository's top folder and this folder's path inside it (`sub/`,
@@ -632,12 +748,20 @@ fn trends(args: TrendsArgs) -> Result<u8> {
 }
 
 fn run_cmd(args: RunArgs) -> Result<u8> {
-    let (ab, _) = ab_plan_for(
-        &args.workload.plan(),
-        &args.ab.request(),
-        None,
-        PrBase::NotGate,
-    )?;
+    // A matrix shard of the gate on a pull request: A/B as the gate would
+    // run it (`pr-base`, on by default), each shard its own scenarios' pairs.
+    let pr = match args.workload.shard {
+        Some(_) => {
+            use crate::github::context::{Context, ProcessEnv};
+            pr_commits(&Context::from_env(&ProcessEnv, None)?)
+        }
+        None => None,
+    };
+    let pr_base = match (&args.workload.shard, &pr) {
+        (Some(_), Some(p)) => PrBase::Gate(Some(p)),
+        _ => PrBase::NotGate,
+    };
+    let (ab, _) = ab_plan_for(&args.workload.plan(), &args.ab.request(), None, pr_base)?;
     let results = match benchmark_confirmed(&args.workload.plan(), ab.as_ref(), None) {
         Ok(r) => r,
         Err(e) => {

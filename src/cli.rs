@@ -145,6 +145,21 @@ Examples:
   bench-gate merge shard-1.json shard-2.json shard-3.json --output results.json
   bench-gate merge shards/*.json --output results.json     # refuses overlapping or missing shards")]
     Merge(MergeArgs),
+    /// Measure this machine's noise (A/A pairs) and propose per-metric thresholds.
+    #[command(after_help = "\
+Runs every scenario of the workload against itself in A/A pairs (ABBA order,
+as A/B mode measures), in rounds, until another round would not fit in
+--max-time. Per metric it prints the noise (the standard deviation of the
+pairs' log-ratios), the smallest change the pairs detect at 1 % false alarms
+with 90 % power, and proposed thresholds: failure = max(5 %, that change),
+warning = failure / 2, both rounded up (docs/commands.md has the formula).
+
+Examples:
+  bench-gate calibrate                                   # built-in workload, up to 5 minutes
+  bench-gate calibrate --config bench-gate.yml --max-time 2m
+  bench-gate calibrate --write baselines/v1.13.0.yaml    # set the thresholds in a baseline
+  bench-gate calibrate --only single --iterations 20 --max-time 90s --format json")]
+    Calibrate(CalibrateArgs),
     /// Keep a record of results over time and chart each metric's trend.
     #[command(
         subcommand,
@@ -264,11 +279,13 @@ pub struct WorkloadFlags {
 pub struct AbFlags {
     /// A/B mode: also measure the merge base of REV and HEAD, checked out in a
     /// temporary git worktree, alternately with the working tree (ABBA order).
-    /// In `gate`, `pr-base` is the pull request's base commit.
-    #[arg(long, value_name = "REV", conflicts_with = "shard")]
+    /// In `gate` (and `run --shard` on a pull_request event), `pr-base` is
+    /// the pull request's base commit. With `--shard`, each shard measures
+    /// its own scenarios' pairs; `merge` combines them.
+    #[arg(long, value_name = "REV")]
     pub ab: Option<String>,
     /// A/B mode against a base tree you prepared (e.g. a second checkout).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["ab", "shard"])]
+    #[arg(long, value_name = "DIR", conflicts_with = "ab")]
     pub ab_dir: Option<PathBuf>,
     /// Run in each tree before measuring (through `sh -c`). Default: `ab.setup`
     /// in the config; for the built-in workload, a release build of bench-gate.
@@ -649,6 +666,52 @@ pub struct ExportArgs {
     pub results: PathBuf,
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// A duration: seconds (`90`, `90s`), minutes (`5m`) or hours (`1h`).
+fn calibrate_budget(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, scale) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1.0),
+        Some((i, 'm')) => (&t[..i], 60.0),
+        Some((i, 'h')) => (&t[..i], 3600.0),
+        _ => (t, 1.0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (e.g. 90s, 5m)"))?;
+    let secs = v * scale;
+    if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(format!("'{s}' must be more than 0 and at most 24 hours"))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CalibrateFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub workload: WorkloadFlags,
+    /// Time budget: rounds of pairs continue while another fits (at least one runs).
+    #[arg(long, default_value = "5m", value_parser = calibrate_budget, value_name = "DURATION")]
+    pub max_time: std::time::Duration,
+    /// Store the proposed thresholds as per-metric thresholds in this baseline
+    /// file: merged into it when it exists (its values are kept), else a new
+    /// baseline of the values measured here.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Version recorded in a new --write file. Default: from the file name, else `calibrated`.
+    #[arg(long, value_name = "VERSION", requires = "write")]
+    pub baseline_version: Option<String>,
+    #[arg(long, value_enum, default_value_t = CalibrateFormat::Table)]
+    pub format: CalibrateFormat,
 }
 
 #[derive(Args, Debug)]

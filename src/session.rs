@@ -892,6 +892,73 @@ pub fn benchmark_confirmed(
     Ok(results)
 }
 
+/// What `calibrate` measured: the workload run as both sides of A/A pairs.
+pub struct Calibrated {
+    /// The first side of every pair, and the second: one program, so any
+    /// difference between them is noise.
+    pub a: Results,
+    pub b: Results,
+    /// Rounds of `iterations` pairs per scenario.
+    pub rounds: u32,
+    pub elapsed: std::time::Duration,
+}
+
+/// Measures the workload in A/A pairs (each scenario against itself, ABBA
+/// order, as A/B mode measures) in rounds of its iterations, until another
+/// round would not fit in `max_time` (at least one round). Counts under
+/// Valgrind are not taken: they are deterministic.
+pub fn calibrate(args: &WorkloadArgs, max_time: std::time::Duration) -> Result<Calibrated> {
+    install_interrupt_handler();
+    let _sweep = Sweep;
+    let workload = resolve_workload(args)?;
+    if !args.quiet {
+        announce_choice(args, &workload);
+    }
+    let _services = measure::services::Services::start(&workload.services)?;
+    let mut progress = progress::for_stderr(args.quiet);
+    let started = std::time::Instant::now();
+    let mut runs_a = vec![measure::runner::ScenarioRun::default(); workload.scenarios.len()];
+    let mut runs_b = runs_a.clone();
+    let mut rounds = 0u32;
+    loop {
+        let round_started = std::time::Instant::now();
+        for (i, s) in workload.scenarios.iter().enumerate() {
+            // Warm-up pairs in the first round only.
+            let mut s = s.clone();
+            if rounds > 0 {
+                s.warmup = 0;
+            }
+            let (a, b) = measure::ab::run_pairs(&s, &s, progress.as_mut())
+                .map_err(|e| anyhow::Error::from(e.failed))?;
+            for (run, more) in [(&mut runs_a[i], a), (&mut runs_b[i], b)] {
+                run.samples.extend(more.samples);
+                run.overhead_ms.extend(more.overhead_ms);
+            }
+        }
+        rounds += 1;
+        let round = round_started.elapsed();
+        let elapsed = started.elapsed();
+        if !args.quiet {
+            crate::report::messages::note(format_args!(
+                "calibrate: round {rounds} took {:.1} s ({:.0} s of {:.0} s used)",
+                round.as_secs_f64(),
+                elapsed.as_secs_f64(),
+                max_time.as_secs_f64()
+            ));
+        }
+        if elapsed + round > max_time {
+            break;
+        }
+    }
+    let env = measure::build::fingerprint();
+    Ok(Calibrated {
+        a: measure::build::results(&workload, &runs_a, env.clone()),
+        b: measure::build::results(&workload, &runs_b, env),
+        rounds,
+        elapsed: started.elapsed(),
+    })
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 //! ties to the lower shard); without, they go round-robin in name order.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -128,12 +128,7 @@ pub fn merge(parts: Vec<(PathBuf, Results)>) -> Result<Results> {
     merged.skipped.clear();
     for (path, r) in &parts {
         let i = info(path, r)?;
-        if r.ab.is_some() {
-            anyhow::bail!(
-                "{}: A/B results cannot be merged; run A/B mode without --shard",
-                path.display()
-            );
-        }
+        check_same_ab(first_path, first, path, r)?;
         if r.workload != first.workload {
             anyhow::bail!(
                 "{}: workload '{}' does not match '{}' of {}",
@@ -182,6 +177,28 @@ pub fn merge(parts: Vec<(PathBuf, Results)>) -> Result<Results> {
             }
         }
         merged.scenarios.extend(r.scenarios.iter().cloned());
+        if let (Some(m), Some(ab)) = (merged.ab.as_mut(), &r.ab) {
+            if !std::ptr::eq(r, first) {
+                m.base.scenarios.extend(ab.base.scenarios.iter().cloned());
+                m.base
+                    .metrics
+                    .extend(ab.base.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
+                m.base
+                    .skipped
+                    .extend(ab.base.skipped.iter().map(|(k, v)| (k.clone(), v.clone())));
+                m.skipped.extend(ab.skipped.iter().cloned());
+                m.base_config_metrics =
+                    match (m.base_config_metrics.take(), &ab.base_config_metrics) {
+                        (Some(mut a), Some(b)) => {
+                            a.extend(b.iter().cloned());
+                            a.sort();
+                            a.dedup();
+                            Some(a)
+                        }
+                        (a, b) => a.or_else(|| b.clone()),
+                    };
+            }
+        }
         merged
             .skipped
             .extend(r.skipped.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -220,9 +237,58 @@ pub fn merge(parts: Vec<(PathBuf, Results)>) -> Result<Results> {
     merged
         .scenarios
         .sort_by_key(|s| order.get(&s.name).copied().unwrap_or(usize::MAX));
+    if let Some(ab) = merged.ab.as_mut() {
+        ab.base.shard = None;
+        ab.base
+            .scenarios
+            .sort_by_key(|s| order.get(&s.name).copied().unwrap_or(usize::MAX));
+    }
     merged.shards.sort_by_key(|s| s.index);
     merged.created_at = crate::model::now_rfc3339();
     Ok(merged)
+}
+
+/// A/B shards merge only with A/B shards of the same base and head
+/// (each shard measured its own scenarios' pairs on its own runner; what
+/// they compare must be one pair of commits).
+fn check_same_ab(first_path: &Path, first: &Results, path: &Path, r: &Results) -> Result<()> {
+    match (&first.ab, &r.ab) {
+        (None, None) => Ok(()),
+        (Some(_), None) | (None, Some(_)) => {
+            let (with, without) = if r.ab.is_some() {
+                (path, first_path)
+            } else {
+                (first_path, path)
+            };
+            anyhow::bail!(
+                "{} holds an A/B run and {} does not: run every shard in A/B mode, or none",
+                with.display(),
+                without.display()
+            )
+        }
+        (Some(a), Some(b)) => {
+            let what = |x: &crate::model::AbRun| {
+                format!(
+                    "base {} and head {}",
+                    x.base_dir.as_deref().unwrap_or(&x.base_commit),
+                    x.head_commit
+                )
+            };
+            if a.base_commit != b.base_commit
+                || a.head_commit != b.head_commit
+                || a.base_dir != b.base_dir
+            {
+                anyhow::bail!(
+                    "{} compares {}, but {} compares {}: A/B shards must compare the same commits",
+                    path.display(),
+                    what(b),
+                    first_path.display(),
+                    what(a)
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]

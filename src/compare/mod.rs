@@ -18,6 +18,7 @@
 //! statistic of its own stored samples ([`samples_disagree`]) was edited by
 //! hand, so those samples are not used for that metric.
 
+pub mod calibration;
 pub mod family;
 pub mod gate;
 pub mod rules;

@@ -66,7 +66,9 @@ pub fn run_pairs(
     let side_failed = |side| move |failed| PairFailed { side, failed };
     let dir_a = run_dir(a).map_err(side_failed(Side::A))?;
     let dir_b = run_dir(b).map_err(side_failed(Side::B))?;
-    progress.start_pairs(&format!("{} (A/B)", b.name), b.warmup, b.iterations);
+    // One scenario on both sides is an A/A run (`calibrate`).
+    let mode = if std::ptr::eq(a, b) { "A/A" } else { "A/B" };
+    progress.start_pairs(&format!("{} ({mode})", b.name), b.warmup, b.iterations);
     let (mut run_a, mut run_b) = (ScenarioRun::default(), ScenarioRun::default());
     // Each side's last time; the progress ticks once per pair, with both.
     let mut last: [Option<f64>; 2] = [None, None];

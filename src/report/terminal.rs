@@ -150,6 +150,44 @@ fn metrics_table(c: &crate::compare::Comparison) -> String {
     out
 }
 
+/// `calibrate`'s table: per metric the A/A noise, the smallest detectable
+/// change, and the thresholds proposed (with the defaults beside them).
+pub fn calibration_table(noise: &[crate::compare::calibration::Noise]) -> String {
+    let pct = |v: Option<f64>| v.map(|v| format!("{v:.1}%")).unwrap_or_else(|| "–".into());
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "metric",
+        "pairs",
+        "noise (sd of log-ratios)",
+        "detectable (1% / 90%)",
+        "proposed warn / fail",
+        "default warn / fail",
+    ]);
+    for n in noise {
+        let name = match &n.note {
+            Some(note) => format!("{}\n  ({})", esc(&n.name), esc(note)),
+            None => esc(&n.name),
+        };
+        t.add_row(vec![
+            name,
+            n.pairs.to_string(),
+            pct(n.noise_pct),
+            pct(n.detectable_pct),
+            format!("+{}% / +{}%", n.proposed.warning, n.proposed.failure),
+            format!("+{}% / +{}%", n.default.warning, n.default.failure),
+        ]);
+    }
+    for i in 1..6 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut out = t.to_string();
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

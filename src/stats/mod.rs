@@ -8,6 +8,7 @@
 
 pub mod bootstrap;
 pub mod family;
+pub mod power;
 pub mod quantile;
 
 use serde::{Deserialize, Serialize};

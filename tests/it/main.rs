@@ -10,6 +10,7 @@ mod adv;
 mod attacks;
 mod attacks2;
 mod browser;
+mod calibrate;
 mod compare;
 mod contract;
 mod edges;

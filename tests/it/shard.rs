@@ -368,3 +368,128 @@ fn the_action_refuses_pull_request_target_unless_allowed() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(fake.check_runs().len(), 1);
 }
+
+/// `git` in `dir`, with an identity for commits.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {o:?}");
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn three_ab_shards_through_the_action_make_one_comment_and_one_check_side_by_side() {
+    let _serial = crate::support::serial();
+    let d = setup();
+    let dir = d.path();
+    std::fs::write(
+        dir.join(".gitignore"),
+        "runner-temp/\ndownloaded/\n*.json\noutput.txt\n",
+    )
+    .unwrap();
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    let base = git(dir, &["rev-parse", "HEAD"]);
+    std::fs::write(dir.join("README"), "the head\n").unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "head"]);
+    let head = git(dir, &["rev-parse", "HEAD"]);
+    let shards = dir.join("downloaded");
+    std::fs::create_dir(&shards).unwrap();
+    for k in 1..=3 {
+        let o = action_script(
+            dir,
+            None,
+            &[
+                ("INPUT_SHARD", format!("{k}/3")),
+                ("INPUT_AB", base.clone()),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let produced = dir.join(format!("runner-temp/bench-gate/shard-{k}-of-3.json"));
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(&produced).unwrap()).unwrap();
+        // Each shard measured its own scenarios' pairs, both sides.
+        assert_eq!(r["ab"]["base_commit"], base.as_str());
+        assert_eq!(r["ab"]["head_commit"], head.as_str());
+        assert_eq!(names(&r["ab"]["base"]), names(&r), "shard {k}");
+        std::fs::copy(&produced, shards.join(format!("shard-{k}.json"))).unwrap();
+    }
+    // A shard against another base is refused, and so is a mixture.
+    let other = dir.join("runner-temp/other.json");
+    let o = Command::new(BIN)
+        .current_dir(dir)
+        .args(["run", "-q", "--shard", "1/3", "--ab", "HEAD", "--output"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let plain = run_shard(dir, "2/3", &[]);
+    assert!(plain["ab"].is_null());
+    for (files, says) in [
+        (
+            vec![
+                other.display().to_string(),
+                "downloaded/shard-2.json".into(),
+                "downloaded/shard-3.json".into(),
+            ],
+            "A/B shards must compare the same commits",
+        ),
+        (
+            vec![
+                "downloaded/shard-1.json".into(),
+                "shard-2-3.json".into(),
+                "downloaded/shard-3.json".into(),
+            ],
+            "holds an A/B run and shard-2-3.json does not",
+        ),
+    ] {
+        let refs: Vec<&str> = files.iter().map(|s| s.as_str()).collect();
+        let o = merge(dir, &refs);
+        assert_eq!(o.status.code(), Some(3));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(says), "{e}");
+    }
+    let fake = FakeGitHub::start();
+    let o = action_script(
+        dir,
+        Some(&fake),
+        &[
+            ("INPUT_RESULTS", "downloaded/shard-*.json".into()),
+            ("INPUT_WARN_THRESHOLD", "50000".into()),
+            ("INPUT_FAIL_THRESHOLD", "100000".into()),
+        ],
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("merged 3 shards: 5 scenarios, 15 metrics"),
+        "{text}"
+    );
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1);
+    let body = &comments[0].body;
+    assert!(
+        body.contains(&format!(
+            "**Against the base commit `{}`, measured side by side on this runner (3 pairs per scenario, ABBA order;",
+            &base[..7]
+        )),
+        "{body}"
+    );
+    for name in ["alpha", "bravo", "charlie", "delta", "echo"] {
+        assert!(
+            body.contains(&format!("`{name}.latency_p50_ms`")),
+            "{name} missing from {body}"
+        );
+    }
+    assert_eq!(fake.check_runs().len(), 1);
+    assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
+}
