@@ -789,12 +789,12 @@ fn the_comment_reports_a_confirmation_run() {
     let co = Checkout::new();
     std::fs::write(
         co.path("bench-gate.yml"),
-        "scenarios:\n  spiky:\n    command: \"n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; if [ $n -le 3 ]; then sleep 0.3; else sleep 0.02; fi\"\n    shell: true\n    iterations: 5\n    warmup: 0\n    metrics:\n      spiky.latency_p50_ms: wall_ms.p50\n",
+        "scenarios:\n  spiky:\n    command: \"n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; if [ $n -le 3 ]; then sleep 1; else sleep 0.1; fi\"\n    shell: true\n    iterations: 5\n    warmup: 0\n    metrics:\n      spiky.latency_p50_ms: wall_ms.p50\n",
     )
     .unwrap();
     std::fs::write(
         co.path("baselines/v1.13.0.yaml"),
-        "version: '1.13.0'\nmetrics:\n  spiky:\n    latency_p50_ms: 22\n",
+        "version: '1.13.0'\nmetrics:\n  spiky:\n    latency_p50_ms: 110\n",
     )
     .unwrap();
     let out = gate(
@@ -802,7 +802,7 @@ fn the_comment_reports_a_confirmation_run() {
         &co,
         "pull_request",
         "pull_request.opened.json",
-        &["-q", "--warn-threshold", "50", "--fail-threshold", "100"],
+        &["-q", "--warn-threshold", "150", "--fail-threshold", "200"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let body = &fake.comments()[0].body;

@@ -356,13 +356,13 @@ fn a_confirmation_run_turns_a_single_spike_into_a_pass() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(
             d.path().join("bench-gate.yml"),
-            "scenarios:\n  spiky:\n    command: \"n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; if [ $n -le 3 ]; then sleep 0.3; else sleep 0.02; fi\"\n    shell: true\n    iterations: 5\n    warmup: 0\n    metrics:\n      spiky.latency_p50_ms: wall_ms.p50\n",
+            "scenarios:\n  spiky:\n    command: \"n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; if [ $n -le 3 ]; then sleep 1; else sleep 0.1; fi\"\n    shell: true\n    iterations: 5\n    warmup: 0\n    metrics:\n      spiky.latency_p50_ms: wall_ms.p50\n",
         )
         .unwrap();
         std::fs::create_dir(d.path().join("baselines")).unwrap();
         std::fs::write(
             d.path().join("baselines/v1.0.0.yaml"),
-            "version: '1.0.0'\nmetrics:\n  spiky:\n    latency_p50_ms: 22\n",
+            "version: '1.0.0'\nmetrics:\n  spiky:\n    latency_p50_ms: 110\n",
         )
         .unwrap();
         d
@@ -374,9 +374,9 @@ fn a_confirmation_run_turns_a_single_spike_into_a_pass() {
                 "-q",
                 "--fail-on-regression",
                 "--warn-threshold",
-                "50",
+                "150",
                 "--fail-threshold",
-                "100",
+                "200",
                 "--format",
                 "json",
             ])
