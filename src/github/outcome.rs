@@ -410,10 +410,13 @@ pub fn resolve_acceptances(
 /// Why a pull request need not be benchmarked: it changes no path that
 /// `relevant_paths` names and no file of the benchmark's setup. `None`
 /// (benchmark) whenever that cannot be shown: a file list that cannot be
-/// read or is not complete, globs that do not compile, a setup file.
+/// read or is not complete, globs that do not compile, a setup file, or
+/// a pull request whose head is not (or no longer) `head`: GitHub lists
+/// the files of the head now, so only a run for that head may judge by it.
 pub fn not_relevant(
     api: &dyn GitHubApi,
     pr: u64,
+    head: &str,
     globs: &[String],
     protected: &[String],
 ) -> Option<String> {
@@ -431,6 +434,21 @@ pub fn not_relevant(
             return None;
         }
     };
+    // Read after the list: a push between the two shows here.
+    match api.pull(pr) {
+        Ok(info) if info.head_sha == head => {}
+        Ok(info) => {
+            println!(
+                "bench-gate: the pull request is now at {}, not {head}: its file list is not this commit's; benchmarking.",
+                escape::log_text(&info.head_sha)
+            );
+            return None;
+        }
+        Err(e) => {
+            println!("bench-gate: the pull request's head could not be read ({e}), so its file list may be another commit's; benchmarking.");
+            return None;
+        }
+    }
     let relevant = files
         .iter()
         .filter(|f| set.is_match(f.as_str()) || is_protected(f, protected))
