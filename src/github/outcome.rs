@@ -970,6 +970,25 @@ pub fn truncate_bytes(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    /// Relevance is judged only from the file list of the commit checked:
+    /// when the pull request's head is another commit, it benchmarks.
+    #[test]
+    fn relevance_only_from_the_file_list_of_the_head_checked() {
+        use super::super::fake::{FakeGitHub, HEAD};
+        let fake = FakeGitHub::default();
+        fake.0.borrow_mut().files = Ok(vec!["docs/guide.md".into()]);
+        let globs = vec!["src/**".to_string()];
+        let message = not_relevant(&fake, 2, HEAD, &globs, &[]).unwrap();
+        assert!(
+            message.starts_with("no benchmarked path changed: 1 changed file"),
+            "{message}"
+        );
+        let other = "0123456789012345678901234567890123456789";
+        assert_eq!(not_relevant(&fake, 2, other, &globs, &[]), None);
+        fake.0.borrow_mut().files = Ok(vec!["src/lib.rs".into()]);
+        assert_eq!(not_relevant(&fake, 2, HEAD, &globs, &[]), None);
+    }
+
     #[test]
     fn metric_lines_follow_indentation() {
         let y = include_str!("../../tests/fixtures/persona-v1.12.0.yaml");
