@@ -450,20 +450,105 @@ fn protected_paths(i: &CompareInputs) -> Vec<String> {
 
 /// `relevant_paths:` of the config in the checkout (the pull request's
 /// own: safe, since a change to the config is a setup change, which always
-/// counts as relevant). A config that does not load sets none: everything
-/// is benchmarked, and the workload reports the error.
+/// counts as relevant), made repository-relative: the globs are relative
+/// to the config's folder, like every other path in it. A config that does
+/// not load sets none: everything is benchmarked, and the workload reports
+/// the error. Fail-closed: globs of which none matches a file of the
+/// checkout are a wrong config, not a pull request that changes nothing,
+/// so they set none either (with a warning naming them).
 fn relevant_paths(i: &CompareInputs) -> Option<Vec<String>> {
+    use crate::workload::config::{scoped_relevant, unmatched_globs, Config, DEFAULT_FILE};
     let config = i
         .workload
         .config
         .clone()
-        .unwrap_or_else(|| crate::workload::config::DEFAULT_FILE.into());
+        .unwrap_or_else(|| DEFAULT_FILE.into());
     if !config.is_file() {
         return None;
     }
-    crate::workload::config::Config::load(&config)
-        .ok()?
-        .relevant_paths
+    let written = Config::load(&config).ok()?.relevant_paths?;
+    let (top, _) = repository_prefix();
+    let here = std::env::current_dir().unwrap_or_default();
+    let folder = resolve_path(&here.join(&config))
+        .parent()
+        .and_then(|f| f.strip_prefix(&top).ok())
+        .map(|f| f.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let globs = scoped_relevant(&written, &format!("{folder}/"));
+    let Some(files) = checkout_files(&top) else {
+        report::messages::warning(format!(
+            "relevant_paths: the checkout's files could not be listed, so the globs {} cannot be checked; every pull request is benchmarked",
+            quoted_list(&globs)
+        ));
+        return None;
+    };
+    let unmatched = unmatched_globs(&globs, &files);
+    if unmatched.len() == globs.len() {
+        report::messages::warning(format!(
+            "relevant_paths: no glob matches a file of the checkout ({}; globs are relative to the folder of {}); every pull request is benchmarked until that is fixed",
+            quoted_list(&globs),
+            config.display()
+        ));
+        return None;
+    }
+    if !unmatched.is_empty() {
+        report::messages::warning(format!(
+            "relevant_paths: {} {} no file of the checkout (globs are relative to the folder of {})",
+            quoted_list(&unmatched),
+            if unmatched.len() == 1 { "matches" } else { "match" },
+            config.display()
+        ));
+    }
+    Some(globs)
+}
+
+/// `a`, `b` as text for a message.
+fn quoted_list<S: AsRef<str>>(items: &[S]) -> String {
+    items
+        .iter()
+        .map(|g| format!("{:?}", g.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The files of the checkout at `top`, repository-relative: git's list
+/// (`git ls-files`), else (not a git checkout) a walk that skips `.git`
+/// and `target`; `None` when neither works or the walk passes 200,000
+/// entries.
+fn checkout_files(top: &std::path::Path) -> Option<Vec<String>> {
+    let git = std::process::Command::new("git")
+        .arg("-C")
+        .arg(top)
+        .args(["ls-files", "-z"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    if let Some(o) = git {
+        return Some(
+            o.stdout
+                .split(|b| *b == 0)
+                .filter(|f| !f.is_empty())
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect(),
+        );
+    }
+    let mut out = Vec::new();
+    let walk = walkdir::WalkDir::new(top).into_iter().filter_entry(|e| {
+        e.depth() == 0 || !matches!(e.file_name().to_str(), Some(".git" | "target"))
+    });
+    for (n, e) in walk.enumerate() {
+        if n > 200_000 {
+            return None;
+        }
+        let e = e.ok()?;
+        if e.file_type().is_dir() {
+            continue;
+        }
+        let rel = e.path().strip_prefix(top).ok()?;
+        out.push(rel.to_string_lossy().replace('\\', "/"));
+    }
+    Some(out)
 }
 
 /// `path` made absolute and clean: its longest existing prefix resolved by

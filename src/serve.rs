@@ -482,6 +482,77 @@ pub fn request_hash(method: &str, path_and_query: &str, body: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The value that stands for a credential taken out of a query string.
+const REDACTED: &str = "REDACTED";
+
+/// `path_and_query` with the value of every credential-looking query
+/// parameter (`key`, `api_key`/`api-key`/`apikey`, `token`, `access_token`,
+/// `auth`, `password`, `secret`, `signature`, `sig`, and any name ending in
+/// `_key`, `_token`, `_secret`, `_password` or `_signature`; case-
+/// insensitive, percent-encoded names decoded) replaced by `REDACTED`. A
+/// path without such a parameter is returned unchanged (its hash too).
+pub fn redact_query(path_and_query: &str) -> String {
+    let Some((path, query)) = path_and_query.split_once('?') else {
+        return path_and_query.to_string();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+            if is_credential_name(name) {
+                format!("{name}={REDACTED}")
+            } else {
+                pair.to_string()
+            }
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
+}
+
+/// Whether a query parameter's name (as sent) looks like a credential's.
+fn is_credential_name(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut name = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    name.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => name.push(b'%'),
+            },
+            b'+' => name.push(b' '),
+            b => name.push(b),
+        }
+        i += 1;
+    }
+    let name = String::from_utf8_lossy(&name)
+        .trim()
+        .to_ascii_lowercase()
+        .replace('-', "_");
+    const NAMES: [&str; 11] = [
+        "key",
+        "api_key",
+        "apikey",
+        "token",
+        "access_token",
+        "auth",
+        "password",
+        "secret",
+        "signature",
+        "sig",
+        "x_api_key",
+    ];
+    NAMES.contains(&name.as_str())
+        || ["_key", "_token", "_secret", "_password", "_signature"]
+            .iter()
+            .any(|s| name.ends_with(s))
+}
+
 /// Prompt and completion tokens of a provider's answer: its own counts
 /// (OpenAI `usage`, Ollama `prompt_eval_count`/`eval_count`, the last
 /// line of an NDJSON stream) when present, else the estimate.
@@ -538,6 +609,9 @@ async fn record_or_replay(
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| uri.path().to_string());
+    // The upstream gets the query as sent; the hash, the store and the log
+    // see it with credential values taken out.
+    let (upstream_path, path) = (path.clone(), redact_query(&path));
     let hash = request_hash(method.as_str(), &path, &body);
     match &st.opts.mode {
         Mode::Replay { dir } => {
@@ -577,7 +651,7 @@ async fn record_or_replay(
             )
         }
         Mode::Record { dir, upstream } => {
-            let url = format!("{}{path}", upstream.trim_end_matches('/'));
+            let url = format!("{}{upstream_path}", upstream.trim_end_matches('/'));
             let mut req = st.http.request(method.clone(), &url).body(body.clone());
             // The client's credentials go to the provider, never to the store or log.
             for name in [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT] {
@@ -800,6 +874,49 @@ mod tests {
         let personas = crate::persona::parse::parse(&content, 3).unwrap();
         assert_eq!(personas.len(), 3);
         assert!(answer("hi", 1).is_err());
+    }
+
+    #[test]
+    fn credentials_in_the_query_are_redacted() {
+        assert_eq!(redact_query("/v1/chat/completions"), "/v1/chat/completions");
+        assert_eq!(redact_query("/x?model=m&n=2"), "/x?model=m&n=2");
+        assert_eq!(
+            redact_query("/v1/m:generate?key=AIza123&alt=sse"),
+            "/v1/m:generate?key=REDACTED&alt=sse"
+        );
+        for name in [
+            "KEY",
+            "api-key",
+            "Api_Key",
+            "apikey",
+            "token",
+            "access_token",
+            "auth",
+            "password",
+            "secret",
+            "signature",
+            "sig",
+            "client_secret",
+            "k%65y",
+            "x-api-key",
+        ] {
+            assert_eq!(
+                redact_query(&format!("/p?a=1&{name}=s3cret")),
+                format!("/p?a=1&{name}=REDACTED"),
+                "{name}"
+            );
+        }
+        // A name alone, and names that only look alike, are left.
+        assert_eq!(redact_query("/p?token"), "/p?token=REDACTED");
+        assert_eq!(
+            redact_query("/p?keys=1&monkey=2&%zz=3"),
+            "/p?keys=1&monkey=2&%zz=3"
+        );
+        // The hash is over the redacted form: another key, the same answer.
+        assert_eq!(
+            request_hash("POST", &redact_query("/p?key=a"), b"{}"),
+            request_hash("POST", &redact_query("/p?key=b"), b"{}")
+        );
     }
 
     #[test]

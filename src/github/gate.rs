@@ -222,10 +222,13 @@ fn with_check_open(
     } = req;
     // A pull request that changes no benchmarked path: a quick success.
     // Not for an artifact (it was measured), nor a merge queue (a group
-    // holds the pull requests ahead of this one too).
+    // holds the pull requests ahead of this one too), nor a run for a
+    // commit the pull request has left (the file list GitHub gives is the
+    // newer head's: such a run benchmarks, as any stale run does).
     if let (Some(api), Some(globs), Kind::PullRequest(p)) = (api, &opts.relevant_paths, &kind) {
-        if !matches!(source, Source::Artifact(_)) {
-            if let Some(message) = outcome::not_relevant(api, p.number, globs, &opts.protected) {
+        if !matches!(source, Source::Artifact(_)) && !p.stale {
+            let (number, protected) = (p.number, &opts.protected);
+            if let Some(message) = outcome::not_relevant(api, number, &head, globs, protected) {
                 return sinks.not_relevant(check, &head, &message);
             }
         }

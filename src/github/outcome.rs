@@ -410,10 +410,13 @@ pub fn resolve_acceptances(
 /// Why a pull request need not be benchmarked: it changes no path that
 /// `relevant_paths` names and no file of the benchmark's setup. `None`
 /// (benchmark) whenever that cannot be shown: a file list that cannot be
-/// read or is not complete, globs that do not compile, a setup file.
+/// read or is not complete, globs that do not compile, a setup file, or
+/// a pull request whose head is not (or no longer) `head`: GitHub lists
+/// the files of the head now, so only a run for that head may judge by it.
 pub fn not_relevant(
     api: &dyn GitHubApi,
     pr: u64,
+    head: &str,
     globs: &[String],
     protected: &[String],
 ) -> Option<String> {
@@ -431,6 +434,21 @@ pub fn not_relevant(
             return None;
         }
     };
+    // Read after the list: a push between the two shows here.
+    match api.pull(pr) {
+        Ok(info) if info.head_sha == head => {}
+        Ok(info) => {
+            println!(
+                "bench-gate: the pull request is now at {}, not {head}: its file list is not this commit's; benchmarking.",
+                escape::log_text(&info.head_sha)
+            );
+            return None;
+        }
+        Err(e) => {
+            println!("bench-gate: the pull request's head could not be read ({e}), so its file list may be another commit's; benchmarking.");
+            return None;
+        }
+    }
     let relevant = files
         .iter()
         .filter(|f| set.is_match(f.as_str()) || is_protected(f, protected))
@@ -951,6 +969,25 @@ pub fn truncate_bytes(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Relevance is judged only from the file list of the commit checked:
+    /// when the pull request's head is another commit, it benchmarks.
+    #[test]
+    fn relevance_only_from_the_file_list_of_the_head_checked() {
+        use super::super::fake::{FakeGitHub, HEAD};
+        let fake = FakeGitHub::default();
+        fake.0.borrow_mut().files = Ok(vec!["docs/guide.md".into()]);
+        let globs = vec!["src/**".to_string()];
+        let message = not_relevant(&fake, 2, HEAD, &globs, &[]).unwrap();
+        assert!(
+            message.starts_with("no benchmarked path changed: 1 changed file"),
+            "{message}"
+        );
+        let other = "0123456789012345678901234567890123456789";
+        assert_eq!(not_relevant(&fake, 2, other, &globs, &[]), None);
+        fake.0.borrow_mut().files = Ok(vec!["src/lib.rs".into()]);
+        assert_eq!(not_relevant(&fake, 2, HEAD, &globs, &[]), None);
+    }
 
     #[test]
     fn metric_lines_follow_indentation() {

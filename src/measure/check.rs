@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::runner::{display_command, substitute};
 use crate::model::Usage;
@@ -23,17 +23,77 @@ pub struct CheckFailed {
 /// At most this many entries are looked at for one glob.
 const MAX_WALKED: usize = 200_000;
 
+/// When the iteration numbered `global` starts, by the clock of the file
+/// system `expect.files` looks at (`None` without `expect.files`): taken
+/// just before the command runs, so that files left by earlier runs (the
+/// warm-up's, or the checkout's) do not count for it.
+pub fn iteration_start(s: &Scenario, global: u32, run_dir: &Path) -> Option<SystemTime> {
+    let files = s.checks.files.as_ref()?;
+    let cwd = s.command.cwd.clone().unwrap_or_else(|| PathBuf::from("."));
+    let pattern = substitute(&files.glob, global, run_dir);
+    let mut dir = glob_root(&cwd, &pattern).0;
+    while !dir.is_dir() {
+        if !dir.pop() {
+            break;
+        }
+    }
+    Some(fs_clock_start(&dir).unwrap_or_else(|| SystemTime::now() - CLOCK_TOLERANCE))
+}
+
+/// Without a file to read the file system's clock from, files modified
+/// this long before the start still count (its timestamps lag the system
+/// clock by up to a scheduler tick).
+const CLOCK_TOLERANCE: Duration = Duration::from_millis(20);
+
+/// The file system's "now" in `dir`: the modification time of a scratch
+/// file written there (and removed at once). Waits (at most 20 ms) for
+/// that clock to tick once, so that a file written before the start has
+/// an older time than any written after it; on a file system with coarser
+/// timestamps (a second or two), files of the same tick as the start still
+/// count (the tolerance of its granularity).
+fn fs_clock_start(dir: &Path) -> Option<SystemTime> {
+    let probe = dir.join(format!(".bench-gate-clock-{}", std::process::id()));
+    let now = || -> Option<SystemTime> {
+        std::fs::write(&probe, b"x").ok()?;
+        let t = std::fs::metadata(&probe).and_then(|m| m.modified()).ok();
+        let _ = std::fs::remove_file(&probe);
+        t
+    };
+    let first = now()?;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(1));
+        let t = now()?;
+        if t > first {
+            return Some(t);
+        }
+    }
+    Some(first)
+}
+
 /// Runs the scenario's checks for the iteration numbered `global` (the
-/// `{iteration}` its command saw): `expect` first, then `verify`.
-pub fn run_checks(s: &Scenario, global: u32, run_dir: &Path) -> Result<(), CheckFailed> {
+/// `{iteration}` its command saw): `expect` first, then `verify`. Only
+/// files modified at or after `since` (from [`iteration_start`]) count.
+pub fn run_checks(
+    s: &Scenario,
+    global: u32,
+    run_dir: &Path,
+    since: Option<SystemTime>,
+) -> Result<(), CheckFailed> {
     let cwd = s.command.cwd.clone().unwrap_or_else(|| PathBuf::from("."));
     if let Some(files) = &s.checks.files {
         let pattern = substitute(&files.glob, global, run_dir);
-        let found = count_matches(&cwd, &pattern);
+        let found = count_matches_since(&cwd, &pattern, since);
         if let Some(why) = count_problem(files, found) {
             return Err(CheckFailed {
                 check: "expect.files".into(),
-                why: format!("{found} file(s) match '{pattern}', {why}"),
+                why: format!(
+                    "{found} file(s) match '{pattern}', {why}{}",
+                    if since.is_some() {
+                        " (files modified before the run started do not count)"
+                    } else {
+                        ""
+                    }
+                ),
                 stderr_tail: String::new(),
             });
         }
@@ -142,6 +202,12 @@ fn verify(
 /// links are not followed. A pattern that is not a glob matches nothing
 /// (patterns are checked when the config is loaded).
 pub fn count_matches(cwd: &Path, pattern: &str) -> u64 {
+    count_matches_since(cwd, pattern, None)
+}
+
+/// The pattern's longest folder without wildcards (from `cwd` unless
+/// absolute), and the rest of it.
+fn glob_root<'a>(cwd: &Path, pattern: &'a str) -> (PathBuf, Vec<&'a str>) {
     let parts: Vec<&str> = pattern
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
@@ -154,9 +220,20 @@ pub fn count_matches(cwd: &Path, pattern: &str) -> u64 {
         cwd.to_path_buf()
     };
     root.extend(&parts[..fixed]);
-    let rest = &parts[fixed..];
+    (root, parts[fixed..].to_vec())
+}
+
+/// [`count_matches`], counting only files modified at or after `since`.
+fn count_matches_since(cwd: &Path, pattern: &str, since: Option<SystemTime>) -> u64 {
+    let fresh = |p: &Path| match since {
+        None => true,
+        Some(t) => std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| m >= t),
+    };
+    let (root, rest) = glob_root(cwd, pattern);
     if rest.is_empty() {
-        return u64::from(root.is_file());
+        return u64::from(root.is_file() && fresh(&root));
     }
     let Ok(glob) = crate::workload::config::file_glob(&rest.join("/")) else {
         return 0;
@@ -171,7 +248,7 @@ pub fn count_matches(cwd: &Path, pattern: &str) -> u64 {
             continue;
         }
         if let Ok(rel) = entry.path().strip_prefix(&root) {
-            if glob.is_match(rel) {
+            if glob.is_match(rel) && fresh(entry.path()) {
                 n += 1;
             }
         }
@@ -269,6 +346,28 @@ mod tests {
         assert_eq!(count_matches(d.path(), "out/1/[/x"), 0);
         let abs = format!("{}/out/**/persona.json", d.path().display());
         assert_eq!(count_matches(Path::new("/nonexistent"), &abs), 4);
+    }
+
+    #[test]
+    fn only_files_written_since_the_start_count() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("out")).unwrap();
+        std::fs::write(d.path().join("out/old.json"), "{}").unwrap();
+        let since = fs_clock_start(&d.path().join("out")).unwrap();
+        assert_eq!(count_matches_since(d.path(), "out/*.json", Some(since)), 0);
+        assert_eq!(
+            count_matches_since(d.path(), "out/old.json", Some(since)),
+            0
+        );
+        std::fs::write(d.path().join("out/new.json"), "{}").unwrap();
+        assert_eq!(count_matches_since(d.path(), "out/*.json", Some(since)), 1);
+        assert_eq!(
+            count_matches_since(d.path(), "out/new.json", Some(since)),
+            1
+        );
+        assert_eq!(count_matches(d.path(), "out/*.json"), 2);
+        // The scratch file is gone.
+        assert_eq!(count_matches(d.path(), "out/*"), 2);
     }
 
     #[test]

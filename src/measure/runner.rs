@@ -170,6 +170,7 @@ pub fn measure_into(
             }
         }
     };
+    let started = super::check::iteration_start(s, global, run_dir);
     match measure_once(&invocation(s, global, run_dir)) {
         Ok(mut m) => {
             // Untimed: the usage counters, then the scenario's own checks.
@@ -179,7 +180,7 @@ pub fn measure_into(
                         .map(|a| m.sample.usage = Some(super::check::usage_between(b, a)))
                 })
                 .unwrap_or(Ok(()))
-                .and_then(|()| super::check::run_checks(s, global, run_dir));
+                .and_then(|()| super::check::run_checks(s, global, run_dir, started));
             if let Err(c) = checked {
                 progress.finish(false);
                 return Err(check_failed(c));

@@ -687,6 +687,52 @@ pub fn relevant_set(globs: &[String]) -> Result<globset::GlobSet, globset::Error
     b.build()
 }
 
+/// The `relevant_paths` globs, written relative to the config's folder,
+/// made repository-relative: `folder` is that folder inside the repository
+/// (`sub/`, or empty at the top). Leading `./` and `../` are taken off
+/// against `folder`; a glob that climbs out of the repository is kept as
+/// written (it matches nothing, and [`unmatched_globs`] says so).
+pub fn scoped_relevant(globs: &[String], folder: &str) -> Vec<String> {
+    globs
+        .iter()
+        .map(|g| {
+            let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+            let mut rest = g.as_str();
+            loop {
+                if let Some(r) = rest.strip_prefix("./") {
+                    rest = r;
+                } else if let Some(r) = rest.strip_prefix("../") {
+                    if parts.pop().is_none() {
+                        return g.clone();
+                    }
+                    rest = r;
+                } else {
+                    break;
+                }
+            }
+            parts.push(rest);
+            parts.join("/")
+        })
+        .collect()
+}
+
+/// The globs that match none of `files` (the checkout's, repository-
+/// relative): each is a mistake in the config, or a path not there yet.
+/// Globs that do not compile count as unmatched.
+pub fn unmatched_globs<'a>(globs: &'a [String], files: &[String]) -> Vec<&'a str> {
+    globs
+        .iter()
+        .filter(|g| match relevant_glob(g) {
+            Ok(glob) => {
+                let m = glob.compile_matcher();
+                !files.iter().any(|f| m.is_match(f.as_str()))
+            }
+            Err(_) => true,
+        })
+        .map(String::as_str)
+        .collect()
+}
+
 /// The counted measures of a `measure:` list, each once, in order.
 fn counted(list: &[RawMeasure]) -> Vec<crate::model::Counted> {
     use crate::model::Counted;
@@ -1202,6 +1248,31 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("cfg/bench-gate.yml"), text)
+    }
+
+    #[test]
+    fn relevant_globs_are_scoped_to_the_config_folder() {
+        let g = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            scoped_relevant(&g(&["src/**", "Cargo.lock"]), ""),
+            g(&["src/**", "Cargo.lock"])
+        );
+        assert_eq!(
+            scoped_relevant(&g(&["src/**", "./Cargo.*"]), "sub/"),
+            g(&["sub/src/**", "sub/Cargo.*"])
+        );
+        assert_eq!(
+            scoped_relevant(&g(&["../shared/**", "../../x"]), "a/b/"),
+            g(&["a/shared/**", "x"])
+        );
+        // Out of the repository: kept as written (it matches nothing).
+        assert_eq!(scoped_relevant(&g(&["../x/**"]), ""), g(&["../x/**"]));
+        let files = g(&["sub/src/lib.rs", "README.md"]);
+        assert_eq!(
+            unmatched_globs(&g(&["sub/src/**", "src/**", "*.md"]), &files),
+            vec!["src/**"]
+        );
+        assert!(unmatched_globs(&g(&["**"]), &[]).len() == 1);
     }
 
     #[test]

@@ -82,7 +82,6 @@ fn adv01_a_skipped_block_hides_a_failing_wall_clock_metric() {
 /// Fault: src/serve.rs `record_or_replay` (`Stored.request.path` and the
 /// hash take `path_and_query` as is).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv02_serve_record_stores_a_query_string_api_key() {
     let _serial = crate::support::serial();
     const BIN: &str = env!("CARGO_BIN_EXE_bench-gate");
@@ -175,7 +174,6 @@ fn adv02_serve_record_stores_a_query_string_api_key() {
 /// Fault: src/app.rs `relevant_paths` (no working-directory prefix, no
 /// check that a glob matches anything).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv03_relevant_paths_in_a_sub_folder_make_every_pull_request_irrelevant() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();
@@ -235,7 +233,6 @@ fn adv03_relevant_paths_in_a_sub_folder_make_every_pull_request_irrelevant() {
 /// is refused or emptied before each run).
 /// Fault: src/measure/check.rs `run_checks` (counts whatever matches).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv04_expect_files_counts_files_left_by_earlier_runs() {
     let d = tempfile::tempdir().unwrap();
     let cfg = d.path().join("bench-gate.yml");
@@ -500,7 +497,6 @@ fn adv06b_a_head_that_breaks_one_base_scenario_passes_side_by_side() {
 /// Fault: src/github/gate.rs `with_check_open` (relevance checked with
 /// the current file list, whatever `PullRequest::stale` says).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv07_a_stale_run_calls_its_commit_irrelevant_from_the_newer_file_list() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();

@@ -156,8 +156,11 @@ fn a_clean_merge_queue_commit_passes() {
     assert_eq!(comment_writes(&fake), 0);
 }
 
-/// A config whose workload would fail if it ran, with `relevant_paths`.
+/// A config whose workload would fail if it ran, with `relevant_paths`
+/// (and the files its globs name, so that they match the checkout).
 fn relevant_config(co: &Checkout) {
+    std::fs::create_dir_all(co.path("src")).unwrap();
+    std::fs::write(co.path("src/lib.rs"), "// hot path\n").unwrap();
     std::fs::write(
         co.path("bench-gate.yml"),
         "relevant_paths: [\"src/**\", \"Cargo.lock\"]\nscenarios:\n  single:\n    command: [\"false\"]\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n",
@@ -263,6 +266,36 @@ fn a_pull_request_that_changes_no_benchmarked_path_passes_quickly() {
     assert_eq!(
         (runs[0].status.as_str(), runs[0].conclusion.as_deref()),
         ("completed", Some("success"))
+    );
+}
+
+/// `relevant_paths` of which no glob matches a file of the checkout (a
+/// typo, or globs written for another folder) are a wrong config, not a
+/// pull request that changes nothing: the gate benchmarks, with a warning
+/// naming the globs. The globs are relative to the config's folder.
+#[test]
+fn relevant_paths_that_match_no_file_of_the_checkout_fail_closed() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    relevant_config(&co);
+    std::fs::write(
+        co.path("bench-gate.yml"),
+        "relevant_paths: [\"sorce/**\"]\nscenarios:\n  single:\n    command: [\"false\"]\n    metrics:\n      generation.single.latency_p50_ms: wall_ms.p50\n",
+    )
+    .unwrap();
+    fake.with(|s| s.files = vec!["docs/guide.md".into()]);
+    let out = gate(&fake, &co, "pull_request", "pull_request.opened.json", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("relevant_paths: no glob matches a file of the checkout (\"sorce/**\""),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        last_check(&fake).title,
+        "The benchmark could not run",
+        "{}",
+        text(&out)
     );
 }
 
