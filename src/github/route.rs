@@ -430,6 +430,16 @@ fn issue_comment<'a>(
     let info = api
         .pull(number)
         .map_err(|e| anyhow::anyhow!("pull request #{number} could not be read: {e}"))?;
+    // A re-run of this workflow after a push would otherwise carry the
+    // comment to a commit nobody with the permission has seen.
+    if let Command::Accept { .. } = &command {
+        if let Err(why) = command_covers(api, &info.head_sha, &comment.created_at) {
+            return Ok(reply(format!(
+                "{}; nothing was done. Accept again on the pull request's head if it is intended.",
+                escape::md_text(&why)
+            )));
+        }
+    }
     // Whether there is anything to re-decide from: a comment that can be
     // the gate's (by its login, or by a bot when that is only known from
     // the check run still to be created). Once the check run is open, only
@@ -576,6 +586,40 @@ fn merge_group(
 fn reuse_results(own: &Comment, head: &str, check: &str) -> Option<Results> {
     let e = comment::decode(own.body.as_deref()?)?;
     (e.head_sha == head && e.check == check).then_some(e.results)
+}
+
+/// Whether a command written at `said_at` can cover a commit GitHub first
+/// saw at `first_seen` (its earliest check suite): only a commit that
+/// existed when the comment was written, so that neither a re-run of the
+/// command's workflow nor a record naming another head carries it to a
+/// later push. Both are GitHub's own timestamps; one missing or unreadable
+/// covers nothing (fail closed).
+pub fn predates(first_seen: Option<&str>, said_at: &str) -> bool {
+    let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    match (first_seen.and_then(t), t(said_at)) {
+        (Some(pushed), Some(said)) => pushed < said,
+        _ => false,
+    }
+}
+
+/// Why a command written at `said_at` cannot cover `head`, if it cannot:
+/// the commit was pushed after it (or GitHub shows no check suite for it,
+/// or they cannot be read).
+pub fn command_covers(api: &dyn GitHubApi, head: &str, said_at: &str) -> Result<(), String> {
+    let short = &head[..head.len().min(7)];
+    if !state::valid_sha(head) {
+        return Err(format!("{short} is not a commit id"));
+    }
+    match api.commit_first_seen(head) {
+        Ok(first) if predates(first.as_deref(), said_at) => Ok(()),
+        Ok(Some(_)) => Err(format!(
+            "commit {short} was pushed after the comment was written; an acceptance covers only a commit it was written on"
+        )),
+        Ok(None) => Err(format!(
+            "GitHub shows no check suite for commit {short}, so when it was pushed is not known"
+        )),
+        Err(e) => Err(format!("the check suites of {short} could not be read: {e}")),
+    }
 }
 
 /// Who applied `label` most recently, from the timeline.
@@ -822,4 +866,24 @@ fn workflow_run(
         source: Source::Artifact(Box::new(results)),
         notes: vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still {}._", run.id, escape::md_code(&run.head_sha[..7.min(run.head_sha.len())]))],
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::predates;
+
+    #[test]
+    fn a_command_covers_only_a_commit_pushed_before_it() {
+        let said = "2026-11-27T10:00:05Z";
+        assert!(predates(Some("2026-11-27T10:00:04Z"), said));
+        // Pushed the same second, or later: not covered.
+        assert!(!predates(Some("2026-11-27T10:00:05Z"), said));
+        assert!(!predates(Some("2026-11-27T10:00:06Z"), said));
+        // Offsets are compared as instants.
+        assert!(predates(Some("2026-11-27T11:00:04+02:00"), said));
+        // Unknown or unreadable: nothing is covered.
+        assert!(!predates(None, said));
+        assert!(!predates(Some("yesterday"), said));
+        assert!(!predates(Some("2026-11-27T10:00:04Z"), ""));
+    }
 }
