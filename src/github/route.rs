@@ -97,6 +97,20 @@ pub enum Admitted {
     Gate(Request),
     /// A `workflow_run` whose pull request has moved on.
     StoodDown(StoodDown),
+    /// A `/bench-gate` command under `label-events: benchmark`: recorded,
+    /// not decided (results in a comment never decide then).
+    Recorded(Recorded),
+}
+
+/// A command written into the gate's own record without deciding: the
+/// comment `comment_id` gets `body`, a reply says so, and the check run is
+/// completed as `cancelled` (not passing) until the next measuring run.
+#[derive(Debug)]
+pub struct Recorded {
+    pub pr: u64,
+    pub comment_id: u64,
+    pub body: String,
+    pub reply: String,
 }
 
 /// Why a `workflow_run` decides nothing: its check run is completed as
@@ -292,7 +306,7 @@ pub fn request(
         }
         Pending::Command(c) => {
             let api = api.context("a /bench-gate command needs a token that can write")?;
-            return Ok(Admitted::Gate(command_request(opts, api, head, c, app)?));
+            return command_request(opts, api, head, c, app);
         }
         Pending::Release => Kind::Release,
         Pending::ReportOnly => Kind::ReportOnly,
@@ -488,14 +502,19 @@ fn command_request(
     head: String,
     c: CommandEvent,
     app: Option<&str>,
-) -> Result<Request, Failed> {
+) -> Result<Admitted, Failed> {
     let me = identify(api, opts, app)?;
     let (mine, mut state) = own_state(Some(api), me.as_deref(), c.number, &opts.check_name)
         .map_err(|error| Failed {
             title: "The gate's own record could not be read",
             error,
         })?;
-    let results = mine
+    // Under `label-events: benchmark` results in a comment never decide
+    // (anyone with write access can post as the gate's identity): record,
+    // and let the next measuring run decide.
+    let results = match opts.label_events {
+        LabelEvents::Benchmark => None,
+        LabelEvents::Reuse => Some(mine
         .last()
         .and_then(|own| reuse_results(own, &head, &opts.check_name))
         .ok_or_else(|| Failed {
@@ -503,7 +522,8 @@ fn command_request(
             error: anyhow::anyhow!(
                 "the gate's own comment holds no results for {head}; push, or re-run the gate's workflow"
             ),
-        })?;
+        })?),
+    };
     let (verb, asked) = match &c.command {
         Command::Accept { metric, reason } => {
             state.acceptances.retain(|a| &a.metric != metric);
@@ -528,11 +548,35 @@ fn command_request(
             ("revoke", None)
         }
     };
+    let Some(results) = results else {
+        let own = mine.last().ok_or_else(|| Failed {
+            title: "Nothing to record in",
+            error: anyhow::anyhow!(
+                "the gate has no comment of its own on #{} to record the command in; re-run the pull request's gate workflow first",
+                c.number
+            ),
+        })?;
+        let short = &head[..head.len().min(7)];
+        println!(
+            "bench-gate: /bench-gate {verb} by @{} recorded for {short}; under label-events: benchmark it applies at the next measuring run.",
+            escape::log_text(&c.by)
+        );
+        return Ok(Admitted::Recorded(Recorded {
+            pr: c.number,
+            comment_id: own.id,
+            body: state::with_record(own.body.as_deref().unwrap_or_default(), &state),
+            reply: format!(
+                "{}: `/bench-gate {verb}` recorded for {}. With `label-events: benchmark` results in a comment never decide, so it applies at the next measuring run of this commit (re-run the pull request's bench-gate workflow); until then the check is not passing.",
+                escape::md_text(&format!("@{}", c.by)),
+                escape::md_code(short)
+            ),
+        }));
+    };
     println!(
         "bench-gate: /bench-gate {verb} by @{}; re-deciding from the results in the gate's own comment for {head}, without benchmarking.",
         escape::log_text(&c.by)
     );
-    Ok(Request {
+    Ok(Admitted::Gate(Request {
         kind: Kind::PullRequest(Box::new(PullRequest {
             number: c.number,
             me,
@@ -548,7 +592,7 @@ fn command_request(
             "_Re-decided after `/bench-gate {verb}` by {} from this commit's earlier results; nothing was benchmarked again._",
             escape::md_text(&format!("@{}", c.by))
         )],
-    })
+    }))
 }
 
 /// The pull request a merge queue's branch names, as it is now, with the

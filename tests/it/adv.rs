@@ -651,7 +651,6 @@ fn adv08_a_rerun_of_the_maintainers_command_accepts_a_later_commit() {
 /// Fault: src/github/route.rs `command_request` (`reuse_results` whatever
 /// `opts.label_events`).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv09_a_command_reads_a_forged_results_comment_under_label_events_benchmark() {
     use base64::Engine as _;
     let fake = FakeGitHub::start();
