@@ -250,7 +250,7 @@ pub fn route<'a>(
             gate(&w.workflow_run.head_sha, Pending::WorkflowRun(w))
         }
         Event::MergeGroup(m) => gate(&m.merge_group.head_sha, Pending::MergeGroup(m)),
-        Event::IssueComment(c) => issue_comment(opts, c, api)?,
+        Event::IssueComment(c) => issue_comment(opts, c, api, ctx.run_attempt.as_deref())?,
         Event::PushTag { sha, .. } => gate(sha, Pending::Release),
         Event::PushBranch { sha, .. } | Event::WorkflowDispatch { sha, .. } => {
             gate(sha, Pending::ReportOnly)
@@ -394,6 +394,7 @@ fn issue_comment<'a>(
     opts: &GateOptions,
     c: &IssueCommentPayload,
     api: Option<&dyn GitHubApi>,
+    run_attempt: Option<&str>,
 ) -> Result<Route<'a>> {
     let comment = &c.comment;
     let Some(parsed) = command::parse(&comment.body) else {
@@ -431,6 +432,14 @@ fn issue_comment<'a>(
         Ok(command) => command,
         Err(usage) => return Ok(reply(format!("{usage}; nothing was done."))),
     };
+    // A re-run of the command's workflow run can follow a push (anyone
+    // with write access can re-run it): only a new comment accepts.
+    let attempt = run_attempt.and_then(|a| a.trim().parse::<u64>().ok());
+    if matches!(command, Command::Accept { .. }) && attempt.is_some_and(|n| n > 1) {
+        return Ok(reply(
+            "this is a re-run of the workflow run for the comment, and a re-run accepts nothing (it can follow a push); comment again to accept. Nothing was done.".into(),
+        ));
+    }
     let role = api
         .permission(by)
         .map_err(|e| anyhow::anyhow!("the permission of @{by} could not be read: {e}"))?;

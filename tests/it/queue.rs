@@ -592,6 +592,40 @@ fn under_label_events_benchmark_a_command_applies_at_the_next_measuring_run() {
         (run.head_sha.as_str(), run.conclusion.as_deref()),
         (B_SHA, Some("failure"))
     );
+    // A comment written on B, but a re-run of its workflow run (attempt 2):
+    // a re-run accepts nothing.
+    let new = comment_event(
+        &fake,
+        &co,
+        "b-new",
+        "maint",
+        &format!("/bench-gate accept {METRIC} ok"),
+        true,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+        .current_dir(co.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GITHUB_EVENT_NAME", "issue_comment")
+        .env("GITHUB_EVENT_PATH", &new)
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", &fake.uri)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_RUN_ID", "78")
+        .env("GITHUB_RUN_ATTEMPT", "2")
+        .env("BENCH_GATE_RETRY_BASE_MS", "20")
+        .args(["gate", "--label-events", "benchmark"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        replies(&fake)
+            .iter()
+            .any(|r| r.contains("a re-run accepts nothing")),
+        "{:?}",
+        replies(&fake)
+    );
+    assert_eq!(last_check(&fake).conclusion.as_deref(), Some("failure"));
 }
 
 /// The gate's own comment with its record rewritten by `edit` (any
