@@ -523,15 +523,16 @@ fn command_request(
     // and let the next measuring run decide.
     let results = match opts.label_events {
         LabelEvents::Benchmark => None,
-        LabelEvents::Reuse => Some(mine
-        .last()
-        .and_then(|own| reuse_results(own, &head, &opts.check_name))
-        .ok_or_else(|| Failed {
-            title: "Nothing to re-decide from",
-            error: anyhow::anyhow!(
-                "the gate's own comment holds no results for {head}; push, or re-run the gate's workflow"
-            ),
-        })?),
+        LabelEvents::Reuse => {
+            let own = mine.last();
+            let reused = own.and_then(|own| reuse_results(own, &head, &opts.check_name));
+            Some(reused.ok_or_else(|| Failed {
+                title: "Nothing to re-decide from",
+                error: anyhow::anyhow!(
+                    "the gate's own comment holds no results for {head}; push, or re-run the gate's workflow"
+                ),
+            })?)
+        }
     };
     let (verb, asked) = match &c.command {
         Command::Accept { metric, reason } => {
