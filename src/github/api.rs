@@ -213,6 +213,11 @@ pub trait GitHubApi {
     fn delete_comment(&self, id: u64) -> Result<(), ApiError>;
     /// The user's role on the repository (`role_name`, else `permission`).
     fn permission(&self, user: &str) -> Result<String, ApiError>;
+    /// When GitHub first saw commit `sha` in this repository: the earliest
+    /// `created_at` of its check suites (GitHub creates them when the
+    /// commit is pushed; no workflow can create one dated earlier). `None`:
+    /// the commit has no check suite.
+    fn commit_first_seen(&self, sha: &str) -> Result<Option<String>, ApiError>;
     /// `labeled` and `unlabeled` events from the timeline, oldest first.
     fn label_events(&self, number: u64) -> Result<Vec<LabelEvent>, ApiError>;
     /// The login the token acts as; 403 for an installation token.
@@ -658,6 +663,21 @@ impl GitHubApi for GitHub {
             .or_else(|| r.body["permission"].as_str())
             .unwrap_or("none")
             .to_string())
+    }
+
+    /// The earliest `created_at` of the commit's check suites, every page.
+    fn commit_first_seen(&self, sha: &str) -> Result<Option<String>, ApiError> {
+        let path = self.repo_path(&format!("/commits/{sha}/check-suites"));
+        Ok(self
+            .get_all(&path)?
+            .iter()
+            .filter_map(|page| page["check_suites"].as_array())
+            .flatten()
+            .filter_map(|s| s["created_at"].as_str())
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .min()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
     }
 
     /// `labeled` and `unlabeled` events from the timeline, oldest first.

@@ -42,6 +42,9 @@ pub struct State {
     pub comments: Vec<Comment>,
     pub permissions: BTreeMap<String, String>,
     pub timeline: Vec<LabelEvent>,
+    /// When each commit's first check suite was created (its push); by
+    /// default [`HEAD`]'s, before any seeded comment.
+    pub pushed: BTreeMap<String, String>,
     /// `GET /user`; `None` answers 403 "Resource not accessible by
     /// integration", as for an installation token.
     pub user: Option<String>,
@@ -72,6 +75,7 @@ impl Default for State {
             comments: Vec::new(),
             permissions: BTreeMap::new(),
             timeline: Vec::new(),
+            pushed: BTreeMap::from([(HEAD.to_string(), "2026-11-27T09:00:00Z".to_string())]),
             user: None,
             user_error: None,
             bot_login: BOT.into(),
@@ -194,6 +198,9 @@ impl GitHubApi for FakeGitHub {
     }
     fn label_events(&self, _number: u64) -> Result<Vec<LabelEvent>, ApiError> {
         Ok(self.call("label_events").timeline.clone())
+    }
+    fn commit_first_seen(&self, sha: &str) -> Result<Option<String>, ApiError> {
+        Ok(self.call("commit_first_seen").pushed.get(sha).cloned())
     }
     fn user(&self) -> Result<String, ApiError> {
         let s = self.call("user");

@@ -213,6 +213,7 @@ fn with_check_open(
     let req = match route::request(ctx, opts, api, routed, app, &mut *obtain)? {
         Admitted::Gate(r) => r,
         Admitted::StoodDown(s) => return sinks.stood_down(check, &s),
+        Admitted::Recorded(r) => return sinks.recorded(check, &r),
     };
     let Request {
         head,

@@ -13,7 +13,7 @@ use super::api::{CheckOutput, GitHubApi};
 use super::command::{self, Command};
 use super::comment::{self, CommentInput, Embedded, Trim};
 use super::gate::{is_protected, GateOptions, OverrideScope};
-use super::route::{label_applier, PullRequest, Queued};
+use super::route::{command_covers, label_applier, PullRequest, Queued};
 use super::state::{self, Acceptance, GateState, Grant};
 use crate::baseline::{self, discover};
 use crate::compare::gate::{self as policy, GateDecision, GateInputs, Override, Role, SetupCheck};
@@ -384,6 +384,14 @@ pub fn resolve_acceptances(
         if edited || !same || !c.author().is_some_and(|u| u.eq_ignore_ascii_case(&a.by)) {
             return false;
         }
+        if let Err(why) = command_covers(api, &a.head_sha, &c.created_at) {
+            println!(
+                "bench-gate: the acceptance of {} does not count: {}.",
+                escape::log_text(&a.metric),
+                escape::log_text(&why)
+            );
+            return false;
+        }
         let revoked = comments
             .iter()
             .filter(|r| (r.created_at.as_str(), r.id) > (c.created_at.as_str(), c.id))
@@ -398,7 +406,7 @@ pub fn resolve_acceptances(
     state.acceptances.retain(|a| holds(a));
     if state.acceptances.len() < before {
         println!(
-            "bench-gate: {} recorded acceptance(s) no longer held (comment gone, edited, revoked, or the permission lost) and were dropped.",
+            "bench-gate: {} recorded acceptance(s) no longer held (comment gone, edited, revoked, written before the commit was pushed, or the permission lost) and were dropped.",
             before - state.acceptances.len()
         );
     }

@@ -97,6 +97,20 @@ pub enum Admitted {
     Gate(Request),
     /// A `workflow_run` whose pull request has moved on.
     StoodDown(StoodDown),
+    /// A `/bench-gate` command under `label-events: benchmark`: recorded,
+    /// not decided (results in a comment never decide then).
+    Recorded(Recorded),
+}
+
+/// A command written into the gate's own record without deciding: the
+/// comment `comment_id` gets `body`, a reply says so, and the check run is
+/// completed as `cancelled` (not passing) until the next measuring run.
+#[derive(Debug)]
+pub struct Recorded {
+    pub pr: u64,
+    pub comment_id: u64,
+    pub body: String,
+    pub reply: String,
 }
 
 /// Why a `workflow_run` decides nothing: its check run is completed as
@@ -236,7 +250,7 @@ pub fn route<'a>(
             gate(&w.workflow_run.head_sha, Pending::WorkflowRun(w))
         }
         Event::MergeGroup(m) => gate(&m.merge_group.head_sha, Pending::MergeGroup(m)),
-        Event::IssueComment(c) => issue_comment(opts, c, api)?,
+        Event::IssueComment(c) => issue_comment(opts, c, api, ctx.run_attempt.as_deref())?,
         Event::PushTag { sha, .. } => gate(sha, Pending::Release),
         Event::PushBranch { sha, .. } | Event::WorkflowDispatch { sha, .. } => {
             gate(sha, Pending::ReportOnly)
@@ -292,7 +306,7 @@ pub fn request(
         }
         Pending::Command(c) => {
             let api = api.context("a /bench-gate command needs a token that can write")?;
-            return Ok(Admitted::Gate(command_request(opts, api, head, c, app)?));
+            return command_request(opts, api, head, c, app);
         }
         Pending::Release => Kind::Release,
         Pending::ReportOnly => Kind::ReportOnly,
@@ -380,6 +394,7 @@ fn issue_comment<'a>(
     opts: &GateOptions,
     c: &IssueCommentPayload,
     api: Option<&dyn GitHubApi>,
+    run_attempt: Option<&str>,
 ) -> Result<Route<'a>> {
     let comment = &c.comment;
     let Some(parsed) = command::parse(&comment.body) else {
@@ -417,6 +432,14 @@ fn issue_comment<'a>(
         Ok(command) => command,
         Err(usage) => return Ok(reply(format!("{usage}; nothing was done."))),
     };
+    // A re-run of the command's workflow run can follow a push (anyone
+    // with write access can re-run it): only a new comment accepts.
+    let attempt = run_attempt.and_then(|a| a.trim().parse::<u64>().ok());
+    if matches!(command, Command::Accept { .. }) && attempt.is_some_and(|n| n > 1) {
+        return Ok(reply(
+            "this is a re-run of the workflow run for the comment, and a re-run accepts nothing (it can follow a push); comment again to accept. Nothing was done.".into(),
+        ));
+    }
     let role = api
         .permission(by)
         .map_err(|e| anyhow::anyhow!("the permission of @{by} could not be read: {e}"))?;
@@ -430,6 +453,16 @@ fn issue_comment<'a>(
     let info = api
         .pull(number)
         .map_err(|e| anyhow::anyhow!("pull request #{number} could not be read: {e}"))?;
+    // A re-run of this workflow after a push would otherwise carry the
+    // comment to a commit nobody with the permission has seen.
+    if let Command::Accept { .. } = &command {
+        if let Err(why) = command_covers(api, &info.head_sha, &comment.created_at) {
+            return Ok(reply(format!(
+                "{}; nothing was done. Accept again on the pull request's head if it is intended.",
+                escape::md_text(&why)
+            )));
+        }
+    }
     // Whether there is anything to re-decide from: a comment that can be
     // the gate's (by its login, or by a bot when that is only known from
     // the check run still to be created). Once the check run is open, only
@@ -478,22 +511,29 @@ fn command_request(
     head: String,
     c: CommandEvent,
     app: Option<&str>,
-) -> Result<Request, Failed> {
+) -> Result<Admitted, Failed> {
     let me = identify(api, opts, app)?;
     let (mine, mut state) = own_state(Some(api), me.as_deref(), c.number, &opts.check_name)
         .map_err(|error| Failed {
             title: "The gate's own record could not be read",
             error,
         })?;
-    let results = mine
-        .last()
-        .and_then(|own| reuse_results(own, &head, &opts.check_name))
-        .ok_or_else(|| Failed {
-            title: "Nothing to re-decide from",
-            error: anyhow::anyhow!(
-                "the gate's own comment holds no results for {head}; push, or re-run the gate's workflow"
-            ),
-        })?;
+    // Under `label-events: benchmark` results in a comment never decide
+    // (anyone with write access can post as the gate's identity): record,
+    // and let the next measuring run decide.
+    let results = match opts.label_events {
+        LabelEvents::Benchmark => None,
+        LabelEvents::Reuse => {
+            let own = mine.last();
+            let reused = own.and_then(|own| reuse_results(own, &head, &opts.check_name));
+            Some(reused.ok_or_else(|| Failed {
+                title: "Nothing to re-decide from",
+                error: anyhow::anyhow!(
+                    "the gate's own comment holds no results for {head}; push, or re-run the gate's workflow"
+                ),
+            })?)
+        }
+    };
     let (verb, asked) = match &c.command {
         Command::Accept { metric, reason } => {
             state.acceptances.retain(|a| &a.metric != metric);
@@ -518,11 +558,35 @@ fn command_request(
             ("revoke", None)
         }
     };
+    let Some(results) = results else {
+        let own = mine.last().ok_or_else(|| Failed {
+            title: "Nothing to record in",
+            error: anyhow::anyhow!(
+                "the gate has no comment of its own on #{} to record the command in; re-run the pull request's gate workflow first",
+                c.number
+            ),
+        })?;
+        let short = &head[..head.len().min(7)];
+        println!(
+            "bench-gate: /bench-gate {verb} by @{} recorded for {short}; under label-events: benchmark it applies at the next measuring run.",
+            escape::log_text(&c.by)
+        );
+        return Ok(Admitted::Recorded(Recorded {
+            pr: c.number,
+            comment_id: own.id,
+            body: state::with_record(own.body.as_deref().unwrap_or_default(), &state),
+            reply: format!(
+                "{}: `/bench-gate {verb}` recorded for {}. With `label-events: benchmark` results in a comment never decide, so it applies at the next measuring run of this commit (re-run the pull request's bench-gate workflow); until then the check is not passing.",
+                escape::md_text(&format!("@{}", c.by)),
+                escape::md_code(short)
+            ),
+        }));
+    };
     println!(
         "bench-gate: /bench-gate {verb} by @{}; re-deciding from the results in the gate's own comment for {head}, without benchmarking.",
         escape::log_text(&c.by)
     );
-    Ok(Request {
+    Ok(Admitted::Gate(Request {
         kind: Kind::PullRequest(Box::new(PullRequest {
             number: c.number,
             me,
@@ -538,7 +602,7 @@ fn command_request(
             "_Re-decided after `/bench-gate {verb}` by {} from this commit's earlier results; nothing was benchmarked again._",
             escape::md_text(&format!("@{}", c.by))
         )],
-    })
+    }))
 }
 
 /// The pull request a merge queue's branch names, as it is now, with the
@@ -576,6 +640,40 @@ fn merge_group(
 fn reuse_results(own: &Comment, head: &str, check: &str) -> Option<Results> {
     let e = comment::decode(own.body.as_deref()?)?;
     (e.head_sha == head && e.check == check).then_some(e.results)
+}
+
+/// Whether a command written at `said_at` can cover a commit GitHub first
+/// saw at `first_seen` (its earliest check suite): only a commit that
+/// existed when the comment was written, so that neither a re-run of the
+/// command's workflow nor a record naming another head carries it to a
+/// later push. Both are GitHub's own timestamps; one missing or unreadable
+/// covers nothing (fail closed).
+pub fn predates(first_seen: Option<&str>, said_at: &str) -> bool {
+    let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    match (first_seen.and_then(t), t(said_at)) {
+        (Some(pushed), Some(said)) => pushed < said,
+        _ => false,
+    }
+}
+
+/// Why a command written at `said_at` cannot cover `head`, if it cannot:
+/// the commit was pushed after it (or GitHub shows no check suite for it,
+/// or they cannot be read).
+pub fn command_covers(api: &dyn GitHubApi, head: &str, said_at: &str) -> Result<(), String> {
+    let short = &head[..head.len().min(7)];
+    if !state::valid_sha(head) {
+        return Err(format!("{short} is not a commit id"));
+    }
+    match api.commit_first_seen(head) {
+        Ok(first) if predates(first.as_deref(), said_at) => Ok(()),
+        Ok(Some(_)) => Err(format!(
+            "commit {short} was pushed after the comment was written; an acceptance covers only a commit it was written on"
+        )),
+        Ok(None) => Err(format!(
+            "GitHub shows no check suite for commit {short}, so when it was pushed is not known"
+        )),
+        Err(e) => Err(format!("the check suites of {short} could not be read: {e}")),
+    }
 }
 
 /// Who applied `label` most recently, from the timeline.
@@ -822,4 +920,24 @@ fn workflow_run(
         source: Source::Artifact(Box::new(results)),
         notes: vec![format!("_Published from the results of workflow run {} (the pull request's own run), after checking that #{pr}'s head is still {}._", run.id, escape::md_code(&run.head_sha[..7.min(run.head_sha.len())]))],
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::predates;
+
+    #[test]
+    fn a_command_covers_only_a_commit_pushed_before_it() {
+        let said = "2026-11-27T10:00:05Z";
+        assert!(predates(Some("2026-11-27T10:00:04Z"), said));
+        // Pushed the same second, or later: not covered.
+        assert!(!predates(Some("2026-11-27T10:00:05Z"), said));
+        assert!(!predates(Some("2026-11-27T10:00:06Z"), said));
+        // Offsets are compared as instants.
+        assert!(predates(Some("2026-11-27T11:00:04+02:00"), said));
+        // Unknown or unreadable: nothing is covered.
+        assert!(!predates(None, said));
+        assert!(!predates(Some("yesterday"), said));
+        assert!(!predates(Some("2026-11-27T10:00:04Z"), ""));
+    }
 }

@@ -17,7 +17,7 @@ use super::context::Context;
 use super::gate::{Failed, GateOptions};
 use super::outcome::{truncate_bytes, Outcome};
 use super::outputs::{self, Output, ResultValue};
-use super::route::StoodDown;
+use super::route::{Recorded, StoodDown};
 use crate::report::escape;
 
 fn now() -> String {
@@ -190,6 +190,32 @@ impl Sinks<'_> {
             "complete the check run",
         );
         Ok(self.nothing_decided(&s.notice, ResultValue::Stale)?)
+    }
+
+    /// A command recorded without deciding (`label-events: benchmark`):
+    /// the record written into the gate's own comment, a reply, and the
+    /// check run `cancelled` (a required check does not take it as
+    /// passing) until the next measuring run decides.
+    pub fn recorded(&self, check: &OpenCheck, r: &Recorded) -> Result<u8, Failed> {
+        if let Some(api) = self.api {
+            api.update_comment(r.comment_id, &r.body)
+                .map_err(|e| Failed {
+                    title: "The command could not be recorded",
+                    error: anyhow::anyhow!("the gate's own comment could not be updated: {e}"),
+                })?;
+        }
+        self.post_reply(r.pr, &r.reply);
+        self.complete(
+            check,
+            "cancelled",
+            "Not decided: a command applies at the next measuring run",
+            "With `label-events: benchmark`, results in a comment never decide; the command was recorded and the next measuring run of this commit decides with it.",
+            "complete the check run",
+        );
+        Ok(self.nothing_decided(
+            "bench-gate gate: the /bench-gate command was recorded; the next measuring run decides.",
+            ResultValue::Skipped,
+        )?)
     }
 
     /// A reply to a `/bench-gate` command; a failure is only a warning.
@@ -392,9 +418,12 @@ impl Sinks<'_> {
     }
 }
 
-/// One comment per pull request and check name: update the newest, delete
-/// duplicates a race left behind, create only when there is none (and look
-/// again before retrying a create).
+/// One comment per pull request and check name: update the newest, create
+/// only when there is none (and look again before retrying a create).
+/// Older ones are left alone, never deleted: anyone with write access can
+/// post as the gate's identity (`github-actions[bot]`), so a comment by
+/// that login is not provably the gate's, and deleting it could lose a
+/// person's data.
 fn upsert_comment(
     api: &dyn GitHubApi,
     me: &str,
@@ -405,18 +434,13 @@ fn upsert_comment(
     let mut existing = comment::ours(api.comments(pr)?, check, me);
     for attempt in 0..3 {
         if let Some(newest) = existing.pop() {
-            let updated = api.update_comment(newest.id, body)?;
-            for dup in existing {
-                if let Err(e) = api.delete_comment(dup.id) {
-                    eprintln!(
-                        "warning: could not delete duplicate comment {}: {e}",
-                        dup.id
-                    );
-                } else {
-                    println!("deleted duplicate bench-gate comment {}", dup.id);
-                }
+            if !existing.is_empty() {
+                println!(
+                    "bench-gate: {} older comment(s) of the same identity left as they are (never deleted)",
+                    existing.len()
+                );
             }
-            return Ok(updated);
+            return api.update_comment(newest.id, body);
         }
         match api.create_comment(pr, body) {
             Ok(c) => {

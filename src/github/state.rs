@@ -106,6 +106,22 @@ pub fn encode(s: &GateState) -> String {
     )
 }
 
+/// `body` with its state block replaced by `s`'s (or, without one, added
+/// after the first line, where the marker is).
+pub fn with_record(body: &str, s: &GateState) -> String {
+    let block = encode(s);
+    if let Some(i) = body.find(OPEN) {
+        if let Some(e) = body[i + OPEN.len()..].find(CLOSE) {
+            let end = i + OPEN.len() + e + CLOSE.len();
+            return format!("{}{block}{}", &body[..i], &body[end..]);
+        }
+    }
+    match body.split_once('\n') {
+        Some((first, rest)) => format!("{first}\n{block}\n{rest}"),
+        None => format!("{body}\n{block}"),
+    }
+}
+
 pub fn valid_sha(s: &str) -> bool {
     s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit())
 }
@@ -219,5 +235,19 @@ mod tests {
         assert!(decode(&encode(&accepted))
             .unwrap_err()
             .contains("acceptance"));
+    }
+
+    #[test]
+    fn a_record_replaces_the_one_in_a_body_or_follows_the_marker() {
+        let old = GateState::new("bench-gate");
+        let mut new = GateState::new("bench-gate");
+        new.grant = Some(grant());
+        let marker = "<!-- bench-gate:comment check=\"bench-gate\" -->";
+        let body = format!("{marker}\n{}\n### Failed\nrest", encode(&old));
+        let out = with_record(&body, &new);
+        assert_eq!(out, format!("{marker}\n{}\n### Failed\nrest", encode(&new)));
+        let out = with_record(&format!("{marker}\n### Failed"), &new);
+        assert_eq!(out, format!("{marker}\n{}\n### Failed", encode(&new)));
+        assert_eq!(decode(&with_record(marker, &new)).unwrap(), Some(new));
     }
 }

@@ -554,7 +554,6 @@ fn adv07_a_stale_run_calls_its_commit_irrelevant_from_the_newer_file_list() {
 /// Fault: src/github/route.rs `issue_comment` (`info.head_sha`, the head
 /// now, whatever the comment's time).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv08_a_rerun_of_the_maintainers_command_accepts_a_later_commit() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();
@@ -648,7 +647,6 @@ fn adv08_a_rerun_of_the_maintainers_command_accepts_a_later_commit() {
 /// Fault: src/github/route.rs `command_request` (`reuse_results` whatever
 /// `opts.label_events`).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv09_a_command_reads_a_forged_results_comment_under_label_events_benchmark() {
     use base64::Engine as _;
     let fake = FakeGitHub::start();
@@ -725,7 +723,6 @@ fn adv09_a_command_reads_a_forged_results_comment_under_label_events_benchmark()
 /// Fault: src/github/outcome.rs `resolve_acceptances` (no check of the
 /// comment against the head).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv10_an_old_acceptance_rebound_to_a_new_head_by_a_forged_record() {
     use bench_gate::github::state;
     let fake = FakeGitHub::start();

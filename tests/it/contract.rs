@@ -42,6 +42,7 @@ const USED: &[(&str, &[&str])] = &[
         &["patch"],
     ),
     ("/repos/{owner}/{repo}/commits/{ref}/check-runs", &["get"]),
+    ("/repos/{owner}/{repo}/commits/{ref}/check-suites", &["get"]),
     ("/user", &["get"]),
     (
         "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
@@ -342,6 +343,8 @@ fn the_gates_requests_match_githubs_rest_description() {
     )
     .unwrap();
     api.update_comment(1, "updated").unwrap();
+    // When a commit was pushed (whether an acceptance can cover it).
+    api.commit_first_seen(&head).unwrap();
     api.delete_comment(1).unwrap();
     // Taking a stale override label off (a name that needs encoding).
     api.remove_label(2, "performance override").unwrap();
@@ -366,6 +369,7 @@ fn the_gates_requests_match_githubs_rest_description() {
         ("post", "/check-runs"),
         ("patch", "/check-runs/"),
         ("get", "/user "),
+        ("get", "/check-suites"),
         ("delete", "/issues/2/labels/performance%20override"),
     ] {
         assert!(

@@ -520,6 +520,147 @@ fn a_maintainer_accepts_one_metric_with_a_comment() {
     assert!(!own(&fake).contains("accepted by"));
 }
 
+/// Under `label-events: benchmark` a command is recorded, not decided from
+/// the results in a comment: the check run is `cancelled` (not passing)
+/// with a reply saying when it applies; the next measuring run of the head
+/// (a re-run of the pull request's workflow) decides with it. An accept
+/// written before the head was pushed is refused with a reply.
+#[test]
+fn under_label_events_benchmark_a_command_applies_at_the_next_measuring_run() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    fake.with(|s| s.permissions.push(("maint".into(), "maintain".into())));
+    let r = regressed(&co);
+    let measure = ["--label-events", "benchmark", "--results", &r];
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &measure,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let ev = comment_event(
+        &fake,
+        &co,
+        "b-accept",
+        "maint",
+        &format!("/bench-gate accept {METRIC} intended"),
+        true,
+    );
+    let lb = ["--label-events", "benchmark"];
+    let out = gate(&fake, &co, "issue_comment", &ev, &lb);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let run = last_check(&fake);
+    assert_eq!(
+        (run.head_sha.as_str(), run.conclusion.as_deref()),
+        (HEAD, Some("cancelled")),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        replies(&fake)
+            .iter()
+            .any(|r| r.contains("applies at the next measuring run")),
+        "{:?}",
+        replies(&fake)
+    );
+    assert!(
+        own(&fake).contains("Failed"),
+        "the verdict shown is unchanged"
+    );
+    // The pull request's run again (a re-run): measured, and accepted.
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        "pull_request.opened.json",
+        &measure,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let run = last_check(&fake);
+    assert_eq!(
+        (run.head_sha.as_str(), run.conclusion.as_deref()),
+        (HEAD, Some("success"))
+    );
+
+    // A push; an accept written before it, re-run after it: refused.
+    let pushed = co.results("pushed.json", 1900.0, 50);
+    let push = payload(&co, "pull_request.synchronize.json", "b-push", |v| {
+        v["pull_request"]["head"]["sha"] = json!(B_SHA);
+    });
+    let old = comment_event(
+        &fake,
+        &co,
+        "b-old",
+        "maint",
+        &format!("/bench-gate accept {METRIC} again"),
+        true,
+    );
+    fake.with(|s| s.head_sha = B_SHA.into());
+    let out = gate(
+        &fake,
+        &co,
+        "pull_request",
+        &push,
+        &[
+            "--label-events",
+            "benchmark",
+            "--results",
+            pushed.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = gate(&fake, &co, "issue_comment", &old, &lb);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        replies(&fake)
+            .iter()
+            .any(|r| r.contains("was pushed after the comment was written")),
+        "{:?}",
+        replies(&fake)
+    );
+    let run = last_check(&fake);
+    assert_eq!(
+        (run.head_sha.as_str(), run.conclusion.as_deref()),
+        (B_SHA, Some("failure"))
+    );
+    // A comment written on B, but a re-run of its workflow run (attempt 2):
+    // a re-run accepts nothing.
+    let new = comment_event(
+        &fake,
+        &co,
+        "b-new",
+        "maint",
+        &format!("/bench-gate accept {METRIC} ok"),
+        true,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bench-gate"))
+        .current_dir(co.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GITHUB_EVENT_NAME", "issue_comment")
+        .env("GITHUB_EVENT_PATH", &new)
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", &fake.uri)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_RUN_ID", "78")
+        .env("GITHUB_RUN_ATTEMPT", "2")
+        .env("BENCH_GATE_RETRY_BASE_MS", "20")
+        .args(["gate", "--label-events", "benchmark"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        replies(&fake)
+            .iter()
+            .any(|r| r.contains("a re-run accepts nothing")),
+        "{:?}",
+        replies(&fake)
+    );
+    assert_eq!(last_check(&fake).conclusion.as_deref(), Some("failure"));
+}
+
 /// The gate's own comment with its record rewritten by `edit` (any
 /// workflow can post as the gate's bot: the record is only as good as the
 /// comment it sits in).

@@ -53,6 +53,11 @@ pub struct State {
     pub timeline: Vec<(String, String, String)>,
     pub permissions: Vec<(String, String)>,
     pub check_runs: Vec<FakeCheckRun>,
+    /// (commit, created_at) of each commit's check suite: GitHub creates
+    /// one when a commit is pushed. The default head's is older than
+    /// anything else; a head set later gets one at the first request after
+    /// (as if pushed then), and so does a check run's commit.
+    pub check_suites: Vec<(String, String)>,
     /// Every request: method, path with query, body.
     pub requests: Vec<(String, String, String)>,
     /// 403 "Resource not accessible by integration" on every write.
@@ -84,6 +89,10 @@ impl Default for State {
             timeline: Vec::new(),
             permissions: Vec::new(),
             check_runs: Vec::new(),
+            check_suites: vec![(
+                "ec26c3e57ca3a959ca5aad62de7213c562f8c821".into(),
+                "2026-11-27T09:00:00Z".into(),
+            )],
             requests: Vec::new(),
             read_only: false,
             faults: Vec::new(),
@@ -111,6 +120,13 @@ impl State {
             self.clock / 60,
             self.clock % 60
         )
+    }
+    /// A check suite for `sha` unless it has one (its push, now).
+    pub fn pushed(&mut self, sha: &str) {
+        if !sha.is_empty() && !self.check_suites.iter().any(|(c, _)| c == sha) {
+            let at = self.timestamp();
+            self.check_suites.push((sha.to_string(), at));
+        }
     }
     /// Adds a comment as if someone (or an earlier run) had posted it.
     pub fn seed_comment(&mut self, body: &str, user: &str) -> u64 {
@@ -319,6 +335,8 @@ impl Respond for Responder {
                 json!({"message": "Resource not accessible by integration", "status": "403"}),
             );
         }
+        let head = s.head_sha.clone();
+        s.pushed(&head);
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let response = match (method.as_str(), segs.as_slice()) {
             ("GET", ["repos", _, _, "pulls", n]) => json_response(
@@ -450,6 +468,7 @@ impl Respond for Responder {
                 }
             }
             ("POST", ["repos", _, _, "check-runs"]) => {
+                s.pushed(body["head_sha"].as_str().unwrap_or_default());
                 let id = s.id();
                 let run = FakeCheckRun {
                     id,
@@ -506,6 +525,22 @@ impl Respond for Responder {
                     }
                     None => json_response(404, json!({"message": "Not Found"})),
                 }
+            }
+            ("GET", ["repos", _, _, "commits", sha, "check-suites"]) => {
+                let suites: Vec<Value> = s
+                    .check_suites
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (c, _))| c == sha)
+                    .map(|(i, (c, at))| {
+                        json!({"id": 500 + i, "head_sha": c, "status": "queued", "created_at": at,
+                               "app": {"slug": "github-actions"}})
+                    })
+                    .collect();
+                json_response(
+                    200,
+                    json!({"total_count": suites.len(), "check_suites": suites}),
+                )
             }
             ("GET", ["repos", _, _, "commits", sha, "check-runs"]) => {
                 let name = query
