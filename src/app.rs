@@ -191,6 +191,8 @@ fn gate(args: GateArgs) -> Result<u8> {
         },
         protected: protected_paths(i),
         relevant_paths: relevant_paths(i),
+        history_branch: args.history_branch.clone().filter(|b| !b.is_empty()),
+        history_keep: args.history_keep as usize,
     };
     let pr_base = match &ctx.event {
         crate::github::context::Event::PullRequest(p) => Some(crate::measure::trees::PrCommits {

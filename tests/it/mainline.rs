@@ -1,0 +1,198 @@
+//! Main's history end to end: pushes to the default branch (GitHub's
+//! example `push` payload, edited) through the real binary against the fake
+//! GitHub: the results kept on a data branch, a step change opening ONE
+//! issue that names its first commit and pull request, a second change and
+//! a drift updating it, and someone else's issue with the marker ignored.
+
+use serde_json::json;
+
+use crate::gatekit::{gate, payload, text, Checkout};
+use crate::support::{FakeGitHub, FakeIssue};
+
+const MARKER: &str = "<!-- bench-gate:main-change -->";
+const DATA: &str = "bench-gate-data";
+
+fn sha(i: usize) -> String {
+    format!("{i:04x}{}", "c0ffee".repeat(6))
+}
+
+/// Push `i` of commit `sha(i)` with this value of the gated metric.
+fn push(fake: &FakeGitHub, co: &Checkout, i: usize, value: f64) -> std::process::Output {
+    co.results("main.json", value, 5);
+    let p = payload(co, "push.branch.json", &format!("push{i}"), |v| {
+        v["after"] = json!(sha(i));
+    });
+    gate(
+        fake,
+        co,
+        "push",
+        &p,
+        &[
+            "--results",
+            &co.path("main.json").display().to_string(),
+            "--history-branch",
+            DATA,
+            "--history-keep",
+            "24",
+        ],
+    )
+}
+
+/// ±10 around `level`, deterministic.
+fn noisy(level: f64, i: usize) -> f64 {
+    level + ((i * 37) % 21) as f64 - 10.0
+}
+
+fn ours(fake: &FakeGitHub) -> Vec<FakeIssue> {
+    fake.with(|s| s.issues.clone())
+        .into_iter()
+        .filter(|i| i.user == "github-actions[bot]")
+        .collect()
+}
+
+#[test]
+fn a_step_on_main_opens_one_issue_naming_its_commit_and_later_changes_update_it() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    // Someone else's issue with the marker, and a record claiming every
+    // step reported: never trusted, never touched.
+    let forged = format!(
+        "{MARKER}\n<!-- bench-gate:main-state eyJzdGVwcyI6W10sImRyaWZ0IjpbXX0= -->\nnothing to see"
+    );
+    fake.with(|s| {
+        s.issues.push(FakeIssue {
+            number: 5,
+            title: "Performance change on main".into(),
+            body: forged.clone(),
+            user: "mallory".into(),
+            updates: 0,
+        });
+        s.commit_pulls
+            .insert(sha(13), vec![(7, "Parse headers lazily".into())]);
+    });
+    // 13 runs at 1300 (below the baseline's 1500: no drift), then 1500
+    // from commit 13 on (+15 %, above the 10 % warning threshold).
+    for i in 0..16 {
+        let value = noisy(if i < 13 { 1300.0 } else { 1500.0 }, i);
+        let out = push(&fake, &co, i, value);
+        assert_eq!(out.status.code(), Some(0), "push {i}: {}", text(&out));
+        if i < 15 {
+            assert!(ours(&fake).is_empty(), "push {i}: no issue yet");
+        }
+    }
+    let issues = ours(&fake);
+    assert_eq!(issues.len(), 1, "one issue");
+    let first = issues[0].clone();
+    assert_eq!(first.title, "Performance change on main");
+    assert!(first.body.starts_with(MARKER), "{}", first.body);
+    assert!(
+        first
+            .body
+            .contains("| 🔺 `generation.single.latency_p50_ms` | `000dc0f` |"),
+        "{}",
+        first.body
+    );
+    // The first commit of the change is commit 13, and its pull request.
+    let line = first
+        .body
+        .lines()
+        .find(|l| l.contains("generation.single.latency_p50_ms` |"))
+        .unwrap();
+    assert!(line.contains("#7 (Parse headers lazily)"), "{line}");
+    assert!(first.body.contains(&format!("▶ {:.4}", noisy(1500.0, 13))));
+    assert!(first
+        .body
+        .contains("bench-gate capture --output baselines/v1.12.1.yaml --baseline-version 1.12.1"));
+    assert!(first.body.contains("generation.single.latency_p50_ms"));
+    let mallory = fake.with(|s| s.issues.iter().find(|i| i.number == 5).cloned().unwrap());
+    assert_eq!((mallory.updates, mallory.body), (0, forged));
+
+    // The data branch was created, and holds one line per push.
+    let files = fake.with(|s| s.data_files.clone());
+    assert_eq!(files.len(), 1, "{:?}", files.keys());
+    let ((branch, path), (content, _)) = files.into_iter().next().unwrap();
+    assert_eq!(branch, DATA);
+    assert!(path.starts_with("bench-gate/history/standard/"), "{path}");
+    assert_eq!(content.lines().count(), 16);
+
+    // Nothing new: the issue stays as it is.
+    let out = push(&fake, &co, 16, noisy(1500.0, 16));
+    assert!(text(&out).contains("reported already"), "{}", text(&out));
+    assert_eq!(ours(&fake)[0].updates, 0);
+
+    // A second step, back down at commit 23: the same issue, updated.
+    for i in 17..26 {
+        let out = push(
+            &fake,
+            &co,
+            i,
+            noisy(if i < 23 { 1500.0 } else { 1300.0 }, i),
+        );
+        assert_eq!(out.status.code(), Some(0), "push {i}: {}", text(&out));
+    }
+    let issues = ours(&fake);
+    assert_eq!(issues.len(), 1, "still one issue");
+    assert_eq!(issues[0].number, first.number);
+    assert_eq!(issues[0].updates, 1);
+    assert!(
+        issues[0].body.contains(
+            "| 🟢 `generation.single.latency_p50_ms` | `0017c0f` | none (pushed directly) |"
+        ),
+        "{}",
+        issues[0].body
+    );
+    // Bounded: the last 24 runs.
+    let content = fake.with(|s| s.data_files.values().next().unwrap().0.clone());
+    assert_eq!(content.lines().count(), 24);
+    assert!(content.contains(&sha(25)) && !content.contains(&sha(1)));
+
+    // Main drifts beyond the warning threshold from the baseline: updated,
+    // with the drift's table.
+    let out = push(&fake, &co, 26, 1800.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let issues = ours(&fake);
+    assert_eq!((issues.len(), issues[0].updates), (1, 2));
+    assert!(
+        issues[0]
+            .body
+            .contains("### Drift from the committed baseline `1.12.0`"),
+        "{}",
+        issues[0].body
+    );
+}
+
+/// A push to another branch keeps nothing; a token that cannot write is
+/// an error.
+#[test]
+fn only_pushes_to_the_default_branch_are_kept() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let p = payload(&co, "push.branch.json", "other", |v| {
+        v["ref"] = json!("refs/heads/feature");
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "push",
+        &p,
+        &["--results", "clean.json", "--history-branch", DATA],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(fake.requests().is_empty(), "no API call");
+
+    // A token that cannot write: an error that names the permissions.
+    fake.with(|s| s.read_only = true);
+    let out = gate(
+        &fake,
+        &co,
+        "push",
+        "push.branch.json",
+        &["--results", "clean.json", "--history-branch", DATA],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("main's history (needs `contents: write` and `issues: write`)"),
+        "{}",
+        text(&out)
+    );
+}
