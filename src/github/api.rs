@@ -291,7 +291,8 @@ pub trait GitHubApi {
     fn read_file(&self, _branch: &str, _path: &str) -> Result<Option<DataFile>, ApiError> {
         Err(unsupported("read_file"))
     }
-    /// Creates or replaces a file on a branch (`sha`: the blob replaced).
+    /// Creates or replaces a file on a branch (`sha`: the blob replaced);
+    /// the commit that wrote it, when the answer names one.
     fn write_file(
         &self,
         _branch: &str,
@@ -299,7 +300,7 @@ pub trait GitHubApi {
         _content: &str,
         _sha: Option<&str>,
         _message: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<String>, ApiError> {
         Err(unsupported("write_file"))
     }
     /// Creates branch `branch` at commit `sha`.
@@ -783,7 +784,7 @@ impl GitHubApi for GitHub {
         content: &str,
         sha: Option<&str>,
         message: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<String>, ApiError> {
         use base64::Engine as _;
         let mut body = json!({
             "message": message,
@@ -793,12 +794,15 @@ impl GitHubApi for GitHub {
         if let Some(sha) = sha {
             body["sha"] = json!(sha);
         }
-        self.request(
+        let r = self.request(
             Method::PUT,
             &self.repo_path(&format!("/contents/{}", encode_path(path))),
             Some(&body),
-        )
-        .map(|_| ())
+        )?;
+        Ok(r.body
+            .pointer("/commit/sha")
+            .and_then(Value::as_str)
+            .map(str::to_string))
     }
 
     fn create_branch(&self, branch: &str, sha: &str) -> Result<(), ApiError> {

@@ -326,6 +326,10 @@ fn with_check_open(
             &head,
             &o.results,
             compared.as_ref().map(|(c, _)| c),
+            ctx.repo
+                .as_ref()
+                .map(|r| format!("{}/{}", ctx.server_url, r.full()))
+                .as_deref(),
         )
         .map_err(|e| e.context("main's history (needs `contents: write` and `issues: write`)"))?;
         for line in log {

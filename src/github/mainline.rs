@@ -48,6 +48,32 @@ struct Found {
     step: Step,
     commit: String,
     worse: bool,
+    /// Found on this push or the one before: the step's `k` runs end
+    /// at the newest run, or one before it (the best of a run of adjacent
+    /// positions can move by one).
+    fresh: bool,
+}
+
+impl Found {
+    fn key(&self) -> String {
+        format!("{}@{}", self.metric, self.commit)
+    }
+}
+
+/// Whether `e`'s value of `m`'s metric is beyond `m`'s warning threshold
+/// from the baseline.
+fn beyond_warning(m: &crate::compare::MetricComparison, e: &Entry) -> bool {
+    let (Some(base), Some(v)) = (m.baseline, e.metrics.get(&m.name)) else {
+        return false;
+    };
+    if base == 0.0 {
+        return false;
+    }
+    let worse_pct = match m.direction {
+        Direction::Lower => (v / base - 1.0) * 100.0,
+        Direction::Higher => (1.0 - v / base) * 100.0,
+    };
+    worse_pct >= m.thresholds.warning
 }
 
 /// The environment fingerprint's short id: SHA-256 of its keys' values.
@@ -92,6 +118,7 @@ pub fn record(
     head: &str,
     results: &Results,
     compared: Option<&Comparison>,
+    web: Option<&str>,
 ) -> Result<Vec<String>> {
     let mut log = Vec::new();
     let path = data_path(results);
@@ -119,8 +146,22 @@ pub fn record(
                 .collect()
         })
         .unwrap_or_default();
-    if found.is_empty() && drift.is_empty() {
-        log.push("bench-gate: main's history: no step change, no drift from the baseline".into());
+    // What this push can report: a step found on this push (or moved by
+    // it to the next commit), a metric that crossed the warning threshold
+    // on it. Older ones were reported then (or their issue was closed).
+    let fresh: BTreeSet<String> = found.iter().filter(|f| f.fresh).map(Found::key).collect();
+    let previous = entries.len().checked_sub(2).map(|i| &entries[i]);
+    let crossed: BTreeSet<String> = drift
+        .iter()
+        .filter(|m| !previous.is_some_and(|p| beyond_warning(m, p)))
+        .map(|m| m.name.clone())
+        .collect();
+    if fresh.is_empty() && crossed.is_empty() {
+        log.push(format!(
+            "bench-gate: main's history: no new step change ({} in the series), no metric newly beyond the warning threshold ({} beyond it)",
+            found.len(),
+            drift.len()
+        ));
         return Ok(log);
     }
     let me = identify(api, opts)?;
@@ -133,19 +174,34 @@ pub fn record(
         .as_ref()
         .and_then(|i| decode(i.body.as_deref().unwrap_or_default()))
         .unwrap_or_default();
-    let mut now = before.clone();
-    now.steps
-        .extend(found.iter().map(|f| format!("{}@{}", f.metric, f.commit)));
-    now.drift.extend(drift.iter().map(|m| m.name.clone()));
-    if ours.is_some() && now == before {
+    if fresh.is_subset(&before.steps) && crossed.is_subset(&before.drift) {
         log.push("bench-gate: main's history: the change is reported already".into());
         return Ok(log);
     }
+    let mut now = before.clone();
+    now.steps.extend(found.iter().map(Found::key));
+    now.drift.extend(drift.iter().map(|m| m.name.clone()));
     let pulls: BTreeMap<String, String> = found
         .iter()
         .map(|f| (f.commit.clone(), pull_of(api, &f.commit)))
         .collect();
+    let shown = shown(&found, &drift);
+    let chart = web.and_then(|web| match chart(api, branch, &path, &entries, &shown, head) {
+        Ok((svg_path, commit)) => escape::md_url(&format!(
+            "{web}/raw/{}/{svg_path}",
+            commit.as_deref().unwrap_or(branch)
+        )),
+        Err(e) => {
+            log.push(format!(
+                "::warning title=bench-gate::main's history: the chart could not be written ({}); the issue shows the table only",
+                escape::log(&format!("{e:#}"))
+            ));
+            None
+        }
+    });
     let body = body(&Body {
+        chart: chart.as_deref(),
+        shown: &shown,
         state: &now,
         found: &found,
         drift: &drift,
@@ -208,7 +264,7 @@ fn append(
             file.as_ref().map(|f| f.sha.as_str()),
             &message,
         ) {
-            Ok(()) => return Ok(entries),
+            Ok(_) => return Ok(entries),
             // No such branch yet: created at this commit, once.
             Err(e) if file.is_none() && !tried_branch && matches!(e.status(), Some(404 | 422)) => {
                 tried_branch = true;
@@ -254,6 +310,7 @@ fn steps(
             };
             out.push(Found {
                 metric: name.clone(),
+                fresh: step.index + AFTER + 1 >= series.len(),
                 step,
                 commit,
                 worse,
@@ -315,7 +372,51 @@ fn encode(r: &Reported) -> String {
     )
 }
 
+/// The metrics the issue shows: those with a step or drifting.
+fn shown(found: &[Found], drift: &[&crate::compare::MetricComparison]) -> Vec<String> {
+    let mut shown: Vec<String> = found.iter().map(|f| f.metric.clone()).collect();
+    shown.extend(drift.iter().map(|m| m.name.clone()));
+    shown.sort();
+    shown.dedup();
+    shown
+}
+
+/// The shown metrics' series as an SVG chart next to the data file (an
+/// issue cannot hold an inline SVG: GitHub strips it); its path, and the
+/// commit that wrote it.
+fn chart(
+    api: &dyn GitHubApi,
+    branch: &str,
+    data: &str,
+    entries: &[Entry],
+    shown: &[String],
+    head: &str,
+) -> Result<(String, Option<String>)> {
+    let path = format!("{}.svg", data.trim_end_matches(".jsonl"));
+    let only: Vec<Entry> = entries
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e.metrics.retain(|k, _| shown.contains(k));
+            e
+        })
+        .collect();
+    let svg = crate::report::history::svg(&only, None);
+    let sha = api.read_file(branch, &path)?.map(|f| f.sha);
+    let commit = api.write_file(
+        branch,
+        &path,
+        &svg,
+        sha.as_deref(),
+        &format!("bench-gate: chart at {}", &head[..7.min(head.len())]),
+    )?;
+    Ok((path, commit))
+}
+
 struct Body<'a> {
+    /// The chart's URL, when it was written.
+    chart: Option<&'a str>,
+    shown: &'a [String],
     state: &'a Reported,
     found: &'a [Found],
     drift: &'a [&'a crate::compare::MetricComparison],
@@ -389,17 +490,21 @@ fn body(b: &Body) -> String {
         }
         s.push('\n');
     }
-    // The series, as a table: an issue cannot embed an inline SVG (GitHub
-    // strips it), and an image would need a URL the reader can fetch.
-    let mut shown: Vec<&str> = b.found.iter().map(|f| f.metric.as_str()).collect();
-    shown.extend(b.drift.iter().map(|m| m.name.as_str()));
-    shown.sort();
-    shown.dedup();
+    // The series: the chart (an image on the data branch, shown where the
+    // reader can fetch it) and the same numbers as a table, which shows
+    // everywhere (a private repository's raw files need a login).
+    let shown: Vec<&str> = b.shown.iter().map(String::as_str).collect();
     let step_commits: BTreeSet<(&str, &str)> = b
         .found
         .iter()
         .map(|f| (f.metric.as_str(), f.commit.as_str()))
         .collect();
+    if let Some(url) = b.chart {
+        let _ = writeln!(
+            s,
+            "### Chart\n\n![main's series of the metrics above]({url})\n"
+        );
+    }
     let last = &b.entries[b.entries.len().saturating_sub(SHOWN)..];
     let _ = writeln!(
         s,

@@ -107,13 +107,28 @@ fn a_step_on_main_opens_one_issue_naming_its_commit_and_later_changes_update_it(
     let mallory = fake.with(|s| s.issues.iter().find(|i| i.number == 5).cloned().unwrap());
     assert_eq!((mallory.updates, mallory.body), (0, forged));
 
-    // The data branch was created, and holds one line per push.
+    // The data branch was created, and holds one line per push, and the
+    // chart the issue shows.
     let files = fake.with(|s| s.data_files.clone());
-    assert_eq!(files.len(), 1, "{:?}", files.keys());
-    let ((branch, path), (content, _)) = files.into_iter().next().unwrap();
+    let paths: Vec<&(String, String)> = files.keys().collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    let (branch, path) = paths[0].clone();
     assert_eq!(branch, DATA);
-    assert!(path.starts_with("bench-gate/history/standard/"), "{path}");
-    assert_eq!(content.lines().count(), 16);
+    assert!(
+        path.starts_with("bench-gate/history/standard/") && path.ends_with(".jsonl"),
+        "{path}"
+    );
+    assert_eq!(files[paths[0]].0.lines().count(), 16);
+    let svg = path.replace(".jsonl", ".svg");
+    assert!(files[&(branch.clone(), svg.clone())].0.starts_with("<svg"));
+    let chart_commit = files[&(branch, svg.clone())].1.clone();
+    assert!(
+        first.body.contains(&format!(
+            "![main's series of the metrics above](https://github.com/Codertocat/Hello-World/raw/{chart_commit}/{svg})"
+        )),
+        "{}",
+        first.body
+    );
 
     // Nothing new: the issue stays as it is.
     let out = push(&fake, &co, 16, noisy(1500.0, 16));
@@ -143,6 +158,7 @@ fn a_step_on_main_opens_one_issue_naming_its_commit_and_later_changes_update_it(
     );
     // Bounded: the last 24 runs.
     let content = fake.with(|s| s.data_files.values().next().unwrap().0.clone());
+    assert!(content.starts_with('{'), "the JSON Lines file sorts first");
     assert_eq!(content.lines().count(), 24);
     assert!(content.contains(&sha(25)) && !content.contains(&sha(1)));
 
@@ -159,6 +175,14 @@ fn a_step_on_main_opens_one_issue_naming_its_commit_and_later_changes_update_it(
         "{}",
         issues[0].body
     );
+    // Still drifting on the next push: not newly, left alone.
+    let out = push(&fake, &co, 27, 1790.0);
+    assert!(
+        text(&out).contains("no metric newly beyond the warning threshold (1 beyond it)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(ours(&fake)[0].updates, 2);
 }
 
 /// A push to another branch keeps nothing; a token that cannot write is
