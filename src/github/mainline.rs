@@ -582,6 +582,60 @@ fn proposal(b: &Body) -> String {
 mod tests {
     use super::*;
 
+    fn entries(values: &[f64]) -> Vec<Entry> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Entry {
+                time: "t".into(),
+                commit: Some(format!("{i:040x}")),
+                git_ref: None,
+                workload: "w".into(),
+                metrics: [("a_ms".to_string(), *v)].into_iter().collect(),
+                units: BTreeMap::new(),
+            })
+            .collect()
+    }
+
+    /// A step is fresh on the push that brings its third run and the next
+    /// one, then no longer; a higher-is-better metric going down is worse.
+    #[test]
+    fn a_step_is_fresh_for_two_pushes_and_knows_worse() {
+        let mut values = vec![10.0, 10.2, 9.9, 10.1, 10.0, 9.8, 10.3, 10.1, 9.9, 10.0];
+        values.extend([12.0, 12.1, 11.9, 12.2, 12.0]);
+        let lower: BTreeMap<&str, Direction> = [("a_ms", Direction::Lower)].into();
+        let floor = |_: &str| 0.1;
+        let fresh: Vec<bool> = (13..=15)
+            .map(|n| {
+                let found = steps(&entries(&values[..n]), &lower, &floor);
+                assert_eq!(found.len(), 1);
+                assert_eq!(found[0].commit, format!("{:040x}", 10));
+                assert!(found[0].worse);
+                found[0].fresh
+            })
+            .collect();
+        assert_eq!(fresh, [true, true, false]);
+        let higher: BTreeMap<&str, Direction> = [("a_ms", Direction::Higher)].into();
+        assert!(!steps(&entries(&values), &higher, &floor)[0].worse);
+        // Below the floor (the warning threshold): none.
+        assert!(steps(&entries(&values), &lower, &|_: &str| 0.25).is_empty());
+    }
+
+    #[test]
+    fn the_data_path_cannot_leave_its_folder() {
+        let mut r: Results =
+            serde_json::from_str(r#"{"schema_version":1,"tool":"bench-gate","tool_version":"0","created_at":"x","workload":"../a b","environment":{"cpu_model":"X"},"scenarios":[],"metrics":{}}"#)
+                .unwrap();
+        let p = data_path(&r);
+        assert!(
+            p.starts_with("bench-gate/history/_a_b/") && p.ends_with(".jsonl"),
+            "{p}"
+        );
+        // Another machine, another file.
+        r.environment.insert("cpu_model".into(), "Y".into());
+        assert_ne!(data_path(&r), p);
+    }
+
     #[test]
     fn the_record_round_trips_and_a_foreign_one_is_none() {
         let mut r = Reported::default();
