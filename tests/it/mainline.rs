@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use crate::gatekit::{gate, payload, text, Checkout};
-use crate::support::{FakeGitHub, FakeIssue};
+use crate::support::{FakeGitHub, FakeIssue, Fault};
 
 const MARKER: &str = "<!-- bench-gate:main-change -->";
 const DATA: &str = "bench-gate-data";
@@ -185,8 +185,8 @@ fn a_step_on_main_opens_one_issue_naming_its_commit_and_later_changes_update_it(
     assert_eq!(ours(&fake)[0].updates, 2);
 }
 
-/// A push to another branch keeps nothing; a token that cannot write is
-/// an error.
+/// A push to another branch keeps nothing; a write that lost a race is
+/// tried again; a token that cannot write is an error.
 #[test]
 fn only_pushes_to_the_default_branch_are_kept() {
     let fake = FakeGitHub::start();
@@ -203,6 +203,28 @@ fn only_pushes_to_the_default_branch_are_kept() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(fake.requests().is_empty(), "no API call");
+
+    // Another run wrote the file meanwhile (HTTP 409): read again, written.
+    fake.with(|s| {
+        s.faults.push(Fault {
+            method: "PUT",
+            path: "/contents/",
+            status: 409,
+            retry_after: None,
+            apply: false,
+        })
+    });
+    let out = gate(
+        &fake,
+        &co,
+        "push",
+        "push.branch.json",
+        &["--results", "clean.json", "--history-branch", DATA],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(fake.with(|s| s.faults.is_empty()), "the fault was hit");
+    let lines = fake.with(|s| s.data_files.values().next().unwrap().0.lines().count());
+    assert_eq!(lines, 1);
 
     // A token that cannot write: an error that names the permissions.
     fake.with(|s| s.read_only = true);
