@@ -190,7 +190,20 @@ fn flow(
     // A push to the default branch, with main's history kept: the only
     // calls are the history's (data branch, issue), after the report.
     let history = match (&ctx.event, &opts.history_branch, api) {
-        (Event::PushBranch { default: true, .. }, Some(branch), Some(api)) => {
+        (
+            Event::PushBranch {
+                default: true,
+                branch: pushed,
+                ..
+            },
+            Some(branch),
+            Some(api),
+        ) => {
+            anyhow::ensure!(
+                pushed != branch,
+                "--history-branch {}: that is the branch pushed to; main's history needs a branch of its own (e.g. bench-gate-data)",
+                escape::log(branch)
+            );
             Some(History { api, branch })
         }
         _ => None,

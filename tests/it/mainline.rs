@@ -226,6 +226,23 @@ fn only_pushes_to_the_default_branch_are_kept() {
     let lines = fake.with(|s| s.data_files.values().next().unwrap().0.lines().count());
     assert_eq!(lines, 1);
 
+    // The default branch itself as the data branch: refused, nothing written.
+    let before = fake.requests().len();
+    let out = gate(
+        &fake,
+        &co,
+        "push",
+        "push.branch.json",
+        &["--results", "clean.json", "--history-branch", "master"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("--history-branch master: that is the branch pushed to"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(fake.requests().len(), before);
+
     // A token that cannot write: an error that names the permissions.
     fake.with(|s| s.read_only = true);
     let out = gate(
