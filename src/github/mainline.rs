@@ -124,8 +124,9 @@ pub fn record(
     let path = data_path(results);
     let entries = append(api, opts, branch, head, results, &path)?;
     log.push(format!(
-        "bench-gate: main's history: {} run(s) in {path} on branch {branch}",
-        entries.len()
+        "bench-gate: main's history: {} run(s) in {path} on branch {}",
+        entries.len(),
+        escape::log(branch)
     ));
     let directions: BTreeMap<&str, Direction> = results
         .metrics
@@ -194,7 +195,7 @@ pub fn record(
         Err(e) => {
             log.push(format!(
                 "::warning title=bench-gate::main's history: the chart could not be written ({}); the issue shows the table only",
-                escape::log(&format!("{e:#}"))
+                escape::command_data(&escape::log(&format!("{e:#}")))
             ));
             None
         }
@@ -211,17 +212,12 @@ pub fn record(
         compared,
         head,
     });
-    let issue: Issue = match ours {
-        Some(i) => api.update_issue(i.number, &body)?,
-        None => api.create_issue(TITLE, &body)?,
+    let (issue, done): (Issue, &str) = match ours {
+        Some(i) => (api.update_issue(i.number, &body)?, "updated"),
+        None => (api.create_issue(TITLE, &body)?, "opened"),
     };
     log.push(format!(
-        "bench-gate: main's history: {} {}",
-        if before == Reported::default() {
-            "opened"
-        } else {
-            "updated"
-        },
+        "bench-gate: main's history: {done} {}",
         escape::log(&issue.html_url)
     ));
     Ok(log)

@@ -78,6 +78,12 @@ fn a_step_on_main_opens_one_issue_naming_its_commit_and_later_changes_update_it(
         assert_eq!(out.status.code(), Some(0), "push {i}: {}", text(&out));
         if i < 15 {
             assert!(ours(&fake).is_empty(), "push {i}: no issue yet");
+        } else {
+            assert!(
+                text(&out).contains("bench-gate: main's history: opened "),
+                "{}",
+                text(&out)
+            );
         }
     }
     let issues = ours(&fake);
@@ -166,6 +172,11 @@ fn a_step_on_main_opens_one_issue_naming_its_commit_and_later_changes_update_it(
     // with the drift's table.
     let out = push(&fake, &co, 26, 1800.0);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("bench-gate: main's history: updated "),
+        "{}",
+        text(&out)
+    );
     let issues = ours(&fake);
     assert_eq!((issues.len(), issues[0].updates), (1, 2));
     assert!(
