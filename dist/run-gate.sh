@@ -71,6 +71,8 @@ add_to args --check-name "${INPUT_CHECK_NAME:-}"
 add_to args --comment "${INPUT_COMMENT:-}"
 add_to args --fail-on-regression "${INPUT_FAIL_ON_REGRESSION:-}"
 add_to args --history-url "${INPUT_HISTORY_URL:-}"
+add_to args --history-branch "${INPUT_HISTORY_BRANCH:-}"
+add_to args --history-keep "${INPUT_HISTORY_KEEP:-}"
 add_to args --gate-on "${INPUT_GATE_ON:-}"
 if [ "$allow_prt" = true ]; then args+=(--allow-pull-request-target); fi
 add_to args --missing "${INPUT_MISSING:-}"

@@ -302,6 +302,8 @@ fn gate(args: GateArgs) -> Result<u8> {
         },
         protected: protected_paths(i),
         relevant_paths: relevant_paths(i),
+        history_branch: args.history_branch.clone().filter(|b| !b.is_empty()),
+        history_keep: args.history_keep as usize,
     };
     let pr_base = pr_commits(&ctx);
     let (ab, gate_on) = ab_plan(

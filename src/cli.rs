@@ -572,6 +572,15 @@ pub struct GateArgs {
     /// A page with the metrics' history charts, linked from the comment.
     #[arg(long, value_name = "URL")]
     pub history_url: Option<String>,
+    /// On pushes to the default branch: keep main's results on this branch
+    /// (per workload and runner fingerprint), look for step changes, and
+    /// open or update the issue "Performance change on main". Needs
+    /// `contents: write` and `issues: write`.
+    #[arg(long, value_name = "BRANCH")]
+    pub history_branch: Option<String>,
+    /// Runs of main kept per workload and runner fingerprint.
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub history_keep: u64,
     /// The login the token posts comments as, when `GET /user` cannot tell
     /// (a GitHub App: `my-app[bot]`). Only comments by this login are the gate's.
     #[arg(long, value_name = "LOGIN")]

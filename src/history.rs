@@ -47,14 +47,29 @@ pub fn load(path: &Path) -> Result<Vec<Entry>> {
     }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Entries from JSON Lines text; `name` (a file) names a bad line.
+pub fn parse(text: &str, name: &str) -> Result<Vec<Entry>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             serde_json::from_str(l)
-                .with_context(|| format!("{}:{}: not a history entry", path.display(), i + 1))
+                .with_context(|| format!("{name}:{}: not a history entry", i + 1))
         })
         .collect()
+}
+
+/// JSON Lines text of `entries`, the inverse of [`parse`].
+pub fn to_text(entries: &[Entry]) -> String {
+    let mut text = String::new();
+    for e in entries {
+        text.push_str(&serde_json::to_string(e).expect("an entry serialises"));
+        text.push('\n');
+    }
+    text
 }
 
 /// Appends an entry: the whole file is written aside and renamed, so a
@@ -66,12 +81,7 @@ pub fn append(path: &Path, e: &Entry, keep: Option<usize>) -> Result<usize> {
         let drop = entries.len().saturating_sub(k);
         entries.drain(..drop);
     }
-    let mut text = String::new();
-    for e in &entries {
-        text.push_str(&serde_json::to_string(e)?);
-        text.push('\n');
-    }
-    crate::fsutil::write_atomic(path, text.as_bytes())?;
+    crate::fsutil::write_atomic(path, to_text(&entries).as_bytes())?;
     Ok(entries.len())
 }
 

@@ -191,6 +191,58 @@ pub struct PullInfo {
     pub changed_files: u64,
 }
 
+/// A file read from a branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataFile {
+    pub content: String,
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Issue {
+    pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub html_url: String,
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+impl Issue {
+    pub fn author(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.login.as_str())
+    }
+}
+
+/// Percent-encodes one path segment or query value (RFC 3986 unreserved
+/// characters kept).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A repository path, each segment encoded, the slashes kept.
+fn encode_path(p: &str) -> String {
+    p.split('/').map(encode).collect::<Vec<_>>().join("/")
+}
+
+fn unsupported(what: &str) -> ApiError {
+    ApiError::Transport {
+        method: "-".into(),
+        path: what.into(),
+        message: "not supported by this client".into(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelEvent {
     pub label: String,
@@ -239,6 +291,43 @@ pub trait GitHubApi {
         completed_at: &str,
         out: &CheckOutput,
     ) -> Result<(), ApiError>;
+    /// A file on a branch, decoded, and its blob SHA (for the update);
+    /// `None` when the file or the branch does not exist.
+    fn read_file(&self, _branch: &str, _path: &str) -> Result<Option<DataFile>, ApiError> {
+        Err(unsupported("read_file"))
+    }
+    /// Creates or replaces a file on a branch (`sha`: the blob replaced);
+    /// the commit that wrote it, when the answer names one.
+    fn write_file(
+        &self,
+        _branch: &str,
+        _path: &str,
+        _content: &str,
+        _sha: Option<&str>,
+        _message: &str,
+    ) -> Result<Option<String>, ApiError> {
+        Err(unsupported("write_file"))
+    }
+    /// Creates branch `branch` at commit `sha`.
+    fn create_branch(&self, _branch: &str, _sha: &str) -> Result<(), ApiError> {
+        Err(unsupported("create_branch"))
+    }
+    /// The repository's open issues (not pull requests), every page.
+    fn open_issues(&self) -> Result<Vec<Issue>, ApiError> {
+        Err(unsupported("open_issues"))
+    }
+    /// Not retried: a retried create could open two.
+    fn create_issue(&self, _title: &str, _body: &str) -> Result<Issue, ApiError> {
+        Err(unsupported("create_issue"))
+    }
+    fn update_issue(&self, _number: u64, _body: &str) -> Result<Issue, ApiError> {
+        Err(unsupported("update_issue"))
+    }
+    /// The pull requests a commit belongs to (merged into the default
+    /// branch, or open with it), as (number, title).
+    fn commit_pulls(&self, _sha: &str) -> Result<Vec<(u64, String)>, ApiError> {
+        Err(unsupported("commit_pulls"))
+    }
     /// While the returned registration lives, an interrupt (a cancelled
     /// job) completes check run `id` as `cancelled`. `None`: nothing to do
     /// (a client that cannot be reached from the interrupt handler).
@@ -416,6 +505,7 @@ impl GitHub {
                 Method::GET => self.octo._get(path).await,
                 Method::POST => self.octo._post(path, body).await,
                 Method::PATCH => self.octo._patch(path, body).await,
+                Method::PUT => self.octo._put(path, body).await,
                 Method::DELETE => self.octo._delete(path, None::<&()>).await,
                 _ => unreachable!("only the methods above are used"),
             }
@@ -576,15 +666,7 @@ impl GitHubApi for GitHub {
     /// Removes a label from an issue or pull request; a label that is
     /// already gone (404) is not an error.
     fn remove_label(&self, number: u64, label: &str) -> Result<(), ApiError> {
-        let encoded: String = label
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b => format!("%{b:02X}"),
-            })
-            .collect();
+        let encoded = encode(label);
         match self.request(
             Method::DELETE,
             &self.repo_path(&format!("/issues/{number}/labels/{encoded}")),
@@ -678,6 +760,129 @@ impl GitHubApi for GitHub {
             .map(|t| t.with_timezone(&chrono::Utc))
             .min()
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+    }
+
+    fn read_file(&self, branch: &str, path: &str) -> Result<Option<DataFile>, ApiError> {
+        let r = match self.request(
+            Method::GET,
+            &self.repo_path(&format!(
+                "/contents/{}?ref={}",
+                encode_path(path),
+                encode(branch)
+            )),
+            None,
+        ) {
+            Ok(r) => r,
+            Err(e) if e.status() == Some(404) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let bad = |message: &str| ApiError::Transport {
+            method: "GET".into(),
+            path: format!("contents/{path}"),
+            message: message.into(),
+        };
+        let b64: String = r.body["content"]
+            .as_str()
+            .ok_or_else(|| bad("no content (not a file, or larger than 1 MB)"))?
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| bad(&format!("content is not base64: {e}")))?;
+        Ok(Some(DataFile {
+            content: String::from_utf8(bytes).map_err(|_| bad("content is not UTF-8"))?,
+            sha: r.body["sha"].as_str().unwrap_or_default().to_string(),
+        }))
+    }
+
+    fn write_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &str,
+        sha: Option<&str>,
+        message: &str,
+    ) -> Result<Option<String>, ApiError> {
+        use base64::Engine as _;
+        let mut body = json!({
+            "message": message,
+            "content": base64::engine::general_purpose::STANDARD.encode(content),
+            "branch": branch,
+        });
+        if let Some(sha) = sha {
+            body["sha"] = json!(sha);
+        }
+        let r = self.request(
+            Method::PUT,
+            &self.repo_path(&format!("/contents/{}", encode_path(path))),
+            Some(&body),
+        )?;
+        Ok(r.body
+            .pointer("/commit/sha")
+            .and_then(Value::as_str)
+            .map(str::to_string))
+    }
+
+    fn create_branch(&self, branch: &str, sha: &str) -> Result<(), ApiError> {
+        self.once(
+            &Method::POST,
+            &self.repo_path("/git/refs"),
+            Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": sha})),
+        )
+        .map(|_| ())
+        .map_err(|(e, _)| e)
+    }
+
+    fn open_issues(&self) -> Result<Vec<Issue>, ApiError> {
+        Ok(self
+            .get_all(&self.repo_path("/issues?state=open"))?
+            .into_iter()
+            .filter(|i| i.get("pull_request").is_none())
+            .filter_map(|i| serde_json::from_value(i).ok())
+            .collect())
+    }
+
+    fn create_issue(&self, title: &str, body: &str) -> Result<Issue, ApiError> {
+        let r = self
+            .once(
+                &Method::POST,
+                &self.repo_path("/issues"),
+                Some(&json!({ "title": title, "body": body })),
+            )
+            .map_err(|(e, _)| e)?;
+        serde_json::from_value(r.body).map_err(|e| ApiError::Transport {
+            method: "POST".into(),
+            path: "issues".into(),
+            message: format!("not an issue: {e}"),
+        })
+    }
+
+    fn update_issue(&self, number: u64, body: &str) -> Result<Issue, ApiError> {
+        let r = self.request(
+            Method::PATCH,
+            &self.repo_path(&format!("/issues/{number}")),
+            Some(&json!({ "body": body })),
+        )?;
+        serde_json::from_value(r.body).map_err(|e| ApiError::Transport {
+            method: "PATCH".into(),
+            path: format!("issues/{number}"),
+            message: format!("not an issue: {e}"),
+        })
+    }
+
+    fn commit_pulls(&self, sha: &str) -> Result<Vec<(u64, String)>, ApiError> {
+        Ok(self
+            .get_all(&self.repo_path(&format!("/commits/{}/pulls", encode(sha))))?
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p["number"].as_u64()?,
+                    p["title"].as_str().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect())
     }
 
     /// `labeled` and `unlabeled` events from the issue's timeline, oldest first.

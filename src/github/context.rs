@@ -66,6 +66,9 @@ pub struct LabelName {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RepoRef {
     pub full_name: String,
+    /// In a `push` payload: the repository's default branch.
+    #[serde(default)]
+    pub default_branch: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -229,10 +232,12 @@ pub enum Event {
         tag: String,
         sha: String,
     },
-    /// `push` to a branch: report only.
+    /// `push` to a branch: report only (and main's history, when kept).
     PushBranch {
         branch: String,
         sha: String,
+        /// The branch is the repository's default branch.
+        default: bool,
     },
     /// The privileged half of the fork-safe pattern.
     WorkflowRun(Box<WorkflowRunPayload>),
@@ -388,12 +393,15 @@ impl Context {
                         sha,
                     }
                 } else {
+                    let branch = payload
+                        .git_ref
+                        .strip_prefix("refs/heads/")
+                        .unwrap_or(&payload.git_ref)
+                        .to_string();
                     Event::PushBranch {
-                        branch: payload
-                            .git_ref
-                            .strip_prefix("refs/heads/")
-                            .unwrap_or(&payload.git_ref)
-                            .to_string(),
+                        default: payload.repository.default_branch.as_deref()
+                            == Some(branch.as_str()),
+                        branch,
                         sha,
                     }
                 }

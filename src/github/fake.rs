@@ -304,6 +304,8 @@ impl Checkout {
             label_events: LabelEvents::Reuse,
             protected: vec!["baselines".into(), ".github/workflows".into()],
             relevant_paths: None,
+            history_branch: None,
+            history_keep: 100,
         }
     }
     /// The context of one of GitHub's example payloads (or of an edited

@@ -67,6 +67,11 @@ pub struct GateOptions {
     /// `relevant_paths:` globs from `bench-gate.yml`: a pull request that
     /// changes none of them (and no protected file) is not benchmarked.
     pub relevant_paths: Option<Vec<String>>,
+    /// On a push to the default branch: the branch main's history is kept
+    /// on (created at the pushed commit when missing); `None`: not kept.
+    pub history_branch: Option<String>,
+    /// Runs kept per workload and environment fingerprint.
+    pub history_keep: usize,
 }
 
 /// What the override label covers.
@@ -182,6 +187,27 @@ fn flow(
             return Ok(code);
         }
     };
+    // A push to the default branch, with main's history kept: the only
+    // calls are the history's (data branch, issue), after the report.
+    let history = match (&ctx.event, &opts.history_branch, api) {
+        (
+            Event::PushBranch {
+                default: true,
+                branch: pushed,
+                ..
+            },
+            Some(branch),
+            Some(api),
+        ) => {
+            anyhow::ensure!(
+                pushed != branch,
+                "--history-branch {}: that is the branch pushed to; main's history needs a branch of its own (e.g. bench-gate-data)",
+                escape::log(branch)
+            );
+            Some(History { api, branch })
+        }
+        _ => None,
+    };
     if routed.report_only() {
         // Files and the log only: no API call.
         sinks.api = None;
@@ -190,7 +216,7 @@ fn flow(
     // "in progress" while benchmarking, its App tells an installation
     // token's login, and from here on it is never left in progress.
     let check = sinks.open_check(&routed.head);
-    let result = with_check_open(&sinks, &check, routed, obtain);
+    let result = with_check_open(&sinks, &check, routed, obtain, history);
     // After an interrupt the check is the handler's to complete (cancelled).
     crate::interrupt::wait_if_interrupted();
     if let Err(failed) = &result {
@@ -200,13 +226,20 @@ fn flow(
     result.map_err(|f| f.error)
 }
 
+/// Where main's history is kept, on a push to the default branch.
+struct History<'a> {
+    api: &'a dyn GitHubApi,
+    branch: &'a str,
+}
+
 /// Everything after the check run is open: the rest of routing, the
-/// outcome, the sinks.
+/// outcome, the sinks (and main's history).
 fn with_check_open(
     sinks: &Sinks,
     check: &OpenCheck,
     routed: route::Routed,
     obtain: Obtain,
+    history: Option<History>,
 ) -> Result<u8, Failed> {
     let (ctx, opts, api) = (sinks.ctx, sinks.opts, sinks.api);
     let app = check.app.as_deref();
@@ -299,7 +332,28 @@ fn with_check_open(
         asked: pr.and_then(|p| p.asked.clone()),
     };
     let o = decide(sinks, &target, setup_of, source, facts, obtain)?;
-    sinks.publish(&target, check, &o)
+    let code = sinks.publish(&target, check, &o)?;
+    if let Some(h) = history {
+        // Compared again (a pure, quick step) for the drift from the baseline.
+        let compared = outcome::compare_with_baseline(&o.results, opts)?;
+        let log = super::mainline::record(
+            h.api,
+            opts,
+            h.branch,
+            &head,
+            &o.results,
+            compared.as_ref().map(|(c, _)| c),
+            ctx.repo
+                .as_ref()
+                .map(|r| format!("{}/{}", ctx.server_url, r.full()))
+                .as_deref(),
+        )
+        .map_err(|e| e.context("main's history (needs `contents: write` and `issues: write`)"))?;
+        for line in log {
+            println!("{line}");
+        }
+    }
+    Ok(code)
 }
 
 /// Whose changed files the setup check looks at.

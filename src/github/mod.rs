@@ -11,6 +11,7 @@ pub mod context;
 #[cfg(test)]
 mod fake;
 pub mod gate;
+pub mod mainline;
 pub mod outcome;
 pub mod outputs;
 pub mod route;

@@ -211,10 +211,8 @@ pub fn wants_api(ctx: &Context, opts: &GateOptions) -> Result<bool> {
             "a workflow_run gate publishes the results of the pull_request run: pass --results FILE (the downloaded artifact); it never benchmarks the default branch in its place"
         ),
         Event::WorkflowRun(_) | Event::MergeGroup(_) | Event::IssueComment(_) => true,
-        Event::Local
-        | Event::Unsupported { .. }
-        | Event::PushBranch { .. }
-        | Event::WorkflowDispatch { .. } => false,
+        Event::PushBranch { default, .. } => *default && opts.history_branch.is_some(),
+        Event::Local | Event::Unsupported { .. } | Event::WorkflowDispatch { .. } => false,
     })
 }
 

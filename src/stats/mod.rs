@@ -7,6 +7,7 @@
 //! With n = 1 every percentile is the one sample; with n = 2, P50 is their mean.
 
 pub mod bootstrap;
+pub mod changepoint;
 pub mod family;
 pub mod power;
 pub mod quantile;

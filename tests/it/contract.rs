@@ -48,6 +48,12 @@ const USED: &[(&str, &[&str])] = &[
         "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
         &["delete"],
     ),
+    // Main's history: the data branch, the issue, a commit's pull requests.
+    ("/repos/{owner}/{repo}/contents/{path}", &["get", "put"]),
+    ("/repos/{owner}/{repo}/git/refs", &["post"]),
+    ("/repos/{owner}/{repo}/issues", &["get", "post"]),
+    ("/repos/{owner}/{repo}/issues/{issue_number}", &["patch"]),
+    ("/repos/{owner}/{repo}/commits/{commit_sha}/pulls", &["get"]),
 ];
 
 /// GitHub's document cut down to the paths the gate uses, without the
@@ -348,6 +354,26 @@ fn the_gates_requests_match_githubs_rest_description() {
     api.delete_comment(1).unwrap();
     // Taking a stale override label off (a name that needs encoding).
     api.remove_label(2, "performance override").unwrap();
+    // Main's history: the data branch's file read and written, the branch
+    // created, the issue found, opened and updated, a commit's pull
+    // requests. (Prism answers with the description's examples, which
+    // need not decode: only the requests are checked here. Prism matches
+    // `{path}` within one segment, so the file is at the top here; GitHub
+    // takes a path with slashes, as the gate writes it.)
+    let _ = api.read_file("bench-gate-data", "0a1b2c.jsonl");
+    api.write_file(
+        "bench-gate-data",
+        "0a1b2c.jsonl",
+        "{}\n",
+        Some("95b966ae1c166bd92f8ae7d1c313e738c731dfc3"),
+        "bench-gate: results of 6dcb09b",
+    )
+    .unwrap();
+    api.create_branch("bench-gate-data", &head).unwrap();
+    api.open_issues().unwrap();
+    let _ = api.create_issue("Performance change on main", "body");
+    let _ = api.update_issue(1347, "body");
+    api.commit_pulls(&head).unwrap();
 
     std::thread::sleep(Duration::from_millis(300));
     let log = prism.log_text();
@@ -371,6 +397,16 @@ fn the_gates_requests_match_githubs_rest_description() {
         ("get", "/user "),
         ("get", "/check-suites"),
         ("delete", "/issues/2/labels/performance%20override"),
+        ("get", "/contents/0a1b2c.jsonl "),
+        ("put", "/contents/0a1b2c.jsonl"),
+        ("post", "/git/refs"),
+        ("get", "/issues "),
+        ("post", "/issues "),
+        ("patch", "/issues/1347"),
+        (
+            "get",
+            "/commits/6dcb09b5b57875f334f61aebed695e2e4193db5e/pulls ",
+        ),
     ] {
         assert!(
             log.lines()

@@ -24,6 +24,7 @@ mod import;
 mod interrupts;
 mod layers;
 mod llm_cli;
+mod mainline;
 mod persona_mimic;
 mod queue;
 mod run;

@@ -43,8 +43,24 @@ pub struct Fault {
     pub apply: bool,
 }
 
+#[derive(Debug, Clone)]
+pub struct FakeIssue {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub user: String,
+    pub updates: usize,
+}
+
 #[derive(Debug)]
 pub struct State {
+    /// Branches that exist (the data branch is created by the gate).
+    pub branches: Vec<String>,
+    /// (branch, path) → (content, blob sha), as the Contents API stores them.
+    pub data_files: std::collections::BTreeMap<(String, String), (String, String)>,
+    pub issues: Vec<FakeIssue>,
+    /// commit → pull requests (number, title) it belongs to.
+    pub commit_pulls: std::collections::BTreeMap<String, Vec<(u64, String)>>,
     pub head_sha: String,
     pub labels: Vec<String>,
     pub files: Vec<String>,
@@ -82,6 +98,10 @@ pub struct State {
 impl Default for State {
     fn default() -> Self {
         State {
+            branches: vec!["master".into()],
+            data_files: Default::default(),
+            issues: Vec::new(),
+            commit_pulls: Default::default(),
             head_sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821".into(),
             labels: Vec::new(),
             files: vec!["src/lib.rs".into()],
@@ -339,6 +359,131 @@ impl Respond for Responder {
         s.pushed(&head);
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let response = match (method.as_str(), segs.as_slice()) {
+            ("GET", ["repos", _, _, "contents", rest @ ..]) => {
+                let file = percent_decode(&rest.join("/"));
+                let branch = query
+                    .iter()
+                    .find(|(k, _)| k == "ref")
+                    .map_or("master".to_string(), |(_, v)| v.clone());
+                match s.data_files.get(&(branch.clone(), file.clone())) {
+                    Some((content, sha)) if s.branches.contains(&branch) => {
+                        use base64::Engine as _;
+                        let b64 = base64::engine::general_purpose::STANDARD.encode(content);
+                        // GitHub wraps the base64 at 60 characters.
+                        let wrapped: Vec<String> = b64
+                            .as_bytes()
+                            .chunks(60)
+                            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+                            .collect();
+                        json_response(
+                            200,
+                            json!({"type": "file", "encoding": "base64", "name": file.rsplit('/').next(),
+                                   "path": file, "sha": sha, "size": content.len(),
+                                   "content": wrapped.join("\n")}),
+                        )
+                    }
+                    _ => json_response(404, json!({"message": "Not Found"})),
+                }
+            }
+            ("PUT", ["repos", _, _, "contents", rest @ ..]) => {
+                let file = percent_decode(&rest.join("/"));
+                let branch = body["branch"].as_str().unwrap_or("master").to_string();
+                if !s.branches.contains(&branch) {
+                    return json_response(
+                        404,
+                        json!({"message": format!("Branch {branch} not found")}),
+                    );
+                }
+                let key = (branch, file.clone());
+                let current = s.data_files.get(&key).map(|(_, sha)| sha.clone());
+                if current.as_deref() != body["sha"].as_str() {
+                    return json_response(
+                        409,
+                        json!({"message": format!("{file} does not match {}", body["sha"])}),
+                    );
+                }
+                use base64::Engine as _;
+                let content = String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(body["content"].as_str().unwrap_or_default())
+                        .unwrap(),
+                )
+                .unwrap();
+                let sha = format!("{:040x}", s.id());
+                s.data_files.insert(key, (content, sha.clone()));
+                json_response(
+                    if current.is_some() { 200 } else { 201 },
+                    json!({"content": {"path": file, "sha": sha}, "commit": {"sha": sha}}),
+                )
+            }
+            ("POST", ["repos", _, _, "git", "refs"]) => {
+                let name = body["ref"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches("refs/heads/")
+                    .to_string();
+                if s.branches.contains(&name) {
+                    json_response(422, json!({"message": "Reference already exists"}))
+                } else {
+                    s.branches.push(name.clone());
+                    json_response(
+                        201,
+                        json!({"ref": format!("refs/heads/{name}"), "object": {"sha": body["sha"], "type": "commit"}}),
+                    )
+                }
+            }
+            ("GET", ["repos", _, _, "issues"]) => {
+                let items = s
+                    .issues
+                    .iter()
+                    .map(|i| json!({"number": i.number, "title": i.title, "body": i.body,
+                                    "user": {"login": i.user}, "state": "open",
+                                    "html_url": format!("{base}/Codertocat/Hello-World/issues/{}", i.number)}))
+                    .collect();
+                paginate(&base_api, &path, page, s.page_size, items, false)
+            }
+            ("POST", ["repos", _, _, "issues"]) => {
+                let number = s.id();
+                let issue = FakeIssue {
+                    number,
+                    title: body["title"].as_str().unwrap_or_default().into(),
+                    body: body["body"].as_str().unwrap_or_default().into(),
+                    user: s.bot_login.clone(),
+                    updates: 0,
+                };
+                s.issues.push(issue);
+                json_response(
+                    201,
+                    json!({"number": number, "title": body["title"], "body": body["body"], "user": {"login": s.bot_login},
+                           "html_url": format!("{base}/Codertocat/Hello-World/issues/{number}")}),
+                )
+            }
+            ("PATCH", ["repos", _, _, "issues", n]) => {
+                let n: u64 = n.parse().unwrap_or(0);
+                match s.issues.iter_mut().find(|i| i.number == n) {
+                    Some(i) => {
+                        i.body = body["body"].as_str().unwrap_or_default().into();
+                        i.updates += 1;
+                        json_response(
+                            200,
+                            json!({"number": n, "title": i.title, "body": i.body, "user": {"login": i.user},
+                                   "html_url": format!("{base}/Codertocat/Hello-World/issues/{n}")}),
+                        )
+                    }
+                    None => json_response(404, json!({"message": "Not Found"})),
+                }
+            }
+            ("GET", ["repos", _, _, "commits", sha, "pulls"]) => {
+                let items = s
+                    .commit_pulls
+                    .get(*sha)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(n, t)| json!({"number": n, "title": t, "state": "closed"}))
+                    .collect();
+                paginate(&base_api, &path, page, s.page_size, items, false)
+            }
             ("GET", ["repos", _, _, "pulls", n]) => json_response(
                 200,
                 json!({
