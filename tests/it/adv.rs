@@ -36,7 +36,6 @@ fn passes_required_check(c: Option<&str>) -> bool {
 /// metric; src/compare/rules/presence.rs turns any skipped baseline metric
 /// into `Skipped`/`Warning`, never `Missing`.
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv01_a_skipped_block_hides_a_failing_wall_clock_metric() {
     for (tag, skip) in [
         ("skip", json!({"reason": "valgrind is not installed here"})),
