@@ -537,7 +537,7 @@ fn gate_inputs(
         verdict: c.map(|c| c.verdict),
         failures: c.map_or(0, |c| c.deciding_view().0.counts.failure),
         warnings: c.map_or(0, |c| c.deciding_view().0.counts.warning),
-        missing: c.map_or(0, |c| c.deciding_view().0.counts.missing),
+        missing: c.map_or(0, |c| missing_metrics(c).len()),
         missing_policy: opts.flags.missing,
         release,
         override_state: o.clone(),
@@ -549,13 +549,26 @@ fn gate_inputs(
     }
 }
 
-/// The metrics above the failure threshold in the views that decide, each once.
+/// The metrics measured above the failure threshold in the views that
+/// decide, each once: what a maintainer may accept. A metric missing from
+/// the results is never among them, whatever it counts as.
 pub fn failing_metrics(c: &Comparison) -> Vec<String> {
+    views_with(c, Status::Failure)
+}
+
+/// The metrics missing in any view that decides (with `gate-on: both`, the
+/// committed baseline's too), each once: they keep counting as the missing
+/// policy says, and cannot be accepted.
+pub fn missing_metrics(c: &Comparison) -> Vec<String> {
+    views_with(c, Status::Missing)
+}
+
+fn views_with(c: &Comparison, status: Status) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     c.deciding_views()
         .into_iter()
         .flat_map(|v| v.metrics.iter())
-        .filter(|m| m.effective_status() == Status::Failure)
+        .filter(|m| m.status == status)
         .filter(|m| seen.insert(m.name.clone()))
         .map(|m| m.name.clone())
         .collect()
@@ -653,10 +666,16 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
     if let Some(s) = state.as_mut() {
         s.acceptances.retain(|a| failing.contains(&a.metric));
     }
+    let missing = c.map(missing_metrics).unwrap_or_default();
     let reply = asked.filter(|m| !failing.contains(m)).map(|m| {
         let names: Vec<String> = failing.iter().map(|f| escape::md_code(f)).collect();
+        let why = if missing.contains(&m) {
+            "is missing from the results (missing metrics cannot be accepted: only a measured failure can)"
+        } else {
+            "is not a failing metric"
+        };
         format!(
-            "{} is not a failing metric for {}, so nothing was accepted; {}.",
+            "{} {why} for {}, so nothing was accepted; {}.",
             escape::md_code(&m),
             escape::md_code(&head[..head.len().min(7)]),
             if names.is_empty() {

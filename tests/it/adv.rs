@@ -301,7 +301,6 @@ fn comment_event(fake: &FakeGitHub, co: &Checkout, tag: &str, user: &str, body: 
 /// missing metrics count as acceptable) with src/github/outcome.rs
 /// `gate_inputs` (`missing` from the deciding view only).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv05_a_missing_metric_is_accepted_under_gate_on_both() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();
@@ -372,7 +371,6 @@ fn adv05_a_missing_metric_is_accepted_under_gate_on_both() {
 /// Fault: src/compare/mod.rs (the side-by-side view: metrics of a scenario
 /// in `ab.skipped` are `New`; no "nothing in common" check on that view).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv06_a_base_that_measured_nothing_passes_side_by_side() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();
@@ -428,7 +426,6 @@ fn adv06_a_base_that_measured_nothing_passes_side_by_side() {
 /// (With a single scenario the "nothing can be compared" refusal catches
 /// it; with a second, unchanged scenario it does not.)
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv06b_a_head_that_breaks_one_base_scenario_passes_side_by_side() {
     let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
