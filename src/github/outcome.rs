@@ -532,6 +532,7 @@ fn gate_inputs(
     setup: SetupCheck,
     opts: &GateOptions,
     accepted: &[String],
+    earlier_failure: Option<u32>,
 ) -> GateInputs {
     GateInputs {
         verdict: c.map(|c| c.verdict),
@@ -546,6 +547,7 @@ fn gate_inputs(
         fail_on_warning: opts.fail_on_warning,
         failing: c.map(failing_metrics).unwrap_or_default(),
         accepted: accepted.to_vec(),
+        earlier_failure,
     }
 }
 
@@ -582,22 +584,29 @@ fn baselines_dir(opts: &GateOptions) -> String {
         .to_string()
 }
 
+/// A run id as the record keeps it: digits only, at most 20.
+fn valid_run_id(run_id: Option<String>) -> Option<String> {
+    run_id.filter(|r| !r.is_empty() && r.len() <= 20 && r.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// Records this attempt for `head` in the gate's record (which keeps the
-/// attempts of one head commit only); a note for the comment when earlier
-/// attempts for the same commit exist, saying whether the verdict changed.
+/// attempts of one head commit only) with its `result` (an earlier failure
+/// stands, so a later pass is recorded as `fail`); a note for the comment
+/// when earlier attempts for the same commit exist, saying whether this
+/// attempt's `measured` verdict differs from theirs.
 fn record_attempt(
     st: &mut GateState,
     head: &str,
     run_id: Option<String>,
     attempt: u32,
     result: policy::GateResult,
+    measured: policy::GateResult,
 ) -> Option<String> {
     if !state::valid_sha(head) {
         return None;
     }
     st.attempts.retain(|a| a.head_sha == head);
-    let run_id =
-        run_id.filter(|r| !r.is_empty() && r.len() <= 20 && r.chars().all(|c| c.is_ascii_digit()));
+    let run_id = valid_run_id(run_id);
     let earlier = st.attempts.clone();
     st.attempts.push(state::Attempt {
         head_sha: head.to_string(),
@@ -624,13 +633,13 @@ fn record_attempt(
             )
         })
         .collect();
-    let changed = earlier.iter().any(|a| a.result != result.as_str());
+    let changed = earlier.iter().any(|a| a.result != measured.as_str());
     Some(format!(
         "🔄 **Measured again for this commit** ({}): earlier {}. {}",
         name(&run_id, attempt),
         list.join(", "),
         if changed {
-            "**The verdict changed between attempts** of the same commit: the measurements vary more between runs than the thresholds allow for, and the earlier verdicts stand beside this one."
+            "**The verdict changed between attempts** of the same commit: the measurements vary more between runs than the thresholds allow for; an earlier failure stands (re-runs do not replace a failure: a maintainer can override)."
         } else {
             "Every attempt gave the same verdict."
         }
@@ -709,16 +718,37 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         SetupCheck::Changed(files) => files.clone(),
         SetupCheck::Unchanged | SetupCheck::Unknown(_) => Vec::new(),
     };
-    let decision = policy::decide(&gate_inputs(
+    // An earlier attempt of this very commit that failed stands (the
+    // gate's own record, which keeps one head's attempts); the same run's
+    // same attempt deciding again is not an earlier one.
+    let this_attempt = attempt
+        .as_ref()
+        .map(|(run_id, n)| (valid_run_id(run_id.clone()), *n));
+    let earlier_failure = state.as_ref().and_then(|st| {
+        st.attempts
+            .iter()
+            .filter(|a| this_attempt.as_ref() != Some(&(a.run_id.clone(), a.attempt)))
+            .find(|a| a.head_sha == head && a.result == policy::GateResult::Fail.as_str())
+            .map(|a| a.attempt)
+    });
+    let inputs = gate_inputs(
         c,
         release,
         &override_state,
         setup,
         opts,
         &accepted_names,
-    ));
+        earlier_failure,
+    );
+    let decision = policy::decide(&inputs);
+    // What this attempt's own measurements said, for the attempts note.
+    let measured = policy::decide(&GateInputs {
+        earlier_failure: None,
+        ..inputs
+    })
+    .result;
     if let (Some(st), Some((run_id, n))) = (state.as_mut(), attempt) {
-        if let Some(note) = record_attempt(st, &head, run_id, n, decision.result) {
+        if let Some(note) = record_attempt(st, &head, run_id, n, decision.result, measured) {
             notes.push(note);
         }
     }
@@ -794,6 +824,7 @@ pub fn local(opts: &GateOptions, results: &Results) -> Result<(String, u8)> {
         SetupCheck::Unchanged,
         opts,
         &[],
+        None,
     ));
     let (body, _) = comment::body(&CommentInput {
         check_name: &opts.check_name,
@@ -1033,8 +1064,13 @@ mod tests {
             first.comment
         );
         assert_eq!(st.attempts.len(), 1);
+        // A passing re-run does not replace the failure: it stands.
         let (second, st) = run(1500.0, st, HEAD, 2);
-        assert_eq!(second.decision.result.as_str(), "pass");
+        assert_eq!(second.decision.result.as_str(), "fail");
+        assert_eq!(
+            second.check.title,
+            "Failed: an earlier attempt of this commit failed (attempt 1): re-runs do not replace a failure; a maintainer can override"
+        );
         assert!(
             second.comment.contains("🔄 **Measured again for this commit** (run 42 attempt 2): earlier `fail` (run 42 attempt 1). **The verdict changed between attempts**"),
             "{}",
@@ -1042,7 +1078,7 @@ mod tests {
         );
         let (third, st) = run(1500.0, st, HEAD, 3);
         assert!(
-            third.comment.contains("earlier `fail` (run 42 attempt 1), `pass` (run 42 attempt 2). **The verdict changed"),
+            third.comment.contains("earlier `fail` (run 42 attempt 1), `fail` (run 42 attempt 2). **The verdict changed"),
             "{}",
             third.comment
         );
@@ -1050,6 +1086,7 @@ mod tests {
         let other = "b".repeat(40);
         let (fourth, st) = run(1500.0, st, &other, 1);
         assert!(!fourth.comment.contains("Measured again"));
+        assert_eq!(fourth.decision.result.as_str(), "pass", "another commit");
         assert_eq!(st.attempts.len(), 1);
         let mut many = st;
         for n in 2..30 {

@@ -837,7 +837,6 @@ fn adv10_an_old_acceptance_rebound_to_a_new_head_by_a_forged_record() {
 /// later passing attempt does not turn the check green by itself.
 /// Fault: src/github/outcome.rs `record_attempt` (a note only).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv11_a_rerun_until_the_noise_passes_turns_the_check_green() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();
