@@ -1064,6 +1064,9 @@ mod tests {
             first.comment
         );
         assert_eq!(st.attempts.len(), 1);
+        // The same run's same attempt deciding again is not an earlier one.
+        let (again, _) = run(1500.0, st.clone(), HEAD, 1);
+        assert_eq!(again.decision.result.as_str(), "pass");
         // A passing re-run does not replace the failure: it stands.
         let (second, st) = run(1500.0, st, HEAD, 2);
         assert_eq!(second.decision.result.as_str(), "fail");
@@ -1094,6 +1097,43 @@ mod tests {
         }
         assert_eq!(many.attempts.len(), state::MAX_ATTEMPTS);
         assert_eq!(many.attempts.last().unwrap().attempt, 29);
+    }
+
+    /// A metric missing from the results cannot be accepted: the reply to
+    /// `/bench-gate accept` of it says so, and the check keeps failing.
+    #[test]
+    fn a_missing_metric_cannot_be_accepted() {
+        use super::super::fake::{results, Checkout, HEAD};
+        let co = Checkout::new();
+        let opts = co.options();
+        let mut r = results(1500.0);
+        r.metrics.remove("startup.cli_cold_ms");
+        let compared = compare_with_baseline(&r, &opts).unwrap();
+        let o = decide(
+            &opts,
+            Evidence {
+                results: r,
+                compared,
+                setup: SetupCheck::Unchanged,
+            },
+            Facts {
+                override_state: Override::Absent,
+                release: false,
+                head: HEAD.into(),
+                state: Some(GateState::new("bench-gate")),
+                notes: Vec::new(),
+                run_url: None,
+                attempt: None,
+                accepted: Vec::new(),
+                asked: Some("startup.cli_cold_ms".into()),
+            },
+        );
+        assert_eq!(o.decision.result.as_str(), "fail");
+        let reply = o.reply.unwrap();
+        assert!(
+            reply.starts_with("`startup.cli_cold_ms` is missing from the results (missing metrics cannot be accepted: only a measured failure can)"),
+            "{reply}"
+        );
     }
 
     /// The outcome is plain values, decided without GitHub: a failing
