@@ -178,6 +178,10 @@ pub struct GateInputs {
     /// Metrics a maintainer accepted for this very commit (`/bench-gate
     /// accept`), already checked; they no longer fail, the others still do.
     pub accepted: Vec<String>,
+    /// The attempt number of an earlier attempt for this very commit that
+    /// failed (from the gate's own record), if any: a re-run that passes
+    /// does not replace it; only the override label does.
+    pub earlier_failure: Option<u32>,
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -202,7 +206,36 @@ fn counted(n: usize, threshold: &str, i: &GateInputs, level: MissingPolicy) -> S
     }
 }
 
+/// The decision, with an earlier failing attempt of the same commit
+/// standing: re-running a job until the noise passes does not turn the
+/// check green. A pass or a warning after a recorded failure is a failure,
+/// unless the override label is granted (an acceptance of every failing
+/// metric is already `Overridden`, and a release tag fails anyway).
 pub fn decide(i: &GateInputs) -> GateDecision {
+    let d = decide_attempt(i);
+    let granted = !i.release && i.override_state.granted();
+    match i.earlier_failure {
+        Some(n) if !granted && matches!(d.result, GateResult::Pass | GateResult::Warn) => {
+            GateDecision {
+                result: GateResult::Fail,
+                conclusion: "failure",
+                title: format!(
+                    "Failed: an earlier attempt of this commit failed (attempt {n}): re-runs do not replace a failure; a maintainer can override"
+                ),
+                exit_code: if i.release || i.fail_on_regression || i.fail_on_warning {
+                    Exit::Failure.code()
+                } else {
+                    Exit::Ok.code()
+                },
+                approval_needed: false,
+            }
+        }
+        _ => d,
+    }
+}
+
+/// The decision on this attempt's own comparison.
+fn decide_attempt(i: &GateInputs) -> GateDecision {
     let fail_code = if i.release || i.fail_on_regression || i.fail_on_warning {
         Exit::Failure.code()
     } else {
@@ -316,7 +349,47 @@ mod tests {
             fail_on_warning: false,
             failing: vec!["a.p50".into(), "b.p50".into()],
             accepted: Vec::new(),
+            earlier_failure: None,
         }
+    }
+
+    /// A failing attempt of the same commit stands: a later pass or
+    /// warning fails, naming the attempt; the override label still turns
+    /// it green, and a failure or no baseline is left as it is.
+    #[test]
+    fn an_earlier_failing_attempt_of_the_same_commit_stands() {
+        for verdict in [Verdict::Pass, Verdict::Warn] {
+            let mut i = inputs(Some(verdict));
+            assert_eq!(decide(&i).conclusion, "success");
+            i.earlier_failure = Some(1);
+            let d = decide(&i);
+            assert_eq!(
+                (d.result, d.conclusion, d.exit_code),
+                (GateResult::Fail, "failure", 2)
+            );
+            assert_eq!(
+                d.title,
+                "Failed: an earlier attempt of this commit failed (attempt 1): re-runs do not replace a failure; a maintainer can override"
+            );
+            i.fail_on_regression = false;
+            assert_eq!(decide(&i).exit_code, 0);
+            i.override_state = Override::Granted {
+                by: "maint".into(),
+                role: "maintain".into(),
+            };
+            let d = decide(&i);
+            assert_eq!(d.conclusion, "success", "{d:?}");
+            assert_ne!(d.result, GateResult::Fail);
+        }
+        let mut i = inputs(Some(Verdict::Fail));
+        i.earlier_failure = Some(2);
+        assert_eq!(
+            decide(&i).title,
+            "Failed: 2 metrics above the failure threshold"
+        );
+        let mut i = inputs(None);
+        i.earlier_failure = Some(2);
+        assert_eq!(decide(&i).result, GateResult::NoBaseline);
     }
 
     /// An accepted metric no longer fails; the others still do; all of

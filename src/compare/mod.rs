@@ -493,10 +493,13 @@ pub fn compare(
             .metrics
             .get(&m.name)
             .and_then(|x| x.scenario.as_ref());
-        if let Some(skip) = ab.skipped.iter().find(|k| Some(&k.scenario) == scenario) {
-            m.note = Some(format!("not measured on the base commit: {}", skip.reason));
-        }
+        let skip = ab.skipped.iter().find(|k| Some(&k.scenario) == scenario);
+        let why = skip.map(|k| format!("not measured on the base commit: {}", k.reason));
+        unmeasured_on_base(m, why, &c, ab.base_config_metrics.as_deref(), flags);
     }
+    sort_worst_first(&mut sbs.metrics);
+    sbs.counts = tally(&sbs.metrics, flags.missing);
+    sbs.verdict = sbs.counts.verdict();
     c.verdict = match flags.gate_on {
         GateOn::Ab => sbs.verdict,
         GateOn::Baseline => c.verdict,
@@ -569,32 +572,8 @@ fn compare_view(
             m.finish()
         })
         .collect();
-    // Worst first, a missing metric with what it counts as.
-    metrics.sort_by(|a, b| {
-        (a.effective_status(), a.status)
-            .cmp(&(b.effective_status(), b.status))
-            .then_with(|| {
-                b.regression_pct
-                    .unwrap_or(f64::MIN)
-                    .total_cmp(&a.regression_pct.unwrap_or(f64::MIN))
-                    .then_with(|| a.name.cmp(&b.name))
-            })
-    });
-    let mut counts = Counts {
-        missing_policy: flags.missing,
-        ..Counts::default()
-    };
-    for m in &metrics {
-        *match m.status {
-            Status::Failure => &mut counts.failure,
-            Status::Warning => &mut counts.warning,
-            Status::Missing => &mut counts.missing,
-            Status::Skipped => &mut counts.skipped,
-            Status::New => &mut counts.new,
-            Status::Pass => &mut counts.pass,
-            Status::Improved => &mut counts.improved,
-        } += 1;
-    }
+    sort_worst_first(&mut metrics);
+    let counts = tally(&metrics, flags.missing);
     let verdict = counts.verdict();
     let environment_differences = baseline
         .environment
@@ -627,6 +606,87 @@ fn compare_view(
         gate_on: None,
         ab: None,
     }
+}
+
+/// Worst first, a missing metric with what it counts as; within a status,
+/// the largest regression first.
+fn sort_worst_first(metrics: &mut [MetricComparison]) {
+    metrics.sort_by(|a, b| {
+        (a.effective_status(), a.status)
+            .cmp(&(b.effective_status(), b.status))
+            .then_with(|| {
+                b.regression_pct
+                    .unwrap_or(f64::MIN)
+                    .total_cmp(&a.regression_pct.unwrap_or(f64::MIN))
+                    .then_with(|| a.name.cmp(&b.name))
+            })
+    });
+}
+
+/// How many metrics have each status.
+fn tally(metrics: &[MetricComparison], missing: MissingPolicy) -> Counts {
+    let mut counts = Counts {
+        missing_policy: missing,
+        ..Counts::default()
+    };
+    for m in metrics {
+        *match m.status {
+            Status::Failure => &mut counts.failure,
+            Status::Warning => &mut counts.warning,
+            Status::Missing => &mut counts.missing,
+            Status::Skipped => &mut counts.skipped,
+            Status::New => &mut counts.new,
+            Status::Pass => &mut counts.pass,
+            Status::Improved => &mut counts.improved,
+        } += 1;
+    }
+    counts
+}
+
+/// A metric `new` side by side (the results have it, the base run does
+/// not; `skipped`: its scenario failed on the base, and why) must not pass
+/// by absence: the committed baseline's verdict stands in when the
+/// committed baseline has the metric. Else it is left `new` only when the
+/// change adds it (the base tree's own config does not define it); when the
+/// base could have measured it (its scenario failed there, or the results
+/// do not say what the base defines) it is `missing`, under the missing
+/// policy.
+fn unmeasured_on_base(
+    m: &mut MetricComparison,
+    skipped: Option<String>,
+    committed: &Comparison,
+    base_config: Option<&[String]>,
+    flags: ThresholdFlags,
+) {
+    let why = skipped
+        .clone()
+        .unwrap_or_else(|| "not measured on the base commit".to_string());
+    if let Some(c) = committed
+        .metrics
+        .iter()
+        .find(|c| c.name == m.name && c.baseline.is_some())
+    {
+        let note = match &c.note {
+            Some(n) => format!("{why}; the committed baseline decides: {n}"),
+            None => format!("{why}; the committed baseline decides"),
+        };
+        *m = c.clone();
+        m.note = Some(note);
+        return;
+    }
+    if base_config.is_some_and(|names| !names.contains(&m.name)) {
+        if skipped.is_some() {
+            m.note = skipped;
+        }
+        return;
+    }
+    let (counts_as, note) = rules::presence::missing_status(
+        &format!("{why}, and the committed baseline has no value for it"),
+        flags.missing,
+    );
+    m.status = Status::Missing;
+    m.counts_as = counts_as;
+    m.note = Some(note);
 }
 
 /// How many names `refusal` lists from each side.
@@ -1438,6 +1498,61 @@ mod tests {
         let why = refusal(&c, &r, flags).unwrap();
         assert!(why.contains("not one metric of the base commit"), "{why}");
         assert!(why.contains("old.latency_p50_ms (1 in all)"), "{why}");
+    }
+
+    #[test]
+    fn a_metric_the_base_could_not_measure_never_passes_by_absence() {
+        let xs = [10.0, 11.0, 12.0, 11.0];
+        let mut r = ab_results(&xs, &xs);
+        let ab = r.ab.as_mut().unwrap();
+        ab.base.metrics.clear();
+        ab.skipped = vec![crate::model::AbSkipped {
+            scenario: "job".into(),
+            reason: "exited with status 1".into(),
+        }];
+        // The committed baseline has the p50 (5x faster): its verdict stands
+        // in; the p95 it lacks, and the results do not say what the base
+        // defines: missing.
+        let b = baseline("  job:\n    latency_p50_ms: 2\n", "");
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        let sbs = c.side_by_side.as_deref().unwrap();
+        let p50 = by_name(sbs, "job.latency_p50_ms");
+        assert_eq!((p50.status, p50.baseline), (Status::Failure, Some(2.0)));
+        let note = p50.note.as_deref().unwrap();
+        assert!(
+            note.starts_with("not measured on the base commit: exited with status 1; the committed baseline decides"),
+            "{note}"
+        );
+        let p95 = by_name(sbs, "job.latency_p95_ms");
+        assert_eq!(
+            (p95.status, p95.counts_as),
+            (Status::Missing, Some(Status::Failure))
+        );
+        assert_eq!(
+            (sbs.counts.failure, sbs.counts.missing, sbs.counts.new),
+            (1, 1, 0)
+        );
+        assert_eq!((sbs.verdict, c.verdict), (Verdict::Fail, Verdict::Fail));
+        assert_eq!(refusal(&c, &r, ThresholdFlags::default()), None);
+        // The base's config defines the p95 too: still missing.
+        r.ab.as_mut().unwrap().base_config_metrics = Some(vec!["job.latency_p95_ms".into()]);
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        let p95 = by_name(c.side_by_side.as_deref().unwrap(), "job.latency_p95_ms");
+        assert_eq!(p95.status, Status::Missing);
+        // A scenario the change adds (the base's config does not define it),
+        // with no committed value: new, as before.
+        r.ab.as_mut().unwrap().base_config_metrics = Some(vec![]);
+        let c = without_baseline(&r);
+        let sbs = c.side_by_side.as_deref().unwrap();
+        assert_eq!(sbs.counts.new, 2);
+        assert_eq!(
+            by_name(sbs, "job.latency_p95_ms").note.as_deref(),
+            Some("not measured on the base commit: exited with status 1")
+        );
+        // ... but a committed value still decides.
+        let c = compare(&b, "b", &r, ThresholdFlags::default());
+        let sbs = c.side_by_side.as_deref().unwrap();
+        assert_eq!(by_name(sbs, "job.latency_p50_ms").status, Status::Failure);
     }
 
     #[test]

@@ -480,6 +480,7 @@ mod tests {
             fail_on_warning: false,
             failing: Vec::new(),
             accepted: Vec::new(),
+            earlier_failure: None,
         });
         let baseline = crate::baseline::Baseline::parse(
             "b.yaml",

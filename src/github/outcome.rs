@@ -558,12 +558,13 @@ fn gate_inputs(
     setup: SetupCheck,
     opts: &GateOptions,
     accepted: &[String],
+    earlier_failure: Option<u32>,
 ) -> GateInputs {
     GateInputs {
         verdict: c.map(|c| c.verdict),
         failures: c.map_or(0, |c| c.deciding_view().0.counts.failure),
         warnings: c.map_or(0, |c| c.deciding_view().0.counts.warning),
-        missing: c.map_or(0, |c| c.deciding_view().0.counts.missing),
+        missing: c.map_or(0, |c| missing_metrics(c).len()),
         missing_policy: opts.flags.missing,
         release,
         override_state: o.clone(),
@@ -572,16 +573,30 @@ fn gate_inputs(
         fail_on_warning: opts.fail_on_warning,
         failing: c.map(failing_metrics).unwrap_or_default(),
         accepted: accepted.to_vec(),
+        earlier_failure,
     }
 }
 
-/// The metrics above the failure threshold in the views that decide, each once.
+/// The metrics measured above the failure threshold in the views that
+/// decide, each once: what a maintainer may accept. A metric missing from
+/// the results is never among them, whatever it counts as.
 pub fn failing_metrics(c: &Comparison) -> Vec<String> {
+    views_with(c, Status::Failure)
+}
+
+/// The metrics missing in any view that decides (with `gate-on: both`, the
+/// committed baseline's too), each once: they keep counting as the missing
+/// policy says, and cannot be accepted.
+pub fn missing_metrics(c: &Comparison) -> Vec<String> {
+    views_with(c, Status::Missing)
+}
+
+fn views_with(c: &Comparison, status: Status) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     c.deciding_views()
         .into_iter()
         .flat_map(|v| v.metrics.iter())
-        .filter(|m| m.effective_status() == Status::Failure)
+        .filter(|m| m.status == status)
         .filter(|m| seen.insert(m.name.clone()))
         .map(|m| m.name.clone())
         .collect()
@@ -595,22 +610,29 @@ fn baselines_dir(opts: &GateOptions) -> String {
         .to_string()
 }
 
+/// A run id as the record keeps it: digits only, at most 20.
+fn valid_run_id(run_id: Option<String>) -> Option<String> {
+    run_id.filter(|r| !r.is_empty() && r.len() <= 20 && r.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// Records this attempt for `head` in the gate's record (which keeps the
-/// attempts of one head commit only); a note for the comment when earlier
-/// attempts for the same commit exist, saying whether the verdict changed.
+/// attempts of one head commit only) with its `result` (an earlier failure
+/// stands, so a later pass is recorded as `fail`); a note for the comment
+/// when earlier attempts for the same commit exist, saying whether this
+/// attempt's `measured` verdict differs from theirs.
 fn record_attempt(
     st: &mut GateState,
     head: &str,
     run_id: Option<String>,
     attempt: u32,
     result: policy::GateResult,
+    measured: policy::GateResult,
 ) -> Option<String> {
     if !state::valid_sha(head) {
         return None;
     }
     st.attempts.retain(|a| a.head_sha == head);
-    let run_id =
-        run_id.filter(|r| !r.is_empty() && r.len() <= 20 && r.chars().all(|c| c.is_ascii_digit()));
+    let run_id = valid_run_id(run_id);
     let earlier = st.attempts.clone();
     st.attempts.push(state::Attempt {
         head_sha: head.to_string(),
@@ -637,13 +659,13 @@ fn record_attempt(
             )
         })
         .collect();
-    let changed = earlier.iter().any(|a| a.result != result.as_str());
+    let changed = earlier.iter().any(|a| a.result != measured.as_str());
     Some(format!(
         "🔄 **Measured again for this commit** ({}): earlier {}. {}",
         name(&run_id, attempt),
         list.join(", "),
         if changed {
-            "**The verdict changed between attempts** of the same commit: the measurements vary more between runs than the thresholds allow for, and the earlier verdicts stand beside this one."
+            "**The verdict changed between attempts** of the same commit: the measurements vary more between runs than the thresholds allow for; an earlier failure stands (re-runs do not replace a failure: a maintainer can override)."
         } else {
             "Every attempt gave the same verdict."
         }
@@ -679,10 +701,16 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
     if let Some(s) = state.as_mut() {
         s.acceptances.retain(|a| failing.contains(&a.metric));
     }
+    let missing = c.map(missing_metrics).unwrap_or_default();
     let reply = asked.filter(|m| !failing.contains(m)).map(|m| {
         let names: Vec<String> = failing.iter().map(|f| escape::md_code(f)).collect();
+        let why = if missing.contains(&m) {
+            "is missing from the results (missing metrics cannot be accepted: only a measured failure can)"
+        } else {
+            "is not a failing metric"
+        };
         format!(
-            "{} is not a failing metric for {}, so nothing was accepted; {}.",
+            "{} {why} for {}, so nothing was accepted; {}.",
             escape::md_code(&m),
             escape::md_code(&head[..head.len().min(7)]),
             if names.is_empty() {
@@ -716,16 +744,37 @@ pub fn decide(opts: &GateOptions, e: Evidence, f: Facts) -> Outcome {
         SetupCheck::Changed(files) => files.clone(),
         SetupCheck::Unchanged | SetupCheck::Unknown(_) => Vec::new(),
     };
-    let decision = policy::decide(&gate_inputs(
+    // An earlier attempt of this very commit that failed stands (the
+    // gate's own record, which keeps one head's attempts); the same run's
+    // same attempt deciding again is not an earlier one.
+    let this_attempt = attempt
+        .as_ref()
+        .map(|(run_id, n)| (valid_run_id(run_id.clone()), *n));
+    let earlier_failure = state.as_ref().and_then(|st| {
+        st.attempts
+            .iter()
+            .filter(|a| this_attempt.as_ref() != Some(&(a.run_id.clone(), a.attempt)))
+            .find(|a| a.head_sha == head && a.result == policy::GateResult::Fail.as_str())
+            .map(|a| a.attempt)
+    });
+    let inputs = gate_inputs(
         c,
         release,
         &override_state,
         setup,
         opts,
         &accepted_names,
-    ));
+        earlier_failure,
+    );
+    let decision = policy::decide(&inputs);
+    // What this attempt's own measurements said, for the attempts note.
+    let measured = policy::decide(&GateInputs {
+        earlier_failure: None,
+        ..inputs
+    })
+    .result;
     if let (Some(st), Some((run_id, n))) = (state.as_mut(), attempt) {
-        if let Some(note) = record_attempt(st, &head, run_id, n, decision.result) {
+        if let Some(note) = record_attempt(st, &head, run_id, n, decision.result, measured) {
             notes.push(note);
         }
     }
@@ -801,6 +850,7 @@ pub fn local(opts: &GateOptions, results: &Results) -> Result<(String, u8)> {
         SetupCheck::Unchanged,
         opts,
         &[],
+        None,
     ));
     let (body, _) = comment::body(&CommentInput {
         check_name: &opts.check_name,
@@ -1059,8 +1109,16 @@ mod tests {
             first.comment
         );
         assert_eq!(st.attempts.len(), 1);
+        // The same run's same attempt deciding again is not an earlier one.
+        let (again, _) = run(1500.0, st.clone(), HEAD, 1);
+        assert_eq!(again.decision.result.as_str(), "pass");
+        // A passing re-run does not replace the failure: it stands.
         let (second, st) = run(1500.0, st, HEAD, 2);
-        assert_eq!(second.decision.result.as_str(), "pass");
+        assert_eq!(second.decision.result.as_str(), "fail");
+        assert_eq!(
+            second.check.title,
+            "Failed: an earlier attempt of this commit failed (attempt 1): re-runs do not replace a failure; a maintainer can override"
+        );
         assert!(
             second.comment.contains("🔄 **Measured again for this commit** (run 42 attempt 2): earlier `fail` (run 42 attempt 1). **The verdict changed between attempts**"),
             "{}",
@@ -1068,7 +1126,7 @@ mod tests {
         );
         let (third, st) = run(1500.0, st, HEAD, 3);
         assert!(
-            third.comment.contains("earlier `fail` (run 42 attempt 1), `pass` (run 42 attempt 2). **The verdict changed"),
+            third.comment.contains("earlier `fail` (run 42 attempt 1), `fail` (run 42 attempt 2). **The verdict changed"),
             "{}",
             third.comment
         );
@@ -1076,6 +1134,7 @@ mod tests {
         let other = "b".repeat(40);
         let (fourth, st) = run(1500.0, st, &other, 1);
         assert!(!fourth.comment.contains("Measured again"));
+        assert_eq!(fourth.decision.result.as_str(), "pass", "another commit");
         assert_eq!(st.attempts.len(), 1);
         let mut many = st;
         for n in 2..30 {
@@ -1083,6 +1142,43 @@ mod tests {
         }
         assert_eq!(many.attempts.len(), state::MAX_ATTEMPTS);
         assert_eq!(many.attempts.last().unwrap().attempt, 29);
+    }
+
+    /// A metric missing from the results cannot be accepted: the reply to
+    /// `/bench-gate accept` of it says so, and the check keeps failing.
+    #[test]
+    fn a_missing_metric_cannot_be_accepted() {
+        use super::super::fake::{results, Checkout, HEAD};
+        let co = Checkout::new();
+        let opts = co.options();
+        let mut r = results(1500.0);
+        r.metrics.remove("startup.cli_cold_ms");
+        let compared = compare_with_baseline(&r, &opts).unwrap();
+        let o = decide(
+            &opts,
+            Evidence {
+                results: r,
+                compared,
+                setup: SetupCheck::Unchanged,
+            },
+            Facts {
+                override_state: Override::Absent,
+                release: false,
+                head: HEAD.into(),
+                state: Some(GateState::new("bench-gate")),
+                notes: Vec::new(),
+                run_url: None,
+                attempt: None,
+                accepted: Vec::new(),
+                asked: Some("startup.cli_cold_ms".into()),
+            },
+        );
+        assert_eq!(o.decision.result.as_str(), "fail");
+        let reply = o.reply.unwrap();
+        assert!(
+            reply.starts_with("`startup.cli_cold_ms` is missing from the results (missing metrics cannot be accepted: only a measured failure can)"),
+            "{reply}"
+        );
     }
 
     /// The outcome is plain values, decided without GitHub: a failing

@@ -446,6 +446,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_counted_metric_may_be_skipped() {
+        for c in [Counted::Instructions, Counted::Allocations] {
+            for (name, _) in metric_names("s", c) {
+                assert!(crate::model::counted_metric_name(&name), "{name}");
+            }
+        }
+    }
+
+    #[test]
     fn cachegrind_totals_come_from_the_summary_at_the_ir_column() {
         let cg = "desc: I1 cache: x\ncmd: /bin/echo hi\nevents: Ir\nfl=a.c\nfn=main\n3 10\nsummary: 304430\n";
         assert_eq!(parse_cachegrind(cg).unwrap(), [304430.0]);

@@ -198,6 +198,23 @@ pub fn valid_identifier(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
 }
 
+/// The name endings of the metrics a counted measure reports
+/// (`measure::valgrind::metric_names`): instructions and allocations.
+pub const COUNTED_SUFFIXES: &[&str] = &[
+    ".instructions",
+    ".alloc_bytes",
+    ".alloc_blocks",
+    ".heap_peak_bytes",
+];
+
+/// Whether `name` is a counted measure's metric (instructions or
+/// allocations, counted under Valgrind): the only metrics a results file
+/// may list as `skipped` (asked for but not measured, no Valgrind here).
+/// A wall-clock metric is always measured; absent, it is `missing`.
+pub fn counted_metric_name(name: &str) -> bool {
+    COUNTED_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
 /// Metric names are identifiers.
 pub fn valid_metric_name(name: &str) -> bool {
     valid_identifier(name)
@@ -381,6 +398,16 @@ impl Check<'_> {
         }
         for (k, sk) in &r.skipped {
             self.identifier(&format!("{at}skipped key"), k)?;
+            let measure = r.metrics.get(k).and_then(|m| m.measure.as_deref());
+            if !counted_metric_name(k) && !matches!(measure, Some("instructions" | "allocations")) {
+                return Err(self.fail(
+                    &format!("{at}skipped.{k}"),
+                    format!(
+                        "only a counted measure (instructions or allocations: a name ending in {}) may be skipped; any other metric absent from the results is missing",
+                        COUNTED_SUFFIXES.join(", ")
+                    ),
+                ));
+            }
             self.text(&format!("{at}skipped.{k}.reason"), &sk.reason, TEXT_MAX)?;
         }
         if let Some(g) = &r.github {
@@ -736,6 +763,12 @@ mod tests {
                 Box::new(|v| v["metrics"]["single.latency_p50_ms"]["measure"] = json!("wall ms")),
             ),
             (
+                "skipped.single.latency_p50_ms: only a counted measure",
+                Box::new(|v| {
+                    v["skipped"] = json!({"single.latency_p50_ms": {"reason": "no valgrind"}})
+                }),
+            ),
+            (
                 "github.event",
                 Box::new(
                     |v| v["github"] = json!({"repository": "o/r", "event": "pull request", "head_sha": "a".repeat(40)}),
@@ -758,6 +791,24 @@ mod tests {
             let e = error(edit);
             let want = want.replace("\"\" is empty", "is empty");
             assert!(e.starts_with(&format!("r.json: {want}")), "{want}\n{e}");
+        }
+    }
+
+    #[test]
+    fn only_counted_measures_may_be_skipped() {
+        for name in [
+            "s.instructions",
+            "s.alloc_bytes",
+            "s.alloc_blocks",
+            "s.heap_peak_bytes",
+        ] {
+            assert!(counted_metric_name(name), "{name}");
+            let mut v = valid();
+            v["skipped"] = json!({ name: {"reason": "valgrind not found on PATH"} });
+            Results::parse("r.json", &v.to_string()).unwrap();
+        }
+        for name in ["s.latency_p50_ms", "s.instructions_ms", "instructions"] {
+            assert!(!counted_metric_name(name), "{name}");
         }
     }
 

@@ -36,7 +36,6 @@ fn passes_required_check(c: Option<&str>) -> bool {
 /// metric; src/compare/rules/presence.rs turns any skipped baseline metric
 /// into `Skipped`/`Warning`, never `Missing`.
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv01_a_skipped_block_hides_a_failing_wall_clock_metric() {
     for (tag, skip) in [
         ("skip", json!({"reason": "valgrind is not installed here"})),
@@ -299,7 +298,6 @@ fn comment_event(fake: &FakeGitHub, co: &Checkout, tag: &str, user: &str, body: 
 /// missing metrics count as acceptable) with src/github/outcome.rs
 /// `gate_inputs` (`missing` from the deciding view only).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv05_a_missing_metric_is_accepted_under_gate_on_both() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();
@@ -370,7 +368,6 @@ fn adv05_a_missing_metric_is_accepted_under_gate_on_both() {
 /// Fault: src/compare/mod.rs (the side-by-side view: metrics of a scenario
 /// in `ab.skipped` are `New`; no "nothing in common" check on that view).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv06_a_base_that_measured_nothing_passes_side_by_side() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();
@@ -426,7 +423,6 @@ fn adv06_a_base_that_measured_nothing_passes_side_by_side() {
 /// (With a single scenario the "nothing can be compared" refusal catches
 /// it; with a second, unchanged scenario it does not.)
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv06b_a_head_that_breaks_one_base_scenario_passes_side_by_side() {
     let _serial = crate::support::serial();
     let d = tempfile::tempdir().unwrap();
@@ -834,7 +830,6 @@ fn adv10_an_old_acceptance_rebound_to_a_new_head_by_a_forged_record() {
 /// later passing attempt does not turn the check green by itself.
 /// Fault: src/github/outcome.rs `record_attempt` (a note only).
 #[test]
-#[ignore = "adversary finding, not yet fixed"]
 fn adv11_a_rerun_until_the_noise_passes_turns_the_check_green() {
     let fake = FakeGitHub::start();
     let co = Checkout::new();

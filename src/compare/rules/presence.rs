@@ -2,7 +2,8 @@
 //! in the base commit's config, but not in the results) or `new` (in the
 //! results only). A missing one counts as the missing policy says, unless
 //! the results say why it was not measured: then it is `skipped` (no
-//! Valgrind here), or a warning (a count that was not deterministic).
+//! Valgrind here), or a warning (a count that was not deterministic); only
+//! a counted measure's metric (instructions, allocations) can be skipped.
 
 use super::{MetricDecision, RuleContext};
 use crate::compare::Status;
@@ -19,7 +20,11 @@ pub fn missing_status(why: &str, policy: MissingPolicy) -> (Option<Status>, Stri
 }
 
 pub fn apply(m: &mut MetricDecision, ctx: &RuleContext) {
-    if let (Some(sk), None) = (m.skipped, m.current) {
+    // Only a counted measure (no Valgrind here) may be skipped: a wall-clock
+    // metric listed as skipped is missing like any other (the results'
+    // validation refuses such a file first).
+    let counted = crate::model::counted_metric_name(m.name);
+    if let (Some(sk), None, true) = (m.skipped, m.current, counted) {
         if sk.warning {
             m.status = Status::Warning;
             m.note = Some(sk.reason.clone());
@@ -86,6 +91,7 @@ mod tests {
             warning: false,
         };
         let mut m = decision(Some(&b), None, None);
+        m.name = "s.instructions";
         m.skipped = Some(&absent);
         apply(&mut m, &ctx());
         assert_eq!((m.status, m.counts_as), (Status::Skipped, None));
@@ -95,10 +101,34 @@ mod tests {
             warning: true,
         };
         let mut m = decision(None, None, None);
+        m.name = "s.alloc_bytes";
         m.skipped = Some(&noisy);
         apply(&mut m, &ctx());
         assert_eq!(m.status, Status::Warning);
         assert!(m.note.unwrap().starts_with("not deterministic"));
+    }
+
+    #[test]
+    fn a_skipped_wall_clock_metric_is_missing_not_skipped() {
+        let b = baseline_metric(100.0);
+        let claim = crate::model::Skipped {
+            reason: "valgrind is not installed here".into(),
+            warning: false,
+        };
+        for warning in [false, true] {
+            let claim = crate::model::Skipped {
+                warning,
+                ..claim.clone()
+            };
+            // `x_ms`: a wall-clock metric.
+            let mut m = decision(Some(&b), None, None);
+            m.skipped = Some(&claim);
+            apply(&mut m, &ctx());
+            assert_eq!(
+                (m.status, m.counts_as),
+                (Status::Missing, Some(Status::Failure))
+            );
+        }
     }
 
     #[test]
