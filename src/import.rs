@@ -854,5 +854,6 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         ab: None,
         skipped: Default::default(),
         incomplete: None,
+        why: Vec::new(),
     })
 }

@@ -52,6 +52,10 @@ pub struct Results {
     /// kept, but the results are not a whole run (no baseline, no verdict).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<Incomplete>,
+    /// Why it got slower: per scenario whose instruction metric failed, the
+    /// functions whose counts changed most (see [`Why`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<super::Why>,
 }
 
 /// A metric asked for but not measured: why, and whether that is a warning
