@@ -463,6 +463,8 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
 fn compare_cmd(args: CompareArgs) -> Result<u8> {
     let (c, results) = comparison(&args.inputs)?;
     if let Some(path) = &args.save_results {
+        // The flame graphs go beside the results, named in them.
+        let results = report::why::save_beside(path, &results)?;
         crate::fsutil::write_atomic(path, results.to_json().as_bytes())?;
         report::messages::wrote(path);
     }

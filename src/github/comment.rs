@@ -344,6 +344,10 @@ fn render(i: &CommentInput, trim: Trim) -> String {
                 env_diffs,
                 next_steps => next_steps(i),
                 details,
+                why => Value::from_safe_string(match (c, trim.details) {
+                    (Some(c), false) => crate::report::why::markdown(&c.why),
+                    _ => String::new(),
+                }),
                 env => env_rows,
                 trimmed => trim != Trim::default(),
                 results_block => Value::from_safe_string(results_block),
