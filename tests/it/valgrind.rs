@@ -620,23 +620,16 @@ fn a_failing_count_names_the_function_that_got_slower_and_draws_it() {
         assert!(out.status.success(), "git {args:?}: {out:?}");
     };
     let write = |p: &str, text: &str| std::fs::write(d.path().join(p), text).unwrap();
-    let program = |busy_extra: &str| {
-        format!(
-            "__attribute__((noinline)) long busy_work(long n) {{\n  volatile long acc = 0;\n  for (long i = 0; i < n{busy_extra}; i++) acc += i * 3;\n  return acc;\n}}\n\
-             __attribute__((noinline)) long other_work(long n) {{\n  volatile long acc = 1;\n  for (long i = 0; i < n; i++) acc ^= i;\n  return acc;\n}}\n\
-             volatile long sink;\n             int main(void) {{ sink = busy_work(1000000) + other_work(1000000); return 0; }}\n"
-        )
-    };
     git(&["init", "-q"]);
     write(".gitignore", "prog\n*.json\n*.svg\n");
     write(
         "bench-gate.yml",
         "scenarios:\n  job:\n    command: ./prog\n    iterations: 2\n    warmup: 0\n    measure: [wall, instructions]\nab:\n  setup: cc -g -O1 -o prog prog.c\n",
     );
-    write("prog.c", &program(""));
+    write("prog.c", &two_functions(""));
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "base"]);
-    write("prog.c", &program(" + n / 4"));
+    write("prog.c", &two_functions(" + n / 4"));
     git(&["commit", "-q", "-am", "slower"]);
     let out = bg()
         .current_dir(d.path())
@@ -713,4 +706,70 @@ fn a_failing_count_names_the_function_that_got_slower_and_draws_it() {
         "{md}"
     );
     assert!(md.contains("`busy_work`"), "{md}");
+}
+
+/// A C program with two functions; `busy_extra` makes `busy_work` loop more.
+fn two_functions(busy_extra: &str) -> String {
+    format!(
+        "__attribute__((noinline)) long busy_work(long n) {{\n  volatile long acc = 0;\n  for (long i = 0; i < n{busy_extra}; i++) acc += i * 3;\n  return acc;\n}}\n\
+         __attribute__((noinline)) long other_work(long n) {{\n  volatile long acc = 1;\n  for (long i = 0; i < n; i++) acc ^= i;\n  return acc;\n}}\n\
+         volatile long sink;\nint main(void) {{ sink = busy_work(1000000) + other_work(200000); return 0; }}\n"
+    )
+}
+
+/// With a baseline file only (no base tree), a failing count lists the
+/// head's hottest functions.
+#[test]
+fn without_a_base_tree_the_heads_hottest_functions_are_listed() {
+    let _serial = crate::support::serial();
+    let d = tempfile::tempdir().unwrap();
+    let build = |extra: &str| {
+        std::fs::write(d.path().join("prog.c"), two_functions(extra)).unwrap();
+        let out = std::process::Command::new("cc")
+            .current_dir(d.path())
+            .args(["-g", "-O1", "-o", "prog", "prog.c"])
+            .output()
+            .expect("cc runs");
+        assert!(out.status.success(), "{out:?}");
+    };
+    build("");
+    let cfg = config(d.path(), &["./prog"], "instructions");
+    let first = d.path().join("r1.json");
+    let o = bg()
+        .current_dir(d.path())
+        .args(["run", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&first)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    keep_only(&first, "c.instructions");
+    let baseline = capture(d.path(), &first);
+    build(" + n / 4");
+    let out = bg()
+        .current_dir(d.path())
+        .args([
+            "compare",
+            "-q",
+            "--no-ab",
+            "--fail-on-regression",
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg("--baseline")
+        .arg(&baseline)
+        .args(["--save-results", "r2.json", "--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let saved = read_json(&d.path().join("r2.json"));
+    let why = &saved["why"][0];
+    assert_eq!(why["kind"], "hottest", "{saved}");
+    assert_eq!(why["functions"][0]["name"], "busy_work", "{why}");
+    assert!(why["functions"][0].get("before_self").is_none(), "{why}");
+    assert!(why.get("base_total").is_none(), "{why}");
+    let svg = std::fs::read_to_string(d.path().join("r2.json.c.why.svg")).unwrap();
+    assert!(svg.contains("busy_work"));
 }
