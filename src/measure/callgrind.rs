@@ -72,9 +72,16 @@ impl Profile {
     }
 }
 
-/// Names compressed as `(id) name` / `(id)`, per kind (files, functions, objects).
+/// Names compressed as `(id) name` / `(id)`, per kind (files, functions,
+/// objects). For functions (`unique`), a second function of a name already
+/// taken in this file (glibc has two `(below main)`) is named `name'2`, as
+/// callgrind_annotate tells them apart: merged, each would count the other.
 #[derive(Default)]
-struct Names(HashMap<String, String>);
+struct Names {
+    ids: HashMap<String, String>,
+    unique: bool,
+    taken: HashMap<String, usize>,
+}
 
 impl Names {
     fn resolve(&mut self, v: &str, line: usize) -> Result<String, String> {
@@ -91,13 +98,24 @@ impl Names {
         };
         let name = name.trim();
         if name.is_empty() {
-            self.0
+            self.ids
                 .get(id)
                 .cloned()
                 .ok_or_else(|| format!("line {line}: name id ({id}) used before it is defined"))
+        } else if let Some(known) = self.ids.get(id) {
+            // Defined again: the first definition holds.
+            Ok(known.clone())
         } else {
-            self.0.insert(id.to_string(), name.to_string());
-            Ok(name.to_string())
+            let mut name = name.to_string();
+            if self.unique {
+                let n = self.taken.entry(name.clone()).or_default();
+                *n += 1;
+                if *n > 1 {
+                    name = format!("{name}'{n}");
+                }
+            }
+            self.ids.insert(id.to_string(), name.clone());
+            Ok(name)
         }
     }
 }
@@ -106,7 +124,10 @@ impl Names {
 pub fn parse(text: &str) -> Result<Profile, String> {
     let mut p = Profile::default();
     let mut files = Names::default();
-    let mut fns = Names::default();
+    let mut fns = Names {
+        unique: true,
+        ..Names::default()
+    };
     let mut objs = Names::default();
     let mut ir_col: Option<usize> = None;
     let mut line_col = Some(0usize);
@@ -255,9 +276,11 @@ fn parse_num(s: &str, line: usize) -> Result<i64, String> {
 }
 
 /// The ten functions whose self counts changed most (then inclusive),
-/// with both sides' counts; unchanged functions are left out.
+/// with both sides' counts; functions whose counts changed by under
+/// 0.001 % of the total are left out.
 pub fn changed(before: &Profile, after: &Profile) -> Vec<FunctionCost> {
     let zero = Func::default();
+    let noise = before.total.max(after.total) * MIN_SHARE * 10.0;
     let mut rows: Vec<FunctionCost> = before
         .functions
         .keys()
@@ -281,7 +304,7 @@ pub fn changed(before: &Profile, after: &Profile) -> Vec<FunctionCost> {
                 after_inclusive: a.inclusive,
             }
         })
-        .filter(|r| r.self_change() != 0.0 || r.inclusive_change() != 0.0)
+        .filter(|r| r.self_change().abs() > noise || r.inclusive_change().abs() > noise)
         .collect();
     rows.sort_by(|x, y| {
         y.self_change()
@@ -323,6 +346,10 @@ pub fn hottest(p: &Profile) -> Vec<FunctionCost> {
     rows
 }
 
+/// Changes and branches smaller than this share of the total are left out
+/// (a PLT stub at another address in each build: 3 instructions).
+const MIN_SHARE: f64 = 1e-6;
+
 /// The deepest stack a folded profile follows.
 const MAX_DEPTH: usize = 64;
 
@@ -338,7 +365,7 @@ pub fn folded(p: &Profile) -> String {
         out_edges.entry(from).or_default().push((to, *cost));
         called.insert(to);
     }
-    let min = p.total.max(1.0) * 1e-6;
+    let min = p.total.max(1.0) * MIN_SHARE;
     let mut stacks: BTreeMap<String, f64> = BTreeMap::new();
     let mut stack: Vec<&str> = Vec::new();
     #[allow(clippy::too_many_arguments)]
@@ -481,6 +508,11 @@ calls=1 30
 fl=(2) /usr/lib/libc.so
 fn=(4) (below main)
 0 5
+fn=(5) (below main)
+0 1
+cfn=(4)
+calls=1 0
+0 5
 ";
 
     #[test]
@@ -500,6 +532,9 @@ fn=(4) (below main)
         assert_eq!(f("fast").inclusive, 90.0);
         assert_eq!(f("(below main)").file.as_deref(), Some("/usr/lib/libc.so"));
         assert_eq!(p.calls[&("main".into(), "slow".into())], 900.0);
+        // Two functions of one name are told apart, not counted twice.
+        assert_eq!(f("(below main)'2").inclusive, 6.0);
+        assert_eq!(f("(below main)").inclusive, 5.0);
     }
 
     #[test]
@@ -554,6 +589,6 @@ fn=(4) (below main)
         assert!(text.contains("main;slow 900\n"), "{text}");
         assert!(text.contains("main 5\n"), "{text}");
         assert!(text.contains("main;fast 90\n"), "{text}");
-        assert!(text.contains("(below main) 5\n"), "{text}");
+        assert!(text.contains("(below main)'2;(below main) 5\n"), "{text}");
     }
 }
