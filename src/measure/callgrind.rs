@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::valgrind::{self, CountFailed};
-use crate::model::{Counted, FunctionCost};
+use crate::model::{free_text, Counted, FunctionCost, TEXT_MAX};
 use crate::workload::Scenario;
 
 /// How many functions a table lists.
@@ -295,8 +295,8 @@ pub fn changed(before: &Profile, after: &Profile) -> Vec<FunctionCost> {
                 None => (b.file.clone(), b.line),
             };
             FunctionCost {
-                name: name.clone(),
-                file,
+                name: free_text(name, TEXT_MAX),
+                file: file.map(|f| free_text(&f, TEXT_MAX)),
                 line,
                 before_self: Some(b.self_ir),
                 before_inclusive: Some(b.inclusive),
@@ -328,8 +328,8 @@ pub fn hottest(p: &Profile) -> Vec<FunctionCost> {
         .iter()
         .filter(|(_, f)| f.self_ir > 0.0)
         .map(|(name, f)| FunctionCost {
-            name: name.clone(),
-            file: f.file.clone(),
+            name: free_text(name, TEXT_MAX),
+            file: f.file.as_deref().map(|f| free_text(f, TEXT_MAX)),
             line: f.line,
             before_self: None,
             before_inclusive: None,
