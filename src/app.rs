@@ -424,7 +424,12 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
     flags.gate_on = gate_on;
     // Saved results that hold an A/B run can be compared on it alone.
     let saved = match &inputs.results {
-        Some(p) => Some(Results::load(p)?),
+        Some(p) => {
+            let mut r = Results::load(p)?;
+            // The flame graphs beside the results, for the HTML report.
+            report::why::load_beside(p, &mut r);
+            Some(r)
+        }
         None => None,
     };
     let saved_ab = saved.as_ref().is_some_and(|r| r.ab.is_some());

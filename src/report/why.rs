@@ -70,6 +70,24 @@ pub fn save_beside(results_path: &Path, results: &Results) -> anyhow::Result<Res
     Ok(r)
 }
 
+/// Reads back the flame graphs named in results read from `results_path`,
+/// for the HTML report (one missing or unreadable is left out). The names
+/// were checked as plain file names when the results were read; in the
+/// report the SVG is an image, whose scripts do not run.
+pub fn load_beside(results_path: &Path, results: &mut Results) {
+    for w in &mut results.why {
+        let Some(name) = &w.flamegraph else {
+            continue;
+        };
+        let p = results_path.with_file_name(name);
+        if let Ok(svg) = crate::fsutil::read_capped_string(&p, crate::fsutil::MAX_DATA_BYTES) {
+            if svg.contains("<svg") {
+                w.flamegraph_svg = Some(svg);
+            }
+        }
+    }
+}
+
 fn count(v: f64) -> String {
     let s = format!("{:.0}", v.abs());
     let mut out = String::new();

@@ -706,6 +706,23 @@ fn a_failing_count_names_the_function_that_got_slower_and_draws_it() {
         "{md}"
     );
     assert!(md.contains("`busy_work`"), "{md}");
+    // The HTML report shows the flame graph read back from beside the results.
+    let html = bg()
+        .current_dir(d.path())
+        .args([
+            "report",
+            "--format",
+            "html",
+            "--ab",
+            "HEAD~1",
+            "--results",
+            "results.json",
+        ])
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&html.stdout);
+    assert!(html.contains("<code>busy_work</code>"), "{html}");
+    assert!(html.contains("src=\"data:image/svg+xml;base64,"), "{html}");
 }
 
 /// A C program with two functions; `busy_extra` makes `busy_work` loop more.
