@@ -627,7 +627,12 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
     flags.gate_on = gate_on;
     // Saved results that hold an A/B run can be compared on it alone.
     let saved = match &inputs.results {
-        Some(p) => Some(Results::load(p)?),
+        Some(p) => {
+            let mut r = Results::load(p)?;
+            // The flame graphs beside the results, for the HTML report.
+            report::why::load_beside(p, &mut r);
+            Some(r)
+        }
         None => None,
     };
     let saved_ab = saved.as_ref().is_some_and(|r| r.ab.is_some());
@@ -666,6 +671,8 @@ pub fn comparison(inputs: &CompareInputs) -> Result<(Comparison, Results)> {
 fn compare_cmd(args: CompareArgs) -> Result<u8> {
     let (c, results) = comparison(&args.inputs)?;
     if let Some(path) = &args.save_results {
+        // The flame graphs go beside the results, named in them.
+        let results = report::why::save_beside(path, &results)?;
         crate::fsutil::write_atomic(path, results.to_json().as_bytes())?;
         report::messages::wrote(path);
     }

@@ -33,6 +33,8 @@ pub enum ImportFormat {
     CustomBiggerIsBetter,
     /// Valgrind cachegrind or callgrind out files
     Cachegrind,
+    /// iai-callgrind (gungraun's former name) `summary.json` files, schema 6
+    IaiCallgrind,
 }
 
 impl crate::model::Named for ImportFormat {
@@ -78,6 +80,11 @@ impl crate::model::Named for ImportFormat {
             "cachegrind",
             "Valgrind cachegrind or callgrind out files (cachegrind.out.PID, callgrind.out.PID)",
         ),
+        (
+            ImportFormat::IaiCallgrind,
+            "iai-callgrind",
+            "iai-callgrind summary.json files (--save-summary=json; schema version 6, iai-callgrind 0.16), or a folder holding them (target/iai)",
+        ),
     ];
 }
 
@@ -93,6 +100,7 @@ impl ImportFormat {
             ImportFormat::CustomSmallerIsBetter => "custom-smaller-is-better",
             ImportFormat::CustomBiggerIsBetter => "custom-bigger-is-better",
             ImportFormat::Cachegrind => "cachegrind",
+            ImportFormat::IaiCallgrind => "iai-callgrind",
         }
     }
 }
@@ -786,6 +794,124 @@ fn cachegrind(path: &Path, out: &mut Out) -> Result<()> {
     Ok(())
 }
 
+/// The iai-callgrind summary schema this reader knows (iai-callgrind 0.16).
+pub const IAI_SCHEMA: &str = "6";
+
+/// The callgrind events imported from an iai-callgrind summary (counts,
+/// lower is better; hit counts and rates are left out), with their metric
+/// suffix and unit.
+const IAI_EVENTS: &[(&str, &str, &str)] = &[
+    ("Ir", "instructions", "instructions"),
+    ("EstimatedCycles", "estimated_cycles", "events"),
+    ("Dr", "Dr", "events"),
+    ("Dw", "Dw", "events"),
+    ("I1mr", "I1mr", "events"),
+    ("D1mr", "D1mr", "events"),
+    ("D1mw", "D1mw", "events"),
+    ("ILmr", "ILmr", "events"),
+    ("DLmr", "DLmr", "events"),
+    ("DLmw", "DLmw", "events"),
+];
+
+/// iai-callgrind's `summary.json` (`--save-summary=json`), or a folder
+/// (`target/iai`) searched for them: per benchmark,
+/// `iai.<module/path>/<id>.instructions` and the other counts of
+/// [`IAI_EVENTS`], from the Callgrind profile's total, the new run's value
+/// (`Left`, or the first of `Both`; an old value alone is not imported).
+/// Another schema version is refused: each has changed the structure.
+fn iai_callgrind(path: &Path, out: &mut Out) -> Result<()> {
+    const WHAT: &str = "an iai-callgrind summary.json";
+    let files: Vec<PathBuf> = if path.is_dir() {
+        walkdir::WalkDir::new(path)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .map(|e| e.into_path())
+            .filter(|p| p.file_name().is_some_and(|n| n == "summary.json"))
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
+    if files.is_empty() {
+        anyhow::bail!(
+            "{}: holds no summary.json (run the benchmarks with --save-summary=json)",
+            path.display()
+        );
+    }
+    for file in files {
+        let v = read_json(&file, WHAT)?;
+        let version = match &v["version"] {
+            Value::String(s) => s.clone(),
+            Value::Null => return Err(wrong(&file, WHAT, "it has no `version`")),
+            other => other.to_string(),
+        };
+        if version != IAI_SCHEMA {
+            anyhow::bail!(
+                "{}: iai-callgrind summary schema version {} is not supported: this bench-gate reads version {IAI_SCHEMA} (iai-callgrind 0.16); each version changed the file's structure, so another is not guessed at",
+                file.display(),
+                model::free_text(&version, 40)
+            );
+        }
+        let module = v["module_path"]
+            .as_str()
+            .ok_or_else(|| wrong(&file, WHAT, "it has no `module_path`"))?;
+        let bench = match v["id"].as_str() {
+            Some(id) => format!("{module} {id}"),
+            None => module.to_string(),
+        };
+        let base = match v["id"].as_str() {
+            Some(id) => format!("iai.{}/{}", slug(&module.replace("::", "/")), slug(id)),
+            None => format!("iai.{}", slug(&module.replace("::", "/"))),
+        };
+        let profiles = v["profiles"]
+            .as_array()
+            .ok_or_else(|| wrong(&file, WHAT, "it has no `profiles` array"))?;
+        let total = profiles
+            .iter()
+            .find(|p| p["tool"] == "Callgrind")
+            .map(|p| &p["summaries"]["total"]["summary"]["Callgrind"])
+            .filter(|t| t.is_object())
+            .ok_or_else(|| {
+                wrong(
+                    &file,
+                    WHAT,
+                    "no Callgrind profile with `summaries.total.summary.Callgrind`",
+                )
+            })?;
+        let mut found = false;
+        for (event, suffix, unit) in IAI_EVENTS {
+            let m = &total[*event]["metrics"];
+            let new = match (m.get("Left"), m.get("Both")) {
+                (Some(x), _) => x,
+                (None, Some(Value::Array(both))) if !both.is_empty() => &both[0],
+                _ => continue,
+            };
+            let Some(value) = new.get("Int").and_then(Value::as_u64) else {
+                return Err(wrong(
+                    &file,
+                    WHAT,
+                    &format!("`{event}` of `{bench}` is not a count"),
+                ));
+            };
+            found = true;
+            out.insert(
+                &file,
+                &bench,
+                format!("{base}.{suffix}"),
+                metric(value as f64, unit, Direction::Lower, "total", Vec::new()),
+            )?;
+        }
+        if !found {
+            return Err(wrong(
+                &file,
+                WHAT,
+                &format!("`{bench}` holds no new counts"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Imports every file into one results value.
 pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
     if files.is_empty() {
@@ -807,6 +933,7 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
             ImportFormat::CustomSmallerIsBetter => custom(path, &mut metrics, Direction::Lower)?,
             ImportFormat::CustomBiggerIsBetter => custom(path, &mut metrics, Direction::Higher)?,
             ImportFormat::Cachegrind => cachegrind(path, &mut metrics)?,
+            ImportFormat::IaiCallgrind => iai_callgrind(path, &mut metrics)?,
         }
     }
     if metrics.metrics.is_empty() {
@@ -854,5 +981,6 @@ pub fn import(format: ImportFormat, files: &[PathBuf]) -> Result<Results> {
         ab: None,
         skipped: Default::default(),
         incomplete: None,
+        why: Vec::new(),
     })
 }

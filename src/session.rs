@@ -717,6 +717,121 @@ fn count_scenario(
     Ok(())
 }
 
+/// Why it got slower: for each scenario with a failing instruction metric
+/// (in the view that decides), one run under callgrind in both trees and
+/// the functions whose counts changed most, with a differential flame
+/// graph; without a base tree (or when the scenario could not run there),
+/// the head's hottest functions. A callgrind failure is a warning: the
+/// verdict stands without the explanation.
+fn explain(
+    workload: &Workload,
+    base: Option<&BaseSide>,
+    r: &Results,
+    cf: &Confirm,
+) -> Vec<model::Why> {
+    let c = compare::compare(cf.baseline, &cf.baseline_file, r, cf.flags);
+    let mut views: Vec<&Comparison> = Vec::new();
+    match (&c.side_by_side, c.gate_on) {
+        (Some(s), Some(GateOn::Ab)) => views.push(s),
+        (Some(s), Some(GateOn::Both)) => views.extend([&c, s.as_ref()]),
+        _ => views.push(&c),
+    }
+    let mut failing: Vec<(String, String)> = views
+        .into_iter()
+        .flat_map(|v| v.metrics.iter())
+        .filter(|m| m.status == compare::Status::Failure)
+        .filter_map(|m| Some((r.metrics.get(&m.name)?, m.name.clone())))
+        .filter(|(x, _)| x.measure.as_deref() == Some("instructions"))
+        .filter_map(|(x, name)| Some((x.scenario.clone()?, name)))
+        .collect();
+    failing.sort();
+    failing.dedup_by(|a, b| a.0 == b.0);
+    let mut out = Vec::new();
+    for (scenario, metric) in failing {
+        let Some(i) = workload.scenarios.iter().position(|s| s.name == scenario) else {
+            continue;
+        };
+        let head_s = &workload.scenarios[i];
+        let base_s = base.and_then(|b| match b.runs.get(i) {
+            Some(Ok(_)) => b.workload.scenarios.get(i),
+            _ => None,
+        });
+        let roots: Vec<&std::path::Path> = match base {
+            Some(b) => vec![b.trees.head.as_path(), b.trees.base.as_path()],
+            None => Vec::new(),
+        };
+        eprintln!(
+            "why: {metric} failed; running scenario '{scenario}' once under callgrind{} (part of this job's time)",
+            if base_s.is_some() { " in both trees" } else { "" }
+        );
+        let warn = |e: &dyn std::fmt::Display| {
+            crate::report::messages::warning(format!(
+                "why: scenario '{scenario}': no function list: {e}"
+            ))
+        };
+        let (after, mut seconds) = match measure::callgrind::profile(head_s, &roots) {
+            Ok(p) => p,
+            Err(e) => {
+                warn(&e);
+                continue;
+            }
+        };
+        let before = match base_s.map(|s| measure::callgrind::profile(s, &roots)) {
+            None => None,
+            Some(Ok((p, s))) => {
+                seconds += s;
+                Some(p)
+            }
+            Some(Err(e)) => {
+                warn(&e);
+                None
+            }
+        };
+        let after_folded = measure::callgrind::folded(&after);
+        let before_folded = before.as_ref().map(measure::callgrind::folded);
+        let title = match before {
+            Some(_) => format!("{scenario}: instructions, base → head"),
+            None => format!("{scenario}: instructions (head)"),
+        };
+        let svg =
+            match crate::report::why::flamegraph(&title, before_folded.as_deref(), &after_folded) {
+                Ok(svg) => Some(svg),
+                Err(e) => {
+                    warn(&e);
+                    None
+                }
+            };
+        let (kind, functions) = match &before {
+            Some(b) => (
+                model::WhyKind::Changed,
+                measure::callgrind::changed(b, &after),
+            ),
+            None => (model::WhyKind::Hottest, measure::callgrind::hottest(&after)),
+        };
+        eprintln!(
+            "why: scenario '{scenario}': callgrind took {seconds:.1} s; {}",
+            functions
+                .first()
+                .map_or("no function changed".into(), |f| format!(
+                    "first: {}",
+                    f.name
+                ))
+        );
+        out.push(model::Why {
+            scenario,
+            metric,
+            kind,
+            base_total: before.as_ref().map(|b| b.total),
+            head_total: after.total,
+            functions,
+            flamegraph: None,
+            flamegraph_svg: svg,
+            seconds,
+        });
+    }
+    out
+}
+
 /// Benchmarks a workload, with the base commit side by side when `ab` is
 /// given; with `confirm`, every scenario with a metric above its failure
 /// threshold (in the view that decides) is measured `rounds` more times, in
@@ -818,7 +933,10 @@ pub fn benchmark_confirmed(
             Err(e) => return Err(e),
         }
     }
-    let first = assemble(&runs, &base);
+    let mut first = assemble(&runs, &base);
+    if let Some(cf) = &confirm {
+        first.why = explain(&workload, base.as_ref(), &first, cf);
+    }
     let Some(cf) = confirm.filter(|c| c.rounds > 0) else {
         return Ok(first);
     };
@@ -872,6 +990,8 @@ pub fn benchmark_confirmed(
         confirmed.push((s.name.clone(), metrics));
     }
     let mut results = assemble(&runs, &base);
+    // Counts are not measured again: what explained them still does.
+    results.why = first.why;
     let after = failing(&results);
     results.confirmations = confirmed
         .into_iter()

@@ -370,6 +370,9 @@ pub struct Comparison {
     /// A/B mode: what was measured as the base, and scenarios left out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ab: Option<AbInfo>,
+    /// Why it got slower: the results' function tables (see [`crate::model::Why`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<crate::model::Why>,
 }
 
 /// The A/B run's facts a report shows.
@@ -458,6 +461,7 @@ pub fn compare(
     flags: ThresholdFlags,
 ) -> Comparison {
     let mut c = compare_view(baseline, baseline_file, results, flags, None);
+    c.why = results.why.clone();
     let Some(ab) = &results.ab else {
         return c;
     };
@@ -605,6 +609,7 @@ fn compare_view(
         side_by_side: None,
         gate_on: None,
         ab: None,
+        why: Vec::new(),
     }
 }
 

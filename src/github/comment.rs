@@ -344,6 +344,10 @@ fn render(i: &CommentInput, trim: Trim) -> String {
                 env_diffs,
                 next_steps => next_steps(i),
                 details,
+                why => Value::from_safe_string(match (c, trim.details) {
+                    (Some(c), false) => crate::report::why::markdown(&c.why),
+                    _ => String::new(),
+                }),
                 env => env_rows,
                 trimmed => trim != Trim::default(),
                 results_block => Value::from_safe_string(results_block),
@@ -507,6 +511,78 @@ mod tests {
         let (text, _) = body(&input);
         assert_eq!(text.matches("<!--").count(), 2, "{text}");
         assert!(text.contains("&lt;\\!-- bench-gate:results "), "{text}");
+        assert_eq!(decode(&text), Some(e));
+    }
+
+    #[test]
+    fn why_it_got_slower_is_a_collapsed_section_with_its_data_escaped() {
+        let e = embedded(2.0);
+        let decision = crate::compare::gate::decide(&crate::compare::gate::GateInputs {
+            verdict: Some(crate::compare::Verdict::Fail),
+            failures: 1,
+            warnings: 0,
+            release: false,
+            missing: 0,
+            missing_policy: Default::default(),
+            override_state: Override::Absent,
+            setup: crate::compare::gate::SetupCheck::Unchanged,
+            fail_on_regression: true,
+            fail_on_warning: false,
+            failing: Vec::new(),
+            accepted: Vec::new(),
+            earlier_failure: None,
+        });
+        let baseline = crate::baseline::Baseline::parse(
+            "b.yaml",
+            "version: '1'\nmetrics:\n  a:\n    b_ms: 2\n",
+        )
+        .unwrap();
+        let mut c = crate::compare::compare(&baseline, "b.yaml", &e.results, Default::default());
+        c.why = vec![crate::model::Why {
+            scenario: "a".into(),
+            metric: "a.instructions".into(),
+            kind: crate::model::WhyKind::Changed,
+            base_total: Some(100.0),
+            head_total: 150.0,
+            functions: vec![crate::model::FunctionCost {
+                name: "busy_work <!-- -->".into(),
+                file: Some("prog.c".into()),
+                line: Some(1),
+                before_self: Some(50.0),
+                before_inclusive: Some(50.0),
+                after_self: 100.0,
+                after_inclusive: 100.0,
+            }],
+            flamegraph: None,
+            flamegraph_svg: None,
+            seconds: 0.5,
+        }];
+        let input = CommentInput {
+            check_name: "bench-gate",
+            decision: &decision,
+            comparison: Some(&c),
+            head_sha: "abc",
+            workload: "w",
+            override_state: &Override::Absent,
+            override_label: "performance-override",
+            override_permission: Role::Maintain,
+            changed_setup: &[],
+            state_block: String::new(),
+            baselines_dir: "baselines",
+            run_url: None,
+            notes: vec![],
+            embedded: Some(&e),
+        };
+        let (text, _) = body(&input);
+        assert!(
+            text.contains("<details><summary>Why it got slower: scenario a"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`prog.c:1` | 50 | 100 | +50 (+100.0 %)"),
+            "{text}"
+        );
+        assert_eq!(text.matches("<!--").count(), 2, "{text}");
         assert_eq!(decode(&text), Some(e));
     }
 

@@ -299,7 +299,9 @@ impl Sinks<'_> {
     pub fn publish(&self, t: &Target, check: &OpenCheck, o: &Outcome) -> Result<u8, Failed> {
         let opts = self.opts;
         // Files, step summary and the first outputs: before any API call.
-        crate::fsutil::write_atomic(&opts.results_out, o.results.to_json().as_bytes())?;
+        // The flame graphs go beside the results (the artifact), named in them.
+        let results = crate::report::why::save_beside(&opts.results_out, &o.results)?;
+        crate::fsutil::write_atomic(&opts.results_out, results.to_json().as_bytes())?;
         crate::fsutil::write_atomic(&opts.report_out, o.report.as_bytes())?;
         if let Some(summary) = &self.ctx.step_summary {
             if let Err(e) = actions::append_summary(summary, &o.report) {

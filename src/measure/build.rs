@@ -127,6 +127,7 @@ pub fn results(workload: &Workload, runs: &[ScenarioRun], environment: Environme
         ab: None,
         skipped,
         incomplete: None,
+        why: Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod ab;
 pub mod build;
+pub mod callgrind;
 pub mod check;
 pub mod env;
 #[cfg(unix)]

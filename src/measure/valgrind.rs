@@ -255,22 +255,27 @@ pub fn not_deterministic(c: Counted, a: f64, b: f64, spread: f64) -> String {
 
 /// The scenario's command under `tool`, with Valgrind's output in `dir`.
 fn valgrind_args(c: Counted, dir: &Path) -> Vec<OsString> {
-    let at = |name: &str| {
+    match c {
+        Counted::Instructions => tool_args(
+            &["--tool=cachegrind", "--cache-sim=no"],
+            "--cachegrind-out-file=",
+            dir,
+        ),
+        Counted::Allocations => tool_args(&["--tool=dhat"], "--dhat-out-file=", dir),
+    }
+}
+
+/// Valgrind's arguments: the tool's, its out files (`out.%p`) and logs
+/// (`log.%p`) in `dir`, children traced.
+pub(super) fn tool_args(tool: &[&str], out_flag: &str, dir: &Path) -> Vec<OsString> {
+    let at = |name: &str, file: &str| {
         let mut s = OsString::from(name);
-        s.push(dir.join("out.%p").as_os_str());
+        s.push(dir.join(file).as_os_str());
         s
     };
-    let mut args: Vec<OsString> = match c {
-        Counted::Instructions => vec![
-            "--tool=cachegrind".into(),
-            "--cache-sim=no".into(),
-            at("--cachegrind-out-file="),
-        ],
-        Counted::Allocations => vec!["--tool=dhat".into(), at("--dhat-out-file=")],
-    };
-    let mut log = OsString::from("--log-file=");
-    log.push(dir.join("log.%p").as_os_str());
-    args.extend(["--trace-children=yes".into(), log]);
+    let mut args: Vec<OsString> = tool.iter().map(OsString::from).collect();
+    args.push(at(out_flag, "out.%p"));
+    args.extend(["--trace-children=yes".into(), at("--log-file=", "log.%p")]);
     args
 }
 
@@ -290,13 +295,24 @@ fn under_valgrind(
     run_dir: &Path,
     out: &Path,
 ) -> super::Invocation {
+    under_tool(s, valgrind_args(c, out), c, valgrind, run_dir)
+}
+
+/// The scenario's command under Valgrind with `args`, with the variables
+/// `env_of` sets and its timeout.
+pub(super) fn under_tool(
+    s: &Scenario,
+    mut args: Vec<OsString>,
+    env_of: Counted,
+    valgrind: &Path,
+    run_dir: &Path,
+) -> super::Invocation {
     let mut inv = invocation(s, 0, run_dir);
-    let mut args = valgrind_args(c, out);
     args.push("--".into());
     args.push(std::mem::replace(&mut inv.program, valgrind.into()));
     args.append(&mut inv.args);
     inv.args = args;
-    for (k, v) in default_env(c) {
+    for (k, v) in default_env(env_of) {
         if !s.command.env.contains_key(*k) {
             inv.env.push(((*k).into(), (*v).into()));
         }
@@ -336,15 +352,8 @@ fn run_once(
             )
         })?;
     let inv = under_valgrind(s, c, valgrind, run_dir, dir.path());
-    let measured = measure_once(&inv);
+    run_invocation(s, tool(c), &inv, dir.path())?;
     let log_tail = log_tail(dir.path());
-    if let Err(f) = measured {
-        let why = match f.failure {
-            Failure::Exit(code) => format!("exited with status {code}"),
-            other => other.to_string(),
-        };
-        return Err(fail(why, f.stderr_tail, log_tail));
-    }
     let parsed = match c {
         Counted::Instructions => read_outputs(dir.path(), parse_cachegrind),
         Counted::Allocations => read_outputs(dir.path(), parse_dhat),
@@ -352,8 +361,32 @@ fn run_once(
     parsed.map_err(|e| fail(format!("ran, but {e}"), String::new(), log_tail))
 }
 
+/// Runs `inv` (the scenario under Valgrind's `tool`, its logs in `dir`).
+pub(super) fn run_invocation(
+    s: &Scenario,
+    tool: &'static str,
+    inv: &super::Invocation,
+    dir: &Path,
+) -> Result<(), Box<CountFailed>> {
+    if let Err(f) = measure_once(inv) {
+        let why = match f.failure {
+            Failure::Exit(code) => format!("exited with status {code}"),
+            other => other.to_string(),
+        };
+        return Err(Box::new(CountFailed {
+            scenario: s.name.clone(),
+            tool,
+            command: display_command(&s.command.argv),
+            why,
+            stderr_tail: f.stderr_tail,
+            log_tail: log_tail(dir),
+        }));
+    }
+    Ok(())
+}
+
 /// The last 10 lines of Valgrind's logs in `dir`.
-fn log_tail(dir: &Path) -> String {
+pub(super) fn log_tail(dir: &Path) -> String {
     let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -380,6 +413,22 @@ fn read_outputs(
     dir: &Path,
     parse: fn(&str) -> Result<Vec<f64>, String>,
 ) -> Result<Vec<f64>, String> {
+    let mut total: Vec<f64> = Vec::new();
+    for f in out_files(dir)? {
+        let text = crate::fsutil::read_capped_string(&f, crate::fsutil::MAX_DATA_BYTES)
+            .map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
+        let v = parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        if total.is_empty() {
+            total = v;
+        } else {
+            total.iter_mut().zip(v).for_each(|(t, x)| *t += x);
+        }
+    }
+    Ok(total)
+}
+
+/// The `out.*` files Valgrind wrote in `dir` (one per process), sorted.
+pub(super) fn out_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("its output folder cannot be read: {e}"))?
         .flatten()
@@ -393,18 +442,7 @@ fn read_outputs(
     if files.is_empty() {
         return Err("Valgrind wrote no output file".into());
     }
-    let mut total: Vec<f64> = Vec::new();
-    for f in files {
-        let text = crate::fsutil::read_capped_string(&f, crate::fsutil::MAX_DATA_BYTES)
-            .map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
-        let v = parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
-        if total.is_empty() {
-            total = v;
-        } else {
-            total.iter_mut().zip(v).for_each(|(t, x)| *t += x);
-        }
-    }
-    Ok(total)
+    Ok(files)
 }
 
 /// The `Ir` total of a cachegrind (or callgrind) out file: the `summary:`

@@ -5,12 +5,14 @@
 
 mod results;
 pub mod units;
+mod why;
 
 use std::ffi::OsStr;
 
 use serde::{Deserialize, Serialize};
 
 pub use results::*;
+pub use why::*;
 
 /// `key → value` facts about the machine (see `measure::fingerprint`).
 pub type Environment = std::collections::BTreeMap<String, String>;

@@ -52,6 +52,10 @@ pub struct Results {
     /// kept, but the results are not a whole run (no baseline, no verdict).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<Incomplete>,
+    /// Why it got slower: per scenario whose instruction metric failed, the
+    /// functions whose counts changed most (see [`Why`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<super::Why>,
 }
 
 /// A metric asked for but not measured: why, and whether that is a warning
@@ -236,6 +240,8 @@ pub const IDENTIFIER_MAX: usize = 200;
 pub const UNIT_MAX: usize = 20;
 /// The longest free text (a reason, an environment value, a version), in characters.
 pub const TEXT_MAX: usize = 1000;
+/// The most functions a `why` table may list.
+pub const WHY_FUNCTIONS_MAX: usize = 100;
 /// The longest command line kept, in characters.
 pub const COMMAND_MAX: usize = 10_000;
 
@@ -409,6 +415,46 @@ impl Check<'_> {
                 ));
             }
             self.text(&format!("{at}skipped.{k}.reason"), &sk.reason, TEXT_MAX)?;
+        }
+        for (i, w) in r.why.iter().enumerate() {
+            let p = format!("{at}why[{i}]");
+            self.identifier(&format!("{p}.scenario"), &w.scenario)?;
+            self.identifier(&format!("{p}.metric"), &w.metric)?;
+            if let Some(f) = &w.flamegraph {
+                self.identifier(&format!("{p}.flamegraph"), f)?;
+                if f.contains('/') || f.starts_with('.') {
+                    return Err(self.fail(
+                        &format!("{p}.flamegraph"),
+                        format!("is not a file name: {}", Check::shown(f)),
+                    ));
+                }
+            }
+            if w.functions.len() > WHY_FUNCTIONS_MAX {
+                return Err(self.fail(
+                    &format!("{p}.functions"),
+                    format!(
+                        "lists {} functions; at most {WHY_FUNCTIONS_MAX} are allowed",
+                        w.functions.len()
+                    ),
+                ));
+            }
+            let mut numbers = vec![w.head_total, w.seconds];
+            numbers.extend(w.base_total);
+            for (j, f) in w.functions.iter().enumerate() {
+                let q = format!("{p}.functions[{j}]");
+                self.text(&format!("{q}.name"), &f.name, TEXT_MAX)?;
+                if let Some(file) = &f.file {
+                    self.text(&format!("{q}.file"), file, TEXT_MAX)?;
+                }
+                numbers.extend([f.after_self, f.after_inclusive]);
+                numbers.extend(f.before_self.into_iter().chain(f.before_inclusive));
+            }
+            if let Some(x) = numbers.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
+                return Err(self.fail(
+                    &p,
+                    format!("a count is not a finite number of at least 0 ({x})"),
+                ));
+            }
         }
         if let Some(g) = &r.github {
             self.identifier(&format!("{at}github.event"), &g.event)?;
@@ -720,6 +766,42 @@ mod tests {
         );
         assert!(error(|v| v["created_at"] = json!("\u{1b}[2J"))
             .starts_with("r.json: created_at: holds control characters"));
+    }
+
+    #[test]
+    fn why_tables_are_checked_like_the_rest() {
+        let with = |why: &str| {
+            Results::parse(
+                "r.json",
+                &format!(
+                    r#"{{"schema_version":1,"tool":"bench-gate","tool_version":"0","created_at":"x","workload":"w","environment":{{}},"scenarios":[],"metrics":{{"s.instructions":{{"value":1.0,"unit":"instructions","samples":[]}}}},"why":[{why}]}}"#
+                ),
+            )
+        };
+        let good = r#"{"scenario":"s","metric":"s.instructions","kind":"changed","base_total":1,"head_total":2,"functions":[{"name":"f <T>","file":"a.c","line":3,"before_self":1,"before_inclusive":1,"after_self":2,"after_inclusive":2}],"flamegraph":"r.json.s.why.svg","seconds":0.5}"#;
+        let r = with(good).unwrap();
+        assert_eq!(r.why[0].functions[0].name, "f <T>");
+        for (bad, says) in [
+            (
+                good.replace("r.json.s.why.svg", "../x.svg"),
+                "why[0].flamegraph",
+            ),
+            (
+                good.replace("f <T>", "f\\u001b[31m"),
+                "why[0].functions[0].name",
+            ),
+            (
+                good.replace("\"after_self\":2", "\"after_self\":-2"),
+                "why[0]: a count",
+            ),
+            (
+                good.replace("\"scenario\":\"s\"", "\"scenario\":\"s s\""),
+                "why[0].scenario",
+            ),
+        ] {
+            let e = with(&bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

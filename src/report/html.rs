@@ -172,6 +172,7 @@ section{{margin:1.5rem 0}}</style></head><body>\n<h1>bench-gate report</h1>\n<p>
             chart(m)
         );
     }
+    h.push_str(&crate::report::why::html(&c.why));
     h.push_str(
         "<h2>Environment</h2><table><tr><th>Key</th><th>Baseline</th><th>This run</th></tr>\n",
     );

@@ -82,5 +82,6 @@ pub fn report(c: &Comparison) -> String {
                 verdict_line => view::verdict_line(c),
             })
         })
+        .map(|text| text + &crate::report::why::markdown(&c.why))
         .expect("embedded template renders")
 }

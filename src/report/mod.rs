@@ -14,6 +14,7 @@ pub mod svg;
 pub mod terminal;
 pub mod trends;
 pub mod view;
+pub mod why;
 
 /// The comparison as pretty JSON (`##[` kept out of it: see [`escape::json_text`]).
 pub fn json(c: &crate::compare::Comparison) -> String {

@@ -548,3 +548,75 @@ fn strict_imports_refuse_collisions_units_bad_times_and_nothing() {
         "{err}"
     );
 }
+
+/// The new run's count of `event` in an iai-callgrind summary: `Left`, or
+/// the first of `Both` (new, old).
+fn iai_new(summary: &Value, event: &str) -> f64 {
+    let m = &summary["profiles"][0]["summaries"]["total"]["summary"]["Callgrind"][event]["metrics"];
+    let v = if m.get("Left").is_some() {
+        &m["Left"]
+    } else {
+        &m["Both"][0]
+    };
+    v["Int"].as_f64().unwrap()
+}
+
+#[test]
+fn iai_callgrind_summaries_import_the_new_runs_counts() {
+    // Made by scripts/fixtures/refresh-iai-callgrind-fixtures.sh: `short`
+    // ran twice with different work (new and old counts), `long` the same.
+    let r = import("iai-callgrind", &[fixture("iai-callgrind")]);
+    let short = json(&fixture("iai-callgrind/short/summary.json"));
+    let long = json(&fixture("iai-callgrind/long/summary.json"));
+    let both = &short["profiles"][0]["summaries"]["total"]["summary"]["Callgrind"]["Ir"]["metrics"]
+        ["Both"];
+    assert_ne!(both[0], both[1], "the fixture's short case changed");
+    for (id, s) in [("short", &short), ("long", &long)] {
+        let m = &r["metrics"][format!("iai.tiny/fib/bench_fibonacci/{id}.instructions")];
+        assert_eq!(m["value"].as_f64().unwrap(), iai_new(s, "Ir"), "{r}");
+        assert_eq!(m["unit"], "instructions");
+        assert_eq!(m["direction"], "lower");
+        let c = &r["metrics"][format!("iai.tiny/fib/bench_fibonacci/{id}.estimated_cycles")];
+        assert_eq!(c["value"].as_f64().unwrap(), iai_new(s, "EstimatedCycles"));
+    }
+    // Hit counts and rates are not imported (higher is better, or a ratio).
+    let names: Vec<&String> = r["metrics"].as_object().unwrap().keys().collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("hits") || n.contains("Rate")),
+        "{names:?}"
+    );
+    assert_eq!(names.len(), 20, "{names:?}");
+}
+
+#[test]
+fn an_iai_callgrind_summary_of_another_schema_version_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = json(&fixture("iai-callgrind/short/summary.json"));
+    for (version, says) in [
+        (Value::from("5"), "iai-callgrind summary schema version 5 is not supported: this bench-gate reads version 6"),
+        (Value::from("7"), "schema version 7 is not supported"),
+        (Value::Null, "it has no `version`"),
+    ] {
+        s["version"] = version;
+        let p = d.path().join("summary.json");
+        std::fs::write(&p, s.to_string()).unwrap();
+        let out = Command::cargo_bin("bench-gate")
+            .unwrap()
+            .args(["import", "--format", "iai-callgrind"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains(says) && err.contains("summary.json"), "{err}");
+    }
+    let out = Command::cargo_bin("bench-gate")
+        .unwrap()
+        .args(["import", "--format", "iai-callgrind"])
+        .arg(d.path().join("none"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}

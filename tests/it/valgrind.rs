@@ -601,3 +601,192 @@ fn merged_shards_keep_every_shards_skip_records() {
         );
     }
 }
+
+/// Why it got slower: two revisions of a C program with two functions, one
+/// made slower in the second; `compare --ab` fails on instructions, runs
+/// the scenario under callgrind in both trees, names that function first,
+/// and writes a differential flame graph naming it beside the results.
+#[test]
+fn a_failing_count_names_the_function_that_got_slower_and_draws_it() {
+    let _serial = crate::support::serial();
+    let d = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(d.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    let write = |p: &str, text: &str| std::fs::write(d.path().join(p), text).unwrap();
+    git(&["init", "-q"]);
+    write(".gitignore", "prog\n*.json\n*.svg\n");
+    write(
+        "bench-gate.yml",
+        "scenarios:\n  job:\n    command: ./prog\n    iterations: 2\n    warmup: 0\n    measure: [wall, instructions]\nab:\n  setup: cc -g -O1 -o prog prog.c\n",
+    );
+    write("prog.c", &two_functions(""));
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    write("prog.c", &two_functions(" + n / 4"));
+    git(&["commit", "-q", "-am", "slower"]);
+    let out = bg()
+        .current_dir(d.path())
+        .args([
+            "compare",
+            "-q",
+            "--ab",
+            "HEAD~1",
+            "--fail-on-regression",
+            "--format",
+            "json",
+            "--save-results",
+            "results.json",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "fails on instructions: {err}");
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = c["side_by_side"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["name"] == "job.instructions" && m["status"] == "failure");
+    assert!(failed, "{c}");
+    assert!(err.contains("under callgrind in both trees"), "{err}");
+    let saved = read_json(&d.path().join("results.json"));
+    let why = &saved["why"][0];
+    assert_eq!(why["scenario"], "job", "{saved}");
+    assert_eq!(why["kind"], "changed", "{why}");
+    let top = &why["functions"][0];
+    assert_eq!(top["name"], "busy_work", "{why}");
+    assert_eq!(top["file"], "prog.c", "{why}");
+    assert!(
+        top["line"].as_u64().is_some_and(|l| (1..=3).contains(&l)),
+        "{why}"
+    );
+    let (before, after) = (
+        top["before_self"].as_f64().unwrap(),
+        top["after_self"].as_f64().unwrap(),
+    );
+    assert!(after > before * 1.2, "{top}");
+    // other_work did not change: it is not in the list.
+    let names: Vec<&str> = why["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"other_work"), "{names:?}");
+    let svg_name = why["flamegraph"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{why}"));
+    assert_eq!(svg_name, "results.json.job.why.svg");
+    let svg = std::fs::read_to_string(d.path().join(svg_name)).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("busy_work"), "{svg}");
+    // The Markdown report lists it, collapsed.
+    let report = bg()
+        .current_dir(d.path())
+        .args([
+            "report",
+            "--format",
+            "markdown",
+            "--ab",
+            "HEAD~1",
+            "--results",
+            "results.json",
+        ])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        md.contains("<details><summary>Why it got slower: scenario job"),
+        "{md}"
+    );
+    assert!(md.contains("`busy_work`"), "{md}");
+    // The HTML report shows the flame graph read back from beside the results.
+    let html = bg()
+        .current_dir(d.path())
+        .args([
+            "report",
+            "--format",
+            "html",
+            "--ab",
+            "HEAD~1",
+            "--results",
+            "results.json",
+        ])
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&html.stdout);
+    assert!(html.contains("<code>busy_work</code>"), "{html}");
+    assert!(html.contains("src=\"data:image/svg+xml;base64,"), "{html}");
+}
+
+/// A C program with two functions; `busy_extra` makes `busy_work` loop more.
+fn two_functions(busy_extra: &str) -> String {
+    format!(
+        "__attribute__((noinline)) long busy_work(long n) {{\n  volatile long acc = 0;\n  for (long i = 0; i < n{busy_extra}; i++) acc += i * 3;\n  return acc;\n}}\n\
+         __attribute__((noinline)) long other_work(long n) {{\n  volatile long acc = 1;\n  for (long i = 0; i < n; i++) acc ^= i;\n  return acc;\n}}\n\
+         volatile long sink;\nint main(void) {{ sink = busy_work(1000000) + other_work(200000); return 0; }}\n"
+    )
+}
+
+/// With a baseline file only (no base tree), a failing count lists the
+/// head's hottest functions.
+#[test]
+fn without_a_base_tree_the_heads_hottest_functions_are_listed() {
+    let _serial = crate::support::serial();
+    let d = tempfile::tempdir().unwrap();
+    let build = |extra: &str| {
+        std::fs::write(d.path().join("prog.c"), two_functions(extra)).unwrap();
+        let out = std::process::Command::new("cc")
+            .current_dir(d.path())
+            .args(["-g", "-O1", "-o", "prog", "prog.c"])
+            .output()
+            .expect("cc runs");
+        assert!(out.status.success(), "{out:?}");
+    };
+    build("");
+    let cfg = config(d.path(), &["./prog"], "instructions");
+    let first = d.path().join("r1.json");
+    let o = bg()
+        .current_dir(d.path())
+        .args(["run", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--output")
+        .arg(&first)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    keep_only(&first, "c.instructions");
+    let baseline = capture(d.path(), &first);
+    build(" + n / 4");
+    let out = bg()
+        .current_dir(d.path())
+        .args([
+            "compare",
+            "-q",
+            "--no-ab",
+            "--fail-on-regression",
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg("--baseline")
+        .arg(&baseline)
+        .args(["--save-results", "r2.json", "--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let saved = read_json(&d.path().join("r2.json"));
+    let why = &saved["why"][0];
+    assert_eq!(why["kind"], "hottest", "{saved}");
+    assert_eq!(why["functions"][0]["name"], "busy_work", "{why}");
+    assert!(why["functions"][0].get("before_self").is_none(), "{why}");
+    assert!(why.get("base_total").is_none(), "{why}");
+    let svg = std::fs::read_to_string(d.path().join("r2.json.c.why.svg")).unwrap();
+    assert!(svg.contains("busy_work"));
+}
