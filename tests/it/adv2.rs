@@ -73,7 +73,9 @@ fn adv2_history_line_with_a_non_sha_commit_does_not_panic_the_gate() {
     let key = data_key(&fake);
     fake.with(|s| {
         let entry = s.data_files.get_mut(&key).unwrap();
-        entry.0.push_str(&line("standard", "aaaaaa\u{e9}bbbbbb", 1300.0));
+        entry
+            .0
+            .push_str(&line("standard", "aaaaaa\u{e9}bbbbbb", 1300.0));
         entry.0.push('\n');
     });
     // Main drifts beyond the warning threshold: the issue is written.
@@ -178,5 +180,79 @@ fn adv2_a_rerun_of_an_old_push_does_not_become_main_newest_run() {
     assert!(
         last.contains(&sha(24)),
         "the newest line is not main's newest commit: {last}"
+    );
+}
+
+/// LOW (MEDIUM with the workload finding above): the data file's name
+/// folds every character but `[A-Za-z0-9._-]` to `_`, so workloads
+/// `import:a`, `import/a` and `import_a` (all valid workload names) share
+/// one file on the data branch (their runs
+/// become one series, and the file's lines are not checked for their
+/// workload); a workload of only dots leaves an empty folder name
+/// (`bench-gate/history//….jsonl`). Safe: distinct workloads, distinct
+/// files, and no empty path segment.
+#[test]
+fn adv2_distinct_workloads_get_distinct_history_files() {
+    use bench_gate::github::mainline::data_path;
+    let results = |w: &str| -> bench_gate::model::Results {
+        serde_json::from_value(json!({
+            "schema_version": 1, "tool": "bench-gate", "tool_version": "0",
+            "created_at": "x", "workload": w,
+            "environment": {"cpu_model": "X"}, "scenarios": [], "metrics": {}
+        }))
+        .unwrap()
+    };
+    let paths: Vec<String> = ["import:a", "import/a", "import_a"]
+        .iter()
+        .map(|w| data_path(&results(w)))
+        .collect();
+    assert!(
+        paths[0] != paths[1] && paths[1] != paths[2] && paths[0] != paths[2],
+        "one file for three workloads: {paths:?}"
+    );
+    let dots = data_path(&results(".."));
+    assert!(!dots.contains("//"), "{dots}");
+}
+
+/// MEDIUM: the Contents API returns a file's content only up to 1 MB, and
+/// the gate reads the whole history file on every push; nothing bounds
+/// what it writes but `--history-keep` (default 100, up to 100,000 runs).
+/// A workload with many (long-named) metrics crosses 1 MB after a few
+/// pushes, and from then on every push to main fails ("larger than 1 MB")
+/// until someone edits the data branch by hand. Safe: the gate never
+/// writes a history file GitHub cannot give back (it drops old runs, or
+/// splits the file), here: every file written stays under 1 MB.
+#[test]
+fn adv2_the_history_file_never_grows_past_what_the_contents_api_returns() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let mut v = Checkout::results_value(1500.0, 1);
+    for k in 0..400 {
+        let name = format!("app.{}.m{k:03}_ms", "x".repeat(180));
+        v["metrics"][name] = json!({"value": 1.0, "unit": "ms", "samples": [1.0]});
+    }
+    for i in 0..8 {
+        co.write("big.json", &v);
+        let p = payload(&co, "push.branch.json", &format!("big{i}"), |p| {
+            p["after"] = json!(sha(i));
+        });
+        let out = gate(
+            &fake,
+            &co,
+            "push",
+            &p,
+            &[
+                "--results",
+                &co.path("big.json").display().to_string(),
+                "--history-branch",
+                DATA,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "push {i}: {}", text(&out));
+    }
+    let largest = fake.with(|s| s.data_files.values().map(|(c, _)| c.len()).max().unwrap());
+    assert!(
+        largest < 1_000_000,
+        "a {largest}-byte history file: the Contents API returns no content past 1 MB"
     );
 }
