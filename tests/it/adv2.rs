@@ -256,3 +256,62 @@ fn adv2_the_history_file_never_grows_past_what_the_contents_api_returns() {
         "a {largest}-byte history file: the Contents API returns no content past 1 MB"
     );
 }
+
+/// LOW: the issue's hidden record (`metric@commit` of every step, base64)
+/// sits at the top of the body, and the body is cut at 60,000 characters.
+/// With a few hundred long metric names stepping at once, the record alone
+/// passes the limit: the cut leaves an unclosed `<!--` (the whole issue
+/// renders empty) and the record no longer decodes, so each later push
+/// reports the "new" steps again. Safe: the record always survives the cut
+/// (the next push with nothing new leaves the issue alone).
+#[test]
+fn adv2_the_issue_record_survives_the_body_limit() {
+    let fake = FakeGitHub::start();
+    let co = Checkout::new();
+    let big = |level: f64| {
+        let mut v = Checkout::results_value(1500.0, 1);
+        for k in 0..300 {
+            let name = format!("app.{}.m{k:03}_ms", "x".repeat(180));
+            v["metrics"][name] = json!({"value": level, "unit": "ms", "samples": [level]});
+        }
+        v
+    };
+    for i in 0..17 {
+        co.write("big.json", &big(if i < 13 { 100.0 } else { 200.0 }));
+        let p = payload(&co, "push.branch.json", &format!("rec{i}"), |p| {
+            p["after"] = json!(sha(i));
+        });
+        let out = gate(
+            &fake,
+            &co,
+            "push",
+            &p,
+            &[
+                "--results",
+                &co.path("big.json").display().to_string(),
+                "--history-branch",
+                DATA,
+                "--history-keep",
+                "20",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "push {i}: {}", text(&out));
+    }
+    let ours: Vec<_> = fake
+        .with(|s| s.issues.clone())
+        .into_iter()
+        .filter(|i| i.user == "github-actions[bot]")
+        .collect();
+    assert_eq!(ours.len(), 1, "one issue");
+    let state_end = ours[0]
+        .body
+        .find("<!-- bench-gate:main-state ")
+        .and_then(|s| ours[0].body[s..].find(" -->"));
+    assert!(
+        state_end.is_some(),
+        "the record was cut: the body is one unclosed comment ({} bytes; updated {} time(s) since)",
+        ours[0].body.len(),
+        ours[0].updates
+    );
+    assert_eq!(ours[0].updates, 0, "the same steps were reported again");
+}
