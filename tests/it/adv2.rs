@@ -315,3 +315,76 @@ fn adv2_the_issue_record_survives_the_body_limit() {
     );
     assert_eq!(ours[0].updates, 0, "the same steps were reported again");
 }
+
+/// MEDIUM (end to end): on a noisy machine `calibrate --write` stores the
+/// uncapped proposal in the baseline, and `compare` then lets a 5x
+/// slowdown pass. Safe: what `--write` stores never lets a doubling pass
+/// (failure at most 100 %), or it refuses/keeps the default with a note.
+#[cfg(target_os = "linux")]
+#[test]
+fn adv2_calibrate_write_never_stores_a_threshold_that_passes_a_5x_slowdown() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    std::fs::write(
+        dir.join("bench-gate.yml"),
+        "scenarios:
+  wild:
+    command: \"n=$(od -An -N1 -tu1 /dev/urandom | tr -d ' '); if [ $((n % 2)) = 0 ]; then sleep 0.01; else sleep 0.6; fi\"
+    shell: true
+    iterations: 8
+    warmup: 0
+    metrics:
+      app.wild.latency_p50_ms: wall_ms.p50
+workloads:
+  standard: [wild]
+",
+    )
+    .unwrap();
+    let bg = || {
+        let mut c = assert_cmd::Command::cargo_bin("bench-gate").unwrap();
+        c.current_dir(dir);
+        c
+    };
+    bg().args([
+        "calibrate",
+        "--max-time",
+        "1s",
+        "-q",
+        "--write",
+        "v1.0.0.yaml",
+    ])
+    .assert()
+    .success();
+    let yaml = std::fs::read_to_string(dir.join("v1.0.0.yaml")).unwrap();
+    let b = bench_gate::baseline::Baseline::parse("v1.0.0.yaml", &yaml).unwrap();
+    let m = &b.metrics["app.wild.latency_p50_ms"];
+    // Results 5x the baseline's value.
+    let slow = m.value * 5.0;
+    std::fs::write(
+        dir.join("slow.json"),
+        json!({
+            "schema_version": 1, "tool": "bench-gate", "tool_version": "0.1.0",
+            "created_at": "2026-11-27T10:00:00Z", "workload": "standard",
+            "environment": {}, "scenarios": [],
+            "metrics": {"app.wild.latency_p50_ms": {"value": slow, "unit": "ms", "samples": [slow, slow, slow]}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = bg()
+        .args([
+            "compare",
+            "--results",
+            "slow.json",
+            "--baseline",
+            "v1.0.0.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        m.failure.is_some_and(|f| f <= 100.0) && !out.status.success(),
+        "stored failure {:?} %: compare of a 5x slowdown exits {:?}\n{yaml}",
+        m.failure,
+        out.status.code()
+    );
+}
