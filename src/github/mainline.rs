@@ -122,12 +122,19 @@ pub fn record(
 ) -> Result<Vec<String>> {
     let mut log = Vec::new();
     let path = data_path(results);
-    let entries = append(api, opts, branch, head, results, &path)?;
+    let (entries, at) = append(api, opts, branch, head, results, &path, &mut log)?;
     log.push(format!(
         "bench-gate: main's history: {} run(s) in {path} on branch {}",
         entries.len(),
         escape::log(branch)
     ));
+    if at + 1 != entries.len() {
+        log.push(format!(
+            "bench-gate: main's history: a re-run of {}, an older commit: its run replaced in place, nothing reported",
+            escape::log(&abbrev(head))
+        ));
+        return Ok(log);
+    }
     let directions: BTreeMap<&str, Direction> = results
         .metrics
         .iter()
@@ -223,9 +230,76 @@ pub fn record(
     Ok(log)
 }
 
+/// Whether `e` is a line of this series: a 40-hex commit, this workload
+/// (and fingerprint, when the line names one), valid metric names and
+/// finite values. Why not, when it is not.
+fn foreign(e: &Entry, workload: &str, fp: &str) -> Option<String> {
+    let commit_ok = e
+        .commit
+        .as_deref()
+        .is_some_and(|c| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !commit_ok {
+        return Some("its commit is not a 40-hex SHA".into());
+    }
+    if e.workload != workload {
+        return Some(format!("it is workload {}", escape::log(&e.workload)));
+    }
+    if e.fingerprint.as_deref().is_some_and(|f| f != fp) {
+        return Some("it is another runner fingerprint".into());
+    }
+    if !e
+        .metrics
+        .iter()
+        .all(|(k, v)| crate::model::valid_metric_name(k) && v.is_finite())
+    {
+        return Some("a metric name or value is not valid".into());
+    }
+    None
+}
+
+/// This series' entries in `text`: a line that is not an entry, or not
+/// one of this series ([`foreign`]), is left out with a warning naming it
+/// (and is not written back).
+fn parse_series(
+    text: &str,
+    name: &str,
+    workload: &str,
+    fp: &str,
+    log: &mut Vec<String>,
+) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let why = match serde_json::from_str::<Entry>(l) {
+            Ok(e) => match foreign(&e, workload, fp) {
+                None => {
+                    out.push(e);
+                    continue;
+                }
+                Some(why) => why,
+            },
+            Err(_) => "not a history entry".into(),
+        };
+        log.push(format!(
+            "::warning title=bench-gate::main's history: {}:{}: line ignored and dropped ({})",
+            escape::command_data(&escape::log(name)),
+            i + 1,
+            escape::command_data(&why)
+        ));
+    }
+    out
+}
+
+/// The most a history file may hold, in bytes: the Contents API returns a
+/// file's content only up to 1 MB.
+pub const FILE_BUDGET: usize = 900_000;
+
 /// Appends the run to the data branch's file (creating the branch from
-/// `head` the first time), keeping the last `--history-keep` runs; a run
-/// of the same commit again replaces its entry. Returns the entries.
+/// `head` the first time), keeping the last `--history-keep` runs and at
+/// most [`FILE_BUDGET`] bytes; a run of the same commit again (a re-run)
+/// replaces its entry in place. Returns the entries and where this run's is.
 fn append(
     api: &dyn GitHubApi,
     opts: &GateOptions,
@@ -233,34 +307,82 @@ fn append(
     head: &str,
     results: &Results,
     path: &str,
-) -> Result<Vec<Entry>> {
-    let entry = history::entry(results, Some(head.to_string()), None);
+    log: &mut Vec<String>,
+) -> Result<(Vec<Entry>, usize)> {
+    let fp = fingerprint(results).0;
+    let mut entry = history::entry(results, Some(head.to_string()), None);
+    entry.fingerprint = Some(fp.clone());
     let mut tried_branch = false;
     for attempt in 0..3 {
         let file = api
             .read_file(branch, path)
             .with_context(|| format!("reading {path} on branch {branch}"))?;
+        let mut notes = Vec::new();
         let mut entries = match &file {
-            Some(f) => history::parse(&f.content, &format!("{branch}:{path}"))?,
+            Some(f) if f.content.trim().is_empty() => anyhow::bail!(
+                "reading {path} on branch {branch}: the file exists but GitHub returned no content (never taken as an empty history)"
+            ),
+            Some(f) => parse_series(
+                &f.content,
+                &format!("{branch}:{path}"),
+                &results.workload,
+                &fp,
+                &mut notes,
+            ),
             None => Vec::new(),
         };
-        entries.retain(|e| e.commit.as_deref() != Some(head));
-        entries.push(entry.clone());
+        let mut at = match entries
+            .iter()
+            .position(|e| e.commit.as_deref() == Some(head))
+        {
+            Some(i) => {
+                entries[i] = entry.clone();
+                i
+            }
+            None => {
+                entries.push(entry.clone());
+                entries.len() - 1
+            }
+        };
         let drop = entries.len().saturating_sub(opts.history_keep.max(1));
-        entries.drain(..drop);
+        let mut text = history::to_text(&entries[drop..]);
+        let mut dropped = 0;
+        while text.len() > FILE_BUDGET && entries.len() - drop - dropped > 1 {
+            dropped += 1;
+            text = history::to_text(&entries[drop + dropped..]);
+        }
+        if text.len() > FILE_BUDGET {
+            anyhow::bail!(
+                "{path}: one run is {} bytes, more than a history file may hold ({FILE_BUDGET})",
+                text.len()
+            );
+        }
+        if dropped > 0 {
+            notes.push(format!(
+                "bench-gate: main's history: {dropped} oldest run(s) dropped to keep {path} under {FILE_BUDGET} bytes"
+            ));
+        }
+        entries.drain(..drop + dropped);
+        if at < drop + dropped {
+            anyhow::bail!("{path}: this run's line fell out of the file");
+        }
+        at -= drop + dropped;
         let message = format!(
             "bench-gate: results of {} ({})",
-            &head[..7.min(head.len())],
+            abbrev(head),
             results.workload
         );
         match api.write_file(
             branch,
             path,
-            &history::to_text(&entries),
+            &text,
             file.as_ref().map(|f| f.sha.as_str()),
             &message,
         ) {
-            Ok(_) => return Ok(entries),
+            Ok(_) => {
+                log.extend(notes);
+                return Ok((entries, at));
+            }
             // No such branch yet: created at this commit, once.
             Err(e) if file.is_none() && !tried_branch && matches!(e.status(), Some(404 | 422)) => {
                 tried_branch = true;
@@ -404,7 +526,7 @@ fn chart(
         &path,
         &svg,
         sha.as_deref(),
-        &format!("bench-gate: chart at {}", &head[..7.min(head.len())]),
+        &format!("bench-gate: chart at {}", abbrev(head)),
     )?;
     Ok((path, commit))
 }
@@ -423,8 +545,14 @@ struct Body<'a> {
     head: &'a str,
 }
 
+/// The first 7 characters of a commit (char-safe: never a byte index
+/// into text that may not be a SHA).
+fn abbrev(sha: &str) -> String {
+    sha.chars().take(7).collect()
+}
+
 fn short(sha: &str) -> String {
-    escape::md_code_cell(&sha[..7.min(sha.len())])
+    escape::md_code_cell(&abbrev(sha))
 }
 
 fn pct(x: f64) -> String {
@@ -444,7 +572,7 @@ fn body(b: &Body) -> String {
         } else {
             &fp_text
         }),
-        escape::md_code(&b.head[..7.min(b.head.len())]),
+        escape::md_code(&abbrev(b.head)),
     );
     if !b.found.is_empty() {
         let _ = writeln!(
@@ -559,7 +687,7 @@ fn proposal(b: &Body) -> String {
             v.pre = semver::Prerelease::EMPTY;
             v.to_string()
         })
-        .unwrap_or_else(|| format!("0.0.0-main.{}", &b.head[..7.min(b.head.len())]));
+        .unwrap_or_else(|| format!("0.0.0-main.{}", abbrev(b.head)));
     let mut baseline = crate::baseline::Baseline::from_results(b.results, version.clone());
     baseline.samples.clear();
     let yaml = baseline.to_yaml();
@@ -587,6 +715,7 @@ mod tests {
                 commit: Some(format!("{i:040x}")),
                 git_ref: None,
                 workload: "w".into(),
+                fingerprint: None,
                 metrics: [("a_ms".to_string(), *v)].into_iter().collect(),
                 units: BTreeMap::new(),
             })

@@ -180,6 +180,7 @@ mod tests {
             commit: Some(commit.into()),
             git_ref: None,
             workload: "w".into(),
+            fingerprint: None,
             metrics: metrics
                 .iter()
                 .map(|(k, v, _)| (k.to_string(), *v))
