@@ -90,22 +90,24 @@ pub fn fingerprint(results: &Results) -> (String, String) {
     (id, text.trim_end().replace('\n', ", "))
 }
 
-/// The data branch's file for these results.
+/// The data branch's file for these results. The workload's folder name
+/// is injective and safe: letters, digits, `_` and `-` are kept, `.` too
+/// except at the start, every other byte (and `~`) becomes `~XX` (hex), so
+/// distinct workloads get distinct files and no segment is empty or `..`.
 pub fn data_path(results: &Results) -> String {
-    let workload: String = results
-        .workload
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut folder = String::new();
+    for (i, b) in results.workload.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || (b == b'.' && i > 0) {
+            folder.push(b as char);
+        } else {
+            let _ = write!(folder, "~{b:02X}");
+        }
+    }
+    if folder.is_empty() {
+        folder.push('~');
+    }
     format!(
-        "bench-gate/history/{}/{}.jsonl",
-        workload.trim_start_matches('.'),
+        "bench-gate/history/{folder}/{}.jsonl",
         fingerprint(results).0
     )
 }
@@ -753,7 +755,7 @@ mod tests {
                 .unwrap();
         let p = data_path(&r);
         assert!(
-            p.starts_with("bench-gate/history/_a_b/") && p.ends_with(".jsonl"),
+            p.starts_with("bench-gate/history/~2E.~2Fa~20b/") && p.ends_with(".jsonl"),
             "{p}"
         );
         // Another machine, another file.
