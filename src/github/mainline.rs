@@ -33,12 +33,13 @@ const SHOWN: usize = 20;
 const BODY_LIMIT: usize = 60_000;
 
 /// What the issue has reported, kept in it (hidden): a step or a drift is
-/// reported once.
+/// reported once. Each key (`metric@commit`, a metric) is kept as its
+/// [`tag`], so that the record stays small whatever the names' length.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct Reported {
-    /// `metric@commit` of each step.
+    /// `metric@commit` of each step (its tag).
     steps: BTreeSet<String>,
-    /// Metrics beyond the warning threshold from the baseline.
+    /// Metrics beyond the warning threshold from the baseline (their tags).
     drift: BTreeSet<String>,
 }
 
@@ -52,6 +53,16 @@ struct Found {
     /// at the newest run, or one before it (the best of a run of adjacent
     /// positions can move by one).
     fresh: bool,
+}
+
+/// A record key's tag: the first 16 hex digits of its SHA-256.
+fn tag(key: &str) -> String {
+    let hash = Sha256::digest(key.as_bytes());
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn is_tag(s: &str) -> bool {
+    s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 impl Found {
@@ -159,12 +170,16 @@ pub fn record(
     // What this push can report: a step found on this push (or moved by
     // it to the next commit), a metric that crossed the warning threshold
     // on it. Older ones were reported then (or their issue was closed).
-    let fresh: BTreeSet<String> = found.iter().filter(|f| f.fresh).map(Found::key).collect();
+    let fresh: BTreeSet<String> = found
+        .iter()
+        .filter(|f| f.fresh)
+        .map(|f| tag(&f.key()))
+        .collect();
     let previous = entries.len().checked_sub(2).map(|i| &entries[i]);
     let crossed: BTreeSet<String> = drift
         .iter()
         .filter(|m| !previous.is_some_and(|p| beyond_warning(m, p)))
-        .map(|m| m.name.clone())
+        .map(|m| tag(&m.name))
         .collect();
     if fresh.is_empty() && crossed.is_empty() {
         log.push(format!(
@@ -189,8 +204,8 @@ pub fn record(
         return Ok(log);
     }
     let mut now = before.clone();
-    now.steps.extend(found.iter().map(Found::key));
-    now.drift.extend(drift.iter().map(|m| m.name.clone()));
+    now.steps.extend(found.iter().map(|f| tag(&f.key())));
+    now.drift.extend(drift.iter().map(|m| tag(&m.name)));
     let pulls: BTreeMap<String, String> = found
         .iter()
         .map(|f| (f.commit.clone(), pull_of(api, &f.commit)))
@@ -346,6 +361,13 @@ fn append(
                 entries.len() - 1
             }
         };
+        // A metric's unit is kept on the newest line that has it only (the
+        // chart takes the newest): a line per run stays small.
+        if let Some((newest, older)) = entries.split_last_mut() {
+            for e in older {
+                e.units.retain(|k, _| !newest.units.contains_key(k));
+            }
+        }
         let drop = entries.len().saturating_sub(opts.history_keep.max(1));
         let mut text = history::to_text(&entries[drop..]);
         let mut dropped = 0;
@@ -480,7 +502,17 @@ fn decode(body: &str) -> Option<Reported> {
     let json = base64::engine::general_purpose::STANDARD
         .decode(body[start..end].trim())
         .ok()?;
-    serde_json::from_slice(&json).ok()
+    let r: Reported = serde_json::from_slice(&json).ok()?;
+    // An older record kept the keys themselves: their tags.
+    let norm = |set: BTreeSet<String>| -> BTreeSet<String> {
+        set.into_iter()
+            .map(|k| if is_tag(&k) { k } else { tag(&k) })
+            .collect()
+    };
+    Some(Reported {
+        steps: norm(r.steps),
+        drift: norm(r.drift),
+    })
 }
 
 fn encode(r: &Reported) -> String {
@@ -563,7 +595,9 @@ fn pct(x: f64) -> String {
 
 fn body(b: &Body) -> String {
     let (fp, fp_text) = fingerprint(b.results);
-    let mut s = format!("{MARKER}\n{}\n## {TITLE}\n\n", encode(b.state));
+    // The marker and the record come first and are never cut.
+    let head = format!("{MARKER}\n{}\n", encode(b.state));
+    let mut s = format!("## {TITLE}\n\n");
     let _ = writeln!(
         s,
         "Workload {}, runner fingerprint {} ({}); latest push {}.\n",
@@ -667,15 +701,16 @@ fn body(b: &Body) -> String {
         changepoint::false_alarm_rate(WINDOW, AFTER) * 100.0
     );
     s.push_str(&proposal(b));
-    if s.len() > BODY_LIMIT {
-        let mut cut = BODY_LIMIT;
+    let room = BODY_LIMIT.saturating_sub(head.len());
+    if s.len() > room {
+        let mut cut = room;
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
         s.truncate(cut);
         s.push_str("\n\n_(cut to fit GitHub's limit)_\n");
     }
-    s
+    head + &s
 }
 
 /// A refreshed baseline from main's latest results: the command, and the
@@ -766,8 +801,12 @@ mod tests {
     #[test]
     fn the_record_round_trips_and_a_foreign_one_is_none() {
         let mut r = Reported::default();
-        r.steps.insert("a@b".into());
-        assert_eq!(decode(&format!("x\n{}\ny", encode(&r))), Some(r));
+        r.steps.insert(tag("a@b"));
+        assert_eq!(decode(&format!("x\n{}\ny", encode(&r))), Some(r.clone()));
+        // An older record, with the keys themselves: read as their tags.
+        let mut old = Reported::default();
+        old.steps.insert("a@b".into());
+        assert_eq!(decode(&encode(&old)), Some(r));
         assert_eq!(decode("<!-- bench-gate:main-state !!! -->"), None);
     }
 }
