@@ -378,6 +378,8 @@ workloads:
             "slow.json",
             "--baseline",
             "v1.0.0.yaml",
+            // Without it, `compare` reports and exits 0 (docs/commands.md).
+            "--fail-on-regression",
         ])
         .output()
         .unwrap();
