@@ -17,6 +17,9 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_ref: Option<String>,
     pub workload: String,
+    /// The runner's environment fingerprint (main's history only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     pub metrics: BTreeMap<String, f64>,
     #[serde(default)]
     pub units: BTreeMap<String, String>,
@@ -28,6 +31,7 @@ pub fn entry(results: &Results, commit: Option<String>, git_ref: Option<String>)
         commit,
         git_ref,
         workload: results.workload.clone(),
+        fingerprint: None,
         metrics: results
             .metrics
             .iter()
@@ -95,6 +99,7 @@ mod tests {
             commit: Some(commit.into()),
             git_ref: None,
             workload: "w".into(),
+            fingerprint: None,
             metrics: [("a.latency_ms".to_string(), v)].into_iter().collect(),
             units: [("a.latency_ms".to_string(), "ms".to_string())]
                 .into_iter()

@@ -6,7 +6,10 @@
 //!   percent; the floor is 5 % for timings and memory (below that, drift
 //!   between runs of one machine dominates), the kind's default for counts
 //!   (calls, tokens, instructions: deterministic, so nothing to calibrate);
-//! - warning = failure / 2, rounded up to a whole percent.
+//! - warning = failure / 2, rounded up to a whole percent;
+//! - both capped at [`CAP_PCT`] (100 %): a machine noisier than that keeps
+//!   the cap, with a note that it cannot detect smaller changes with this
+//!   many pairs (more pairs, or A/B mode).
 //!
 //! A metric whose statistic is the minimum or maximum has no normal
 //! approximation: it keeps its kind's default thresholds.
@@ -20,6 +23,9 @@ use crate::stats::power;
 
 /// The lowest proposed failure threshold for timings and memory, percent.
 pub const FLOOR_PCT: f64 = 5.0;
+
+/// The highest proposed failure threshold, percent: a doubling always fails.
+pub const CAP_PCT: f64 = 100.0;
 
 /// One metric's calibration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,9 +53,9 @@ pub fn propose(kind: MetricKind, detectable_pct: Option<f64>) -> Thresholds {
     );
     match detectable_pct {
         Some(d) if !counted && d.is_finite() => {
-            let failure = d.max(FLOOR_PCT).ceil();
+            let failure = d.max(FLOOR_PCT).ceil().min(CAP_PCT);
             Thresholds {
-                warning: (failure / 2.0).ceil(),
+                warning: (failure / 2.0).ceil().min(failure),
                 failure,
             }
         }
@@ -86,7 +92,16 @@ pub fn assess(name: &str, unit: &str, statistic: Option<&str>, a: &[f64], b: &[f
                 stat.map_or("?", |s| s.name())
             )),
         ),
-        (Some((n, sd)), Some(k)) => (power::detectable_change_pct(sd, n, k), None),
+        (Some((n, sd)), Some(k)) => {
+            let d = power::detectable_change_pct(sd, n, k);
+            let note = d.filter(|d| !d.is_finite() || *d > CAP_PCT).map(|d| {
+                format!(
+                    "too noisy: {n} pairs detect only a change of {} or more; the failure threshold is capped at {CAP_PCT:.0} %, and changes below the detectable one go unseen on this machine (more pairs, or A/B mode)",
+                    if d.is_finite() { format!("{d:.0} %") } else { "any size".to_string() }
+                )
+            });
+            (d, note)
+        }
     };
     Noise {
         name: name.to_string(),
@@ -183,6 +198,23 @@ mod tests {
         let max = assess("app.x.peak_mb", "MB", Some("max"), &a, &b);
         assert_eq!(max.proposed, MetricKind::Memory.default_thresholds());
         assert!(max.note.is_some());
+        // Wildly noisy: capped at 100 %, with a note.
+        let wild = assess(
+            "app.x.latency_p50_ms",
+            "ms",
+            Some("p50"),
+            &[100.0; 3],
+            &[1000.0, 10.0, 3000.0],
+        );
+        assert!(wild.detectable_pct.unwrap() > CAP_PCT);
+        assert_eq!(
+            wild.proposed,
+            Thresholds {
+                warning: 50.0,
+                failure: CAP_PCT
+            }
+        );
+        assert!(wild.note.as_deref().unwrap().contains("too noisy"));
         let calls = assess("app.x.calls", "calls", Some("p50"), &a, &b);
         assert_eq!(calls.proposed, MetricKind::Calls.default_thresholds());
     }

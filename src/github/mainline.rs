@@ -33,12 +33,13 @@ const SHOWN: usize = 20;
 const BODY_LIMIT: usize = 60_000;
 
 /// What the issue has reported, kept in it (hidden): a step or a drift is
-/// reported once.
+/// reported once. Each key (`metric@commit`, a metric) is kept as its
+/// [`tag`], so that the record stays small whatever the names' length.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct Reported {
-    /// `metric@commit` of each step.
+    /// `metric@commit` of each step (its tag).
     steps: BTreeSet<String>,
-    /// Metrics beyond the warning threshold from the baseline.
+    /// Metrics beyond the warning threshold from the baseline (their tags).
     drift: BTreeSet<String>,
 }
 
@@ -52,6 +53,16 @@ struct Found {
     /// at the newest run, or one before it (the best of a run of adjacent
     /// positions can move by one).
     fresh: bool,
+}
+
+/// A record key's tag: the first 16 hex digits of its SHA-256.
+fn tag(key: &str) -> String {
+    let hash = Sha256::digest(key.as_bytes());
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn is_tag(s: &str) -> bool {
+    s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 impl Found {
@@ -90,22 +101,24 @@ pub fn fingerprint(results: &Results) -> (String, String) {
     (id, text.trim_end().replace('\n', ", "))
 }
 
-/// The data branch's file for these results.
+/// The data branch's file for these results. The workload's folder name
+/// is injective and safe: letters, digits, `_` and `-` are kept, `.` too
+/// except at the start, every other byte (and `~`) becomes `~XX` (hex), so
+/// distinct workloads get distinct files and no segment is empty or `..`.
 pub fn data_path(results: &Results) -> String {
-    let workload: String = results
-        .workload
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut folder = String::new();
+    for (i, b) in results.workload.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || (b == b'.' && i > 0) {
+            folder.push(b as char);
+        } else {
+            let _ = write!(folder, "~{b:02X}");
+        }
+    }
+    if folder.is_empty() {
+        folder.push('~');
+    }
     format!(
-        "bench-gate/history/{}/{}.jsonl",
-        workload.trim_start_matches('.'),
+        "bench-gate/history/{folder}/{}.jsonl",
         fingerprint(results).0
     )
 }
@@ -122,12 +135,19 @@ pub fn record(
 ) -> Result<Vec<String>> {
     let mut log = Vec::new();
     let path = data_path(results);
-    let entries = append(api, opts, branch, head, results, &path)?;
+    let (entries, at) = append(api, opts, branch, head, results, &path, &mut log)?;
     log.push(format!(
         "bench-gate: main's history: {} run(s) in {path} on branch {}",
         entries.len(),
         escape::log(branch)
     ));
+    if at + 1 != entries.len() {
+        log.push(format!(
+            "bench-gate: main's history: a re-run of {}, an older commit: its run replaced in place, nothing reported",
+            escape::log(&abbrev(head))
+        ));
+        return Ok(log);
+    }
     let directions: BTreeMap<&str, Direction> = results
         .metrics
         .iter()
@@ -150,12 +170,16 @@ pub fn record(
     // What this push can report: a step found on this push (or moved by
     // it to the next commit), a metric that crossed the warning threshold
     // on it. Older ones were reported then (or their issue was closed).
-    let fresh: BTreeSet<String> = found.iter().filter(|f| f.fresh).map(Found::key).collect();
+    let fresh: BTreeSet<String> = found
+        .iter()
+        .filter(|f| f.fresh)
+        .map(|f| tag(&f.key()))
+        .collect();
     let previous = entries.len().checked_sub(2).map(|i| &entries[i]);
     let crossed: BTreeSet<String> = drift
         .iter()
         .filter(|m| !previous.is_some_and(|p| beyond_warning(m, p)))
-        .map(|m| m.name.clone())
+        .map(|m| tag(&m.name))
         .collect();
     if fresh.is_empty() && crossed.is_empty() {
         log.push(format!(
@@ -180,8 +204,8 @@ pub fn record(
         return Ok(log);
     }
     let mut now = before.clone();
-    now.steps.extend(found.iter().map(Found::key));
-    now.drift.extend(drift.iter().map(|m| m.name.clone()));
+    now.steps.extend(found.iter().map(|f| tag(&f.key())));
+    now.drift.extend(drift.iter().map(|m| tag(&m.name)));
     let pulls: BTreeMap<String, String> = found
         .iter()
         .map(|f| (f.commit.clone(), pull_of(api, &f.commit)))
@@ -223,9 +247,76 @@ pub fn record(
     Ok(log)
 }
 
+/// Whether `e` is a line of this series: a 40-hex commit, this workload
+/// (and fingerprint, when the line names one), valid metric names and
+/// finite values. Why not, when it is not.
+fn foreign(e: &Entry, workload: &str, fp: &str) -> Option<String> {
+    let commit_ok = e
+        .commit
+        .as_deref()
+        .is_some_and(|c| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !commit_ok {
+        return Some("its commit is not a 40-hex SHA".into());
+    }
+    if e.workload != workload {
+        return Some(format!("it is workload {}", escape::log(&e.workload)));
+    }
+    if e.fingerprint.as_deref().is_some_and(|f| f != fp) {
+        return Some("it is another runner fingerprint".into());
+    }
+    if !e
+        .metrics
+        .iter()
+        .all(|(k, v)| crate::model::valid_metric_name(k) && v.is_finite())
+    {
+        return Some("a metric name or value is not valid".into());
+    }
+    None
+}
+
+/// This series' entries in `text`: a line that is not an entry, or not
+/// one of this series ([`foreign`]), is left out with a warning naming it
+/// (and is not written back).
+fn parse_series(
+    text: &str,
+    name: &str,
+    workload: &str,
+    fp: &str,
+    log: &mut Vec<String>,
+) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let why = match serde_json::from_str::<Entry>(l) {
+            Ok(e) => match foreign(&e, workload, fp) {
+                None => {
+                    out.push(e);
+                    continue;
+                }
+                Some(why) => why,
+            },
+            Err(_) => "not a history entry".into(),
+        };
+        log.push(format!(
+            "::warning title=bench-gate::main's history: {}:{}: line ignored and dropped ({})",
+            escape::command_data(&escape::log(name)),
+            i + 1,
+            escape::command_data(&why)
+        ));
+    }
+    out
+}
+
+/// The most a history file may hold, in bytes: the Contents API returns a
+/// file's content only up to 1 MB.
+pub const FILE_BUDGET: usize = 900_000;
+
 /// Appends the run to the data branch's file (creating the branch from
-/// `head` the first time), keeping the last `--history-keep` runs; a run
-/// of the same commit again replaces its entry. Returns the entries.
+/// `head` the first time), keeping the last `--history-keep` runs and at
+/// most [`FILE_BUDGET`] bytes; a run of the same commit again (a re-run)
+/// replaces its entry in place. Returns the entries and where this run's is.
 fn append(
     api: &dyn GitHubApi,
     opts: &GateOptions,
@@ -233,34 +324,89 @@ fn append(
     head: &str,
     results: &Results,
     path: &str,
-) -> Result<Vec<Entry>> {
-    let entry = history::entry(results, Some(head.to_string()), None);
+    log: &mut Vec<String>,
+) -> Result<(Vec<Entry>, usize)> {
+    let fp = fingerprint(results).0;
+    let mut entry = history::entry(results, Some(head.to_string()), None);
+    entry.fingerprint = Some(fp.clone());
     let mut tried_branch = false;
     for attempt in 0..3 {
         let file = api
             .read_file(branch, path)
             .with_context(|| format!("reading {path} on branch {branch}"))?;
+        let mut notes = Vec::new();
         let mut entries = match &file {
-            Some(f) => history::parse(&f.content, &format!("{branch}:{path}"))?,
+            Some(f) if f.content.trim().is_empty() => anyhow::bail!(
+                "reading {path} on branch {branch}: the file exists but GitHub returned no content (never taken as an empty history)"
+            ),
+            Some(f) => parse_series(
+                &f.content,
+                &format!("{branch}:{path}"),
+                &results.workload,
+                &fp,
+                &mut notes,
+            ),
             None => Vec::new(),
         };
-        entries.retain(|e| e.commit.as_deref() != Some(head));
-        entries.push(entry.clone());
+        let mut at = match entries
+            .iter()
+            .position(|e| e.commit.as_deref() == Some(head))
+        {
+            Some(i) => {
+                entries[i] = entry.clone();
+                i
+            }
+            None => {
+                entries.push(entry.clone());
+                entries.len() - 1
+            }
+        };
+        // A metric's unit is kept on the newest line that has it only (the
+        // chart takes the newest): a line per run stays small.
+        if let Some((newest, older)) = entries.split_last_mut() {
+            for e in older {
+                e.units.retain(|k, _| !newest.units.contains_key(k));
+            }
+        }
         let drop = entries.len().saturating_sub(opts.history_keep.max(1));
-        entries.drain(..drop);
+        let mut text = history::to_text(&entries[drop..]);
+        let mut dropped = 0;
+        while text.len() > FILE_BUDGET && entries.len() - drop - dropped > 1 {
+            dropped += 1;
+            text = history::to_text(&entries[drop + dropped..]);
+        }
+        if text.len() > FILE_BUDGET {
+            anyhow::bail!(
+                "{path}: one run is {} bytes, more than a history file may hold ({FILE_BUDGET})",
+                text.len()
+            );
+        }
+        if dropped > 0 {
+            notes.push(format!(
+                "bench-gate: main's history: {dropped} oldest run(s) dropped to keep {path} under {FILE_BUDGET} bytes"
+            ));
+        }
+        entries.drain(..drop + dropped);
+        if at < drop + dropped {
+            anyhow::bail!("{path}: this run's line fell out of the file");
+        }
+        at -= drop + dropped;
         let message = format!(
             "bench-gate: results of {} ({})",
-            &head[..7.min(head.len())],
+            abbrev(head),
             results.workload
         );
         match api.write_file(
             branch,
             path,
-            &history::to_text(&entries),
+            &text,
             file.as_ref().map(|f| f.sha.as_str()),
             &message,
         ) {
-            Ok(_) => return Ok(entries),
+            Ok(_) => {
+                log.extend(notes);
+                return Ok((entries, at));
+            }
             // No such branch yet: created at this commit, once.
             Err(e) if file.is_none() && !tried_branch && matches!(e.status(), Some(404 | 422)) => {
                 tried_branch = true;
@@ -356,7 +502,17 @@ fn decode(body: &str) -> Option<Reported> {
     let json = base64::engine::general_purpose::STANDARD
         .decode(body[start..end].trim())
         .ok()?;
-    serde_json::from_slice(&json).ok()
+    let r: Reported = serde_json::from_slice(&json).ok()?;
+    // An older record kept the keys themselves: their tags.
+    let norm = |set: BTreeSet<String>| -> BTreeSet<String> {
+        set.into_iter()
+            .map(|k| if is_tag(&k) { k } else { tag(&k) })
+            .collect()
+    };
+    Some(Reported {
+        steps: norm(r.steps),
+        drift: norm(r.drift),
+    })
 }
 
 fn encode(r: &Reported) -> String {
@@ -404,7 +560,7 @@ fn chart(
         &path,
         &svg,
         sha.as_deref(),
-        &format!("bench-gate: chart at {}", &head[..7.min(head.len())]),
+        &format!("bench-gate: chart at {}", abbrev(head)),
     )?;
     Ok((path, commit))
 }
@@ -423,8 +579,14 @@ struct Body<'a> {
     head: &'a str,
 }
 
+/// The first 7 characters of a commit (char-safe: never a byte index
+/// into text that may not be a SHA).
+fn abbrev(sha: &str) -> String {
+    sha.chars().take(7).collect()
+}
+
 fn short(sha: &str) -> String {
-    escape::md_code_cell(&sha[..7.min(sha.len())])
+    escape::md_code_cell(&abbrev(sha))
 }
 
 fn pct(x: f64) -> String {
@@ -433,7 +595,9 @@ fn pct(x: f64) -> String {
 
 fn body(b: &Body) -> String {
     let (fp, fp_text) = fingerprint(b.results);
-    let mut s = format!("{MARKER}\n{}\n## {TITLE}\n\n", encode(b.state));
+    // The marker and the record come first and are never cut.
+    let head = format!("{MARKER}\n{}\n", encode(b.state));
+    let mut s = format!("## {TITLE}\n\n");
     let _ = writeln!(
         s,
         "Workload {}, runner fingerprint {} ({}); latest push {}.\n",
@@ -444,7 +608,7 @@ fn body(b: &Body) -> String {
         } else {
             &fp_text
         }),
-        escape::md_code(&b.head[..7.min(b.head.len())]),
+        escape::md_code(&abbrev(b.head)),
     );
     if !b.found.is_empty() {
         let _ = writeln!(
@@ -537,15 +701,16 @@ fn body(b: &Body) -> String {
         changepoint::false_alarm_rate(WINDOW, AFTER) * 100.0
     );
     s.push_str(&proposal(b));
-    if s.len() > BODY_LIMIT {
-        let mut cut = BODY_LIMIT;
+    let room = BODY_LIMIT.saturating_sub(head.len());
+    if s.len() > room {
+        let mut cut = room;
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
         s.truncate(cut);
         s.push_str("\n\n_(cut to fit GitHub's limit)_\n");
     }
-    s
+    head + &s
 }
 
 /// A refreshed baseline from main's latest results: the command, and the
@@ -559,7 +724,7 @@ fn proposal(b: &Body) -> String {
             v.pre = semver::Prerelease::EMPTY;
             v.to_string()
         })
-        .unwrap_or_else(|| format!("0.0.0-main.{}", &b.head[..7.min(b.head.len())]));
+        .unwrap_or_else(|| format!("0.0.0-main.{}", abbrev(b.head)));
     let mut baseline = crate::baseline::Baseline::from_results(b.results, version.clone());
     baseline.samples.clear();
     let yaml = baseline.to_yaml();
@@ -587,6 +752,7 @@ mod tests {
                 commit: Some(format!("{i:040x}")),
                 git_ref: None,
                 workload: "w".into(),
+                fingerprint: None,
                 metrics: [("a_ms".to_string(), *v)].into_iter().collect(),
                 units: BTreeMap::new(),
             })
@@ -624,7 +790,7 @@ mod tests {
                 .unwrap();
         let p = data_path(&r);
         assert!(
-            p.starts_with("bench-gate/history/_a_b/") && p.ends_with(".jsonl"),
+            p.starts_with("bench-gate/history/~2E.~2Fa~20b/") && p.ends_with(".jsonl"),
             "{p}"
         );
         // Another machine, another file.
@@ -635,8 +801,12 @@ mod tests {
     #[test]
     fn the_record_round_trips_and_a_foreign_one_is_none() {
         let mut r = Reported::default();
-        r.steps.insert("a@b".into());
-        assert_eq!(decode(&format!("x\n{}\ny", encode(&r))), Some(r));
+        r.steps.insert(tag("a@b"));
+        assert_eq!(decode(&format!("x\n{}\ny", encode(&r))), Some(r.clone()));
+        // An older record, with the keys themselves: read as their tags.
+        let mut old = Reported::default();
+        old.steps.insert("a@b".into());
+        assert_eq!(decode(&encode(&old)), Some(r));
         assert_eq!(decode("<!-- bench-gate:main-state !!! -->"), None);
     }
 }

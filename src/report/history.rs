@@ -132,18 +132,19 @@ impl<'a> Chart<'a> {
             path.join(" ")
         );
         for (i, v, e) in &self.points {
-            let commit = e
+            // Char-safe: a history file's commit is not always a SHA.
+            let commit: String = e
                 .commit
                 .as_deref()
-                .map(|c| &c[..c.len().min(7)])
-                .unwrap_or("");
+                .map(|c| c.chars().take(7).collect())
+                .unwrap_or_default();
             let _ = writeln!(
                 s,
                 "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"#1d4ed8\"><title>{} {} {v:.4} {}</title></circle>",
                 x(*i),
                 y(*v),
                 esc(&e.time),
-                esc(commit),
+                esc(&commit),
                 esc(&self.unit)
             );
         }
@@ -180,6 +181,7 @@ mod tests {
             commit: Some(commit.into()),
             git_ref: None,
             workload: "w".into(),
+            fingerprint: None,
             metrics: metrics
                 .iter()
                 .map(|(k, v, _)| (k.to_string(), *v))

@@ -7,6 +7,7 @@ mod support;
 mod ab;
 mod action;
 mod adv;
+mod adv2;
 mod attacks;
 mod attacks2;
 mod browser;
