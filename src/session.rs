@@ -717,6 +717,28 @@ fn count_scenario(
     Ok(())
 }
 
+/// (scenario, metric) of every metric failing in the views that decide
+/// (side by side, the baseline, or both), whose measure `keep` accepts.
+fn failing_in_deciding_views(
+    c: &Comparison,
+    r: &Results,
+    keep: impl Fn(Option<&str>) -> bool,
+) -> Vec<(String, String)> {
+    let views: Vec<&Comparison> = match (&c.side_by_side, c.gate_on) {
+        (Some(s), Some(GateOn::Ab)) => vec![s],
+        (Some(s), Some(GateOn::Both)) => vec![c, s.as_ref()],
+        _ => vec![c],
+    };
+    views
+        .into_iter()
+        .flat_map(|v| v.metrics.iter())
+        .filter(|m| m.status == compare::Status::Failure)
+        .filter_map(|m| Some((r.metrics.get(&m.name)?, m.name.clone())))
+        .filter(|(x, _)| keep(x.measure.as_deref()))
+        .filter_map(|(x, name)| Some((x.scenario.clone()?, name)))
+        .collect()
+}
+
 /// Why it got slower: for each scenario with a failing instruction metric
 /// (in the view that decides), one run under callgrind in both trees and
 /// the functions whose counts changed most, with a differential flame
@@ -730,20 +752,7 @@ fn explain(
     cf: &Confirm,
 ) -> Vec<model::Why> {
     let c = compare::compare(cf.baseline, &cf.baseline_file, r, cf.flags);
-    let mut views: Vec<&Comparison> = Vec::new();
-    match (&c.side_by_side, c.gate_on) {
-        (Some(s), Some(GateOn::Ab)) => views.push(s),
-        (Some(s), Some(GateOn::Both)) => views.extend([&c, s.as_ref()]),
-        _ => views.push(&c),
-    }
-    let mut failing: Vec<(String, String)> = views
-        .into_iter()
-        .flat_map(|v| v.metrics.iter())
-        .filter(|m| m.status == compare::Status::Failure)
-        .filter_map(|m| Some((r.metrics.get(&m.name)?, m.name.clone())))
-        .filter(|(x, _)| x.measure.as_deref() == Some("instructions"))
-        .filter_map(|(x, name)| Some((x.scenario.clone()?, name)))
-        .collect();
+    let mut failing = failing_in_deciding_views(&c, r, |m| m == Some("instructions"));
     failing.sort();
     failing.dedup_by(|a, b| a.0 == b.0);
     let mut out = Vec::new();
@@ -942,21 +951,10 @@ pub fn benchmark_confirmed(
     };
     let failing = |r: &Results| -> Vec<(String, String)> {
         let c = compare::compare(cf.baseline, &cf.baseline_file, r, cf.flags);
-        let mut views: Vec<&Comparison> = Vec::new();
-        match (&c.side_by_side, c.gate_on) {
-            (Some(s), Some(GateOn::Ab)) => views.push(s),
-            (Some(s), Some(GateOn::Both)) => views.extend([&c, s.as_ref()]),
-            _ => views.push(&c),
-        }
-        let mut out: Vec<(String, String)> = views
-            .into_iter()
-            .flat_map(|v| v.metrics.iter())
-            .filter(|m| m.status == compare::Status::Failure)
-            .filter_map(|m| Some((r.metrics.get(&m.name)?, m.name.clone())))
-            // A count under Valgrind is the same when measured again.
-            .filter(|(x, _)| !matches!(x.measure.as_deref(), Some("instructions" | "allocations")))
-            .filter_map(|(x, name)| Some((x.scenario.clone()?, name)))
-            .collect();
+        // A count under Valgrind is the same when measured again.
+        let mut out = failing_in_deciding_views(&c, r, |m| {
+            !matches!(m, Some("instructions" | "allocations"))
+        });
         out.sort();
         out.dedup();
         out

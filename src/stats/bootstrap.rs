@@ -281,6 +281,16 @@ pub fn normal_quantile(p: f64) -> f64 {
     }
 }
 
+/// The log-ratios ln(bᵢ/aᵢ) of pairs (aᵢ, bᵢ), leaving out pairs with a
+/// non-positive or non-finite side.
+pub fn log_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| **x > 0.0 && **y > 0.0 && x.is_finite() && y.is_finite())
+        .map(|(x, y)| (y / x).ln())
+        .collect()
+}
+
 /// For paired runs (A, B measured alternately on one machine): the
 /// Hodges–Lehmann estimate of the log-ratios ln(Bᵢ/Aᵢ), as a change in
 /// percent, with its distribution-free interval (Tukey's: the Walsh
@@ -293,12 +303,7 @@ pub fn paired_change(a: &[f64], b: &[f64], confidence: f64) -> Option<Interval> 
     if !(confidence > 0.0 && confidence < 1.0) {
         return None;
     }
-    let logs: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .filter(|(x, y)| **x > 0.0 && **y > 0.0 && x.is_finite() && y.is_finite())
-        .map(|(x, y)| (y / x).ln())
-        .collect();
+    let logs = log_ratios(a, b);
     if logs.len() < 2 {
         return None;
     }

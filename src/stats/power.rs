@@ -30,12 +30,7 @@ pub const POWER: f64 = 0.90;
 /// log-ratios ln(bᵢ/aᵢ); pairs with a non-positive or non-finite side are
 /// left out. `None` with fewer than 2 usable pairs.
 pub fn log_ratio_sd(a: &[f64], b: &[f64]) -> Option<(usize, f64)> {
-    let logs: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .filter(|(x, y)| **x > 0.0 && **y > 0.0 && x.is_finite() && y.is_finite())
-        .map(|(x, y)| (y / x).ln())
-        .collect();
+    let logs = super::bootstrap::log_ratios(a, b);
     let n = logs.len();
     if n < 2 {
         return None;
