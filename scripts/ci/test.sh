@@ -6,6 +6,9 @@
 # every test. Set BENCH_GATE_SKIP_INSTALL=1 to skip the installs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# Nothing here reads standard input; a caller's (a pipe, a terminal) must
+# not reach cargo, whose target probe runs `rustc -` on it.
+exec < /dev/null
 
 log() { printf '\n==> %s\n' "$*"; }
 

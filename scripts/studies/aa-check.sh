@@ -11,13 +11,13 @@
 # Targets: latency within ±1 %, coverage ≥ 90 %, memory within ±2 %, over
 # ≥ 20 decisions. Exit 1 when a target is missed, 0 otherwise.
 #
-# Usage: scripts/aa-check.sh [DECISIONS] [builtin|cpu|both]
+# Usage: scripts/studies/aa-check.sh [DECISIONS] [builtin|cpu|both]
 #   BG=path/to/bench-gate  the build to use (default: target/release/bench-gate,
 #                          built if missing)
 #   AA_WORKLOAD=quick      the built-in workload
 #   AA_ITERATIONS=20       pairs per scenario per decision
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 n="${1:-20}"
 which="${2:-both}"
 iterations="${AA_ITERATIONS:-20}"
