@@ -10,7 +10,10 @@
 # the file named by the base commit it resolved itself. The folder holds the
 # base's build only: bench-gate copies it there right after the base tree's
 # build, before the head's setup runs. Caches saved by a pull request's run
-# are visible to that pull request only (GitHub scopes caches by ref).
+# are visible to that pull request only (GitHub scopes caches by ref). The
+# pull request's own code runs on this runner, as this user, before the
+# cache is saved: like everything in its A/B run, the cached base build is
+# as trustworthy as that code (docs/security.md, trust model).
 set -euo pipefail
 
 out() {
