@@ -100,6 +100,16 @@ pub fn abandon_writes() {
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder,
 /// flushed and then renamed over the destination. Creates missing parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    // A device or a pipe (`--output /dev/null`, `/dev/stdout`) is written
+    // into, never replaced: renaming a file over it would, run as root,
+    // turn /dev/null into a regular file for every other program.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .with_context(|| format!("{}: cannot write", path.display()));
+    }
     let parent = parent_of(path);
     std::fs::create_dir_all(&parent)
         .with_context(|| format!("{}: cannot create folder", parent.display()))?;
@@ -295,5 +305,21 @@ mod tests {
             std::fs::read_dir(root.path().join("sub")).unwrap().count(),
             1
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_into_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        if !std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device()) {
+            return; // not a device here: nothing to protect
+        }
+        write_atomic(null, b"results").unwrap();
+        assert!(std::fs::metadata(null)
+            .unwrap()
+            .file_type()
+            .is_char_device());
+        assert_eq!(std::fs::read(null).unwrap(), b"");
     }
 }

@@ -6,9 +6,6 @@
 # every test. Set BENCH_GATE_SKIP_INSTALL=1 to skip the installs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# Nothing here reads standard input; a caller's (a pipe, a terminal) must
-# not reach cargo, whose target probe runs `rustc -` on it.
-exec < /dev/null
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -36,11 +33,5 @@ log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
 log "cargo test"
-# cargo keeps its probe of rustc in target/.rustc_info.json. On the
-# development machine the probe recorded as this cache's entry for the test
-# build was twice a failure whose "source" was another rustc's error text
-# (cause not found; a fresh probe succeeds), which failed every later build:
-# the test build starts with a fresh probe.
-rm -f target/.rustc_info.json
 # Snapshots are compared, never written, in the suite.
 INSTA_UPDATE=no cargo test --locked
