@@ -309,21 +309,26 @@ fn hyperfine(path: &Path, out: &mut Out) -> Result<()> {
     Ok(())
 }
 
+/// `path` itself, or, for a folder, the files under it that `wanted`
+/// accepts, in file-name order.
+fn files_in(path: &Path, wanted: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    walkdir::WalkDir::new(path)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .map(|e| e.into_path())
+        .filter(|p| wanted(p))
+        .collect()
+}
+
 /// criterion: for each `<id>/new/estimates.json`,
 /// `criterion.<full_id>.median_ns` (the median's point estimate) and
 /// `.mean_ns`; samples are sample.json's per-iteration times (times/iters).
 fn criterion(path: &Path, out: &mut Out) -> Result<()> {
-    let files: Vec<PathBuf> = if path.is_dir() {
-        walkdir::WalkDir::new(path)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .map(|e| e.into_path())
-            .filter(|p| p.ends_with("new/estimates.json"))
-            .collect()
-    } else {
-        vec![path.to_path_buf()]
-    };
+    let files = files_in(path, |p| p.ends_with("new/estimates.json"));
     if files.is_empty() {
         anyhow::bail!(
             "{}: no criterion results (no */new/estimates.json under it)",
@@ -821,17 +826,7 @@ const IAI_EVENTS: &[(&str, &str, &str)] = &[
 /// Another schema version is refused: each has changed the structure.
 fn iai_callgrind(path: &Path, out: &mut Out) -> Result<()> {
     const WHAT: &str = "an iai-callgrind summary.json";
-    let files: Vec<PathBuf> = if path.is_dir() {
-        walkdir::WalkDir::new(path)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .map(|e| e.into_path())
-            .filter(|p| p.file_name().is_some_and(|n| n == "summary.json"))
-            .collect()
-    } else {
-        vec![path.to_path_buf()]
-    };
+    let files = files_in(path, |p| p.file_name().is_some_and(|n| n == "summary.json"));
     if files.is_empty() {
         anyhow::bail!(
             "{}: holds no summary.json (run the benchmarks with --save-summary=json)",
