@@ -281,15 +281,7 @@ fn with_check_open(
         // as on the pull request (its record is not written).
         Kind::MergeGroup(m) => match &m.queued {
             Some(q) if q.head_now == q.queued_head => {
-                let mut pr = route::PullRequest {
-                    number: q.number,
-                    me: None,
-                    labels: q.labels.clone(),
-                    applied_now_by: None,
-                    stale: false,
-                    state: q.state.clone(),
-                    asked: None,
-                };
+                let mut pr = q.as_pull_request();
                 outcome::resolve_acceptances(api, &mut pr, &q.queued_head, opts)
             }
             _ => Vec::new(),

@@ -248,16 +248,7 @@ pub fn queue_override(api: &dyn GitHubApi, q: &Queued, opts: &GateOptions) -> Ov
         };
     }
     if opts.override_scope == OverrideScope::PullRequest {
-        let pr = PullRequest {
-            number: q.number,
-            me: None,
-            labels: q.labels.clone(),
-            applied_now_by: None,
-            stale: false,
-            state: q.state.clone(),
-            asked: None,
-        };
-        return pull_request_override(Some(api), &pr, opts);
+        return pull_request_override(Some(api), &q.as_pull_request(), opts);
     }
     match q.state.grant.clone() {
         Some(g) if g.label == *label && g.head_sha == q.queued_head => {

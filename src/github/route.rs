@@ -190,6 +190,22 @@ pub struct Queued {
     pub state: GateState,
 }
 
+impl Queued {
+    /// The queued pull request as its own route would see it, read-only:
+    /// no login of the gate's, no label event, not stale, no command.
+    pub fn as_pull_request(&self) -> PullRequest {
+        PullRequest {
+            number: self.number,
+            me: None,
+            labels: self.labels.clone(),
+            applied_now_by: None,
+            stale: false,
+            state: self.state.clone(),
+            asked: None,
+        }
+    }
+}
+
 /// Where the results come from.
 #[derive(Debug)]
 pub enum Source {
